@@ -1,0 +1,11 @@
+// Subcommands of the `cpplm` command line; each lives in apps/cli/cmd_<name>.cpp.
+#pragma once
+
+namespace cpplm::cli {
+
+// Each returns the process exit code: 0 ok, 1 runtime failure, 2 usage error.
+int cmd_generate(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_detokenize(int argc, char** argv);
+
+}  // namespace cpplm::cli

@@ -1,0 +1,45 @@
+// Entry point of the `cpplm` command line: dispatches to subcommands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+const Command kCommands[] = {
+    {"generate", cpplm::cli::cmd_generate, "generate text (or token ids) with a model"},
+    {"tokenize", cpplm::cli::cmd_tokenize, "print the token ids of a text"},
+    {"detokenize", cpplm::cli::cmd_detokenize, "print the text of token ids"},
+};
+
+void usage(FILE* f) {
+  std::fprintf(f, "usage: cpplm <command> [options]   (cpplm <command> --help for details)\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(f, "  %-12s %s\n", c.name, c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "cpplm: unknown command '%s'\n", name.c_str());
+  usage(stderr);
+  return 2;
+}
