@@ -1,0 +1,17 @@
+// Scalar reference kernels: obviously right, the oracle every fast kernel is tested against.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace cpplm::cpu {
+
+// Converts `n` elements of a float tensor (F32/F16/BF16) starting at element `start` to f32.
+void to_f32(const TensorView& t, int64_t start, int64_t n, float* out);
+
+// y [n, m] = x [n, k] · W[m, k]ᵀ for rows [m0, m1) of W (any float dtype); scratch holds k floats.
+void matmul_rows_ref(const float* x, int n, const TensorView& w, int64_t m0, int64_t m1, float* y, float* scratch);
+
+float dot_f32(const float* a, const float* b, int64_t k);
+
+}  // namespace cpplm::cpu

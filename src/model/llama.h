@@ -1,0 +1,118 @@
+// The Llama-family model, class for class as mlx-lm models/llama.py (ModelArgs .. Model).
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+#include "io/safetensors.h"
+#include "model/cache.h"
+#include "model/rope_utils.h"
+#include "ops/linear.h"
+
+namespace cpplm {
+
+// One sequence of a batch: its new tokens and its cache (positions continue from cache->offset()).
+struct SequenceInput {
+  std::span<const int32_t> tokens;
+  SequenceCache* cache = nullptr;
+};
+
+// Optional capture of intermediate activations (tests compare them with transformers).
+struct ForwardTrace {
+  int sequence = 0;                       // which sequence of the batch to record
+  std::vector<std::vector<float>> hidden;  // [num_layers + 1] of [n, hidden]: layer inputs, then the final norm output
+};
+
+// Reusable activation buffers of one forward call (grown on demand).
+struct Workspace {
+  std::vector<float> x, h, q, k, v, attn, gate, up, cos, sin;
+  std::vector<int> positions;
+};
+
+// Per-sequence view of a flattened batch: rows [start, start + n) of every activation.
+struct BatchLayout {
+  struct Seq {
+    int start, n, offset;
+    SequenceCache* cache;
+  };
+  std::vector<Seq> seqs;
+  int total = 0;
+};
+
+class Attention {
+ public:
+  Linear q_proj, k_proj, v_proj, o_proj;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  int sliding_window = 0;  // 0 = full attention
+  float scale = 1.0f;
+  const Rope* rope = nullptr;
+
+  // x [total, hidden] -> out [total, hidden]; appends this layer's K/V to each cache.
+  void forward(const float* x, const BatchLayout& b, int layer, Workspace& ws, float* out) const;
+};
+
+class MLP {
+ public:
+  Linear gate_proj, up_proj, down_proj;
+  // down_proj(silu(gate_proj(x)) * up_proj(x)); x [n, hidden] -> out [n, hidden].
+  void forward(const float* x, int n, Workspace& ws, float* out) const;
+};
+
+class TransformerBlock {
+ public:
+  Attention self_attn;
+  MLP mlp;
+  TensorView input_layernorm, post_attention_layernorm;
+  float rms_norm_eps = 1e-6f;
+  // Pre-norm residual block; updates x [total, hidden] in place.
+  void forward(float* x, const BatchLayout& b, int layer, Workspace& ws) const;
+};
+
+class LlamaModel {
+ public:
+  TensorView embed_tokens;
+  std::vector<TransformerBlock> layers;
+  TensorView norm;
+  float rms_norm_eps = 1e-6f;
+  // Embeds all tokens, runs the layers, applies the final norm: x [total, hidden].
+  void forward(const std::vector<int32_t>& ids, const BatchLayout& b, Workspace& ws, ForwardTrace* trace) const;
+};
+
+class Model {
+ public:
+  // Loads config.json (or `config_file` inside dir) and the safetensors weights of `dir`.
+  // Throws Error naming the file and field/tensor at fault.
+  static std::unique_ptr<Model> load(const std::string& dir, const std::string& config_file = "config.json");
+
+  const ModelArgs& args() const { return args_; }
+  const WeightStore& weights() const { return weights_; }
+  bool tied_embeddings() const { return tied_; }
+  // Storage dtype of the weights (that of embed_tokens).
+  DType model_dtype() const { return model_.embed_tokens.dtype; }
+
+  // One cache per layer; sliding layers get a RotatingKVCache of the window. With max_kv_size,
+  // full-attention layers get a RotatingKVCache of that size keeping 4 sink tokens (mlx-lm).
+  SequenceCache make_cache(std::optional<int> max_kv_size = std::nullopt) const;
+
+  // Runs every sequence's new tokens through the model, extending its cache. Returns logits
+  // [rows, vocab] f32: all new tokens of every sequence in order when all_logits, else the last
+  // token of each sequence. Not thread-safe (one workspace per model).
+  std::vector<float> forward(std::span<const SequenceInput> batch, bool all_logits, ForwardTrace* trace = nullptr);
+
+  // mlx-lm Model.sanitize: the tensor names the model will bind (drops rotary inv_freq, tied lm_head).
+  static std::vector<std::string> sanitize(std::vector<std::string> names, bool tied);
+
+ private:
+  ModelArgs args_;
+  WeightStore weights_;
+  bool tied_ = false;
+  std::unique_ptr<Rope> rope_;
+  LlamaModel model_;
+  Linear lm_head_;
+  Workspace ws_;
+};
+
+}  // namespace cpplm

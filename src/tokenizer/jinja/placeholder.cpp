@@ -1,0 +1,2 @@
+// placeholder until the template engine lands
+namespace cpplm::jinja { void placeholder() {} }

@@ -1,0 +1,125 @@
+// Every hf-reference fixture against transformers' float64 outputs: prefill logits, hidden states,
+// cached greedy decoding, one-pass logits, and batching two sequences at once.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "model/llama.h"
+#include "test_util.h"
+
+namespace cpplm {
+namespace {
+
+struct Case {
+  std::string name;
+  std::string config;
+};
+
+class Fixture : public ::testing::TestWithParam<Case> {};
+
+double tolerance(const Model& m) {
+  return m.model_dtype() == DType::F32 ? 1e-5 : 1e-4;
+}
+
+std::vector<int32_t> row(const std::vector<double>& ids, int r, int t) {
+  std::vector<int32_t> out(t);
+  for (int i = 0; i < t; ++i) out[i] = static_cast<int32_t>(ids[static_cast<size_t>(r) * t + i]);
+  return out;
+}
+
+int argmax(const float* v, int n) { return static_cast<int>(std::max_element(v, v + n) - v); }
+
+TEST_P(Fixture, MatchesTransformers) {
+  const Case& c = GetParam();
+  const std::string dir = test::fixture_dir(c.name);
+  auto model = Model::load(dir, c.config);
+  SafetensorsFile exp(dir + "/expected.safetensors");
+  const auto& et = exp.tensors();
+  const TensorView& ids_t = et.at("input_ids");
+  const int T = static_cast<int>(ids_t.dim(1));
+  const int V = model->args().vocab_size;
+  const std::vector<double> ids = test::as_f64(ids_t);
+  const std::vector<double> logits = test::as_f64(et.at("logits"));
+  const std::vector<double> hidden = test::as_f64(et.at("hidden_states_row0"));
+  const double tol = tolerance(*model);
+
+  // Prefill each row alone, with the hidden states of row 0.
+  std::vector<std::vector<float>> alone(2);
+  for (int r = 0; r < 2; ++r) {
+    SequenceCache cache = model->make_cache();
+    std::vector<int32_t> toks = row(ids, r, T);
+    SequenceInput in{toks, &cache};
+    ForwardTrace trace;
+    alone[r] = model->forward({&in, 1}, /*all_logits=*/true, r == 0 ? &trace : nullptr);
+    double e = test::rel_err(alone[r].data(), logits.data() + static_cast<size_t>(r) * T * V, static_cast<size_t>(T) * V);
+    EXPECT_LE(e, tol) << "prefill logits row " << r;
+    std::printf("[ %s %s ] prefill logits row %d: rel err %.2e (tolerance %.0e)\n", c.name.c_str(), c.config.c_str(), r, e, tol);
+    if (r == 0) {
+      const int H = model->args().hidden_size;
+      ASSERT_EQ(trace.hidden.size(), static_cast<size_t>(model->args().num_hidden_layers + 1));
+      for (size_t l = 0; l < trace.hidden.size(); ++l)
+        EXPECT_LE(test::rel_err(trace.hidden[l].data(), hidden.data() + l * T * H, static_cast<size_t>(T) * H), tol)
+            << "hidden state " << l;
+    }
+  }
+
+  // Both rows in one batch give what each gives alone.
+  {
+    SequenceCache c0 = model->make_cache(), c1 = model->make_cache();
+    std::vector<int32_t> t0 = row(ids, 0, T), t1 = row(ids, 1, T - 5);  // different lengths too
+    SequenceInput in[2] = {{t0, &c0}, {t1, &c1}};
+    std::vector<float> both = model->forward(in, /*all_logits=*/true);
+    for (size_t i = 0; i < static_cast<size_t>(T) * V; ++i) ASSERT_NEAR(both[i], alone[0][i], 1e-5f * (1 + std::fabs(alone[0][i])));
+    SequenceCache c1b = model->make_cache();
+    SequenceInput one{t1, &c1b};
+    std::vector<float> ref1 = model->forward({&one, 1}, true);
+    for (size_t i = 0; i < ref1.size(); ++i)
+      ASSERT_NEAR(both[static_cast<size_t>(T) * V + i], ref1[i], 1e-5f * (1 + std::fabs(ref1[i])));
+  }
+
+  // Greedy decoding with the cache.
+  const std::vector<double> greedy = test::as_f64(et.at("greedy_tokens"));
+  const std::vector<double> step_logits = test::as_f64(et.at("greedy_step_logits"));
+  const int G = static_cast<int>(greedy.size());
+  SequenceCache cache = model->make_cache();
+  std::vector<int32_t> toks = row(ids, 0, T);
+  std::vector<int32_t> generated;
+  for (int s = 0; s < G; ++s) {
+    SequenceInput in{toks, &cache};
+    std::vector<float> lg = model->forward({&in, 1}, /*all_logits=*/false);
+    EXPECT_LE(test::rel_err(lg.data(), step_logits.data() + static_cast<size_t>(s) * V, V), 1e-4) << "step " << s;
+    const int next = argmax(lg.data(), V);
+    generated.push_back(next);
+    toks = {next};
+  }
+  for (int s = 0; s < G; ++s) EXPECT_EQ(generated[s], static_cast<int>(greedy[s])) << "greedy token " << s;
+
+  // One pass over prompt + generation (dynamic NTK differs by design: see tests/data/README.md).
+  if (c.name != "rope-dynamic-f32") {
+    const std::vector<double> full = test::as_f64(et.at("full_sequence_logits"));
+    std::vector<int32_t> seq = row(ids, 0, T);
+    for (double g : greedy) seq.push_back(static_cast<int32_t>(g));
+    SequenceCache fc = model->make_cache();
+    SequenceInput in{seq, &fc};
+    std::vector<float> lg = model->forward({&in, 1}, true);
+    EXPECT_LE(test::rel_err(lg.data(), full.data(), full.size()), 1e-4) << "full_sequence_logits";
+  }
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> out;
+  for (const char* n : {"llama2-mha-f32", "llama3-gqa-bf16", "bias-headdim-f16", "rope-linear-f32", "rope-dynamic-f32",
+                        "rope-yarn-f32", "rope-longrope-f32", "sharded-gqa-bf16", "mistral-swa-f32"})
+    for (const char* cfg : {"config.json", "config.as_saved.json"}) out.push_back({n, cfg});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(HfReference, Fixture, ::testing::ValuesIn(all_cases()), [](const auto& info) {
+  std::string s = info.param.name + (info.param.config == "config.json" ? "_classic" : "_saved");
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+});
+
+}  // namespace
+}  // namespace cpplm
