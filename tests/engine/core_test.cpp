@@ -1,0 +1,117 @@
+// dtype conversions, RoPE types and caches.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "model/cache.h"
+#include "model/rope_utils.h"
+#include "ops/attention.h"
+
+namespace cpplm {
+namespace {
+
+TEST(DType, F16RoundTripsEveryValue) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = f16_to_f32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    EXPECT_EQ(f32_to_f16(f), h) << h;
+  }
+}
+
+TEST(DType, F16RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), f32_to_f16(1.0f));        // halfway, even stays
+  EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048), f32_to_f16(1.0f + 2.0f / 1024));  // halfway, rounds up to even
+  EXPECT_EQ(f16_to_f32(f32_to_f16(1e-7f)), std::ldexp(2.0f, -24));    // subnormal
+  EXPECT_EQ(f16_to_f32(f32_to_f16(1e6f)), INFINITY);
+}
+
+TEST(DType, Bf16RoundTripsAndRounds) {
+  for (uint32_t h = 0; h < 65536; h += 7) {
+    const float f = bf16_to_f32(static_cast<uint16_t>(h));
+    if (!std::isnan(f)) {
+      EXPECT_EQ(f32_to_bf16(f), h);
+    }
+  }
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.00390625f)), 1.0f);  // halfway to even
+}
+
+ModelArgs args_with(const std::string& rope_type) {
+  ModelArgs a;
+  a.head_dim = 16;
+  a.max_position_embeddings = 64;
+  a.rope_scaling.type = rope_type;
+  return a;
+}
+
+TEST(Rope, UnknownTypeIsAClearError) {
+  try {
+    Rope r(args_with("wobbly"), "cfg.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wobbly"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cfg.json"), std::string::npos);
+  }
+}
+
+TEST(Rope, LinearDividesPositions) {
+  ModelArgs a = args_with("linear");
+  a.rope_scaling.factor = 2.0;
+  Rope lin(a, "x"), def(args_with("default"), "x");
+  float c1[8], s1[8], c2[8], s2[8];
+  int p4 = 4, p2 = 2;
+  lin.tables(&p4, 1, 5, c1, s1);
+  def.tables(&p2, 1, 3, c2, s2);
+  for (int i = 0; i < 8; ++i) EXPECT_NEAR(c1[i], c2[i], 1e-6);
+}
+
+// A rotating cache with window W gives the same attention as a full cache with a W mask.
+TEST(Cache, RotatingEqualsWindowedFull) {
+  const int kvh = 2, heads = 4, d = 8, W = 5, T = 17;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd;
+  std::vector<float> q(T * heads * d), k(T * kvh * d), v(T * kvh * d);
+  for (auto* vec : {&q, &k, &v})
+    for (float& x : *vec) x = nd(rng);
+  KVCache full(kvh, d);
+  RotatingKVCache ring(kvh, d, W);
+  AttentionParams p{1, heads, kvh, d, 0.35f, W, 0};
+  // Prefill 7 tokens into both, then decode one at a time.
+  auto step = [&](KVCache& c, int start, int n, std::vector<float>& out) {
+    AttentionParams pp = p;
+    pp.n = n;
+    out.resize(n * heads * d);
+    attention(pp, &q[start * heads * d], &k[start * kvh * d], &v[start * kvh * d], c.view(), out.data());
+    c.append(&k[start * kvh * d], &v[start * kvh * d], n);
+  };
+  std::vector<float> a, b;
+  step(full, 0, 7, a);
+  step(ring, 0, 7, b);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
+  for (int t = 7; t < T; ++t) {
+    step(full, t, 1, a);
+    step(ring, t, 1, b);
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6) << "t=" << t;
+  }
+  EXPECT_EQ(ring.nbytes(), static_cast<size_t>(2 * kvh * W * d * 4));
+  EXPECT_FALSE(ring.retained(T - W - 1));
+  EXPECT_TRUE(ring.retained(T - W));
+}
+
+TEST(Cache, SinksAreKept) {
+  RotatingKVCache c(1, 2, /*max_size=*/4, /*keep=*/2);
+  for (int i = 0; i < 10; ++i) {
+    float kv[2] = {static_cast<float>(i), 0};
+    c.append(kv, kv, 1);
+  }
+  EXPECT_EQ(c.key(0, 0)[0], 0);
+  EXPECT_EQ(c.key(0, 1)[0], 1);
+  EXPECT_EQ(c.key(0, 8)[0], 8);
+  EXPECT_EQ(c.key(0, 9)[0], 9);
+  EXPECT_TRUE(c.retained(1) && c.retained(8) && !c.retained(7));
+}
+
+}  // namespace
+}  // namespace cpplm
