@@ -60,19 +60,19 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
-  const size_t size = file_.size();
+ParsedSafetensors parse_safetensors(const uint8_t* bytes, size_t size, const std::string& path) {
+  ParsedSafetensors out;
   if (size < 8) throw Error(path + ": file too small for a safetensors header (" + std::to_string(size) + " bytes)");
   uint64_t n = 0;
-  std::memcpy(&n, file_.data(), 8);  // little-endian u64 (x86/ARM hosts are little-endian)
+  std::memcpy(&n, bytes, 8);  // little-endian u64 (x86/ARM hosts are little-endian)
   if (n > size - 8)
     throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" +
                 std::to_string(size) + " bytes)");
-  const char* hdr = reinterpret_cast<const char*>(file_.data() + 8);
+  const char* hdr = reinterpret_cast<const char*>(bytes + 8);
   json j = json::parse(hdr, hdr + n, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw Error(path + ": header is not valid JSON");
   if (!j.is_object()) throw Error(path + ": header is not a JSON object");
-  const uint8_t* data = file_.data() + 8 + n;
+  const uint8_t* data = bytes + 8 + n;
   const uint64_t data_size = size - 8 - n;
 
   std::vector<Entry> entries;
@@ -80,7 +80,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
     if (it.key() == "__metadata__") {
       if (!it->is_object()) throw Error(path + ": __metadata__ is not an object");
       for (auto m = it->begin(); m != it->end(); ++m)
-        if (m->is_string()) metadata_[m.key()] = m->get<std::string>();
+        if (m->is_string()) out.metadata[m.key()] = m->get<std::string>();
       continue;
     }
     entries.push_back(parse_entry(path, it.key(), *it));
@@ -94,15 +94,22 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
                   " bytes; truncated file?)");
     if (i > 0 && e.begin < entries[i - 1].end && e.end > e.begin)
       throw Error(path + ": tensor '" + e.name + "' overlaps tensor '" + entries[i - 1].name + "'");
-    const uint8_t* p = data + e.begin;
-    TensorView view{p, e.dtype, e.shape};
-    if (reinterpret_cast<uintptr_t>(p) % dtype_size(e.dtype) != 0) {
-      Buffer b(e.end - e.begin);
-      std::memcpy(b.data(), p, e.end - e.begin);
+    out.tensors[e.name] = TensorView{data + e.begin, e.dtype, e.shape};
+  }
+  return out;
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
+  ParsedSafetensors p = parse_safetensors(file_.data(), file_.size(), path);
+  metadata_ = std::move(p.metadata);
+  for (auto& [name, view] : p.tensors) {
+    if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) != 0) {
+      Buffer b(view.nbytes());  // misaligned for its dtype: one aligned copy
+      std::memcpy(b.data(), view.data, view.nbytes());
       view.data = b.data();
       realigned_.push_back(std::move(b));
     }
-    tensors_[e.name] = view;
+    tensors_[name] = view;
   }
 }
 

@@ -10,6 +10,13 @@
 
 namespace cpplm {
 
+struct ParsedSafetensors {
+  std::map<std::string, TensorView> tensors;  // pointing into the given bytes
+  std::map<std::string, std::string> metadata;
+};
+// Validates and parses safetensors bytes; `path` names the source in errors.
+ParsedSafetensors parse_safetensors(const uint8_t* bytes, size_t size, const std::string& path);
+
 // One .safetensors file. The constructor validates the header (length vs file size, JSON,
 // dtype/shape vs byte size, offsets inside the data, no overlaps) and throws Error naming
 // the file and tensor. Views point into the mapping (zero-copy) unless a tensor's data is

@@ -1,0 +1,434 @@
+// Expression grammar (jinja2 parser.py: condexpr > or > and > not > compare > math1 > concat > math2 > pow > unary).
+#include "core/error.h"
+#include "tokenizer/jinja/parser.h"
+
+namespace cpplm::jinja {
+
+struct DepthGuardP {
+  Parser& p;
+  DepthGuardP(Parser& parser, size_t pos) : p(parser) { p.enter(pos); }
+  ~DepthGuardP() { p.leave(); }
+};
+
+namespace {
+
+ExprPtr make(ExprType type, size_t pos) {
+  auto e = std::make_unique<Expr>();
+  e->type = type;
+  e->pos = pos;
+  return e;
+}
+
+ExprPtr make2(ExprType type, size_t pos, std::string name, ExprPtr a, ExprPtr b) {
+  auto e = make(type, pos);
+  e->name = std::move(name);
+  e->children.push_back(std::move(a));
+  e->children.push_back(std::move(b));
+  return e;
+}
+
+}  // namespace
+
+std::string Parser::describe(const Token& t) {
+  switch (t.type) {
+    case Tok::Data: return "template data";
+    case Tok::VarBegin: return "begin of print statement";
+    case Tok::VarEnd: return "end of print statement";
+    case Tok::BlockBegin: return "begin of statement block";
+    case Tok::BlockEnd: return "end of statement block";
+    case Tok::Name: return "'" + t.text + "'";
+    case Tok::String: return "string";
+    case Tok::Int: return "integer";
+    case Tok::Float: return "float";
+    case Tok::Op: return "'" + t.text + "'";
+    case Tok::Eof: return "end of template";
+  }
+  return "?";
+}
+
+void Parser::fail(size_t pos, const std::string& msg) const { throw Error(map_.where(pos) + ": " + msg); }
+
+void Parser::fail_here(const std::string& expected) const {
+  fail(cur().pos, "expected " + expected + ", got " + describe(cur()));
+}
+
+void Parser::enter(size_t pos) {
+  if (++depth_ > max_depth_) {
+    --depth_;
+    fail(pos, "template nested too deeply (limit " + std::to_string(max_depth_) + ")");
+  }
+}
+
+void Parser::expect_op(const char* op) {
+  if (!skip_op(op)) fail_here(std::string("'") + op + "'");
+}
+
+std::string Parser::expect_name() {
+  if (cur().type != Tok::Name) fail_here("name");
+  return next().text;
+}
+
+bool Parser::is_tuple_end(const char* extra_end) const {
+  if (cur().type == Tok::VarEnd || cur().type == Tok::BlockEnd || is_op(")")) return true;
+  return extra_end && is_name(extra_end);
+}
+
+ExprPtr Parser::parse_tuple(bool simplified, bool with_condexpr, const char* extra_end, bool explicit_parens) {
+  const size_t pos = cur().pos;
+  std::vector<ExprPtr> args;
+  bool is_tuple = false;
+  while (true) {
+    if (!args.empty()) expect_op(",");
+    if (is_tuple_end(extra_end)) break;
+    args.push_back(simplified ? parse_primary() : parse_expression(with_condexpr));
+    if (is_op(",")) is_tuple = true;
+    else break;
+  }
+  if (!is_tuple) {
+    if (!args.empty()) return std::move(args[0]);
+    if (!explicit_parens) fail_here("an expression");
+  }
+  auto t = make(ExprType::Tuple, pos);
+  t->children = std::move(args);
+  return t;
+}
+
+ExprPtr Parser::parse_expression(bool with_condexpr) {
+  DepthGuardP guard(*this, cur().pos);
+  return with_condexpr ? parse_condexpr() : parse_or();
+}
+
+ExprPtr Parser::parse_condexpr() {
+  ExprPtr expr1 = parse_or();
+  while (is_name("if")) {
+    const size_t pos = next().pos;
+    auto c = make(ExprType::Cond, pos);
+    ExprPtr cond = parse_or();
+    ExprPtr otherwise;
+    if (skip_name("else")) otherwise = parse_condexpr();
+    c->children.push_back(std::move(cond));
+    c->children.push_back(std::move(expr1));
+    c->children.push_back(std::move(otherwise));
+    expr1 = std::move(c);
+  }
+  return expr1;
+}
+
+ExprPtr Parser::parse_or() {
+  ExprPtr left = parse_and();
+  while (is_name("or")) {
+    const size_t pos = next().pos;
+    left = make2(ExprType::Or, pos, "or", std::move(left), parse_and());
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_and() {
+  ExprPtr left = parse_not();
+  while (is_name("and")) {
+    const size_t pos = next().pos;
+    left = make2(ExprType::And, pos, "and", std::move(left), parse_not());
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_not() {
+  if (is_name("not")) {
+    const size_t pos = next().pos;
+    DepthGuardP guard(*this, pos);
+    auto n = make(ExprType::Not, pos);
+    n->children.push_back(parse_not());
+    return n;
+  }
+  return parse_compare();
+}
+
+ExprPtr Parser::parse_compare() {
+  const size_t pos = cur().pos;
+  ExprPtr expr = parse_math1();
+  ExprPtr cmp;
+  while (true) {
+    std::string op;
+    if (cur().type == Tok::Op && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                  cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
+      op = next().text;
+    } else if (skip_name("in")) {
+      op = "in";
+    } else if (is_name("not") && peek().type == Tok::Name && peek().text == "in") {
+      next();
+      next();
+      op = "notin";
+    } else {
+      break;
+    }
+    if (!cmp) {
+      cmp = make(ExprType::Compare, pos);
+      cmp->children.push_back(std::move(expr));
+    }
+    cmp->ops.push_back(op);
+    cmp->children.push_back(parse_math1());
+  }
+  return cmp ? std::move(cmp) : std::move(expr);
+}
+
+ExprPtr Parser::parse_math1() {
+  ExprPtr left = parse_concat();
+  while (is_op("+") || is_op("-")) {
+    const Token& t = next();
+    left = make2(ExprType::Binary, t.pos, t.text, std::move(left), parse_concat());
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_concat() {
+  ExprPtr left = parse_math2();
+  while (is_op("~")) {
+    const size_t pos = next().pos;
+    left = make2(ExprType::Binary, pos, "~", std::move(left), parse_math2());
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_math2() {
+  ExprPtr left = parse_pow();
+  while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+    const Token& t = next();
+    left = make2(ExprType::Binary, t.pos, t.text, std::move(left), parse_pow());
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_pow() {
+  ExprPtr left = parse_unary(true);
+  while (is_op("**")) {
+    const size_t pos = next().pos;
+    left = make2(ExprType::Binary, pos, "**", std::move(left), parse_unary(true));
+  }
+  return left;
+}
+
+ExprPtr Parser::parse_unary(bool with_filter) {
+  DepthGuardP guard(*this, cur().pos);
+  ExprPtr node;
+  if (is_op("-") || is_op("+")) {
+    const Token& t = next();
+    node = make(ExprType::Unary, t.pos);
+    node->name = t.text;
+    node->children.push_back(parse_unary(false));
+  } else {
+    node = parse_primary();
+  }
+  node = parse_postfix(std::move(node));
+  if (with_filter) node = parse_filter_expr(std::move(node));
+  return node;
+}
+
+ExprPtr Parser::parse_primary() {
+  const Token& t = cur();
+  const size_t pos = t.pos;
+  if (t.type == Tok::Name) {
+    next();
+    auto c = make(ExprType::Const, pos);
+    if (t.text == "true" || t.text == "True") { c->value = Value(true); return c; }
+    if (t.text == "false" || t.text == "False") { c->value = Value(false); return c; }
+    if (t.text == "none" || t.text == "None") { c->value = Value::none(); return c; }
+    c->type = ExprType::Name;
+    c->name = t.text;
+    return c;
+  }
+  if (t.type == Tok::String) {
+    std::string buf;
+    while (cur().type == Tok::String) buf += next().text;  // adjacent literals concatenate
+    auto c = make(ExprType::Const, pos);
+    c->value = Value(std::move(buf));
+    return c;
+  }
+  if (t.type == Tok::Int || t.type == Tok::Float) {
+    next();
+    auto c = make(ExprType::Const, pos);
+    c->value = t.type == Tok::Int ? Value(t.ival) : Value(t.fval);
+    return c;
+  }
+  if (is_op("(")) {
+    next();
+    ExprPtr e = parse_tuple(/*simplified=*/false, /*with_condexpr=*/true, nullptr, /*explicit_parens=*/true);
+    expect_op(")");
+    return e;
+  }
+  if (is_op("[")) return parse_list();
+  if (is_op("{")) return parse_dict();
+  fail(pos, "unexpected " + describe(t));
+}
+
+ExprPtr Parser::parse_list() {
+  auto l = make(ExprType::List, next().pos);
+  while (!is_op("]")) {
+    if (!l->children.empty()) expect_op(",");
+    if (is_op("]")) break;
+    l->children.push_back(parse_expression());
+  }
+  expect_op("]");
+  return l;
+}
+
+ExprPtr Parser::parse_dict() {
+  auto d = make(ExprType::Dict, next().pos);
+  while (!is_op("}")) {
+    if (!d->children.empty()) expect_op(",");
+    if (is_op("}")) break;
+    d->children.push_back(parse_expression());
+    expect_op(":");
+    d->children.push_back(parse_expression());
+  }
+  expect_op("}");
+  return d;
+}
+
+ExprPtr Parser::parse_postfix(ExprPtr node) {
+  while (true) {
+    if (is_op(".") || is_op("[")) {
+      node = parse_subscript(std::move(node));
+    } else if (is_op("(")) {
+      auto call = make(ExprType::Call, cur().pos);
+      call->children.push_back(std::move(node));
+      parse_call_args(*call);
+      node = std::move(call);
+    } else {
+      return node;
+    }
+  }
+}
+
+ExprPtr Parser::parse_filter_expr(ExprPtr node) {
+  while (true) {
+    if (is_op("|")) {
+      node = parse_filter(std::move(node), /*start_inline=*/false);
+    } else if (is_name("is")) {
+      node = parse_test(std::move(node));
+    } else if (is_op("(")) {
+      auto call = make(ExprType::Call, cur().pos);
+      call->children.push_back(std::move(node));
+      parse_call_args(*call);
+      node = std::move(call);
+    } else {
+      return node;
+    }
+  }
+}
+
+ExprPtr Parser::parse_subscript(ExprPtr node) {
+  const Token& t = next();
+  if (t.text == ".") {
+    const Token& a = next();
+    if (a.type == Tok::Name) {
+      auto e = make(ExprType::Attr, t.pos);
+      e->name = a.text;
+      e->children.push_back(std::move(node));
+      return e;
+    }
+    if (a.type != Tok::Int) fail(a.pos, "expected name or number");
+    auto idx = make(ExprType::Const, a.pos);
+    idx->value = Value(a.ival);
+    return make2(ExprType::Item, t.pos, "", std::move(node), std::move(idx));
+  }
+  std::vector<ExprPtr> args;
+  while (!is_op("]")) {
+    if (!args.empty()) expect_op(",");
+    args.push_back(parse_subscribed());
+  }
+  expect_op("]");
+  if (args.size() == 1 && args[0]->type == ExprType::Slice) {
+    args[0]->children[0] = std::move(node);
+    return std::move(args[0]);
+  }
+  ExprPtr arg;
+  if (args.size() == 1) {
+    arg = std::move(args[0]);
+  } else {
+    arg = make(ExprType::Tuple, t.pos);
+    arg->children = std::move(args);
+  }
+  return make2(ExprType::Item, t.pos, "", std::move(node), std::move(arg));
+}
+
+// One subscript: an expression or a slice start:stop:step (the object slot children[0] is filled later).
+ExprPtr Parser::parse_subscribed() {
+  const size_t pos = cur().pos;
+  ExprPtr start;
+  if (!is_op(":")) {
+    start = parse_expression();
+    if (!is_op(":")) return start;
+  }
+  next();  // ':'
+  auto s = make(ExprType::Slice, pos);
+  s->children.resize(4);
+  s->children[1] = std::move(start);
+  if (!is_op(":") && !is_op("]") && !is_op(",")) s->children[2] = parse_expression();
+  if (skip_op(":")) {
+    if (!is_op("]") && !is_op(",")) s->children[3] = parse_expression();
+  }
+  return s;
+}
+
+void Parser::parse_call_args(Expr& call) {
+  const size_t pos = cur().pos;
+  expect_op("(");
+  bool require_comma = false;
+  while (!is_op(")")) {
+    if (require_comma) {
+      expect_op(",");
+      if (is_op(")")) break;
+    }
+    if (is_op("*") || is_op("**")) fail(cur().pos, "*args and **kwargs in calls are not supported");
+    if (cur().type == Tok::Name && peek().type == Tok::Op && peek().text == "=") {
+      std::string key = next().text;
+      next();
+      call.kwargs.emplace_back(std::move(key), parse_expression());
+    } else {
+      if (!call.kwargs.empty()) fail(pos, "invalid syntax for function call expression");
+      call.children.push_back(parse_expression());
+    }
+    require_comma = true;
+  }
+  expect_op(")");
+}
+
+ExprPtr Parser::parse_filter(ExprPtr node, bool start_inline) {
+  while (is_op("|") || start_inline) {
+    if (!start_inline) next();
+    start_inline = false;
+    const size_t pos = cur().pos;
+    std::string name = expect_name();
+    while (skip_op(".")) name += "." + expect_name();
+    auto f = make(ExprType::Filter, pos);
+    f->name = std::move(name);
+    f->children.push_back(std::move(node));
+    if (is_op("(")) parse_call_args(*f);
+    node = std::move(f);
+  }
+  return node;
+}
+
+ExprPtr Parser::parse_test(ExprPtr node) {
+  next();  // 'is'
+  const bool negated = skip_name("not");
+  const size_t pos = cur().pos;
+  std::string name = expect_name();
+  while (skip_op(".")) name += "." + expect_name();
+  auto t = make(ExprType::Test, pos);
+  t->name = std::move(name);
+  t->negated = negated;
+  t->children.push_back(std::move(node));
+  const Token& c = cur();
+  if (is_op("(")) {
+    parse_call_args(*t);
+  } else if ((c.type == Tok::Name || c.type == Tok::String || c.type == Tok::Int || c.type == Tok::Float ||
+              is_op("[") || is_op("{")) &&
+             !is_name("else") && !is_name("or") && !is_name("and")) {
+    if (is_name("is")) fail(c.pos, "You cannot chain multiple tests with is");
+    t->children.push_back(parse_postfix(parse_primary()));
+  }
+  return t;
+}
+
+}  // namespace cpplm::jinja

@@ -1,0 +1,31 @@
+// Loading tokenizer.json quickly: the large model.vocab / model.merges are scanned by hand,
+// the rest of the document goes through nlohmann::json.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cpplm::tok {
+
+// Reads a whole file. Throws cpplm::Error naming the path when it cannot be read.
+std::string read_file(const std::string& path);
+
+// Parses JSON text; throws cpplm::Error naming `what` (usually a file path) on bad JSON.
+nlohmann::json parse_json(std::string_view text, const std::string& what);
+
+struct TokenizerJson {
+  nlohmann::json doc;  // the document with model.vocab / model.merges emptied
+  std::vector<std::pair<std::string, int64_t>> vocab;         // model.vocab, file order
+  std::vector<std::pair<std::string, std::string>> merges;    // model.merges in either encoding
+  bool merges_as_strings = false;  // merges given as "a b" (and split here on the space)
+};
+
+// Parses tokenizer.json text. Throws cpplm::Error naming `path` on invalid JSON or on
+// a vocab / merges entry of the wrong shape.
+TokenizerJson parse_tokenizer_json(std::string_view text, const std::string& path);
+
+}  // namespace cpplm::tok
