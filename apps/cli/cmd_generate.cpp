@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "core/error.h"
+#include "runtime/cpu_model.h"
 #include "runtime/generate.h"
 
 namespace cpplm::cli {
@@ -52,7 +53,7 @@ int cmd_generate(int argc, char** argv) {
     const std::vector<int32_t> prompt = parse_ids(prompt_tokens);
     validate(opts.sampling);
     set_threads(threads);
-    auto model = Model::load(model_dir);
+    auto model = std::make_unique<CpuModel>(Model::load(model_dir));
     opts.eos_ids = model->args().eos_token_ids;
     Session session;
     auto out = generate(*model, session, prompt, opts, [&](int32_t t) {

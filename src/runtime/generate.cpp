@@ -31,28 +31,25 @@ size_t current_rss_bytes() {
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
-GenerationOutput generate(Model& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
-                          const TokenCallback& on_token) {
+GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt,
+                          const GenerateOptions& opts, const TokenCallback& on_token) {
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   if (opts.max_tokens < 0) throw Error("generate: max_tokens must be >= 0");
   Sampler sampler(opts.sampling);
   GenerationOutput out;
 
-  // Reuse the cached prefix when the cache can be trimmed back to it.
+  // Reuse the cached prefix when the state can be rolled back to it.
   size_t common = 0;
-  if (session.cache) {
+  if (session.state) {
     while (common < session.tokens.size() && common < prompt.size() && session.tokens[common] == prompt[common]) ++common;
     if (common == prompt.size()) --common;  // at least one token must run to produce logits
-    bool trimmable = true;
-    for (auto& l : session.cache->layers) trimmable &= !l->bounded() || common == session.tokens.size();
-    if (!trimmable) common = 0;
+    if (!session.state->can_trim_to(static_cast<int>(common))) common = 0;
   }
-  if (!session.cache || common == 0) {
-    session.cache = model.make_cache(opts.max_kv_size);
+  if (!session.state || common == 0) {
+    session.state = model.new_sequence(opts.max_kv_size);
     session.tokens.clear();
-    common = 0;
   } else {
-    for (auto& l : session.cache->layers) l->trim_to(static_cast<int>(common));
+    session.state->trim_to(static_cast<int>(common));
     session.tokens.resize(common);
   }
   for (int32_t t : prompt) sampler.accept(t);  // repetition context includes the prompt
@@ -62,7 +59,7 @@ GenerationOutput generate(Model& model, Session& session, std::span<const int32_
   const int chunk = std::max(1, opts.prefill_chunk);
   for (size_t i = common; i < prompt.size(); i += chunk) {
     const size_t n = std::min(prompt.size() - i, static_cast<size_t>(chunk));
-    SequenceInput in{prompt.subspan(i, n), &*session.cache};
+    SequenceTokens in{prompt.subspan(i, n), session.state.get()};
     logits = model.forward({&in, 1}, /*all_logits=*/false);
     session.tokens.insert(session.tokens.end(), prompt.begin() + i, prompt.begin() + i + n);
   }
@@ -70,14 +67,14 @@ GenerationOutput generate(Model& model, Session& session, std::span<const int32_
   out.stats.prompt_seconds = seconds_since(t0);
 
   const auto t1 = Clock::now();
+  int32_t tok = -1;
   for (int step = 0; step < opts.max_tokens; ++step) {
-    if (step > 0) {
-      const int32_t last = out.tokens.back();
-      SequenceInput in{{&last, 1}, &*session.cache};
-      logits = model.forward({&in, 1}, /*all_logits=*/false);
-      session.tokens.push_back(last);
+    if (step == 0) {
+      tok = sampler.sample(logits);
+    } else {
+      tok = model.decode(*session.state, out.tokens.back(), sampler);
+      session.tokens.push_back(out.tokens.back());
     }
-    const int32_t tok = sampler.sample(logits);
     out.tokens.push_back(tok);
     const bool is_eos = std::find(opts.eos_ids.begin(), opts.eos_ids.end(), tok) != opts.eos_ids.end();
     const bool go_on = on_token ? on_token(tok) : true;
@@ -86,7 +83,7 @@ GenerationOutput generate(Model& model, Session& session, std::span<const int32_
       break;
     }
   }
-  // The last sampled token has not been run through the model; the session holds what the cache holds.
+  // The last sampled token has not run through the model: the session holds what the state holds.
   out.stats.generated_tokens = static_cast<int>(out.tokens.size());
   out.stats.generate_seconds = seconds_since(t1);
   out.stats.peak_rss_bytes = peak_rss_bytes();

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/llama.h"
+#include "runtime/language_model.h"
 #include "sampling/sampler.h"
 
 namespace cpplm {
@@ -42,10 +42,10 @@ struct GenerationOutput {
 // A conversation's state: the tokens its cache holds. A new prompt that extends them reuses
 // the cache for the shared prefix (chat turns), otherwise the cache is rebuilt.
 struct Session {
-  std::optional<SequenceCache> cache;
+  std::unique_ptr<SequenceState> state;
   std::vector<int32_t> tokens;
   void reset() {
-    cache.reset();
+    state.reset();
     tokens.clear();
   }
 };
@@ -53,7 +53,7 @@ struct Session {
 // Called with each new token; return false to stop (finish reason "stop"), e.g. on a stop string.
 using TokenCallback = std::function<bool(int32_t)>;
 
-GenerationOutput generate(Model& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
+GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
                           const TokenCallback& on_token = {});
 
 // Peak resident set size of this process so far, in bytes.

@@ -49,6 +49,8 @@ class Sampler {
   // Feeds prompt tokens (for the repetition penalty's context) without sampling.
   void accept(int32_t token);
   bool greedy() const { return temp_ == 0.0f; }
+  // Greedy with nothing that rewrites logits: a device may take the argmax itself, then call accept().
+  bool plain_greedy() const { return temp_ == 0.0f && logit_steps_.empty(); }
 
  private:
   std::vector<std::unique_ptr<SamplerStep>> logit_steps_;    // before log-softmax

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
+#include "runtime/cpu_model.h"
 #include "runtime/generate.h"
 
 namespace cpplm {
@@ -13,7 +14,7 @@ namespace {
 const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
 
 TEST(SmallModel, GreedyMatchesTransformers) {
-  auto model = Model::load(kModel);
+  auto model = std::make_unique<CpuModel>(Model::load(kModel));
   auto ref = nlohmann::json::parse(read_text_file(kModel + "/reference.json"));
   GenerateOptions opts;
   opts.max_tokens = 32;
@@ -33,7 +34,7 @@ TEST(SmallModel, GreedyMatchesTransformers) {
 }
 
 TEST(SmallModel, SessionReusesPrefix) {
-  auto model = Model::load(kModel);
+  auto model = std::make_unique<CpuModel>(Model::load(kModel));
   GenerateOptions opts;
   opts.max_tokens = 8;
   std::vector<int32_t> p1 = {0, 1357, 515, 2653, 686};

@@ -1,0 +1,31 @@
+// CpuModel: adapts Model::forward to the device-neutral interface.
+#include "runtime/cpu_model.h"
+
+#include "core/error.h"
+
+namespace cpplm {
+
+bool CpuSequence::can_trim_to(int offset) const {
+  if (offset > cache.offset()) return false;
+  for (const auto& l : cache.layers)
+    // A ring that has wrapped overwrote positions a rollback would need again.
+    if (l->bounded() && offset != l->offset() && l->offset() > l->max_size()) return false;
+  return true;
+}
+
+void CpuSequence::trim_to(int offset) {
+  for (auto& l : cache.layers) l->trim_to(offset);
+}
+
+std::vector<float> CpuModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
+  std::vector<SequenceInput> in;
+  in.reserve(batch.size());
+  for (const SequenceTokens& s : batch) {
+    auto* seq = dynamic_cast<CpuSequence*>(s.state);
+    CPPLM_CHECK(seq != nullptr, "sequence state from another device");
+    in.push_back({s.tokens, &seq->cache});
+  }
+  return model_->forward(in, all_logits);
+}
+
+}  // namespace cpplm

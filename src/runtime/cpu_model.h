@@ -1,0 +1,35 @@
+// The CPU Model behind the LanguageModel interface.
+#pragma once
+#include <memory>
+
+#include "model/llama.h"
+#include "runtime/language_model.h"
+
+namespace cpplm {
+
+class CpuSequence : public SequenceState {
+ public:
+  explicit CpuSequence(SequenceCache c) : cache(std::move(c)) {}
+  int offset() const override { return cache.offset(); }
+  bool can_trim_to(int offset) const override;
+  void trim_to(int offset) override;
+  size_t nbytes() const override { return cache.nbytes(); }
+  SequenceCache cache;
+};
+
+class CpuModel : public LanguageModel {
+ public:
+  explicit CpuModel(std::unique_ptr<Model> m) : model_(std::move(m)) {}
+  const ModelArgs& args() const override { return model_->args(); }
+  std::string device() const override { return "cpu"; }
+  std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) override {
+    return std::make_unique<CpuSequence>(model_->make_cache(max_kv_size));
+  }
+  std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
+  Model& model() { return *model_; }
+
+ private:
+  std::unique_ptr<Model> model_;
+};
+
+}  // namespace cpplm

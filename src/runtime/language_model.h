@@ -1,0 +1,49 @@
+// A loaded model on one device, as the generation loop sees it: the CPU Model or a GPU executor.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+#include "sampling/sampler.h"
+
+namespace cpplm {
+
+// Per-sequence state kept by a device (its KV caches).
+class SequenceState {
+ public:
+  virtual ~SequenceState() = default;
+  virtual int offset() const = 0;  // tokens the state holds
+  // True when the state can roll back to `offset` tokens (bounded rings cannot go below what they keep).
+  virtual bool can_trim_to(int offset) const = 0;
+  virtual void trim_to(int offset) = 0;
+  virtual size_t nbytes() const = 0;
+};
+
+struct SequenceTokens {
+  std::span<const int32_t> tokens;
+  SequenceState* state = nullptr;
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  virtual const ModelArgs& args() const = 0;
+  virtual std::string device() const = 0;  // "cpu", "cuda:0 (NVIDIA H100 ...)"
+  virtual std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) = 0;
+  // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:
+  // every new token when all_logits, else the last token of each sequence.
+  virtual std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) = 0;
+  // One decode step of one sequence: runs `token`, returns the next token chosen by `sampler`.
+  // Devices may override to pick greedy tokens on the device and copy back one id.
+  virtual int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) {
+    SequenceTokens in{{&token, 1}, &state};
+    std::vector<float> logits = forward({&in, 1}, false);
+    return sampler.sample(logits);
+  }
+};
+
+}  // namespace cpplm
