@@ -1,0 +1,23 @@
+// Command-line options shared by generate and chat: sampling, stops, cache, device.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "cpplm/cpplm.h"
+
+namespace cpplm::cli {
+
+struct CommonOptions {
+  std::string model;
+  LoadOptions load;
+  GenerationConfig gen;
+  bool verbose = false;
+};
+
+// Adds --model, --device, --threads and the sampling/stop/cache options (mlx-lm's names).
+void add_common_options(CLI::App& app, CommonOptions& o);
+// Range checks the parser cannot express; throws CLI::ValidationError naming the option.
+void validate_common_options(const CommonOptions& o);
+// "Prompt: 5 tokens, 512.3 tokens-per-sec" ... on stderr, as mlx-lm reports.
+void print_stats(const GenerationResult& r);
+
+}  // namespace cpplm::cli
