@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <exception>
 
 #include "core/error.h"
@@ -41,6 +42,13 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     return 1;
   }
+}
+
+void check_model_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": no such model folder");
+  if (!fs::exists(fs::path(dir) / "config.json"))
+    throw CLI::ValidationError("--model", dir + ": not a checkpoint folder (no config.json)");
 }
 
 void set_threads(int n) {

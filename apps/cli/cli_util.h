@@ -16,6 +16,9 @@ std::string default_model_dir();
 // Nothing is printed on stdout on failure.
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// A usage error (exit 2) unless `dir` is a folder with config.json.
+void check_model_dir(const std::string& dir);
+
 // Sets the number of CPU threads (0 = all cores).
 void set_threads(int n);
 

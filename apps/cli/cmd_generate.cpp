@@ -1,13 +1,13 @@
-// `cpplm generate`: greedy or sampled generation from token ids (text prompts: see generate_text.cpp).
+// `cpplm generate`: text (or token ids) in, streamed text out, with mlx-lm's options.
 #include <cstdio>
+#include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli_util.h"
 #include "commands.h"
-#include "core/error.h"
-#include "runtime/cpu_model.h"
-#include "runtime/generate.h"
+#include "gen_options.h"
 
 namespace cpplm::cli {
 namespace {
@@ -35,48 +35,65 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
-  CLI::App app{"Generate tokens with a Llama-family model", "cpplm generate"};
-  std::string model_dir = default_model_dir(), prompt_tokens;
-  GenerateOptions opts;
-  opts.max_tokens = 256;
-  bool json = false;
-  int threads = 0;
-  app.add_option("--model,-m", model_dir, "checkpoint folder (config.json + safetensors)")->capture_default_str();
-  app.add_option("--prompt-tokens", prompt_tokens, "prompt as comma-separated token ids")->required();
-  app.add_option("--max-tokens,-n", opts.max_tokens, "tokens to generate")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--temp", opts.sampling.temp, "sampling temperature (0 = greedy)")->capture_default_str();
-  app.add_option("--seed", opts.sampling.seed, "random seed");
-  app.add_option("--max-kv-size", opts.max_kv_size, "bound the KV cache (rotating)")->check(CLI::PositiveNumber);
-  app.add_option("--threads,-t", threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_flag("--json", json, "print one JSON object");
+  CLI::App app{"Generate text with a Llama-family model (default: the bundled small model)", "cpplm generate"};
+  CommonOptions o;
+  std::string prompt, prompt_tokens, system;
+  bool ignore_template = false, json = false;
+  add_common_options(app, o);
+  auto* p = app.add_option("--prompt,-p", prompt, "prompt text, or - to read stdin");
+  auto* pt = app.add_option("--prompt-tokens", prompt_tokens, "prompt as comma-separated token ids (prints ids)");
+  p->excludes(pt);
+  app.add_option("--system", system, "system message for the chat template");
+  app.add_flag("--ignore-chat-template", ignore_template, "use the prompt as raw text");
+  app.add_flag("--json", json, "print one JSON object: text, tokens, finish_reason, statistics");
   return run(app, argc, argv, [&]() {
-    const std::vector<int32_t> prompt = parse_ids(prompt_tokens);
-    validate(opts.sampling);
-    set_threads(threads);
-    auto model = std::make_unique<CpuModel>(Model::load(model_dir));
-    opts.eos_ids = model->args().eos_token_ids;
-    Session session;
-    auto out = generate(*model, session, prompt, opts, [&](int32_t t) {
-      if (!json) {
-        std::printf("%d ", t);
+    validate_common_options(o);
+    check_model_dir(o.model);
+    if (prompt.empty() && prompt_tokens.empty())
+      throw CLI::ValidationError("--prompt", "give a prompt with --prompt TEXT (or - for stdin) or --prompt-tokens IDS");
+    const std::vector<int32_t> ids = prompt_tokens.empty() ? std::vector<int32_t>{} : parse_ids(prompt_tokens);
+    if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+
+    auto engine = Engine::load(o.model, o.load);
+    const bool token_mode = !ids.empty();
+    std::vector<int32_t> input = ids;
+    if (!token_mode) {
+      if (engine->has_chat_template() && !ignore_template) {
+        std::vector<Message> msgs;
+        if (!system.empty()) msgs.push_back({"system", system});
+        msgs.push_back({"user", prompt});
+        const std::string rendered = engine->apply_chat_template(msgs, /*add_generation_prompt=*/true);
+        if (o.verbose) std::fprintf(stderr, "==========\n%s\n==========\n", rendered.c_str());
+        input = engine->encode(rendered, /*add_special_tokens=*/false);
+      } else {
+        input = engine->encode(prompt, /*add_special_tokens=*/true);
+      }
+    }
+    auto stream = [&](const std::string& text) {
+      if (!json && !token_mode) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
       }
       return true;
-    });
+    };
+    GenerationResult r = engine->generate_tokens(input, o.gen, stream);
     if (json) {
-      nlohmann::json j = {{"tokens", out.tokens},
-                          {"finish_reason", finish_reason_name(out.finish)},
-                          {"prompt_tokens", out.stats.prompt_tokens},
-                          {"prompt_tps", out.stats.prompt_tps()},
-                          {"generation_tokens", out.stats.generated_tokens},
-                          {"generation_tps", out.stats.generation_tps()},
-                          {"peak_memory_bytes", out.stats.peak_rss_bytes}};
-      std::printf("%s\n", j.dump().c_str());
+      nlohmann::json j = {{"text", r.text},
+                          {"tokens", r.tokens},
+                          {"finish_reason", r.finish_reason},
+                          {"prompt_tokens", r.prompt_tokens},
+                          {"prompt_tps", r.prompt_tps},
+                          {"generation_tokens", r.generation_tokens},
+                          {"generation_tps", r.generation_tps},
+                          {"peak_memory_bytes", r.peak_memory_bytes},
+                          {"device", engine->device()}};
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
+      if (token_mode)
+        for (size_t i = 0; i < r.tokens.size(); ++i) std::printf("%s%d", i ? " " : "", r.tokens[i]);
       std::printf("\n");
-      std::fprintf(stderr, "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak memory %.1f MB\n",
-                   out.stats.prompt_tokens, out.stats.prompt_tps(), out.stats.generated_tokens, out.stats.generation_tps(),
-                   out.stats.peak_rss_bytes / 1e6);
+      if (o.verbose) std::fprintf(stderr, "==========\n");
+      print_stats(r);
     }
     return 0;
   });

@@ -7,5 +7,7 @@ namespace cpplm::cli {
 int cmd_generate(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_detokenize(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 }  // namespace cpplm::cli

@@ -15,6 +15,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"generate", cpplm::cli::cmd_generate, "generate text (or token ids) with a model"},
+    {"chat", cpplm::cli::cmd_chat, "chat interactively (one message per line on stdin)"},
+    {"perplexity", cpplm::cli::cmd_perplexity, "perplexity of a text file"},
     {"tokenize", cpplm::cli::cmd_tokenize, "print the token ids of a text"},
     {"detokenize", cpplm::cli::cmd_detokenize, "print the text of token ids"},
 };
@@ -39,7 +41,6 @@ int main(int argc, char** argv) {
   for (const Command& c : kCommands) {
     if (name == c.name) return c.run(argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "cpplm: unknown command '%s'\n", name.c_str());
-  usage(stderr);
+  std::fprintf(stderr, "cpplm: unknown command '%s' (see 'cpplm --help')\n", name.c_str());
   return 2;
 }

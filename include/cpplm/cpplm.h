@@ -15,6 +15,8 @@ const char* version();
 struct LoadOptions {
   std::string device = "auto";  // "cpu", "cuda", or "auto" (cuda when a GPU is present)
   int threads = 0;               // CPU threads; 0 = all cores
+  std::string chat_template;     // optional override: a .jinja file, or a folder whose
+                                 // tokenizer_config.json / chat_template.jinja holds one
 };
 
 // Sampling and stopping. Sampling order: repetition penalty, log-softmax, top-k, top-p, min-p,

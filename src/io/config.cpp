@@ -173,6 +173,8 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
 
   auto positive = [&](int v, const char* f) {
     if (v <= 0) throw r.err(f, "must be positive, got " + std::to_string(v));
+    // Far above any real model; keeps a corrupt config from asking for absurd allocations.
+    if (v > (1 << 24)) throw r.err(f, "implausibly large: " + std::to_string(v));
   };
   positive(a.hidden_size, "hidden_size");
   positive(a.num_hidden_layers, "num_hidden_layers");
@@ -181,6 +183,7 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
   positive(a.num_key_value_heads, "num_key_value_heads");
   positive(a.vocab_size, "vocab_size");
   positive(a.head_dim, "head_dim");
+  if (a.num_hidden_layers > 4096) throw r.err("num_hidden_layers", "implausibly large: " + std::to_string(a.num_hidden_layers));
   if (a.head_dim % 2 != 0) throw r.err("head_dim", "must be even for RoPE, got " + std::to_string(a.head_dim));
   if (a.num_attention_heads % a.num_key_value_heads != 0)
     throw r.err("num_key_value_heads", std::to_string(a.num_key_value_heads) + " does not divide num_attention_heads " +

@@ -1,0 +1,131 @@
+// Engine: the public API over model, tokenizer, chat template and the generation loop.
+#include <omp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "api/model_factory.h"
+#include "api/stop_matcher.h"
+#include "core/error.h"
+#include "cpplm/cpplm.h"
+#include "runtime/generate.h"
+#include "tokenizer/jinja/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace cpplm {
+
+struct Engine::Impl {
+  std::unique_ptr<LanguageModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  ChatTemplate chat_template;
+  std::vector<int32_t> eos;
+  Session chat_session;
+
+  const Tokenizer& tok() const;
+
+  GenerationResult run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
+                       const TextCallback& on_text);
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& options) {
+  if (options.threads > 0) omp_set_num_threads(options.threads);
+  auto impl = std::make_unique<Impl>();
+  impl->model = load_language_model(dir, options.device);
+  namespace fs = std::filesystem;
+  // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
+  if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
+    impl->tokenizer = Tokenizer::load(dir);
+    impl->chat_template = ChatTemplate::from_dir(dir);
+    impl->eos = impl->tokenizer->eos_ids();
+  }
+  for (int32_t e : impl->model->args().eos_token_ids)
+    if (std::find(impl->eos.begin(), impl->eos.end(), e) == impl->eos.end()) impl->eos.push_back(e);
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+bool Engine::has_chat_template() const { return impl_->tokenizer && impl_->chat_template.available(); }
+
+const Tokenizer& Engine::Impl::tok() const {
+  if (!tokenizer) throw Error("this model folder has no tokenizer (tokenizer.json or tokenizer.model)");
+  return *tokenizer;
+}
+
+std::string Engine::apply_chat_template(const std::vector<Message>& messages, bool add_generation_prompt) const {
+  if (!has_chat_template()) throw Error("this tokenizer has no chat template");
+  nlohmann::json msgs = nlohmann::json::array();
+  for (const Message& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+  return impl_->chat_template.render(msgs, add_generation_prompt);
+}
+
+std::vector<int32_t> Engine::encode(const std::string& text, bool add_special_tokens) const {
+  return impl_->tok().encode(text, add_special_tokens);
+}
+
+std::string Engine::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  return impl_->tok().decode(ids, skip_special_tokens);
+}
+
+std::string Engine::device() const { return impl_->model->device(); }
+const std::vector<int32_t>& Engine::eos_ids() const { return impl_->eos; }
+void Engine::reset() { impl_->chat_session.reset(); }
+
+GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
+                                   const TextCallback& on_text) {
+  GenerateOptions opts;
+  opts.max_tokens = c.max_tokens;
+  opts.sampling = {c.temp, c.top_p, c.top_k, c.min_p, c.repetition_penalty, c.repetition_context_size, c.seed};
+  opts.eos_ids = eos;
+  opts.max_kv_size = c.max_kv_size;
+  validate(opts.sampling);
+
+  std::optional<StreamingDetokenizer> detok;
+  if (tokenizer) detok.emplace(*tokenizer);
+  StopMatcher stops(c.stop);
+  GenerationResult r;
+  bool stopped_by_caller = false;
+  auto emit = [&](const std::string& s) {
+    if (s.empty()) return;
+    r.text += s;
+    if (on_text && !on_text(s)) stopped_by_caller = true;
+  };
+  GenerationOutput out = generate(*model, session, prompt, opts, [&](int32_t tok) {
+    if (std::find(eos.begin(), eos.end(), tok) != eos.end()) return false;  // EOS text is not shown
+    if (detok) emit(stops.push(detok->add(tok)));
+    return !stops.stopped() && !stopped_by_caller;
+  });
+  if (!stops.stopped() && detok) {
+    emit(stops.push(detok->finish()));
+    emit(stops.flush());
+  }
+  r.tokens = out.tokens;
+  r.finish_reason = finish_reason_name(out.finish);
+  r.prompt_tokens = out.stats.prompt_tokens;
+  r.prompt_tps = out.stats.prompt_tps();
+  r.generation_tokens = out.stats.generated_tokens;
+  r.generation_tps = out.stats.generation_tps();
+  r.peak_memory_bytes = out.stats.peak_rss_bytes;
+  return r;
+}
+
+GenerationResult Engine::generate(const std::string& prompt, const GenerationConfig& config, const TextCallback& on_text) {
+  return generate_tokens(encode(prompt, /*add_special_tokens=*/true), config, on_text);
+}
+
+GenerationResult Engine::generate_tokens(const std::vector<int32_t>& prompt, const GenerationConfig& config,
+                                         const TextCallback& on_text) {
+  Session session;
+  return impl_->run(session, prompt, config, on_text);
+}
+
+GenerationResult Engine::chat(const std::vector<Message>& conversation, const GenerationConfig& config,
+                              const TextCallback& on_text) {
+  // The rendered template carries its own BOS text, so no special tokens are added again.
+  const std::vector<int32_t> ids = encode(apply_chat_template(conversation, true), /*add_special_tokens=*/false);
+  return impl_->run(impl_->chat_session, ids, config, on_text);
+}
+
+}  // namespace cpplm

@@ -1,0 +1,215 @@
+// End-to-end tests of the cpplm command line: text generation, JSON, sampling, stops, errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs `cpplm ARGS` with optional stdin text; captures stdout, stderr and the exit code.
+Result cpplm(const std::string& args, const std::string& stdin_text = "") {
+  const std::string base = ::testing::TempDir() + "cpplm_cli_" + std::to_string(::getpid());
+  std::ofstream(base + ".in", std::ios::binary) << stdin_text;
+  const std::string cmd = std::string(CPPLM_CLI) + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
+}
+
+nlohmann::json reference() { return nlohmann::json::parse(slurp(kModel + "/reference.json")); }
+
+TEST(Cli, GreedyTextMatchesTransformersForEveryPrompt) {
+  for (const auto& g : reference()["greedy"]) {
+    Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --prompt " + quote(g["prompt"]));
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::string want = g["greedy_text"];
+    // transformers' decode shows the EOS token that stopped it; cpplm stops there without printing it.
+    const std::string eot = "<|eot_id|>";
+    if (want.size() >= eot.size() && want.compare(want.size() - eot.size(), eot.size(), eot) == 0) want.resize(want.size() - eot.size());
+    EXPECT_EQ(r.out, want + "\n") << g["prompt"];
+    EXPECT_NE(r.err.find("Generation:"), std::string::npos);
+    EXPECT_NE(r.err.find("Peak memory:"), std::string::npos);
+  }
+}
+
+TEST(Cli, JsonHasTextTokensFinishReasonAndStats) {
+  auto ref = reference()["greedy"];
+  for (int i : {0, 2}) {
+    Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt " + quote(ref[i]["prompt"]));
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tokens"], ref[i]["greedy_ids"]);
+    EXPECT_EQ(j["finish_reason"], ref[i]["greedy_ids"].size() < 32 ? "stop" : "length");
+    EXPECT_GT(j["generation_tps"].get<double>(), 0);
+    EXPECT_GT(j["peak_memory_bytes"].get<double>(), 0);
+  }
+}
+
+TEST(Cli, PromptTokensOnACheckpointWithoutTokenizer) {
+  Result r = cpplm("generate --model " + std::string(CPPLM_TEST_DATA) + "/hf-reference/llama2-mha-f32 --prompt-tokens 3,17,42 --max-tokens 5 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tokens"].size(), 5u);
+}
+
+TEST(Cli, StdinPrompt) {
+  Result a = cpplm("generate --ignore-chat-template --max-tokens 8 --prompt -", "In the beginning God");
+  Result b = cpplm("generate --ignore-chat-template --max-tokens 8 --prompt 'In the beginning God'");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(Cli, SeedsReproduceAndDiffer) {
+  const std::string args = "generate --ignore-chat-template --max-tokens 24 --temp 0.9 --top-p 0.95 --prompt 'Once upon a time' ";
+  Result a = cpplm(args + "--seed 7"), b = cpplm(args + "--seed 7"), c = cpplm(args + "--seed 8");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+}
+
+TEST(Cli, TempZeroIsGreedy) {
+  Result a = cpplm("generate --ignore-chat-template --max-tokens 16 --temp 0 --seed 3 --top-k 5 --prompt 'A computer is'");
+  Result b = cpplm("generate --ignore-chat-template --max-tokens 16 --prompt 'A computer is'");
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(Cli, StopStringEndsGenerationAndIsNotPrinted) {
+  Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --stop 'children' --prompt 'And the LORD said unto Moses,'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["text"], " Speak unto the ");
+  EXPECT_EQ(j["finish_reason"], "stop");
+}
+
+TEST(Cli, EosStopsWithFinishReasonStop) {
+  Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt 'A computer is'");
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["finish_reason"], "stop");
+  EXPECT_EQ(j["tokens"].back(), 9);
+  EXPECT_EQ(j["text"].get<std::string>().find("<|eot_id|>"), std::string::npos);
+}
+
+TEST(Cli, MaxKvSizeRuns) {
+  Result r = cpplm("generate --ignore-chat-template --max-tokens 40 --max-kv-size 16 --prompt 'In the beginning God'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(r.out.empty());
+}
+
+TEST(Cli, PerplexityOfHeldOutText) {
+  Result r = cpplm("perplexity --json --context 256 --file " + kModel + "/held_out.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["perplexity"].get<double>(), 45.11, 0.02);
+  EXPECT_EQ(j["tokens_scored"], 5263);
+  EXPECT_NE(r.err.find("windows"), std::string::npos);  // progress
+}
+
+TEST(Cli, ChatThreeTurnsThroughStdinRendersTheTemplate) {
+  // The llama3_1 tokenizer fixture's template, on the bundled model (same special tokens).
+  const std::string tmpl = std::string(CPPLM_TOKENIZER_DATA) + "/llama3_1";
+  Result r = cpplm("chat --verbose --max-tokens 6 --chat-template " + tmpl, "Hello!\nWhat is 2+2?\n  And 3+3?  \n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The rendered prompts are between ========== lines on stderr.
+  std::vector<std::string> prompts;
+  size_t pos = 0;
+  const std::string bar = "==========\n";
+  while ((pos = r.err.find(bar, pos)) != std::string::npos) {
+    const size_t end = r.err.find("\n" + bar, pos + bar.size());
+    if (end == std::string::npos) break;
+    prompts.push_back(r.err.substr(pos + bar.size(), end - pos - bar.size()));
+    pos = end + 1 + bar.size();
+  }
+  ASSERT_EQ(prompts.size(), 3u) << r.err;
+  // The oracle's format (tokenizer_reference.json, llama3_1 chat): header, trimmed content, <|eot_id|>.
+  auto turn = [](const std::string& role, std::string content) {
+    content.erase(0, content.find_first_not_of(" \t\n"));
+    content.erase(content.find_last_not_of(" \t\n") + 1);
+    return "<|start_header_id|>" + role + "<|end_header_id|>\n\n" + content + "<|eot_id|>";
+  };
+  const std::string gen = "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  const std::vector<std::string> users = {"Hello!", "What is 2+2?", "  And 3+3?  "};
+  std::string want = "<|begin_of_text|>";
+  size_t out_pos = 0;
+  for (int t = 0; t < 3; ++t) {
+    want += turn("user", users[t]);
+    EXPECT_EQ(prompts[t], want + gen) << "turn " << t;
+    if (t == 2) break;
+    // The model's reply sits between this prompt and the next user turn of the next prompt.
+    const size_t start = want.size() + gen.size();
+    const size_t stop = prompts[t + 1].rfind("<|eot_id|>" + turn("user", users[t + 1]));
+    ASSERT_NE(stop, std::string::npos);
+    const std::string reply = prompts[t + 1].substr(start, stop - start);
+    want += gen + reply + "<|eot_id|>";
+    // ... and it is what was streamed to stdout (untrimmed there).
+    const size_t found = r.out.find(reply, out_pos);
+    EXPECT_NE(found, std::string::npos) << reply;
+    out_pos = found == std::string::npos ? out_pos : found + reply.size();
+  }
+}
+
+TEST(Cli, ChatResetAndQuit) {
+  Result r = cpplm("chat --max-tokens 4", "Hello\n/reset\nHello\n/quit\nignored\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // After /reset the same message gets the same reply; nothing after /quit is answered.
+  ASSERT_EQ(r.out.size() % 2, 0u);
+  EXPECT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.substr(0, r.out.size() / 2), r.out.substr(r.out.size() / 2));
+}
+
+struct BadCase {
+  std::string args, needle;
+};
+
+TEST(Cli, UserErrorsAreOneLineExitTwoNothingOnStdout) {
+  const std::vector<BadCase> cases = {
+      {"generate --model /nonexistent/folder --prompt hi", "/nonexistent/folder"},
+      {"generate --model " + std::string(CPPLM_TEST_DATA) + " --prompt hi", "config.json"},
+      {"generate --top-p -0.5 --prompt hi", "--top-p"},
+      {"generate --temp -1 --prompt hi", "--temp"},
+      {"generate --no-such-flag --prompt hi", "no-such-flag"},
+      {"generate --max-tokens many --prompt hi", "--max-tokens"},
+      {"generate", "--prompt"},
+      {"frobnicate", "frobnicate"},
+  };
+  for (const auto& c : cases) {
+    Result r = cpplm(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.args;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find("--help"), std::string::npos) << c.args << ": " << r.err;
+  }
+}
+
+TEST(Cli, CorruptCheckpointIsAClearErrorNotACrash) {
+  const std::string dir = ::testing::TempDir() + "cpplm_corrupt";
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir + " && cp " + kModel + "/config.json " + dir +
+               " && head -c 5000 " + kModel + "/model.safetensors > " + dir + "/model.safetensors").c_str());
+  Result r = cpplm("generate --model " + dir + " --prompt-tokens 1,2");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+}
+
+}  // namespace
