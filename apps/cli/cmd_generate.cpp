@@ -92,6 +92,7 @@ int cmd_generate(int argc, char** argv) {
       if (token_mode)
         for (size_t i = 0; i < r.tokens.size(); ++i) std::printf("%s%d", i ? " " : "", r.tokens[i]);
       std::printf("\n");
+      std::fflush(stdout);
       if (o.verbose) std::fprintf(stderr, "==========\n");
       print_stats(r);
     }

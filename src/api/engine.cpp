@@ -8,6 +8,7 @@
 #include "api/model_factory.h"
 #include "api/stop_matcher.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "cpplm/cpplm.h"
 #include "runtime/generate.h"
 #include "tokenizer/jinja/chat_template.h"
@@ -18,7 +19,7 @@ namespace cpplm {
 struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
-  ChatTemplate chat_template;
+  jinja::ChatTemplate chat_template;
   std::vector<int32_t> eos;
   Session chat_session;
 
@@ -39,8 +40,18 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
   if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
     impl->tokenizer = Tokenizer::load(dir);
-    impl->chat_template = ChatTemplate::from_dir(dir);
+    impl->chat_template = jinja::ChatTemplate::from_dir(dir);
     impl->eos = impl->tokenizer->eos_ids();
+  }
+  if (!options.chat_template.empty()) {
+    if (fs::is_directory(options.chat_template)) {
+      impl->chat_template = jinja::ChatTemplate::from_dir(options.chat_template);
+      if (!impl->chat_template.available()) throw Error(options.chat_template + ": no chat template in this folder");
+    } else {
+      const Tokenizer& t = impl->tok();
+      impl->chat_template = jinja::ChatTemplate(read_text_file(options.chat_template), t.bos_token(), t.eos_token(),
+                                                options.chat_template);
+    }
   }
   for (int32_t e : impl->model->args().eos_token_ids)
     if (std::find(impl->eos.begin(), impl->eos.end(), e) == impl->eos.end()) impl->eos.push_back(e);
@@ -56,7 +67,7 @@ const Tokenizer& Engine::Impl::tok() const {
 
 std::string Engine::apply_chat_template(const std::vector<Message>& messages, bool add_generation_prompt) const {
   if (!has_chat_template()) throw Error("this tokenizer has no chat template");
-  nlohmann::json msgs = nlohmann::json::array();
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
   for (const Message& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
   return impl_->chat_template.render(msgs, add_generation_prompt);
 }
@@ -83,16 +94,16 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
   validate(opts.sampling);
 
   std::optional<StreamingDetokenizer> detok;
-  if (tokenizer) detok.emplace(*tokenizer);
+  if (tokenizer) detok.emplace(*tokenizer, /*skip_special_tokens=*/false);
   StopMatcher stops(c.stop);
   GenerationResult r;
   bool stopped_by_caller = false;
   auto emit = [&](const std::string& s) {
-    if (s.empty()) return;
+    if (s.empty() || stopped_by_caller) return;
     r.text += s;
     if (on_text && !on_text(s)) stopped_by_caller = true;
   };
-  GenerationOutput out = generate(*model, session, prompt, opts, [&](int32_t tok) {
+  GenerationOutput out = cpplm::generate(*model, session, prompt, opts, [&](int32_t tok) {
     if (std::find(eos.begin(), eos.end(), tok) != eos.end()) return false;  // EOS text is not shown
     if (detok) emit(stops.push(detok->add(tok)));
     return !stops.stopped() && !stopped_by_caller;

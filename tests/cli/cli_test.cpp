@@ -42,7 +42,9 @@ Result cpplm(const std::string& args, const std::string& stdin_text = "") {
 nlohmann::json reference() { return nlohmann::json::parse(slurp(kModel + "/reference.json")); }
 
 TEST(Cli, GreedyTextMatchesTransformersForEveryPrompt) {
-  for (const auto& g : reference()["greedy"]) {
+  const nlohmann::json ref = reference();
+  ASSERT_EQ(ref["greedy"].size(), 5u);
+  for (const auto& g : ref["greedy"]) {
     Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --prompt " + quote(g["prompt"]));
     ASSERT_EQ(r.code, 0) << r.err;
     std::string want = g["greedy_text"];
