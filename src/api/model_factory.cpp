@@ -4,16 +4,29 @@
 #include "core/error.h"
 #include "model/llama.h"
 #include "runtime/cpu_model.h"
+#ifdef CPPLM_HAVE_CUDA
+#include "backends/cuda/cuda_model.h"
+#endif
 
 namespace cpplm {
 
-bool cuda_available() { return false; }
+bool cuda_available() {
+#ifdef CPPLM_HAVE_CUDA
+  return cuda_device_count() > 0;
+#else
+  return false;
+#endif
+}
 
 std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const std::string& device) {
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw Error("unknown device \"" + device + "\" (expected cpu, cuda or auto)");
   if (device == "cuda" && !cuda_available()) throw Error("device cuda: this build has no CUDA support or no GPU is visible");
-  return std::make_unique<CpuModel>(Model::load(dir));
+  auto cpu = Model::load(dir);
+#ifdef CPPLM_HAVE_CUDA
+  if (device != "cpu" && cuda_available()) return make_cuda_model(*cpu);
+#endif
+  return std::make_unique<CpuModel>(std::move(cpu));
 }
 
 }  // namespace cpplm

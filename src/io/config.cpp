@@ -101,6 +101,15 @@ std::optional<QuantSpec> parse_quant(const json& q, const Reader& r, const std::
   if (bits == q.end() || !bits->is_number_integer()) throw r.err(field + ".bits", "missing or not an integer");
   s.group_size = gs->get<int>();
   s.bits = bits->get<int>();
+  if (auto mode = q.find("mode"); mode != q.end() && !mode->is_null()) {
+    if (!mode->is_string()) throw r.err(field + ".mode", "expected a string");
+    s.mode = mode->get<std::string>();
+    if (s.mode != "affine") throw r.err(field + ".mode", "'" + s.mode + "' is not supported (only mlx affine quantization)");
+  }
+  if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 5 && s.bits != 6 && s.bits != 8)
+    throw r.err(field + ".bits", "must be 2, 3, 4, 5, 6 or 8, got " + std::to_string(s.bits));
+  if (s.group_size <= 0 || s.group_size % 32 != 0)
+    throw r.err(field + ".group_size", "must be a positive multiple of 32, got " + std::to_string(s.group_size));
   return s;
 }
 
@@ -161,8 +170,13 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
       a.layer_types.push_back(x.get<std::string>());
     }
   }
+  // mlx-lm writes "quantization" (and a copy as "quantization_config"); a quantization_config
+  // with a quant_method (GPTQ, AWQ, bitsandbytes ...) is another format and is not read here.
   const json* q = r.get("quantization");
-  if (!q) q = r.get("quantization_config");
+  if (!q) {
+    q = r.get("quantization_config");
+    if (q && q->is_object() && q->contains("quant_method")) q = nullptr;
+  }
   if (q && q->is_object() && q->contains("bits")) {
     a.quantization = parse_quant(*q, r, "quantization");
     for (auto it = q->begin(); it != q->end(); ++it)

@@ -23,10 +23,12 @@ struct RopeScaling {
   std::vector<double> short_factor, long_factor;
 };
 
-// Per-layer override of quantization (mlx-lm "quantization" block), filled by the quantization work.
+// mlx-lm "quantization" block: {"group_size": G, "bits": B, ["mode": "affine"]}, plus per-layer
+// entries keyed by module path ("model.layers.0.mlp.down_proj": {...} or false).
 struct QuantSpec {
   int group_size = 64;
   int bits = 4;
+  std::string mode = "affine";
 };
 
 // mlx-lm models/llama.py ModelArgs.

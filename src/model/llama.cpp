@@ -76,7 +76,7 @@ void TransformerBlock::forward(float* x, const BatchLayout& b, int layer, Worksp
 }
 
 void LlamaModel::forward(const std::vector<int32_t>& ids, const BatchLayout& b, Workspace& ws, ForwardTrace* trace) const {
-  const int dim = static_cast<int>(embed_tokens.dim(1));
+  const int dim = static_cast<int>(embed_tokens.in_features());
   ensure(ws.x, static_cast<size_t>(b.total) * dim);
   embedding(embed_tokens, ids.data(), b.total, ws.x.data());
   auto record = [&](const float* src) {

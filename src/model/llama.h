@@ -1,5 +1,6 @@
 // The Llama-family model, class for class as mlx-lm models/llama.py (ModelArgs .. Model).
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -73,7 +74,7 @@ class TransformerBlock {
 
 class LlamaModel {
  public:
-  TensorView embed_tokens;
+  Linear embed_tokens;  // [vocab, hidden], float or mlx-quantized (nn.Embedding / QuantizedEmbedding)
   std::vector<TransformerBlock> layers;
   TensorView norm;
   float rms_norm_eps = 1e-6f;
@@ -90,8 +91,12 @@ class Model {
   const ModelArgs& args() const { return args_; }
   const WeightStore& weights() const { return weights_; }
   bool tied_embeddings() const { return tied_; }
-  // Storage dtype of the weights (that of embed_tokens).
-  DType model_dtype() const { return model_.embed_tokens.dtype; }
+  // Float dtype of the weights (that of embed_tokens, or of its scales when quantized).
+  DType model_dtype() const { return model_.embed_tokens.float_dtype(); }
+  // The bound weights and RoPE (device backends upload from these).
+  const LlamaModel& llama() const { return model_; }
+  const Linear& lm_head() const { return lm_head_; }
+  const Rope& rope() const { return *rope_; }
 
   // One cache per layer; sliding layers get a RotatingKVCache of the window. With max_kv_size,
   // full-attention layers get a RotatingKVCache of that size keeping 4 sink tokens (mlx-lm).
@@ -102,8 +107,18 @@ class Model {
   // token of each sequence. Not thread-safe (one workspace per model).
   std::vector<float> forward(std::span<const SequenceInput> batch, bool all_logits, ForwardTrace* trace = nullptr);
 
+  // A model over tensors held in memory (random weights for `cpplm bench`, tests), named as in a
+  // checkpoint; bound with the same checks as load(). `label` names the source in errors.
+  static std::unique_ptr<Model> from_tensors(ModelArgs args, std::map<std::string, Tensor> tensors,
+                                             const std::string& label = "<memory>");
+  // Bytes of all bound weights (one decode step reads each once), and the parameter count.
+  size_t weight_bytes() const;
+  int64_t num_params() const;
+
   // mlx-lm Model.sanitize: the tensor names the model will bind (drops rotary inv_freq, tied lm_head).
   static std::vector<std::string> sanitize(std::vector<std::string> names, bool tied);
+
+  struct TensorLookup;  // where binding finds tensors (llama_load.cpp)
 
  private:
   ModelArgs args_;
@@ -113,6 +128,9 @@ class Model {
   LlamaModel model_;
   Linear lm_head_;
   Workspace ws_;
+  std::map<std::string, Tensor> owned_;  // from_tensors() storage
+
+  static void bind(Model& m, const TensorLookup& look, const std::string& config);
 };
 
 }  // namespace cpplm

@@ -22,6 +22,7 @@ void rms_norm(const float* x, int n, int dim, const TensorView& weight, float ep
 }
 
 void silu_mul(const float* gate, const float* up, int64_t count, float* out) {
+#pragma omp parallel for schedule(static) if (count >= (1 << 15))
   for (int64_t i = 0; i < count; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -1,4 +1,4 @@
-// Linear layers (nn.Linear / nn.QuantizedLinear): y = x Wᵀ (+ b) for any weight storage.
+// Linear layers (nn.Linear / nn.QuantizedLinear) and embeddings: y = x Wᵀ (+ b) for any weight storage.
 #pragma once
 #include <string>
 
@@ -6,19 +6,38 @@
 
 namespace cpplm {
 
-// One projection. weight [out, in] in F32/F16/BF16 (quantized formats add scales/biases);
-// bias [out] or empty.
+// One projection. Float: weight [out, in] F32/F16/BF16. mlx affine-quantized (bits > 0):
+// weight U32 [out, in*bits/32] (codes packed little-endian from the lowest bit), scales and
+// biases [out, in/group_size] in the model's float dtype; W = scales·q + biases per group.
+// bias [out] or empty. Also used for (quantized) embedding tables [vocab, dim].
 struct Linear {
   TensorView weight;
+  TensorView scales, biases;  // quantized only
   TensorView bias;
+  int bits = 0;               // 0 = not quantized
+  int group_size = 0;
+  bool quantized() const { return bits > 0; }
   int64_t out_features() const { return weight.dim(0); }
-  int64_t in_features() const { return weight.dim(1); }
+  int64_t in_features() const { return quantized() ? weight.dim(1) * 32 / bits : weight.dim(1); }
+  // The float dtype of the layer (weight dtype, or that of the scales when quantized).
+  DType float_dtype() const { return quantized() ? scales.dtype : weight.dtype; }
+  // Bytes of the stored tensors (what one full pass reads).
+  size_t nbytes() const { return weight.nbytes() + scales.nbytes() + biases.nbytes() + bias.nbytes(); }
 };
 
-// y [n, out] f32 = x [n, in] f32 · Wᵀ (+ bias). Threads over output features.
+// y [n, out] f32 = x [n, in] f32 · Wᵀ (+ bias). Threads over output features; SIMD kernels of
+// the CPU's instruction set (backends/cpu/kernels.h).
 void linear(const Linear& l, const float* x, int n, float* y);
 
-// Rows `ids` of an embedding table [vocab, dim] (any float dtype) into out [n, dim] f32.
+// Rows `ids` of an embedding table [vocab, dim] (any float dtype, or quantized) into out [n, dim] f32.
+void embedding(const Linear& table, const int32_t* ids, int n, float* out);
 void embedding(const TensorView& table, const int32_t* ids, int n, float* out);
+
+}  // namespace cpplm
+
+namespace cpplm {
+
+// The whole matrix as f32: out [out_features, in_features] (dequantized when quantized).
+void dequantize(const Linear& l, float* out);
 
 }  // namespace cpplm

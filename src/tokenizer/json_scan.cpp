@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <deque>
 
 #include "core/error.h"
 #include "tokenizer/unicode.h"
@@ -15,6 +16,14 @@ std::string read_file(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw Error("cannot open " + path + ": " + std::strerror(errno));
   std::string out;
+  // One read of the known size (tokenizer.json files are ~10 MB); the loop covers files that grow.
+  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
+    long size = std::ftell(f.get());
+    if (size > 0) out.resize(static_cast<size_t>(size));
+    std::rewind(f.get());
+  }
+  size_t got = std::fread(out.data(), 1, out.size(), f.get());
+  out.resize(got);
   char buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) out.append(buf, n);
@@ -57,16 +66,20 @@ class Scanner {
     return true;
   }
 
-  void string(std::string& out) {
-    out.clear();
+  // Returns the string's content: a view into the text, or (with escapes) into storage.
+  std::string_view string(std::deque<std::string>& storage) {
     expect('"');
+    size_t start = p_;
+    while (p_ < t_.size() && t_[p_] != '"' && t_[p_] != '\\' && static_cast<unsigned char>(t_[p_]) >= 0x20) ++p_;
+    if (p_ < t_.size() && t_[p_] == '"') return t_.substr(start, p_++ - start);
+    std::string& out = storage.emplace_back(t_.substr(start, p_ - start));
     for (;;) {
-      size_t start = p_;
+      size_t run = p_;
       while (p_ < t_.size() && t_[p_] != '"' && t_[p_] != '\\' && static_cast<unsigned char>(t_[p_]) >= 0x20) ++p_;
-      out.append(t_.data() + start, p_ - start);
+      out.append(t_.data() + run, p_ - run);
       if (p_ >= t_.size()) throw ScanFailure{};
       char c = t_[p_++];
-      if (c == '"') return;
+      if (c == '"') return out;
       if (c != '\\' || p_ >= t_.size()) throw ScanFailure{};  // control characters are invalid JSON
       char e = t_[p_++];
       switch (e) {
@@ -164,34 +177,34 @@ struct Span {
   bool found = false;
 };
 
-void scan_vocab(Scanner& s, TokenizerJson& out) {
-  std::string key;
+// Capacity guesses from the text size avoid regrowing vectors of 100k+ entries.
+void scan_vocab(Scanner& s, TokenizerJson& out, size_t text_size) {
+  out.vocab.reserve(text_size / 64);
   s.expect('{');
   if (s.consume('}')) return;
   do {
-    s.string(key);
+    std::string_view key = s.string(out.storage);
     s.expect(':');
     out.vocab.emplace_back(key, s.integer());
   } while (s.consume(','));
   s.expect('}');
 }
 
-void scan_merges(Scanner& s, TokenizerJson& out) {
-  std::string a, b;
+void scan_merges(Scanner& s, TokenizerJson& out, size_t text_size) {
+  out.merges.reserve(text_size / 32);
   s.expect('[');
   if (s.consume(']')) return;
   do {
     if (s.peek() == '"') {
-      s.string(a);
+      std::string_view a = s.string(out.storage);
       size_t sp = a.find(' ');
-      if (sp == std::string::npos || a.find(' ', sp + 1) != std::string::npos) throw ScanFailure{};
+      if (sp == std::string_view::npos || a.find(' ', sp + 1) != std::string_view::npos) throw ScanFailure{};
       out.merges.emplace_back(a.substr(0, sp), a.substr(sp + 1));
-      out.merges_as_strings = true;
     } else {
       s.expect('[');
-      s.string(a);
+      std::string_view a = s.string(out.storage);
       s.expect(',');
-      s.string(b);
+      std::string_view b = s.string(out.storage);
       s.expect(']');
       out.merges.emplace_back(a, b);
     }
@@ -203,25 +216,26 @@ void scan_merges(Scanner& s, TokenizerJson& out) {
 bool scan(std::string_view text, TokenizerJson& out, Span& vocab, Span& merges) {
   try {
     Scanner s(text);
-    std::string key;
+    std::deque<std::string> keys;
+    std::string_view key;
     s.expect('{');
     if (s.consume('}')) return true;
     do {
-      s.string(key);
+      key = s.string(keys);
       s.expect(':');
       if (key == "model" && s.peek() == '{') {
         s.expect('{');
         if (!s.consume('}')) {
           do {
-            s.string(key);
+            key = s.string(keys);
             s.expect(':');
             if (key == "vocab" && s.peek() == '{' && !vocab.found) {
               vocab.begin = s.pos();
-              scan_vocab(s, out);
+              scan_vocab(s, out, text.size());
               vocab = {vocab.begin, s.pos(), true};
             } else if (key == "merges" && s.peek() == '[' && !merges.found) {
               merges.begin = s.pos();
-              scan_merges(s, out);
+              scan_merges(s, out, text.size());
               merges = {merges.begin, s.pos(), true};
             } else {
               s.skip_value();
@@ -246,25 +260,25 @@ void from_dom(nlohmann::json& doc, TokenizerJson& out, const std::string& path) 
   out.merges.clear();
   if (!doc.contains("model") || !doc["model"].is_object()) return;
   nlohmann::json& model = doc["model"];
+  auto keep = [&](const std::string& s) -> std::string_view { return out.storage.emplace_back(s); };
   if (model.contains("vocab") && model["vocab"].is_object()) {
     for (auto& [k, v] : model["vocab"].items()) {
       if (!v.is_number_integer()) throw Error(path + ": model.vocab[\"" + k + "\"] is not an integer id");
-      out.vocab.emplace_back(k, v.get<int64_t>());
+      out.vocab.emplace_back(keep(k), v.get<int64_t>());
     }
     model["vocab"] = nlohmann::json::object();
   }
   if (model.contains("merges") && model["merges"].is_array()) {
     for (const auto& m : model["merges"]) {
       if (m.is_string()) {
-        std::string s = m.get<std::string>();
+        std::string_view s = keep(m.get<std::string>());
         size_t sp = s.find(' ');
-        if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
-          throw Error(path + ": model.merges entry \"" + s + "\" is not two tokens separated by one space");
+        if (sp == std::string_view::npos || s.find(' ', sp + 1) != std::string_view::npos) {
+          throw Error(path + ": model.merges entry \"" + std::string(s) + "\" is not two tokens separated by one space");
         }
         out.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        out.merges_as_strings = true;
       } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        out.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+        out.merges.emplace_back(keep(m[0].get<std::string>()), keep(m[1].get<std::string>()));
       } else {
         throw Error(path + ": model.merges entry " + m.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
       }

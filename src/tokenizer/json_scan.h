@@ -2,6 +2,7 @@
 // the rest of the document goes through nlohmann::json.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,15 +18,17 @@ std::string read_file(const std::string& path);
 // Parses JSON text; throws cpplm::Error naming `what` (usually a file path) on bad JSON.
 nlohmann::json parse_json(std::string_view text, const std::string& what);
 
+// The strings are views into the parsed text (kept alive by the caller) or into `storage`
+// (strings that had JSON escapes).
 struct TokenizerJson {
   nlohmann::json doc;  // the document with model.vocab / model.merges emptied
-  std::vector<std::pair<std::string, int64_t>> vocab;         // model.vocab, file order
-  std::vector<std::pair<std::string, std::string>> merges;    // model.merges in either encoding
-  bool merges_as_strings = false;  // merges given as "a b" (and split here on the space)
+  std::vector<std::pair<std::string_view, int64_t>> vocab;           // model.vocab, file order
+  std::vector<std::pair<std::string_view, std::string_view>> merges;  // "a b" or ["a", "b"]
+  std::deque<std::string> storage;
 };
 
-// Parses tokenizer.json text. Throws cpplm::Error naming `path` on invalid JSON or on
-// a vocab / merges entry of the wrong shape.
+// Parses tokenizer.json text, which must outlive the result. Throws cpplm::Error naming `path`
+// on invalid JSON or on a vocab / merges entry of the wrong shape.
 TokenizerJson parse_tokenizer_json(std::string_view text, const std::string& path);
 
 }  // namespace cpplm::tok

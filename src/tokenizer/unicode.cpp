@@ -113,17 +113,6 @@ std::string utf8_lossy(std::string_view s) {
   return out;
 }
 
-size_t utf8_incomplete_tail(std::string_view s) {
-  // A valid incomplete sequence is at most 3 bytes long.
-  for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
-    size_t i = s.size() - k;
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if ((c & 0xC0) == 0x80) continue;
-    return maximal_subpart(s, i) == k && c >= 0xC2 ? k : 0;
-  }
-  return 0;
-}
-
 bool is_whitespace(char32_t cp) {
   switch (cp) {
     case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
@@ -144,6 +133,12 @@ bool is_alphanumeric(char32_t cp) {
     default:
       return false;
   }
+}
+
+bool is_numeric(char32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
 }
 
 bool is_word_char(char32_t cp) {

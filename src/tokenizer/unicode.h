@@ -27,12 +27,10 @@ bool utf8_valid(std::string_view s);
 // and Python's errors="replace" do.
 std::string utf8_lossy(std::string_view s);
 
-// Number of trailing bytes of s that form an incomplete (but so far valid) UTF-8 sequence.
-size_t utf8_incomplete_tail(std::string_view s);
-
 bool is_whitespace(char32_t cp);  // Unicode White_Space (Rust char::is_whitespace, regex \s)
 bool is_word_char(char32_t cp);   // regex \w: letters, marks, numbers, connector punctuation
 bool is_alphanumeric(char32_t cp);
+bool is_numeric(char32_t cp);     // Unicode Nd, Nl, No (Rust char::is_numeric)
 
 // GPT-2 bytes_to_unicode: each byte maps to one printable code point, stored as UTF-8.
 const std::array<std::string, 256>& byte_to_unicode();

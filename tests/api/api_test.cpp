@@ -10,7 +10,10 @@ namespace {
 const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
 
 TEST(Api, GenerateStreamsTheSameTextItReturns) {
-  auto e = cpplm::Engine::load(kModel, {.device = "cpu", .threads = 2});
+  cpplm::LoadOptions opts;
+  opts.device = "cpu";
+  opts.threads = 2;
+  auto e = cpplm::Engine::load(kModel, opts);
   cpplm::GenerationConfig cfg;
   cfg.max_tokens = 32;
   std::string streamed;

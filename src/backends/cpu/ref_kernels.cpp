@@ -2,6 +2,7 @@
 #include "backends/cpu/ref_kernels.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 
@@ -46,5 +47,76 @@ void matmul_rows_ref(const float* x, int n, const TensorView& w, int64_t m0, int
     for (int i = 0; i < n; ++i) y[static_cast<int64_t>(i) * m + r] = dot_f32(x + static_cast<int64_t>(i) * k, row, k);
   }
 }
+
+}  // namespace cpplm::cpu
+
+namespace cpplm::cpu {
+
+uint32_t quant_code(const MatRef& w, int64_t r, int64_t c) {
+  const uint32_t* words = static_cast<const uint32_t*>(w.w) + r * (w.k * w.bits / 32);
+  const int64_t bit = c * w.bits;
+  const int64_t word = bit / 32;
+  const int shift = static_cast<int>(bit % 32);
+  uint64_t v = words[word] >> shift;
+  if (shift + w.bits > 32) v |= static_cast<uint64_t>(words[word + 1]) << (32 - shift);  // value spans two words
+  return static_cast<uint32_t>(v & ((1u << w.bits) - 1));
+}
+
+void dequant_ref(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out) {
+  if (!w.quantized()) {
+    TensorView t{w.w, w.dtype, {w.m, w.k}};
+    to_f32(t, r * w.k + k0, cnt, out);
+    return;
+  }
+  const int64_t groups = w.k / w.group;
+  for (int64_t c = k0; c < k0 + cnt; ++c) {
+    const int64_t g = r * groups + c / w.group;
+    const float s = load_scalar(w.scales, w.sb_dtype, g), b = load_scalar(w.biases, w.sb_dtype, g);
+    out[c - k0] = s * static_cast<float>(quant_code(w, r, c)) + b;
+  }
+}
+
+void matmul_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  thread_local std::vector<float> row;
+  row.resize(w.k);
+  for (int64_t r = m0; r < m1; ++r) {
+    dequant_ref(w, r, 0, w.k, row.data());
+    for (int i = 0; i < n; ++i) y[i * ldy + r] = dot_f32(x + static_cast<int64_t>(i) * w.k, row.data(), w.k);
+  }
+}
+
+namespace {
+
+void axpy_ref(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+void scale_ref(float* y, float a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= a;
+}
+
+void dots_ref(const float* q, const float* const* rows, int cnt, int d, float scale, float* out) {
+  for (int j = 0; j < cnt; ++j) out[j] = dot_f32(q, rows[j], d) * scale;
+}
+void axpys_ref(const float* w, const float* const* rows, int cnt, int d, float* acc) {
+  for (int j = 0; j < cnt; ++j) axpy_ref(w[j], rows[j], acc, d);
+}
+
+}  // namespace
+
+const Kernels& kernels_scalar() {
+  static const Kernels k{matmul_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref};
+  return k;
+}
+
+const Kernels& kernels(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return kernels_avx512();
+    case Isa::Avx2: return kernels_avx2();
+    case Isa::Scalar: break;
+  }
+  return kernels_scalar();
+}
+
+const Kernels& kernels() { return kernels(active_isa()); }
 
 }  // namespace cpplm::cpu

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 
+#include "backends/cpu/kernels.h"
 #include "core/tensor.h"
 
 namespace cpplm::cpu {
@@ -13,5 +14,12 @@ void to_f32(const TensorView& t, int64_t start, int64_t n, float* out);
 void matmul_rows_ref(const float* x, int n, const TensorView& w, int64_t m0, int64_t m1, float* y, float* scratch);
 
 float dot_f32(const float* a, const float* b, int64_t k);
+
+// W[r, k0 .. k0+cnt) as f32 for any MatRef (float or quantized with any bits 1..8).
+void dequant_ref(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out);
+// Quantized code q of W[r, c] (0 .. 2^bits - 1).
+uint32_t quant_code(const MatRef& w, int64_t r, int64_t c);
+// The reference for Kernels::matmul: dequantize each row, then f32 dot products.
+void matmul_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
 
 }  // namespace cpplm::cpu

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "tokenizer/jinja/lexer_literals.h"
 #include "tokenizer/jinja/unicode.h"
 
 namespace cpplm::jinja {
@@ -42,7 +43,21 @@ std::string normalize_source(std::string_view source) {
 
 namespace {
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+// Byte length of the Python whitespace character (regex \s, str.isspace) at p, or 0.
+size_t space_at(const std::string& s, size_t p) {
+  if (p >= s.size()) return 0;
+  const auto b = static_cast<unsigned char>(s[p]);
+  if (b < 0x80) return py_isspace(b) ? 1 : 0;
+  const size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+  const std::u32string cp = decode_utf8(std::string_view(s).substr(p, len));
+  return (cp.size() == 1 && py_isspace(cp[0])) ? len : 0;
+}
+
+// End of the whitespace run starting at p.
+size_t skip_space(const std::string& s, size_t p) {
+  while (size_t n = space_at(s, p)) p += n;
+  return p;
+}
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
@@ -75,8 +90,6 @@ class Lexer {
   void lex_comment(size_t open);
   void lex_raw(size_t body);
   void lex_tag(bool block, size_t open);
-  bool lex_number(Token& t);
-  void lex_string(Token& t);
   // Consumes a tag close at pos_ ("+%}", "-%}\s*", "%}\n?" or "-}}\s*", "}}"); false if none.
   bool match_close(const char* close, bool block_like);
 
@@ -104,15 +117,10 @@ void Lexer::emit_data(std::string text, char sign, bool lstrip_allowed, size_t p
 size_t Lexer::match_raw_begin(size_t p) const {
   size_t q = p + 2;
   if (q < src_.size() && (src_[q] == '-' || src_[q] == '+')) ++q;
-  while (q < src_.size() && is_ascii_space(src_[q])) ++q;
+  q = skip_space(src_, q);
   if (!at(q, "raw")) return 0;
-  q += 3;
-  while (q < src_.size() && is_ascii_space(src_[q])) ++q;
-  if (at(q, "-%}")) {
-    q += 3;
-    while (q < src_.size() && is_ascii_space(src_[q])) ++q;
-    return q;
-  }
+  q = skip_space(src_, q + 3);
+  if (at(q, "-%}")) return skip_space(src_, q + 3);
   return at(q, "%}") ? q + 2 : 0;
 }
 
@@ -127,7 +135,9 @@ bool Lexer::match_close(const char* close, bool block_like) {
   if (src_[pos_] == '-' && at(pos_ + 1, close)) {
     pos_ += 1 + n;
     line_starting_ = false;
-    while (pos_ < src_.size() && is_ascii_space(src_[pos_])) line_starting_ = src_[pos_++] == '\n';
+    const size_t end = skip_space(src_, pos_);
+    if (end > pos_) line_starting_ = src_[end - 1] == '\n';
+    pos_ = end;
     return true;
   }
   if (at(pos_, close)) {
@@ -158,10 +168,9 @@ void Lexer::lex_raw(size_t body) {
     size_t p = q + 2;
     char sign = 0;
     if (p < src_.size() && (src_[p] == '-' || src_[p] == '+')) sign = src_[p++];
-    while (p < src_.size() && is_ascii_space(src_[p])) ++p;
+    p = skip_space(src_, p);
     if (!at(p, "endraw")) continue;
-    p += 6;
-    while (p < src_.size() && is_ascii_space(src_[p])) ++p;
+    p = skip_space(src_, p + 6);
     pos_ = p;
     if (!match_close("%}", /*block_like=*/true)) continue;
     const size_t end = pos_;
@@ -174,192 +183,30 @@ void Lexer::lex_raw(size_t body) {
   }
 }
 
-// Length of `(\d+_)*\d+` at p (0 if none).
-size_t scan_digits(const std::string& s, size_t p) {
-  size_t q = p;
-  if (q >= s.size() || !is_digit(s[q])) return 0;
-  while (true) {
-    while (q < s.size() && is_digit(s[q])) ++q;
-    if (q + 1 < s.size() && s[q] == '_' && is_digit(s[q + 1])) { ++q; continue; }
-    return q - p;
-  }
-}
-
-std::string strip_underscores(std::string_view s) {
-  std::string out;
-  for (char c : s) if (c != '_') out.push_back(c);
-  return out;
-}
-
-bool Lexer::lex_number(Token& t) {
-  const size_t start = pos_;
-  if (!is_digit(src_[start])) return false;
-  // Float: digits, then (.digits)? e[+-]digits, or .digits (and not right after a '.').
-  if (start == 0 || src_[start - 1] != '.') {
-    const size_t a = start + scan_digits(src_, start);
-    size_t frac_end = 0;
-    if (a < src_.size() && src_[a] == '.') {
-      const size_t n = scan_digits(src_, a + 1);
-      if (n) frac_end = a + 1 + n;
-    }
-    auto exp_at = [&](size_t b) -> size_t {
-      if (b >= src_.size() || (src_[b] != 'e' && src_[b] != 'E')) return 0;
-      size_t d = b + 1;
-      if (d < src_.size() && (src_[d] == '+' || src_[d] == '-')) ++d;
-      const size_t n = scan_digits(src_, d);
-      return n ? d + n : 0;
-    };
-    size_t end = frac_end ? exp_at(frac_end) : 0;
-    if (!end) end = exp_at(a);
-    if (!end) end = frac_end;
-    if (end) {
-      t.type = Tok::Float;
-      t.fval = std::strtod(strip_underscores(std::string_view(src_).substr(start, end - start)).c_str(), nullptr);
-      pos_ = end;
-      return true;
-    }
-  }
-  int base = 10;
-  size_t p = start;
-  if (src_[p] == '0' && p + 1 < src_.size()) {
-    const char x = static_cast<char>(src_[p + 1] | 0x20);
-    base = x == 'b' ? 2 : x == 'o' ? 8 : x == 'x' ? 16 : 10;
-  }
-  auto digit_ok = [&](char c) {
-    if (base == 2) return c == '0' || c == '1';
-    if (base == 8) return c >= '0' && c <= '7';
-    if (base == 16) return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-    return is_digit(c);
-  };
-  size_t q = p;
-  if (base != 10) {
-    q = p + 2;
-    while (q < src_.size()) {
-      if (src_[q] == '_' && q + 1 < src_.size() && digit_ok(src_[q + 1])) q += 2;
-      else if (digit_ok(src_[q])) ++q;
-      else break;
-    }
-    if (q == p + 2) { base = 10; q = p; }  // "0x" without digits lexes as "0" then a name
-  }
-  if (base == 10) {
-    const bool zero = src_[p] == '0';
-    q = p + 1;
-    while (q < src_.size()) {
-      const bool ok = zero ? src_[q] == '0' : is_digit(src_[q]);
-      const bool ok2 = q + 1 < src_.size() && (zero ? src_[q + 1] == '0' : is_digit(src_[q + 1]));
-      if (src_[q] == '_' && ok2) q += 2;
-      else if (ok) ++q;
-      else break;
-    }
-  }
-  const std::string digits = strip_underscores(std::string_view(src_).substr(base == 10 ? p : p + 2, q - (base == 10 ? p : p + 2)));
-  int64_t v = 0;
-  for (char c : digits) {
-    const int d = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
-    if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v)) {
-      fail(start, "integer literal too large");
-    }
-  }
-  t.type = Tok::Int;
-  t.ival = v;
-  pos_ = q;
-  return true;
-}
-
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  c = static_cast<char>(c | 0x20);
-  return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-// Python's "unicode-escape" decoding of a literal body (after backslashreplace of non-ASCII).
-void Lexer::lex_string(Token& t) {
-  const size_t start = pos_;
-  const char quote = src_[pos_++];
-  std::u32string cps;
-  size_t p = pos_;
-  while (true) {
-    if (p >= src_.size()) fail(start, "unterminated string literal");
-    if (src_[p] == quote) break;
-    p += src_[p] == '\\' ? 2 : 1;
-  }
-  const std::u32string body = decode_utf8(std::string_view(src_).substr(pos_, p - pos_));
-  pos_ = p + 1;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char32_t c = body[i];
-    if (c != '\\' || i + 1 >= body.size()) { cps.push_back(c); continue; }
-    const char32_t e = body[++i];
-    auto read_hex = [&](int n) -> char32_t {
-      uint32_t v = 0;
-      for (int k = 0; k < n; ++k) {
-        const int h = (i + 1 < body.size() && body[i + 1] < 0x80) ? hex_value(static_cast<char>(body[i + 1])) : -1;
-        if (h < 0) fail(start, "truncated \\" + std::string(1, static_cast<char>(e)) + " escape in string literal");
-        v = v * 16 + static_cast<uint32_t>(h);
-        ++i;
-      }
-      if (v > 0x10FFFF) fail(start, "illegal Unicode character in string literal");
-      return v;
-    };
-    switch (e) {
-      case '\n': break;
-      case '\\': cps.push_back('\\'); break;
-      case '\'': cps.push_back('\''); break;
-      case '"': cps.push_back('"'); break;
-      case 'a': cps.push_back(7); break;
-      case 'b': cps.push_back(8); break;
-      case 'f': cps.push_back(12); break;
-      case 'n': cps.push_back('\n'); break;
-      case 'r': cps.push_back('\r'); break;
-      case 't': cps.push_back('\t'); break;
-      case 'v': cps.push_back(11); break;
-      case 'x': cps.push_back(read_hex(2)); break;
-      case 'u': cps.push_back(read_hex(4)); break;
-      case 'U': cps.push_back(read_hex(8)); break;
-      case 'N': fail(start, "\\N{...} escapes are not supported");
-      default:
-        if (e >= '0' && e <= '7') {
-          char32_t v = e - '0';
-          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k) {
-            v = v * 8 + (body[++i] - '0');
-          }
-          cps.push_back(v);
-        } else if (e >= 0x80) {
-          // backslashreplace turned the character into an escape that the backslash then protects.
-          char buf[16];
-          std::snprintf(buf, sizeof(buf), e < 0x100 ? "\\x%02x" : e < 0x10000 ? "\\u%04x" : "\\U%08x",
-                        static_cast<unsigned>(e));
-          cps.push_back('\\');
-          for (const char* b = buf; *b; ++b) cps.push_back(static_cast<unsigned char>(*b));
-        } else {
-          cps.push_back('\\');
-          cps.push_back(e);
-        }
-    }
-  }
-  t.type = Tok::String;
-  t.text = encode_utf8(cps);
-}
-
 void Lexer::lex_tag(bool block, size_t open) {
   std::string balance;
   while (true) {
     if (pos_ >= src_.size()) fail(open, block ? "unclosed '{%' tag" : "unclosed '{{' tag");
+    const size_t close_pos = pos_;
     if (balance.empty() && match_close(block ? "%}" : "}}", /*block_like=*/block)) {
-      out_.push_back(Token{block ? Tok::BlockEnd : Tok::VarEnd, {}, 0, 0, pos_});
+      out_.push_back(Token{block ? Tok::BlockEnd : Tok::VarEnd, {}, 0, 0, close_pos});
       return;
     }
     const char c = src_[pos_];
-    if (is_ascii_space(c)) { ++pos_; continue; }
+    if (const size_t n = space_at(src_, pos_)) {
+      pos_ += n;
+      continue;
+    }
     Token t;
     t.pos = pos_;
-    if (lex_number(t)) {
+    if (scan_number(src_, pos_, t, map_)) {
     } else if (is_name_start(c)) {
       const size_t s = pos_;
       while (pos_ < src_.size() && is_name_char(src_[pos_])) ++pos_;
       t.type = Tok::Name;
       t.text = src_.substr(s, pos_ - s);
     } else if (c == '\'' || c == '"') {
-      lex_string(t);
+      scan_string(src_, pos_, t, map_);
     } else {
       static const char* kTwo[] = {"//", "**", "==", "!=", ">=", "<="};
       t.type = Tok::Op;

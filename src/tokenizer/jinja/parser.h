@@ -1,5 +1,6 @@
 // Recursive-descent parser from tokens to the syntax tree, following jinja2's parser.py grammar and precedence.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,8 @@ class Parser {
   StmtPtr parse_macro(size_t pos);
   StmtPtr parse_call_block(size_t pos);
   StmtPtr parse_filter_block(size_t pos);
-  Body parse_block_body(const char* end_name, size_t open_pos, const char* tag);
+  Body parse_statements(const std::vector<std::string>& end_names, size_t open_pos, const char* tag,
+                        bool drop_needle);
   Target parse_target(bool for_loop);
   void parse_params(std::vector<MacroParam>& params);
   void validate(const Body& body, bool soft) const;
@@ -81,7 +83,15 @@ class Parser {
   const SourceMap& map_;
   size_t i_ = 0;
   int depth_ = 0;
+  int loop_depth_ = 0;  // break/continue are only valid inside a for body
   int max_depth_;
+};
+
+// Counts nesting (blocks and expressions) so hostile templates cannot exhaust the stack.
+struct DepthGuardP {
+  Parser& p;
+  DepthGuardP(Parser& parser, size_t pos) : p(parser) { p.enter(pos); }
+  ~DepthGuardP() { p.leave(); }
 };
 
 }  // namespace cpplm::jinja

@@ -1,10 +1,31 @@
 // Value construction, truthiness, equality and ordering with Python semantics; JSON conversion.
 #include "tokenizer/jinja/value.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace cpplm::jinja {
+
+namespace {
+thread_local uint64_t max_size = uint64_t{1} << 31;
+
+// Lists and dicts nest at most this deep (JSON input is limited to 512 levels).
+constexpr uint16_t kMaxNesting = 600;
+
+uint16_t checked_depth(uint16_t child_depth) {
+  if (child_depth >= kMaxNesting) throw std::length_error("value nested too deeply");
+  return static_cast<uint16_t>(child_depth + 1);
+}
+
+uint64_t checked_weight(uint64_t w) {
+  if (w > max_size) throw std::length_error("value too large (limit " + std::to_string(max_size) + " bytes)");
+  return w;
+}
+}  // namespace
+
+void set_max_value_size(uint64_t bytes) { max_size = bytes; }
+uint64_t max_value_size() { return max_size; }
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : items) if (k == key) return &v;
@@ -33,12 +54,20 @@ Value Value::none() {
 Value::Value(bool b) : kind_(Kind::Bool), b_(b) {}
 Value::Value(int64_t i) : kind_(Kind::Int), i_(i) {}
 Value::Value(double f) : kind_(Kind::Float), f_(f) {}
-Value::Value(std::string s) : kind_(Kind::String), s_(std::move(s)) {}
+Value::Value(std::string s) : kind_(Kind::String), weight_(16 + s.size()), s_(std::move(s)) {}
 
 Value Value::list(std::vector<Value> items, bool tuple) {
   Value v;
   v.kind_ = Kind::List;
   v.tuple_ = tuple;
+  uint64_t w = 16;
+  uint16_t d = 0;
+  for (const auto& e : items) {
+    w += e.weight_;
+    d = std::max(d, e.depth_);
+  }
+  v.weight_ = checked_weight(w);
+  v.depth_ = checked_depth(d);
   v.list_ = std::make_shared<const std::vector<Value>>(std::move(items));
   return v;
 }
@@ -46,6 +75,14 @@ Value Value::list(std::vector<Value> items, bool tuple) {
 Value Value::dict(Dict d) {
   Value v;
   v.kind_ = Kind::Dict;
+  uint64_t w = 16;
+  uint16_t depth = 0;
+  for (const auto& [k, e] : d.items) {
+    w += 16 + k.size() + e.weight_;
+    depth = std::max(depth, e.depth_);
+  }
+  v.weight_ = checked_weight(w);
+  v.depth_ = checked_depth(depth);
   v.dict_ = std::make_shared<Dict>(std::move(d));
   return v;
 }
@@ -60,36 +97,51 @@ Value Value::callable(std::string name, NativeFn fn) {
 Value Value::make_namespace(Dict d) {
   Value v = dict(std::move(d));
   v.kind_ = Kind::Namespace;
+  v.weight_ = 16;  // mutable: its contents are not counted
+  v.depth_ = 0;
   return v;
 }
 
-Value Value::from_json(const nlohmann::json& j) {
+namespace {
+template <typename Json>
+Value from_json_at(const Json& j, int depth);
+}  // namespace
+
+Value Value::from_json(const nlohmann::json& j) { return from_json_at(j, 0); }
+Value Value::from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
+
+namespace {
+template <typename Json>
+Value from_json_at(const Json& j, int depth) {
+  // Deeply nested input (a hostile tool schema) would otherwise exhaust the stack here.
+  if (depth > 512) throw std::length_error("JSON nested deeper than 512 levels");
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return none();
-    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: {
-      const auto u = j.get<uint64_t>();
+    case Json::value_t::null: return Value::none();
+    case Json::value_t::boolean: return Value(j.template get<bool>());
+    case Json::value_t::number_integer: return Value(j.template get<int64_t>());
+    case Json::value_t::number_unsigned: {
+      const auto u = j.template get<uint64_t>();
       if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
       return Value(static_cast<double>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
+    case Json::value_t::number_float: return Value(j.template get<double>());
+    case Json::value_t::string: return Value(j.template get<std::string>());
+    case Json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
-      return list(std::move(items));
+      for (const auto& e : j) items.push_back(from_json_at(e, depth + 1));
+      return Value::list(std::move(items));
     }
-    case nlohmann::json::value_t::object: {
+    case Json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json(it.value()));
-      return dict(std::move(d));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_at(it.value(), depth + 1));
+      return Value::dict(std::move(d));
     }
-    default: return none();  // binary / discarded: not produced by JSON parsing
+    default: return Value::none();  // binary / discarded: not produced by JSON parsing
   }
 }
+}  // namespace
 
 bool Value::truthy() const {
   switch (kind_) {
@@ -156,6 +208,7 @@ std::string Value::repr() const {
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
         out += (*list_)[i].repr();
+        checked_weight(out.size());
       }
       if (tuple_ && list_->size() == 1) out += ",";
       return out + (tuple_ ? ")" : "]");
@@ -168,6 +221,7 @@ std::string Value::repr() const {
         if (!first) out += ", ";
         first = false;
         out += repr_string(k) + ": " + v.repr();
+        checked_weight(out.size());
       }
       return out + (kind_ == Kind::Namespace ? "}>" : "}");
     }

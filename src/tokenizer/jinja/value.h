@@ -52,7 +52,9 @@ class Value {
   static Value dict(Dict d);
   static Value callable(std::string name, NativeFn fn);
   static Value make_namespace(Dict d);
+  // nlohmann::json sorts object keys; ordered_json keeps them in document order, as Python dicts do.
   static Value from_json(const nlohmann::json& j);
+  static Value from_json(const nlohmann::ordered_json& j);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::Undefined; }
@@ -87,6 +89,8 @@ class Value {
   // Python type name for messages ("str", "int", "dict", ...).
   std::string type_name() const;
   nlohmann::json to_json() const;  // throws std::invalid_argument for values JSON cannot hold
+  // Approximate memory the value stands for: 16 per element plus string bytes (shared parts counted each time).
+  uint64_t weight() const { return weight_; }
 
  private:
   Kind kind_ = Kind::Undefined;
@@ -94,11 +98,18 @@ class Value {
   bool b_ = false;
   int64_t i_ = 0;
   double f_ = 0;
+  uint64_t weight_ = 16;
+  uint16_t depth_ = 0;  // container nesting; bounded so that recursion over values cannot overflow the stack
   std::string s_;
   std::shared_ptr<const std::vector<Value>> list_;
   std::shared_ptr<Dict> dict_;
   std::shared_ptr<const Callable> fn_;
 };
+
+// Largest weight() a list or dict may reach (std::length_error beyond), and the longest text
+// repr()/dump_json() produce. Per thread; the evaluator sets it from Limits while it renders.
+void set_max_value_size(uint64_t bytes);
+uint64_t max_value_size();
 
 // Python ==, with 1 == 1.0 == True and (1,) != [1].
 bool values_equal(const Value& a, const Value& b);

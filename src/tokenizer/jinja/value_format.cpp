@@ -53,8 +53,13 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
 
 void dump(std::string& out, const Value& v, const JsonOptions& opt, int level) {
   if (level > kMaxFormatDepth) throw std::invalid_argument("value nested too deeply for tojson");
+  if (out.size() > max_value_size()) throw std::length_error("tojson output too large");
   const bool pretty = opt.indent >= 0 || !opt.indent_str.empty();
   auto newline = [&](int lvl) {
+    const size_t unit = opt.indent_str.empty() ? static_cast<size_t>(std::max(opt.indent, 0)) : opt.indent_str.size();
+    if (out.size() + 1 + unit * static_cast<size_t>(lvl) > max_value_size()) {
+      throw std::length_error("tojson output too large");
+    }
     out.push_back('\n');
     for (int i = 0; i < lvl; ++i) {
       if (!opt.indent_str.empty()) out += opt.indent_str;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# On a GPU machine, in one go: CUDA tests, compute-sanitizer memcheck, cpplm's GPU benchmark and the
+# PyTorch peers; logs under $OUT. Binaries come prebuilt in .gpu/ (scripts/gpu_stage.sh, run where
+# the Debian build dependencies are) or are built here when .gpu/ is absent (needs those packages).
+# Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/cpplm-gpu}
+mkdir -p "$OUT"
+PEERS=1 MEMCHECK=1
+for a in "$@"; do
+  case $a in --no-peers) PEERS=0 ;; --no-memcheck) MEMCHECK=0 ;; esac
+done
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
+BIN=.gpu
+if [ ! -x "$BIN/cuda_tests" ]; then
+  log "no prebuilt binaries: building here"
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPPLM_CUDA=ON >"$OUT/build.log" 2>&1 &&
+    cmake --build build-gpu -j"$(nproc)" --target cuda_tests cuda_bench >>"$OUT/build.log" 2>&1 || { log "build failed (see build.log)"; tail -30 "$OUT/build.log"; exit 1; }
+  BIN=.gpu-built
+  mkdir -p $BIN && cp build-gpu/tests/cuda_tests build-gpu/cuda_bench $BIN/
+fi
+# Carried shared libraries (libgomp), then the machine's cuBLAS (CUDA 13).
+CUBLAS_DIR=$(dirname "$(find /usr/local/cuda*/ /usr/lib /opt -name 'libcublas.so.13*' 2>/dev/null | head -1)" 2>/dev/null)
+export LD_LIBRARY_PATH="$PWD/$BIN/lib:${CUBLAS_DIR:-/usr/local/cuda/lib64}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+ldd "$BIN/cuda_tests" | grep -E "not found|cublas|gomp|stdc" | tee -a "$OUT/summary.txt"
+export CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models OMP_NUM_THREADS=4
+
+log "cuda_tests"
+timeout 150 "$BIN/cuda_tests" >"$OUT/cuda_tests.log" 2>&1
+echo "rc=$?" >>"$OUT/cuda_tests.log"
+grep -E "^\[  FAILED|PASSED|rc=" "$OUT/cuda_tests.log" | tee -a "$OUT/summary.txt"
+
+log "cuda_bench"
+timeout 200 "$BIN/cuda_bench" 2>&1 | tee "$OUT/bench.log" | grep -v '^{' | tee -a "$OUT/summary.txt"
+
+if [ $MEMCHECK = 1 ]; then
+  log "compute-sanitizer memcheck (cuda_tests)"
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN/cuda_tests" --gtest_filter='*classic*:CudaSmallModel.*' >"$OUT/memcheck.log" 2>&1
+  echo "rc=$?" >>"$OUT/memcheck.log"
+  grep -E "ERROR SUMMARY|rc=|^\[  FAILED|PASSED" "$OUT/memcheck.log" | tee -a "$OUT/summary.txt"
+fi
+
+if [ $PEERS = 1 ]; then
+  log "PyTorch peers (same card)"
+  (timeout 420 python3 scripts/gpu_peers/bench_torch_static.py; timeout 240 python3 scripts/gpu_peers/bench_hf_gpu.py eager) 2>&1 |
+    grep -v Warning | tee "$OUT/peers.log" | tail -6 | tee -a "$OUT/summary.txt"
+fi
+log "done"

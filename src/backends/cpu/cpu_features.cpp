@@ -1,0 +1,63 @@
+// CPU feature detection (__builtin_cpu_supports) and the active kernel set.
+#include "backends/cpu/cpu_features.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+namespace cpplm::cpu {
+namespace {
+
+Isa initial_isa() {
+  if (const char* e = std::getenv("CPPLM_ISA")) {
+    const std::string s = e;
+    Isa want = s == "scalar" ? Isa::Scalar : s == "avx2" ? Isa::Avx2 : s == "avx512" ? Isa::Avx512 : best_isa();
+    if (isa_supported(want)) return want;
+  }
+  return best_isa();
+}
+
+std::atomic<int>& active() {
+  static std::atomic<int> a{static_cast<int>(initial_isa())};
+  return a;
+}
+
+}  // namespace
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+bool isa_supported(Isa isa) {
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::Scalar: return true;
+    case Isa::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case Isa::Avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bf16") &&
+             __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+  }
+  return false;
+}
+
+Isa best_isa() {
+  static const Isa best = isa_supported(Isa::Avx512) ? Isa::Avx512 : isa_supported(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar;
+  return best;
+}
+
+Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
+
+void set_active_isa(Isa isa) {
+  if (!isa_supported(isa)) throw Error("this CPU does not support " + std::string(isa_name(isa)) + " kernels");
+  active().store(static_cast<int>(isa));
+}
+
+}  // namespace cpplm::cpu

@@ -1,0 +1,18 @@
+// Run-time choice of the CPU instruction set for the SIMD kernels (the one place that decides).
+#pragma once
+#include <string_view>
+
+namespace cpplm::cpu {
+
+enum class Isa { Scalar, Avx2, Avx512 };
+
+std::string_view isa_name(Isa isa);
+// Best instruction set this CPU supports among the compiled ones (AVX-512 needs F/BW/VL/DQ/BF16/VNNI).
+Isa best_isa();
+bool isa_supported(Isa isa);
+// The set in use: best_isa() unless CPPLM_ISA=scalar|avx2|avx512 or set_active_isa() chose another.
+Isa active_isa();
+// Forces a set (tests, benchmarks); throws Error when the CPU lacks it.
+void set_active_isa(Isa isa);
+
+}  // namespace cpplm::cpu

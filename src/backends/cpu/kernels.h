@@ -1,0 +1,57 @@
+// CPU kernel interface: one table of kernels per instruction set, picked at run time (cpu_features.h).
+#pragma once
+#include <cstdint>
+
+#include "backends/cpu/cpu_features.h"
+#include "core/dtype.h"
+
+namespace cpplm::cpu {
+
+// A weight matrix W [m, k] in any storage. Float: `w` holds F32/F16/BF16 elements row-major.
+// mlx affine-quantized (bits > 0): `w` is U32 [m, k*bits/32], values packed little-endian from the
+// lowest bit; scales/biases [m, k/group] of dtype `sb_dtype`; W[r, c] = scale·q + bias.
+struct MatRef {
+  const void* w = nullptr;
+  DType dtype = DType::F32;
+  int64_t m = 0, k = 0;
+  int bits = 0, group = 0;
+  const void* scales = nullptr;
+  const void* biases = nullptr;
+  DType sb_dtype = DType::F32;
+  bool quantized() const { return bits > 0; }
+};
+
+struct Kernels {
+  // y[i*ldy + r] = Σ_c x[i*k + c]·W[r, c] for rows r in [m0, m1), tokens i < n. One thread;
+  // callers split rows across threads. Small n streams W once; large n blocks for cache reuse.
+  void (*matmul)(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
+  // W[r, k0 .. k0+cnt) as f32 (embedding gather, tests).
+  void (*dequant)(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out);
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a·x
+  void (*scale)(float* y, float a, int64_t n);                 // y *= a
+  // Attention over a tile of keys: out[j] = scale · q·rows[j] for j < cnt (rows of length d) ...
+  void (*dots)(const float* q, const float* const* rows, int cnt, int d, float scale, float* out);
+  // ... and acc += Σ_j w[j]·rows[j].
+  void (*axpys)(const float* w, const float* const* rows, int cnt, int d, float* acc);
+};
+
+// The table of `isa` (must be supported by this CPU), or of active_isa().
+const Kernels& kernels(Isa isa);
+const Kernels& kernels();
+
+// Per-ISA tables (defined in kernels_<isa>.cpp; reference in ref_kernels.cpp).
+const Kernels& kernels_scalar();
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+
+// Scalar reading of one scale/bias value.
+inline float load_scalar(const void* p, DType t, int64_t i) {
+  switch (t) {
+    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    default: return static_cast<const float*>(p)[i];
+  }
+}
+
+}  // namespace cpplm::cpu

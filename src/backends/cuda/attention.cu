@@ -1,0 +1,292 @@
+// Causal / sliding-window attention over a KV cache plus the step's new keys, online softmax, GQA, split-KV.
+#include <algorithm>
+
+#include "backends/cuda/common.cuh"
+#include "backends/cuda/kernels.h"
+
+namespace cpplm::cuda {
+namespace {
+
+constexpr int kAttnThreads = 128;  // keys per tile: one thread scores one key
+
+// q · row over d elements; 16-byte loads, four in flight, when d allows.
+template <class T>
+__device__ __forceinline__ float dot_row(const T* row, const float* qs, int d) {
+  constexpr int kVec = 16 / sizeof(T);
+  float s = 0.0f;
+  if (d % kVec == 0) {
+    const uint4* r = reinterpret_cast<const uint4*>(row);
+#pragma unroll 4
+    for (int c = 0; c < d / kVec; ++c) {
+      float f[kVec];
+      unpack16<T>(__ldg(r + c), f);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) s = fmaf(f[e], qs[c * kVec + e], s);
+    }
+  } else {
+    for (int e = 0; e < d; ++e) s = fmaf(to_f32(row[e]), qs[e], s);
+  }
+  return s;
+}
+
+// Work mapping: one block per (query head, query token, key split); each tile of 128 visible
+// keys is scored one key per thread, then every thread accumulates its own output dimensions
+// (d <= 256: dims tid and tid + 128) over the tile's weighted values: first the cached keys
+// (row indices staged in shared memory, loads unrolled 8 deep), then the step's new keys.
+template <class KV>
+__global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
+  extern __shared__ float sm[];
+  __shared__ int rows_s[kAttnThreads];
+  const int h = blockIdx.x, i = blockIdx.y, s = blockIdx.z, tid = threadIdx.x;
+  const int d = a.head_dim, kvh = h / (a.num_heads / a.num_kv_heads);
+  const int offset = *a.offset;
+  const int pos = offset + i;
+  const int start = a.window > 0 ? max(0, pos - a.window + 1) : 0;
+  const int sinks = min(a.keep, start);
+  const int cnt = sinks + pos - start + 1;  // visible keys: [0, sinks) then [start, pos]
+  const int chunk = (cnt + a.splits - 1) / a.splits;
+  const int lo = min(cnt, s * chunk), hi = min(cnt, lo + chunk);
+  float* qs = sm;
+  float* ps = sm + d;
+  const float* q = a.qkv + static_cast<int64_t>(i) * a.ld + static_cast<int64_t>(h) * d;
+  for (int e = tid; e < d; e += kAttnThreads) qs[e] = q[e];
+  __syncthreads();
+
+  const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
+  const KV* kc = static_cast<const KV*>(a.cache.k);
+  const KV* vc = static_cast<const KV*>(a.cache.v);
+  auto key_of = [&](int idx) { return idx < sinks ? idx : start + idx - sinks; };
+
+  float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
+  for (int base = lo; base < hi; base += kAttnThreads) {
+    const int idx = base + tid;
+    float sc = -INFINITY;
+    if (idx < hi) {
+      const int j = key_of(idx);
+      float dot;
+      if (j >= offset) {
+        dot = dot_row(a.qkv + static_cast<int64_t>(j - offset) * a.ld + k_col, qs, d);
+      } else {
+        const int row = kvh * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+        rows_s[tid] = row;
+        dot = dot_row(kc + static_cast<int64_t>(row) * d, qs, d);
+      }
+      sc = dot * a.scale;
+    }
+    const float m_new = fmaxf(m, block_max(sc));
+    const float p = idx < hi ? expf(sc - m_new) : 0.0f;
+    ps[tid] = p;
+    const float psum = block_sum(p);  // its barriers also publish ps and rows_s
+    const float r = expf(m - m_new);
+    l = l * r + psum;
+    acc0 *= r;
+    acc1 *= r;
+    const int nk = min(kAttnThreads, hi - base);
+    // Keys are in increasing position order: the cached ones (j < offset) come first.
+    int nc = 0;
+    {
+      int lo_k = 0, hi_k = nk;  // first kk with key_of(base + kk) >= offset
+      while (lo_k < hi_k) {
+        const int mid = (lo_k + hi_k) / 2;
+        if (key_of(base + mid) < offset) lo_k = mid + 1;
+        else hi_k = mid;
+      }
+      nc = lo_k;
+    }
+    if (tid < d) {
+#pragma unroll 8
+      for (int kk = 0; kk < nc; ++kk) acc0 = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows_s[kk]) * d + tid]), acc0);
+      for (int kk = nc; kk < nk; ++kk)
+        acc0 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + tid], acc0);
+    }
+    if (tid + kAttnThreads < d) {
+      const int e = tid + kAttnThreads;
+#pragma unroll 8
+      for (int kk = 0; kk < nc; ++kk) acc1 = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows_s[kk]) * d + e]), acc1);
+      for (int kk = nc; kk < nk; ++kk)
+        acc1 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + e], acc1);
+    }
+    m = m_new;
+    __syncthreads();  // ps and rows_s are rewritten by the next tile
+  }
+  const int64_t row = static_cast<int64_t>(i) * a.num_heads + h;
+  if (a.splits == 1) {
+    float* o = a.out + row * d;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    if (tid < d) o[tid] = acc0 * inv;
+    if (tid + kAttnThreads < d) o[tid + kAttnThreads] = acc1 * inv;
+  } else {
+    float* part = a.partial + (row * a.splits + s) * (d + 2);
+    if (tid < d) part[tid] = acc0;
+    if (tid + kAttnThreads < d) part[tid + kAttnThreads] = acc1;
+    if (tid == 0) part[d] = m, part[d + 1] = l;
+  }
+}
+
+// Work mapping: one block per (query head, query token) merging its splits' partial softmaxes.
+__global__ void attention_combine_kernel(AttnArgs a) {
+  const int h = blockIdx.x, i = blockIdx.y, d = a.head_dim;
+  const int64_t row = static_cast<int64_t>(i) * a.num_heads + h;
+  const float* part = a.partial + row * a.splits * (d + 2);
+  float mx = -INFINITY;
+  for (int s = 0; s < a.splits; ++s) mx = fmaxf(mx, part[s * (d + 2) + d]);
+  float l = 0.0f;
+  for (int s = 0; s < a.splits; ++s) {
+    const float ls = part[s * (d + 2) + d + 1];
+    if (ls > 0.0f) l += ls * expf(part[s * (d + 2) + d] - mx);
+  }
+  for (int e = threadIdx.x; e < d; e += blockDim.x) {
+    float o = 0.0f;
+    for (int s = 0; s < a.splits; ++s) {
+      const float* ps = part + s * (d + 2);
+      if (ps[d + 1] > 0.0f) o += ps[e] * expf(ps[d] - mx);
+    }
+    a.out[row * d + e] = o / l;
+  }
+}
+
+
+constexpr int kTileRows = 64;     // (query, head) rows per block of the tiled kernel
+constexpr int kTileKeys = 32;     // keys per shared-memory tile
+constexpr int kTileThreads = 256;  // 4 threads per row
+constexpr int kTileMaxDims = 128;
+
+// Tiled attention for chunks of queries (prefill). Work mapping: one block per (kv head, tile of
+// 64 / group queries), so the group's query heads share every K/V tile loaded to shared memory;
+// 4 threads per (query, head) row: each scores 8 keys of a 32-key tile and owns every 4th output
+// dimension. Online softmax per row; f32 throughout.
+template <class KV>
+__global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs a, int qt) {
+  extern __shared__ float sm[];
+  const int d = a.head_dim, dp = d + 1, group = a.num_heads / a.num_kv_heads;
+  const int kvh = blockIdx.x, q0 = blockIdx.y * qt;
+  const int tid = threadIdx.x, r = tid / 4, sub = tid % 4;
+  const int rows = min(qt, a.n - q0) * group;
+  float* qs = sm;                       // [kTileRows][dp]
+  float* ks = qs + kTileRows * dp;      // [kTileKeys][dp]
+  float* vs = ks + kTileKeys * dp;      // [kTileKeys][dp]
+  float* ps = vs + kTileKeys * dp;      // [kTileRows][kTileKeys + 1]
+  const int offset = *a.offset;
+  for (int i = tid; i < kTileRows * d; i += kTileThreads) {
+    const int rr = i / d, e = i % d;
+    float v = 0.0f;
+    if (rr < rows) v = a.qkv[static_cast<int64_t>(q0 + rr / group) * a.ld + static_cast<int64_t>(kvh * group + rr % group) * d + e];
+    qs[rr * dp + e] = v;
+  }
+  const bool active = r < rows;
+  const int p = offset + q0 + (active ? r / group : 0);  // this row's query position
+  const int pmin = offset + q0, pmax = offset + q0 + rows / group - 1;  // the tile's query positions
+  const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
+  const KV* kc = static_cast<const KV*>(a.cache.k);
+  const KV* vc = static_cast<const KV*>(a.cache.v);
+  float m = -INFINITY, l = 0.0f, o[kTileMaxDims / 4];
+#pragma unroll
+  for (int c = 0; c < kTileMaxDims / 4; ++c) o[c] = 0.0f;
+
+  for (int j0 = 0; j0 <= pmax; j0 += kTileKeys) {
+    const int j1 = j0 + kTileKeys - 1;
+    if (a.window > 0 && j1 <= pmin - a.window && j0 >= a.keep) continue;  // outside every row's window
+    __syncthreads();  // previous tile's ks/vs/ps and the q load are done
+    for (int i = tid; i < kTileKeys * d; i += kTileThreads) {
+      const int kk = i / d, e = i % d, j = j0 + kk;
+      float kv = 0.0f, vv = 0.0f;
+      if (j <= pmax) {
+        if (j >= offset) {
+          const float* row = a.qkv + static_cast<int64_t>(j - offset) * a.ld;
+          kv = row[k_col + e];
+          vv = row[v_col + e];
+        } else {
+          const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep)) * d + e;
+          kv = to_f32(kc[at]);
+          vv = to_f32(vc[at]);
+        }
+      }
+      ks[kk * dp + e] = kv;
+      vs[kk * dp + e] = vv;
+    }
+    __syncthreads();
+    float sc[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) sc[k] = 0.0f;
+    const float* qr = qs + r * dp;
+    for (int e = 0; e < d; ++e) {
+      const float qv = qr[e];
+#pragma unroll
+      for (int k = 0; k < 8; ++k) sc[k] = fmaf(qv, ks[(sub * 8 + k) * dp + e], sc[k]);
+    }
+    float tmax = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const int j = j0 + sub * 8 + k;
+      const bool vis = active && j <= p && (a.window == 0 || j > p - a.window || j < a.keep);
+      sc[k] = vis ? sc[k] * a.scale : -INFINITY;
+      tmax = fmaxf(tmax, sc[k]);
+    }
+    tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+    tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 2));
+    const float m_new = fmaxf(m, tmax);
+    const float rescale = m_new == -INFINITY ? 1.0f : expf(m - m_new);
+    float psum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const float pk = m_new == -INFINITY ? 0.0f : expf(sc[k] - m_new);
+      ps[r * (kTileKeys + 1) + sub * 8 + k] = pk;
+      psum += pk;
+    }
+    psum += __shfl_xor_sync(0xffffffffu, psum, 1);
+    psum += __shfl_xor_sync(0xffffffffu, psum, 2);
+    l = l * rescale + psum;
+    m = m_new;
+    __syncwarp();  // the row's 4 threads are in one warp: their ps writes are visible to each other
+#pragma unroll
+    for (int c = 0; c < kTileMaxDims / 4; ++c) o[c] *= rescale;
+    for (int kk = 0; kk < kTileKeys; ++kk) {
+      const float pk = ps[r * (kTileKeys + 1) + kk];
+      const float* vr = vs + kk * dp + sub;
+#pragma unroll
+      for (int c = 0; c < kTileMaxDims / 4; ++c)
+        if (c * 4 < d) o[c] = fmaf(pk, vr[c * 4], o[c]);
+    }
+  }
+  if (!active) return;
+  float* out = a.out + static_cast<int64_t>(q0 + r / group) * a.num_heads * d + static_cast<int64_t>(kvh * group + r % group) * d;
+  const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+#pragma unroll
+  for (int c = 0; c < kTileMaxDims / 4; ++c)
+    if (c * 4 + sub < d) out[c * 4 + sub] = o[c] * inv;
+}
+
+}  // namespace
+
+void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
+  if (a.n == 0) return;
+  CPPLM_CHECK(a.head_dim <= 2 * kAttnThreads, "attention: head_dim above 256");
+  CPPLM_CHECK(a.splits == 1 || a.partial != nullptr, "attention: split-KV needs scratch");
+  const int group = a.num_heads / a.num_kv_heads;
+  if (a.n >= 8 && a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows) {
+    const int qt = kTileRows / group;
+    const int dp = a.head_dim + 1;
+    const size_t smem = ((kTileRows + 2 * kTileKeys) * dp + kTileRows * (kTileKeys + 1)) * sizeof(float);
+    const dim3 grid(a.num_kv_heads, (a.n + qt - 1) / qt);
+    if (kv_type == DType::BF16) {
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      attention_tiled_kernel<__nv_bfloat16><<<grid, kTileThreads, smem, ctx.stream()>>>(a, qt);
+    } else {
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      attention_tiled_kernel<float><<<grid, kTileThreads, smem, ctx.stream()>>>(a, qt);
+    }
+    CPPLM_CUDA_LAUNCHED();
+    return;
+  }
+  const dim3 grid(a.num_heads, a.n, a.splits);
+  const size_t smem = (a.head_dim + kAttnThreads) * sizeof(float);
+  if (kv_type == DType::BF16) attention_kernel<__nv_bfloat16><<<grid, kAttnThreads, smem, ctx.stream()>>>(a);
+  else attention_kernel<float><<<grid, kAttnThreads, smem, ctx.stream()>>>(a);
+  CPPLM_CUDA_LAUNCHED();
+  if (a.splits > 1) {
+    attention_combine_kernel<<<dim3(a.num_heads, a.n), 128, 0, ctx.stream()>>>(a);
+    CPPLM_CUDA_LAUNCHED();
+  }
+}
+
+}  // namespace cpplm::cuda

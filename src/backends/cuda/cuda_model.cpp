@@ -1,0 +1,540 @@
+// CudaModel: the Llama forward pass on one GPU over a batch of sequences, and graph-replayed greedy decode.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backends/cuda/cuda_model_impl.h"
+
+namespace cpplm {
+namespace cuda {
+namespace {
+
+constexpr int kMaxSplits = 32;
+
+// One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V.
+// Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
+class CudaSequence : public SequenceState {
+ public:
+  struct Spec {
+    int max_size = 0, keep = 0;
+  };
+  CudaSequence(std::vector<Spec> spec, int kv_heads, int head_dim, DType kv_t)
+      : spec_(std::move(spec)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_t) {}
+  ~CudaSequence() override {
+    if (graph_) cudaGraphExecDestroy(graph_);
+  }
+
+  int offset() const override { return offset_; }
+  bool can_trim_to(int offset) const override {
+    if (offset > offset_) return false;
+    for (const Spec& s : spec_)
+      if (s.max_size > 0 && offset != offset_ && offset_ > s.max_size) return false;  // the ring overwrote them
+    return true;
+  }
+  void trim_to(int offset) override {
+    CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache retains");
+    offset_ = offset;
+  }
+  size_t nbytes() const override { return kv_.size(); }
+
+  // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
+  void ensure(const CudaContext& ctx, int need) {
+    const bool any_unbounded = std::any_of(spec_.begin(), spec_.end(), [](const Spec& s) { return s.max_size == 0; });
+    if (kv_.data() && (!any_unbounded || need <= cap_)) return;
+    int cap = cap_;
+    if (any_unbounded && need > cap) cap = std::max(need, 2 * cap_), cap = (cap + 255) / 256 * 256;
+    const size_t es = dtype_size(kv_t_);
+    size_t total = 0;
+    for (const Spec& s : spec_) total += 2 * static_cast<size_t>(kvh_) * (s.max_size ? s.max_size : cap) * d_ * es;
+    DeviceBuffer nb(total);
+    std::vector<KvLayer> nl(spec_.size());
+    char* p = nb.as<char>();
+    for (size_t i = 0; i < spec_.size(); ++i) {
+      const Spec& s = spec_[i];
+      KvLayer& l = nl[i];
+      l.capacity = s.max_size ? s.max_size : cap;
+      l.max_size = s.max_size;
+      l.keep = s.keep;
+      const size_t bytes = static_cast<size_t>(kvh_) * l.capacity * d_ * es;
+      l.k = p;
+      l.v = p + bytes;
+      p += 2 * bytes;
+      if (kv_.data()) {  // keep what is cached
+        const KvLayer& o = layers_[i];
+        const size_t rows = static_cast<size_t>(std::min(o.capacity, offset_)) * d_ * es;
+        for (int kv = 0; kv < 2; ++kv)
+          CPPLM_CUDA_CHECK(cudaMemcpy2DAsync(kv ? l.v : l.k, static_cast<size_t>(l.capacity) * d_ * es, kv ? o.v : o.k,
+                                             static_cast<size_t>(o.capacity) * d_ * es, rows, kvh_, cudaMemcpyDeviceToDevice, ctx.stream()));
+      }
+    }
+    ctx.sync();
+    kv_ = std::move(nb);
+    layers_ = std::move(nl);
+    cap_ = cap;
+    ++generation_;
+  }
+
+  void fill_random(const CudaContext& ctx, int offset, uint64_t seed) {
+    ensure(ctx, offset);
+    cuda::fill_random(ctx, kv_.data(), kv_t_, static_cast<int64_t>(kv_.size() / dtype_size(kv_t_)), 1.0f, seed);
+    ctx.sync();
+    offset_ = offset;
+  }
+  const std::vector<Spec>& spec() const { return spec_; }
+  const KvLayer& layer(int i) const { return layers_[i]; }
+  int max_capacity() const {
+    int c = 0;
+    for (const KvLayer& l : layers_) c = std::max(c, l.capacity);
+    return c;
+  }
+
+  int offset_ = 0;
+  cudaGraphExec_t graph_ = nullptr;
+  uint64_t graph_generation_ = 0;  // generation() the graph was captured with
+
+  // Changes whenever the cache moves (an address alone could be reused by a later allocation).
+  uint64_t generation() const { return generation_; }
+
+ private:
+  std::vector<Spec> spec_;
+  int kvh_, d_;
+  DType kv_t_;
+  int cap_ = 0;
+  uint64_t generation_ = 0;
+  DeviceBuffer kv_;
+  std::vector<KvLayer> layers_;
+};
+
+// Host-pinned staging for a decode step: inputs [token, offset, cos[half], sin[half]], output id.
+struct PinnedStep {
+  void* p = nullptr;
+  explicit PinnedStep(size_t bytes) { CPPLM_CUDA_CHECK(cudaMallocHost(&p, bytes)); }
+  ~PinnedStep() {
+    if (p) cudaFreeHost(p);
+  }
+};
+
+class CudaModel : public LanguageModel {
+ public:
+  CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
+      : args_(args), rope_(rope), opt_(o), ctx_(o.device), kv_t_(o.bf16_kv ? DType::BF16 : DType::F32) {
+    w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
+    const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
+    qd_ = args_.num_attention_heads * D;
+    kd_ = args_.num_key_value_heads * D;
+    ld_ = qd_ + 2 * kd_;
+    gemv_reserve_smem(std::max({H, I, qd_}));
+    // Decode workspace (fixed addresses: the captured graph refers to them).
+    d_x_ = DeviceBuffer(H * sizeof(float));
+    d_qkv_ = DeviceBuffer(ld_ * sizeof(float));
+    d_attn_ = DeviceBuffer(qd_ * sizeof(float));
+    d_act_ = DeviceBuffer(I * sizeof(float));
+    d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
+    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxSplits * (D + 2) * sizeof(float));
+    step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
+    d_step_ = DeviceBuffer(step_bytes_ + sizeof(int32_t));
+    pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(int32_t));
+    std::string name = ctx_.props().name;
+    device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
+  }
+
+  const ModelArgs& args() const override { return args_; }
+  std::string device() const override { return device_; }
+
+  std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) override {
+    std::vector<CudaSequence::Spec> spec(args_.num_hidden_layers);
+    for (int i = 0; i < args_.num_hidden_layers; ++i) {  // as Model::make_cache
+      if (args_.is_sliding(i)) {
+        int size = *args_.sliding_window;
+        if (max_kv_size) size = std::min(size, *max_kv_size);
+        spec[i] = {size, 0};
+      } else if (max_kv_size) {
+        spec[i] = {*max_kv_size, *max_kv_size > 8 ? 4 : 0};
+      }
+    }
+    return std::make_unique<CudaSequence>(std::move(spec), args_.num_key_value_heads, args_.head_dim, kv_t_);
+  }
+
+  std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
+  int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
+
+  const CudaContext& context() const { return ctx_; }
+  CudaMemory memory() const {
+    size_t ws = 0;
+    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_step_, &x_, &hn_, &hf_, &qkv_,
+                                  &attn_, &gu_, &act_, &tables_, &ids_, &logits_})
+      ws += b->size();
+    return {w_.bytes, ws};
+  }
+
+ private:
+  struct Seq {
+    int start, n;
+    CudaSequence* s;
+  };
+  // Attention window/keep of layer i for a sequence (sliding window and ring bound combined).
+  void layer_window(int i, const CudaSequence& s, int* window, int* keep) const {
+    *window = w_.layers[i].sliding_window;
+    const auto& sp = s.spec()[i];
+    if (sp.max_size > 0) {
+      const int cw = sp.max_size - sp.keep;
+      *window = *window > 0 ? std::min(*window, cw) : cw;
+    }
+    *keep = sp.keep;
+  }
+  void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
+  void enqueue_decode(CudaSequence& s, int splits);
+  int32_t* step_ids() const { return d_step_.as<int32_t>(); }
+
+  ModelArgs args_;
+  Rope rope_;
+  CudaOptions opt_;
+  CudaContext ctx_;
+  DType kv_t_;
+  DevWeights w_;
+  int qd_ = 0, kd_ = 0, ld_ = 0;
+  std::string device_;
+  // decode
+  DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_step_;
+  size_t step_bytes_ = 0;
+  std::unique_ptr<PinnedStep> pinned_;
+  // forward (grown on demand)
+  DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
+};
+
+// y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV.
+void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
+  if (x16) {
+    gemm(ctx_, l.w, l.t, l.out, l.in, x16, n, y, mode == GemvMode::kAdd);
+    if (l.bias) add_bias(ctx_, y, n, l.out, l.bias);
+    return;
+  }
+  GemvArgs g;
+  g.w = l.w;
+  g.wtype = l.t;
+  g.out = l.out;
+  g.in = l.in;
+  g.x = xf;
+  g.n = n;
+  g.ldx = l.in;
+  g.bias = l.bias;
+  g.y = y;
+  g.ldy = mode == GemvMode::kSwiGlu ? l.out / 2 : l.out;
+  g.mode = mode;
+  gemv(ctx_, g);
+}
+
+std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
+  const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim, half = D / 2, V = args_.vocab_size;
+  std::vector<Seq> seqs;
+  std::vector<int32_t> ids;
+  int total = 0;
+  for (const SequenceTokens& in : batch) {
+    auto* s = dynamic_cast<CudaSequence*>(in.state);
+    CPPLM_CHECK(s != nullptr, "sequence state from another device");
+    if (in.tokens.empty()) throw Error("forward: a sequence of the batch has no tokens");
+    for (int32_t t : in.tokens)
+      if (t < 0 || t >= V) throw Error("forward: token id " + std::to_string(t) + " outside the vocabulary of " + std::to_string(V));
+    seqs.push_back({total, static_cast<int>(in.tokens.size()), s});
+    total += static_cast<int>(in.tokens.size());
+    ids.insert(ids.end(), in.tokens.begin(), in.tokens.end());
+  }
+  // Host tables: cos/sin per token, then each sequence's offset.
+  std::vector<float> tab(static_cast<size_t>(total) * D + seqs.size());
+  std::vector<int> pos;
+  for (const Seq& q : seqs) {
+    const int off = q.s->offset();
+    pos.resize(q.n);
+    for (int i = 0; i < q.n; ++i) pos[i] = off + i;
+    rope_.tables(pos.data(), q.n, off + q.n, tab.data() + static_cast<size_t>(q.start) * half,
+                 tab.data() + static_cast<size_t>(total) * half + static_cast<size_t>(q.start) * half);
+    q.s->ensure(ctx_, off + q.n);
+  }
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const int off = seqs[i].s->offset();
+    std::memcpy(&tab[static_cast<size_t>(total) * D + i], &off, sizeof(int));
+  }
+  const bool use_gemm = total >= opt_.gemm_min_rows;
+  const size_t wide = std::max({H, I, qd_});
+  x_.ensure(static_cast<size_t>(total) * H * 4);
+  hn_.ensure(static_cast<size_t>(total) * wide * 4);
+  hf_.ensure(static_cast<size_t>(total) * H * 4);
+  qkv_.ensure(static_cast<size_t>(total) * ld_ * 4);
+  attn_.ensure(static_cast<size_t>(total) * qd_ * 4);
+  gu_.ensure(static_cast<size_t>(total) * 2 * I * 4);
+  act_.ensure(static_cast<size_t>(total) * I * 4);
+  tables_.ensure(tab.size() * 4);
+  ids_.ensure(ids.size() * 4);
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(tables_.data(), tab.data(), tab.size() * 4, cudaMemcpyHostToDevice, ctx_.stream()));
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(ids_.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice, ctx_.stream()));
+  const float* cos = tables_.as<float>();
+  const float* sin = cos + static_cast<size_t>(total) * half;
+  const int* offsets = reinterpret_cast<const int*>(cos + static_cast<size_t>(total) * D);
+
+  float* x = x_.as<float>();
+  float* qkv = qkv_.as<float>();
+  float* attn = attn_.as<float>();
+  embedding(ctx_, w_.embed, w_.embed_t, V, H, ids_.as<int32_t>(), total, x);
+  for (int li = 0; li < args_.num_hidden_layers; ++li) {
+    const DevLayer& L = w_.layers[li];
+    // Attention block: x += o_proj(attn(rope(qkv(norm(x)))))
+    if (use_gemm) {
+      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.qkv.t);
+      linear(L.qkv, total, nullptr, hn_.data(), qkv, GemvMode::kStore);
+    } else {
+      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
+      linear(L.qkv, total, hf_.as<float>(), nullptr, qkv, GemvMode::kStore);
+    }
+    for (size_t si = 0; si < seqs.size(); ++si) {
+      const Seq& q = seqs[si];
+      const KvLayer& c = q.s->layer(li);
+      // Appending while rotating is safe unless a ring could drop keys later queries of this chunk need.
+      const bool fused_append = q.n == 1 || c.max_size == 0;
+      RopeArgs r;
+      r.qkv = qkv + static_cast<size_t>(q.start) * ld_;
+      r.n = q.n;
+      r.ld = ld_;
+      r.num_heads = args_.num_attention_heads;
+      r.num_kv_heads = args_.num_key_value_heads;
+      r.head_dim = D;
+      r.cos = cos + static_cast<size_t>(q.start) * half;
+      r.sin = sin + static_cast<size_t>(q.start) * half;
+      r.traditional = rope_.traditional();
+      r.append = fused_append ? &c : nullptr;
+      r.offset = offsets + si;
+      rope(ctx_, r, kv_t_);
+      AttnArgs a;
+      a.qkv = r.qkv;
+      a.n = q.n;
+      a.ld = ld_;
+      a.num_heads = args_.num_attention_heads;
+      a.num_kv_heads = args_.num_key_value_heads;
+      a.head_dim = D;
+      a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+      layer_window(li, *q.s, &a.window, &a.keep);
+      a.cache = c;
+      a.offset = offsets + si;
+      a.out = attn + static_cast<size_t>(q.start) * qd_;
+      attention(ctx_, a, kv_t_);
+      if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, kv_t_);
+    }
+    if (use_gemm) {
+      cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.t);
+      linear(L.o, total, nullptr, hn_.data(), x, GemvMode::kAdd);
+    } else {
+      linear(L.o, total, attn, nullptr, x, GemvMode::kAdd);
+    }
+    // MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
+    if (use_gemm) {
+      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.gate_up.t);
+      linear(L.gate_up, total, nullptr, hn_.data(), gu_.as<float>(), GemvMode::kStore);
+      swiglu(ctx_, gu_.as<float>(), total, I, hn_.data(), L.down.t);
+      linear(L.down, total, nullptr, hn_.data(), x, GemvMode::kAdd);
+    } else {
+      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
+      linear(L.gate_up, total, hf_.as<float>(), nullptr, act_.as<float>(), GemvMode::kSwiGlu);
+      linear(L.down, total, act_.as<float>(), nullptr, x, GemvMode::kAdd);
+    }
+  }
+  for (const Seq& q : seqs) q.s->offset_ += q.n;
+
+  // Final norm of the rows whose logits are wanted, then lm_head.
+  const int rows = all_logits ? total : static_cast<int>(seqs.size());
+  float* hf = hf_.as<float>();
+  if (all_logits) {
+    rms_norm(ctx_, x, total, H, w_.norm, static_cast<float>(args_.rms_norm_eps), hf, DType::F32);
+  } else {
+    for (size_t i = 0; i < seqs.size(); ++i)
+      rms_norm(ctx_, x + static_cast<size_t>(seqs[i].start + seqs[i].n - 1) * H, 1, H, w_.norm,
+               static_cast<float>(args_.rms_norm_eps), hf + i * H, DType::F32);
+  }
+  logits_.ensure(static_cast<size_t>(rows) * V * 4);
+  if (rows >= opt_.gemm_min_rows) {
+    cast(ctx_, hf, static_cast<int64_t>(rows) * H, hn_.data(), w_.lm_head.t);
+    linear(w_.lm_head, rows, nullptr, hn_.data(), logits_.as<float>(), GemvMode::kStore);
+  } else {
+    linear(w_.lm_head, rows, hf, nullptr, logits_.as<float>(), GemvMode::kStore);
+  }
+  std::vector<float> out(static_cast<size_t>(rows) * V);
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_.data(), out.size() * 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+  ctx_.sync();
+  return out;
+}
+
+// The decode step for one token at *offset, reading token/offset/cos/sin from d_step_ (graph-safe).
+void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
+  const int H = args_.hidden_size, D = args_.head_dim, V = args_.vocab_size;
+  const float eps = static_cast<float>(args_.rms_norm_eps);
+  int32_t* st = step_ids();
+  const int* offset = st + 1;
+  const float* cos = reinterpret_cast<const float*>(st + 2);
+  const float* sin = cos + D / 2;
+  float* x = d_x_.as<float>();
+  float* qkv = d_qkv_.as<float>();
+  embedding(ctx_, w_.embed, w_.embed_t, V, H, st, 1, x);
+  auto gemv1 = [&](const DevLinear& l, const float* in, const float* norm_w, float* y, GemvMode mode) {
+    GemvArgs g;
+    g.w = l.w;
+    g.wtype = l.t;
+    g.out = l.out;
+    g.in = l.in;
+    g.x = in;
+    g.n = 1;
+    g.ldx = l.in;
+    g.norm_w = norm_w;
+    g.eps = eps;
+    g.bias = l.bias;
+    g.y = y;
+    g.ldy = l.out;
+    g.mode = mode;
+    gemv(ctx_, g);
+  };
+  for (int li = 0; li < args_.num_hidden_layers; ++li) {
+    const DevLayer& L = w_.layers[li];
+    const KvLayer& c = s.layer(li);
+    gemv1(L.qkv, x, L.ln1, qkv, GemvMode::kStore);
+    RopeArgs r;
+    r.qkv = qkv;
+    r.n = 1;
+    r.ld = ld_;
+    r.num_heads = args_.num_attention_heads;
+    r.num_kv_heads = args_.num_key_value_heads;
+    r.head_dim = D;
+    r.cos = cos;
+    r.sin = sin;
+    r.traditional = rope_.traditional();
+    r.append = &c;
+    r.offset = offset;
+    rope(ctx_, r, kv_t_);
+    AttnArgs a;
+    a.qkv = qkv;
+    a.n = 1;
+    a.ld = ld_;
+    a.num_heads = args_.num_attention_heads;
+    a.num_kv_heads = args_.num_key_value_heads;
+    a.head_dim = D;
+    a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+    layer_window(li, s, &a.window, &a.keep);
+    a.cache = c;
+    a.offset = offset;
+    a.out = d_attn_.as<float>();
+    a.splits = splits;
+    a.partial = d_partial_.as<float>();
+    attention(ctx_, a, kv_t_);
+    gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
+    gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
+    gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);
+  }
+  gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore);
+  argmax(ctx_, d_logits_.as<float>(), V, reinterpret_cast<int32_t*>(d_step_.as<char>() + step_bytes_));
+}
+
+int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler) {
+  auto* s = dynamic_cast<CudaSequence*>(&state);
+  CPPLM_CHECK(s != nullptr, "sequence state from another device");
+  const int V = args_.vocab_size, D = args_.head_dim;
+  if (token < 0 || token >= V) throw Error("decode: token id " + std::to_string(token) + " outside the vocabulary of " + std::to_string(V));
+  const int off = s->offset();
+  s->ensure(ctx_, off + 1);
+  auto* h = static_cast<int32_t*>(pinned_->p);
+  h[0] = token;
+  h[1] = off;
+  float* cs = reinterpret_cast<float*>(h + 2);
+  rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
+  // Splits grow with the cache so that long contexts still fill the GPU.
+  const int splits = std::clamp((s->max_capacity() + 127) / 128, 1, kMaxSplits);
+  if (opt_.use_graph) {
+    if (!s->graph_ || s->graph_generation_ != s->generation()) {
+      if (s->graph_) cudaGraphExecDestroy(s->graph_), s->graph_ = nullptr;
+      cudaGraph_t g = nullptr;
+      CPPLM_CUDA_CHECK(cudaStreamBeginCapture(ctx_.stream(), cudaStreamCaptureModeThreadLocal));
+      try {
+        enqueue_decode(*s, splits);
+      } catch (...) {
+        cudaStreamEndCapture(ctx_.stream(), &g);
+        if (g) cudaGraphDestroy(g);
+        throw;
+      }
+      CPPLM_CUDA_CHECK(cudaStreamEndCapture(ctx_.stream(), &g));
+      const cudaError_t e = cudaGraphInstantiate(&s->graph_, g, 0);
+      cudaGraphDestroy(g);
+      CPPLM_CUDA_CHECK(e);
+      s->graph_generation_ = s->generation();
+    }
+    CPPLM_CUDA_CHECK(cudaGraphLaunch(s->graph_, ctx_.stream()));
+  } else {
+    enqueue_decode(*s, splits);
+  }
+  s->offset_ = off + 1;
+  if (sampler.plain_greedy()) {
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+    ctx_.sync();
+    const int32_t tok = h[step_bytes_ / 4];
+    sampler.accept(tok);
+    return tok;
+  }
+  std::vector<float> logits(V);
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(logits.data(), d_logits_.data(), static_cast<size_t>(V) * 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+  ctx_.sync();
+  return sampler.sample(logits);
+}
+
+}  // namespace
+}  // namespace cuda
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return n;
+}
+
+std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOptions& opts) {
+  return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, model.model_dtype(), 0, opts);
+}
+
+std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed, const CudaOptions& opts) {
+  CPPLM_CHECK(static_cast<int>(args.layer_types.size()) == args.num_hidden_layers, "layer_types must be resolved");
+  Rope rope(args, "<random " + args.model_type + ">");
+  return std::make_unique<cuda::CudaModel>(args, rope, nullptr, dtype, seed, opts);
+}
+
+double cuda_copy_bandwidth(int device, size_t bytes) {
+  cuda::CudaContext ctx(device);
+  cuda::DeviceBuffer a(bytes), b(bytes);
+  cuda::fill_random(ctx, a.data(), DType::F32, static_cast<int64_t>(bytes / 4), 1.0f, 1);
+  cudaEvent_t e0, e1;
+  CPPLM_CUDA_CHECK(cudaEventCreate(&e0));
+  CPPLM_CUDA_CHECK(cudaEventCreate(&e1));
+  std::vector<float> ms;
+  for (int i = 0; i < 12; ++i) {
+    CPPLM_CUDA_CHECK(cudaEventRecord(e0, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaEventRecord(e1, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaEventSynchronize(e1));
+    float t = 0;
+    CPPLM_CUDA_CHECK(cudaEventElapsedTime(&t, e0, e1));
+    if (i >= 2) ms.push_back(t);  // two warm-ups
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(bytes) / (ms[ms.size() / 2] * 1e-3);
+}
+
+void cuda_fill_sequence(LanguageModel& model, SequenceState& state, int offset, uint64_t seed) {
+  auto* m = dynamic_cast<cuda::CudaModel*>(&model);
+  auto* s = dynamic_cast<cuda::CudaSequence*>(&state);
+  CPPLM_CHECK(m && s, "cuda_fill_sequence needs a CUDA model and its sequence");
+  s->fill_random(m->context(), offset, seed);
+}
+
+CudaMemory cuda_memory(const LanguageModel& model) {
+  const auto* m = dynamic_cast<const cuda::CudaModel*>(&model);
+  return m ? m->memory() : CudaMemory{};
+}
+
+}  // namespace cpplm

@@ -1,0 +1,47 @@
+// The CUDA backend's entry points: a LanguageModel whose whole forward pass runs on one GPU (no CUDA headers here).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "model/llama.h"
+#include "runtime/language_model.h"
+
+namespace cpplm {
+
+struct CudaOptions {
+  int device = 0;
+  // Chunks of at least this many tokens run their projections through cuBLAS tensor-core GEMMs
+  // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
+  int gemm_min_rows = 64;
+  bool bf16_kv = false;   // K/V caches in bf16 (half the cache traffic) instead of f32
+  bool use_graph = true;  // decode steps replay a captured CUDA graph
+  // Called while weights are uploaded: (bytes done, bytes total).
+  std::function<void(size_t, size_t)> progress;
+};
+
+// GPUs visible to the CUDA runtime (0 when there is no driver or device).
+int cuda_device_count();
+
+// Uploads the bound weights of `model` (kept in their dtype) to the GPU; `model` may be dropped after.
+// Throws Error when no GPU is visible or memory runs out.
+std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOptions& opts = {});
+
+// A model of `args`' shape with random weights of `dtype` made on the GPU (benchmarks).
+// args.layer_types must be resolved (one entry per layer).
+std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed, const CudaOptions& opts = {});
+
+// Device memory a CUDA model holds: weights and its own workspace (KV caches are per sequence).
+struct CudaMemory {
+  size_t weights = 0, workspace = 0;
+};
+CudaMemory cuda_memory(const LanguageModel& model);
+
+// Benchmark helpers. Device-to-device copy bandwidth of `device` (bytes read + written per second,
+// median of several copies of `bytes`).
+double cuda_copy_bandwidth(int device, size_t bytes);
+// Sets a CUDA sequence to `offset` tokens of random cached keys/values (decode timing at long
+// context without its prefill).
+void cuda_fill_sequence(LanguageModel& model, SequenceState& state, int offset, uint64_t seed);
+
+}  // namespace cpplm

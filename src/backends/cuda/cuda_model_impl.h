@@ -1,0 +1,45 @@
+// CudaModel internals shared by its weight upload (cuda_weights.cpp) and forward pass (cuda_model.cpp).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "backends/cuda/cuda_context.h"
+#include "backends/cuda/cuda_model.h"
+#include "backends/cuda/kernels.h"
+#include "model/rope_utils.h"
+
+namespace cpplm::cuda {
+
+// One projection on the device: weight [out, in] in its stored dtype, bias [out] f32 or null.
+struct DevLinear {
+  const void* w = nullptr;
+  DType t = DType::BF16;
+  int out = 0, in = 0;
+  const float* bias = nullptr;
+};
+
+struct DevLayer {
+  DevLinear qkv;      // q, k, v rows stacked: [(heads + 2 kv_heads) * head_dim, hidden]
+  DevLinear o;
+  DevLinear gate_up;  // gate and up rows interleaved: [2 * intermediate, hidden]
+  DevLinear down;
+  const float* ln1 = nullptr;  // input_layernorm [hidden] f32
+  const float* ln2 = nullptr;  // post_attention_layernorm
+  int sliding_window = 0;
+};
+
+struct DevWeights {
+  std::vector<DeviceBuffer> owned;
+  size_t bytes = 0;
+  const void* embed = nullptr;
+  DType embed_t = DType::BF16;
+  const float* norm = nullptr;
+  DevLinear lm_head;
+  std::vector<DevLayer> layers;
+};
+
+// Uploads the bound weights of `m` (host mmap) or, when m is null, fills random ones of `dtype`.
+DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& args, const Model* m, DType dtype, uint64_t seed,
+                          const std::function<void(size_t, size_t)>& progress);
+
+}  // namespace cpplm::cuda

@@ -1,0 +1,91 @@
+// Launchers of the CUDA kernels (kernels.cu, attention.cu): each enqueues on the context's stream.
+#pragma once
+#include <cstdint>
+
+#include "backends/cuda/cuda_context.h"
+#include "core/dtype.h"
+
+namespace cpplm::cuda {
+
+// What a GEMV writes for output row r (rows come in pairs 2i, 2i+1 for kSwiGlu).
+enum class GemvMode { kStore, kAdd, kSwiGlu };  // y = Wx + b | y += Wx + b | y[i] = silu(row 2i) * row 2i+1
+
+struct GemvArgs {
+  const void* w = nullptr;  // [out, in] of `wtype` (F32/F16/BF16)
+  DType wtype = DType::BF16;
+  int out = 0, in = 0;
+  const float* x = nullptr;  // [n, ldx] f32
+  int n = 1, ldx = 0;
+  const float* norm_w = nullptr;  // [in] f32: RMSNorm fused into the load of x (n == 1 only)
+  float eps = 1e-6f;
+  const float* bias = nullptr;  // [out] f32 or null
+  float* y = nullptr;           // [n, ldy] f32
+  int ldy = 0;
+  GemvMode mode = GemvMode::kStore;
+};
+// Weight-streaming matrix-vector product for n <= 8 rows of x (decode and small prefill).
+void gemv(const CudaContext& ctx, const GemvArgs& a);
+// Shared memory the n == 1 kernel needs to stage x [in] (for cudaFuncSetAttribute at start-up).
+void gemv_reserve_smem(int max_in);
+
+// Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
+void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate);
+
+// out [n, dim] (of `otype`) = x * rsqrt(mean(x²) + eps) * w; x [n, dim] f32, w [dim] f32.
+void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype);
+// out [n, inter] (of `otype`) = silu(gu[:, 2i]) * gu[:, 2i+1]; gu [n, 2*inter] f32 (interleaved gate/up rows).
+void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out, DType otype);
+// out [count] of `otype` = x [count] f32.
+void cast(const CudaContext& ctx, const float* x, int64_t count, void* out, DType otype);
+// y [n, dim] += b [dim].
+void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b);
+// x [n, dim] f32 = table[ids[i]] ; table [vocab, dim] of `ttype`.
+void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x);
+// Index of the largest of x [n] (first on ties) into *out.
+void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out);
+// Fills w [count] of `type` with deterministic uniform values in [-scale, scale) (benchmarks' random weights).
+void fill_random(const CudaContext& ctx, void* w, DType type, int64_t count, float scale, uint64_t seed);
+// f32 fill (norm weights of random models).
+void fill_value(const CudaContext& ctx, float* x, int64_t count, float v);
+
+// Where one layer's cache of one sequence lives: [kv_heads, capacity, head_dim] of kv_type, slot
+// of position p as KVCache::slot_index (ring beyond `keep` when max_size > 0).
+struct KvLayer {
+  void* k = nullptr;
+  void* v = nullptr;
+  int capacity = 0, max_size = 0, keep = 0;
+};
+
+struct RopeArgs {
+  float* qkv = nullptr;  // [n, ld] f32: q at column 0, k at num_heads*head_dim, v after k
+  int n = 0, ld = 0;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  const float* cos = nullptr;  // [n, head_dim/2]
+  const float* sin = nullptr;
+  bool traditional = false;
+  // When set, also writes the rotated k and v of every token into the cache at offset + t.
+  const KvLayer* append = nullptr;
+  const int* offset = nullptr;  // device int: positions already cached
+};
+void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type);
+
+// Writes the k, v columns of qkv [n, ld] into the cache at positions *offset + t.
+void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_col, int v_col, int num_kv_heads, int head_dim,
+               const KvLayer& c, const int* offset, DType kv_type);
+
+struct AttnArgs {
+  const float* qkv = nullptr;  // [n, ld] f32 after RoPE: queries and the new tokens' keys/values
+  int n = 0, ld = 0;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  float scale = 1.0f;
+  int window = 0, keep = 0;  // key j visible to query p iff j <= p and (j > p - window or j < keep)
+  KvLayer cache;
+  const int* offset = nullptr;  // device int: cached positions are [.., *offset)
+  float* out = nullptr;         // [n, num_heads * head_dim] f32
+  int splits = 1;               // split-KV (flash-decoding): partial results combined afterwards
+  float* partial = nullptr;     // scratch [n, num_heads, splits, head_dim + 2] when splits > 1
+};
+// Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
+void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
+
+}  // namespace cpplm::cuda

@@ -1,2 +1,0 @@
-// placeholder until the template engine lands
-namespace cpplm::jinja { void placeholder() {} }

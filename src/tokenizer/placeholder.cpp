@@ -1,2 +1,0 @@
-// placeholder until the tokenizer lands
-namespace cpplm { void tokenizer_placeholder() {} }
