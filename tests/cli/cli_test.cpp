@@ -113,6 +113,27 @@ TEST(Cli, EosStopsWithFinishReasonStop) {
   EXPECT_EQ(j["text"].get<std::string>().find("<|eot_id|>"), std::string::npos);
 }
 
+// eos_token_id lists in generation_config.json and config.json both stop generation.
+TEST(Cli, EosListsFromGenerationConfigAndConfigStop) {
+  const std::string dir = ::testing::TempDir() + "cpplm_eos_lists";
+  std::system(("rm -rf " + dir + " && cp -r " + kModel + " " + dir + " && chmod -R u+w " + dir).c_str());
+  auto rewrite = [&](const std::string& file, const nlohmann::json& eos) {
+    auto j = nlohmann::json::parse(slurp(dir + "/" + file));
+    j["eos_token_id"] = eos;
+    std::ofstream(dir + "/" + file, std::ios::trunc) << j.dump();
+  };
+  const std::string args = "generate --ignore-chat-template --max-tokens 32 --json --model " + dir + " --prompt 'In the beginning God'";
+  rewrite("generation_config.json", {2, 515});  // " the" is the 2nd greedy token
+  auto j = nlohmann::json::parse(cpplm(args).out);
+  EXPECT_EQ(j["tokens"], nlohmann::json({4022, 515}));
+  EXPECT_EQ(j["finish_reason"], "stop");
+  rewrite("generation_config.json", 9);
+  rewrite("config.json", {9, 611});  // 3rd greedy token
+  j = nlohmann::json::parse(cpplm(args).out);
+  EXPECT_EQ(j["tokens"], nlohmann::json({4022, 515, 611}));
+  EXPECT_EQ(j["finish_reason"], "stop");
+}
+
 TEST(Cli, MaxKvSizeRuns) {
   Result r = cpplm("generate --ignore-chat-template --max-tokens 40 --max-kv-size 16 --prompt 'In the beginning God'");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -13,6 +13,22 @@ namespace cpplm::jinja {
 // tags, and unknown filters or tests outside `if` branches (where jinja2 also fails at compile time).
 Body parse_template(const std::vector<Token>& tokens, const SourceMap& map, int max_depth);
 
+// AST node constructors shared by the parser files.
+inline ExprPtr make(ExprType type, size_t pos) {
+  auto e = std::make_unique<Expr>();
+  e->type = type;
+  e->pos = pos;
+  return e;
+}
+
+inline ExprPtr make2(ExprType type, size_t pos, std::string name, ExprPtr a, ExprPtr b) {
+  auto e = make(type, pos);
+  e->name = std::move(name);
+  e->children.push_back(std::move(a));
+  e->children.push_back(std::move(b));
+  return e;
+}
+
 class Parser {
  public:
   Parser(const std::vector<Token>& tokens, const SourceMap& map, int max_depth)

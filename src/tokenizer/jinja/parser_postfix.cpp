@@ -4,24 +4,6 @@
 
 namespace cpplm::jinja {
 
-namespace {
-
-ExprPtr make(ExprType type, size_t pos) {
-  auto e = std::make_unique<Expr>();
-  e->type = type;
-  e->pos = pos;
-  return e;
-}
-
-ExprPtr make2(ExprType type, size_t pos, std::string name, ExprPtr a, ExprPtr b) {
-  auto e = make(type, pos);
-  e->name = std::move(name);
-  e->children.push_back(std::move(a));
-  e->children.push_back(std::move(b));
-  return e;
-}
-
-}  // namespace
 
 ExprPtr Parser::parse_list() {
   auto l = make(ExprType::List, next().pos);
