@@ -61,7 +61,6 @@ std::vector<double> number_list(const json& v, const Reader& r, const std::strin
 
 RopeScaling parse_rope(const json& rs, const Reader& r, const std::string& field) {
   if (!rs.is_object()) throw r.err(field, "expected an object");
-  Reader rr(rs, "");
   auto sub = [&](const char* k) { return field + "." + k; };
   RopeScaling s;
   if (auto t = rs.find("rope_type"); t != rs.end() && t->is_string()) s.type = t->get<std::string>();
@@ -93,7 +92,6 @@ std::optional<QuantSpec> parse_quant(const json& q, const Reader& r, const std::
     return std::nullopt;
   }
   if (!q.is_object()) throw r.err(field, "expected an object with group_size and bits");
-  Reader qr(q, "");
   QuantSpec s;
   auto gs = q.find("group_size");
   auto bits = q.find("bits");

@@ -66,7 +66,8 @@ void TransformerBlock::forward(float* x, const BatchLayout& b, int layer, Worksp
   const int64_t count = static_cast<int64_t>(b.total) * dim;
   std::vector<float>& h = ws.h;
   ensure(h, count);
-  std::vector<float> r(count);  // residual branch output
+  std::vector<float>& r = ws.residual;  // residual branch output, reused: no allocation per step
+  ensure(r, count);
   rms_norm(x, b.total, dim, input_layernorm, rms_norm_eps, h.data());
   self_attn.forward(h.data(), b, layer, ws, r.data());
   add_inplace(x, r.data(), count);

@@ -29,7 +29,7 @@ struct ForwardTrace {
 
 // Reusable activation buffers of one forward call (grown on demand).
 struct Workspace {
-  std::vector<float> x, h, q, k, v, attn, gate, up, cos, sin;
+  std::vector<float> x, h, q, k, v, attn, gate, up, cos, sin, residual;
   std::vector<int> positions;
 };
 
