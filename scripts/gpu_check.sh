@@ -2,14 +2,17 @@
 # On a GPU machine, in one go: CUDA tests, compute-sanitizer memcheck, cpplm's GPU benchmark and the
 # PyTorch peers; logs under $OUT. Binaries come prebuilt in .gpu/ (scripts/gpu_stage.sh, run where
 # the Debian build dependencies are) or are built here when .gpu/ is absent (needs those packages).
-# Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck]
+# Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck] [--variants "V1 V2 ..."]
+# (--variants: scripts/gpu_variants.sh with those builds (.gpu/cuda_bench_V), after cuda_bench, before
+# memcheck; it also runs `cpplm bench --device cuda` and, with NCU="SHAPE...", Nsight Compute)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/cpplm-gpu}
 mkdir -p "$OUT"
-PEERS=1 MEMCHECK=1
-for a in "$@"; do
-  case $a in --no-peers) PEERS=0 ;; --no-memcheck) MEMCHECK=0 ;; esac
+PEERS=1 MEMCHECK=1 VARIANTS=
+while [ $# -gt 0 ]; do
+  case $1 in --no-peers) PEERS=0 ;; --no-memcheck) MEMCHECK=0 ;; --variants) VARIANTS=$2; shift ;; esac
+  shift
 done
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
 
@@ -35,6 +38,12 @@ grep -E "^\[  FAILED|PASSED|rc=" "$OUT/cuda_tests.log" | tee -a "$OUT/summary.tx
 
 log "cuda_bench"
 timeout 200 "$BIN/cuda_bench" 2>&1 | tee "$OUT/bench.log" | grep -v '^{' | tee -a "$OUT/summary.txt"
+
+if [ -n "$VARIANTS" ]; then
+  log "decode variants: $VARIANTS"
+  # shellcheck disable=SC2086
+  OUT=$OUT scripts/gpu_variants.sh $VARIANTS | tee -a "$OUT/summary.txt"
+fi
 
 if [ $MEMCHECK = 1 ]; then
   log "compute-sanitizer memcheck (cuda_tests)"

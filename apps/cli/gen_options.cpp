@@ -23,6 +23,9 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--seed", o.gen.seed, "random seed for sampling")->capture_default_str();
   app.add_option("--stop", o.gen.stop, "stop string (repeatable); not printed");
   app.add_option("--max-kv-size", o.gen.max_kv_size, "bound the KV cache to this many tokens (rotating)")->check(CLI::PositiveNumber);
+  app.add_option("--kv-bits", o.gen.kv_bits, "KV cache storage: 8 (8-bit codes), 16, 32 (f32); 0 = the model's dtype")
+      ->check(CLI::IsMember({0, 8, 16, 32}))
+      ->capture_default_str();
   app.add_option("--chat-template", o.load.chat_template,
                  "use this chat template instead of the model's (a .jinja file or a tokenizer folder)");
   app.add_flag("--verbose,-v", o.verbose, "print the prompt and statistics");

@@ -32,6 +32,7 @@ struct GenerationConfig {
   uint64_t seed = 0;
   std::vector<std::string> stop;       // stop strings (not included in the text)
   std::optional<int> max_kv_size;      // rotating KV cache bound
+  int kv_bits = 0;                     // K/V cache: 0 = the model's dtype, 8 = 8-bit codes (CPU), 16, 32 = f32
 };
 
 struct Message {

@@ -91,6 +91,7 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
   opts.sampling = {c.temp, c.top_p, c.top_k, c.min_p, c.repetition_penalty, c.repetition_context_size, c.seed};
   opts.eos_ids = eos;
   opts.max_kv_size = c.max_kv_size;
+  opts.kv_bits = c.kv_bits;
   validate(opts.sampling);
 
   std::optional<StreamingDetokenizer> detok;

@@ -98,9 +98,13 @@ class Model {
   const Linear& lm_head() const { return lm_head_; }
   const Rope& rope() const { return *rope_; }
 
+  // The KV cache storage of the model's float dtype (f32, bf16 or f16; mlx-lm's KVCache holds
+  // the dtype the model computes in).
+  KVType default_kv_type() const;
   // One cache per layer; sliding layers get a RotatingKVCache of the window. With max_kv_size,
   // full-attention layers get a RotatingKVCache of that size keeping 4 sink tokens (mlx-lm).
-  SequenceCache make_cache(std::optional<int> max_kv_size = std::nullopt) const;
+  SequenceCache make_cache(std::optional<int> max_kv_size = std::nullopt) const { return make_cache(max_kv_size, default_kv_type()); }
+  SequenceCache make_cache(std::optional<int> max_kv_size, KVType type) const;
 
   // Runs every sequence's new tokens through the model, extending its cache. Returns logits
   // [rows, vocab] f32: all new tokens of every sequence in order when all_logits, else the last

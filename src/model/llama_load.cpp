@@ -195,19 +195,27 @@ int64_t Model::num_params() const {
   return n;
 }
 
-SequenceCache Model::make_cache(std::optional<int> max_kv_size) const {
+KVType Model::default_kv_type() const {
+  switch (model_dtype()) {
+    case DType::BF16: return KVType::BF16;
+    case DType::F16: return KVType::F16;
+    default: return KVType::F32;
+  }
+}
+
+SequenceCache Model::make_cache(std::optional<int> max_kv_size, KVType type) const {
   SequenceCache c;
   for (int i = 0; i < args_.num_hidden_layers; ++i) {
     const int kvh = args_.num_key_value_heads, d = args_.head_dim;
     if (args_.is_sliding(i)) {
       int size = *args_.sliding_window;
       if (max_kv_size) size = std::min(size, *max_kv_size);
-      c.layers.push_back(std::make_unique<RotatingKVCache>(kvh, d, size, /*keep=*/0));
+      c.layers.push_back(std::make_unique<RotatingKVCache>(kvh, d, size, /*keep=*/0, type));
     } else if (max_kv_size) {
       const int keep = *max_kv_size > 8 ? 4 : 0;
-      c.layers.push_back(std::make_unique<RotatingKVCache>(kvh, d, *max_kv_size, keep));
+      c.layers.push_back(std::make_unique<RotatingKVCache>(kvh, d, *max_kv_size, keep, type));
     } else {
-      c.layers.push_back(std::make_unique<KVCache>(kvh, d));
+      c.layers.push_back(std::make_unique<KVCache>(kvh, d, type));
     }
   }
   return c;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
@@ -16,70 +17,157 @@ inline int64_t slot(const KVView& c, int head, int pos) {
   return (static_cast<int64_t>(head) * c.capacity + s);
 }
 
+// The cache's keys or values as a weight matrix [kv_heads·capacity, head_dim] for the SIMD dequantizer.
+cpu::MatRef kv_matrix(const KVView& c, bool value) {
+  cpu::MatRef m;
+  m.w = value ? c.v : c.k;
+  m.m = static_cast<int64_t>(c.kv_heads) * c.capacity;
+  m.k = c.head_dim;
+  switch (c.type) {
+    case KVType::BF16: m.dtype = DType::BF16; break;
+    case KVType::F16: m.dtype = DType::F16; break;
+    case KVType::Q8:
+      m.bits = 8;
+      m.group = c.group;
+      m.scales = value ? c.v_scales : c.k_scales;
+      m.biases = value ? c.v_biases : c.k_biases;
+      m.sb_dtype = DType::F32;
+      break;
+    default: break;
+  }
+  return m;
+}
+
 }  // namespace
 
-// Work mapping: one (query token, query head) pair per task, threads over all pairs. Keys are
-// visited in tiles of kTile: scores of the tile first (one SIMD kernel call), then one rescale of
-// the accumulator per tile (online softmax, no n×n scores), then the tile's values accumulated
-// with the output chunk held in registers.
+const char* kv_type_name(KVType t) {
+  switch (t) {
+    case KVType::BF16: return "bf16";
+    case KVType::F16: return "f16";
+    case KVType::Q8: return "q8";
+    default: return "f32";
+  }
+}
+
+void kv_load_row(const KVView& c, bool value, int64_t row, float* out) {
+  if (c.type == KVType::F32) {
+    std::memcpy(out, static_cast<const float*>(value ? c.v : c.k) + row * c.head_dim, c.head_dim * sizeof(float));
+    return;
+  }
+  cpu::kernels().dequant(kv_matrix(c, value), row, 0, c.head_dim, out);
+}
+
+namespace {
+
+// Rows [s, s + cnt) of a cache matrix as a matrix of their own.
+cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt) {
+  cpu::MatRef r = all;
+  r.m = cnt;
+  if (all.quantized()) {
+    const int64_t groups = all.k / all.group;
+    r.w = static_cast<const uint8_t*>(all.w) + s * all.k;
+    r.scales = static_cast<const float*>(all.scales) + s * groups;
+    r.biases = static_cast<const float*>(all.biases) + s * groups;
+  } else {
+    r.w = static_cast<const char*>(all.w) + s * all.k * static_cast<int64_t>(dtype_size(all.dtype));
+  }
+  return r;
+}
+
+}  // namespace
+
+// Work mapping: one (query token, kv head) pair per task, threads over all pairs; the task
+// serves every query head of the kv head's GQA group, so each cached K/V row is read once per
+// group. Keys are visited in tiles of kTile. Scores of cached keys come from the matmul kernel
+// with the tile's keys as the weight matrix in their stored type (bf16 / f16 / 8-bit read
+// directly) and the group's (pre-scaled) queries as the tokens; new keys use dot products. Then,
+// per query head, one rescale of its accumulator per tile (online softmax, no n×n scores) and
+// the tile's values accumulated (dequantized once per tile when the cache is not f32).
 void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
                const KVView& cache, float* out) {
-  constexpr int kTile = 64;
+  constexpr int kTile = 64, kHeadsPerCall = 8;  // matmul takes < 16 tokens on its exact path
   const int d = p.head_dim, group = p.num_heads / p.num_kv_heads;
-  const int64_t tasks = static_cast<int64_t>(p.n) * p.num_heads;
+  const int64_t tasks = static_cast<int64_t>(p.n) * p.num_kv_heads;
   const cpu::Kernels& kern = cpu::kernels();
-  const int64_t work = tasks * (cache.offset + p.n) * d;
+  const bool f32_cache = cache.type == KVType::F32;
+  const cpu::MatRef kmat = kv_matrix(cache, false), vmat = kv_matrix(cache, true);
+  const int64_t work = static_cast<int64_t>(p.n) * p.num_heads * (cache.offset + p.n) * d;
 #pragma omp parallel if (work >= (1 << 15))
   {
-    std::vector<float> acc(d);
-    float score[kTile];
+    std::vector<float> acc(static_cast<size_t>(group) * d), m(group), l(group), qs(static_cast<size_t>(group) * d);
+    std::vector<float> score(static_cast<size_t>(group) * kTile), vbuf(f32_cache ? 0 : kTile * d);
     const float* krow[kTile];
     const float* vrow[kTile];
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
-      const int i = static_cast<int>(task / p.num_heads), h = static_cast<int>(task % p.num_heads);
-      const int kvh = h / group;
+      const int i = static_cast<int>(task / p.num_kv_heads), kvh = static_cast<int>(task % p.num_kv_heads);
       const int pos = cache.offset + i;
-      const float* qi = q + task * d;
-      float m = -INFINITY, l = 0;
+      const float* qg = q + (static_cast<int64_t>(i) * p.num_heads + kvh * group) * d;  // the group's query heads
+      for (size_t e = 0; e < qs.size(); ++e) qs[e] = qg[e] * p.scale;
+      std::fill(m.begin(), m.end(), -INFINITY);
+      std::fill(l.begin(), l.end(), 0.0f);
       std::fill(acc.begin(), acc.end(), 0.0f);
-      auto key_value = [&](int j, const float** kj, const float** vj) {
-        if (j >= cache.offset) {
-          const int64_t row = static_cast<int64_t>(j - cache.offset) * p.num_kv_heads + kvh;
-          *kj = k_new + row * d;
-          *vj = v_new + row * d;
-        } else {
-          const int64_t s = slot(cache, kvh, j) * d;
-          *kj = cache.k + s;
-          *vj = cache.v + s;
+      // Scores of cached keys [j, j + len) (consecutive slots) into score[h][t .. t + len), values into vrow.
+      auto cached_run = [&](int j, int len, int t) {
+        const int64_t s = slot(cache, kvh, j);
+        const cpu::MatRef kr = kv_rows(kmat, s, len);
+        for (int h0 = 0; h0 < group; h0 += kHeadsPerCall)
+          kern.matmul(kr, qs.data() + static_cast<int64_t>(h0) * d, std::min(kHeadsPerCall, group - h0), 0, len,
+                      score.data() + static_cast<int64_t>(h0) * kTile + t, kTile);
+        for (int r = 0; r < len; ++r) {
+          if (f32_cache) {
+            vrow[t + r] = static_cast<const float*>(cache.v) + (s + r) * d;
+          } else {
+            kern.dequant(vmat, s + r, 0, d, vbuf.data() + (t + r) * d);
+            vrow[t + r] = vbuf.data() + (t + r) * d;
+          }
         }
       };
       // Visits keys [j0, j1) in tiles.
       auto visit = [&](int j0, int j1) {
         for (int t0 = j0; t0 < j1; t0 += kTile) {
           const int cnt = std::min(kTile, j1 - t0);
-          for (int j = 0; j < cnt; ++j) key_value(t0 + j, &krow[j], &vrow[j]);
-          kern.dots(qi, krow, cnt, d, p.scale, score);
-          float tile_max = -INFINITY;
-          for (int j = 0; j < cnt; ++j) tile_max = std::max(tile_max, score[j]);
-          if (tile_max > m) {  // rescale what was accumulated under the old maximum
-            const float r = std::exp(m - tile_max);
-            l *= r;
-            kern.scale(acc.data(), r, d);
-            m = tile_max;
+          int t = 0;
+          while (t < cnt && t0 + t < cache.offset) {  // cached keys, in runs of consecutive slots
+            int len = 1;
+            const int64_t s = slot(cache, kvh, t0 + t);
+            while (t + len < cnt && t0 + t + len < cache.offset && slot(cache, kvh, t0 + t + len) == s + len) ++len;
+            cached_run(t0 + t, len, t);
+            t += len;
           }
-          for (int j = 0; j < cnt; ++j) {
-            score[j] = std::exp(score[j] - m);
-            l += score[j];
+          const int first_new = t;
+          for (; t < cnt; ++t) {  // this call's own keys
+            const int64_t row = static_cast<int64_t>(t0 + t - cache.offset) * p.num_kv_heads + kvh;
+            krow[t] = k_new + row * d;
+            vrow[t] = v_new + row * d;
           }
-          kern.axpys(score, vrow, cnt, d, acc.data());
+          for (int g = 0; g < group; ++g) {
+            float* sc = score.data() + static_cast<size_t>(g) * kTile;
+            if (first_new < cnt) kern.dots(qs.data() + static_cast<int64_t>(g) * d, krow + first_new, cnt - first_new, d, 1.0f, sc + first_new);
+            float* ag = acc.data() + static_cast<size_t>(g) * d;
+            float tile_max = -INFINITY;
+            for (int j = 0; j < cnt; ++j) tile_max = std::max(tile_max, sc[j]);
+            if (tile_max > m[g]) {  // rescale what was accumulated under the old maximum
+              const float r = std::exp(m[g] - tile_max);
+              l[g] *= r;
+              kern.scale(ag, r, d);
+              m[g] = tile_max;
+            }
+            for (int j = 0; j < cnt; ++j) {
+              sc[j] = std::exp(sc[j] - m[g]);
+              l[g] += sc[j];
+            }
+            kern.axpys(sc, vrow, cnt, d, ag);
+          }
         }
       };
       const int start = p.window > 0 ? std::max(0, pos - p.window + 1) : 0;
       visit(0, std::min(p.keep, start));
       visit(start, pos + 1);
-      float* o = out + task * d;
-      for (int e = 0; e < d; ++e) o[e] = acc[e] / l;
+      for (int g = 0; g < group; ++g) {
+        float* o = out + (static_cast<int64_t>(i) * p.num_heads + kvh * group + g) * d;
+        for (int e = 0; e < d; ++e) o[e] = acc[static_cast<size_t>(g) * d + e] / l[g];
+      }
     }
   }
 }

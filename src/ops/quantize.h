@@ -14,5 +14,8 @@ namespace cpplm {
 // scale and bias, so dequantization reproduces what was quantized against.
 void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes,
                      void* scales, void* biases);
+// One row of it (no threads): codes [k*bits/32], scales/biases [k/group].
+void quantize_affine_row(const float* w, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes, void* scales,
+                         void* biases);
 
 }  // namespace cpplm

@@ -22,9 +22,7 @@ class CpuModel : public LanguageModel {
   explicit CpuModel(std::unique_ptr<Model> m) : model_(std::move(m)) {}
   const ModelArgs& args() const override { return model_->args(); }
   std::string device() const override { return "cpu"; }
-  std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) override {
-    return std::make_unique<CpuSequence>(model_->make_cache(max_kv_size));
-  }
+  std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override;
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
   Model& model() { return *model_; }
 

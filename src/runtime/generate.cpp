@@ -46,7 +46,7 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
     if (!session.state->can_trim_to(static_cast<int>(common))) common = 0;
   }
   if (!session.state || common == 0) {
-    session.state = model.new_sequence(opts.max_kv_size);
+    session.state = model.make_sequence({opts.max_kv_size, opts.kv_bits});
     session.tokens.clear();
   } else {
     session.state->trim_to(static_cast<int>(common));

@@ -17,6 +17,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   std::vector<int32_t> eos_ids;   // generation stops after any of these (the id is reported)
   std::optional<int> max_kv_size;  // rotating cache bound (full-attention layers)
+  int kv_bits = 0;                 // K/V cache storage: CacheOptions::kv_bits
   int prefill_chunk = 512;         // prompt tokens per forward call
 };
 

@@ -28,12 +28,22 @@ struct SequenceTokens {
   SequenceState* state = nullptr;
 };
 
+// How a new sequence keeps its keys and values.
+struct CacheOptions {
+  std::optional<int> max_kv_size;  // rotating bound for full-attention layers (mlx-lm max_kv_size)
+  // 0: the model's float dtype; 8: 8-bit affine codes (mlx-lm QuantizedKVCache, groups of 64);
+  // 16: the model's 16-bit dtype (bf16 for f32 models); 32: f32.
+  int kv_bits = 0;
+};
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
   virtual const ModelArgs& args() const = 0;
   virtual std::string device() const = 0;  // "cpu", "cuda:0 (NVIDIA H100 ...)"
-  virtual std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) = 0;
+  // A new, empty sequence. Throws Error for cache options the device does not support.
+  virtual std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) = 0;
+  std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) { return make_sequence({max_kv_size}); }
   // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:
   // every new token when all_logits, else the last token of each sequence.
   virtual std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) = 0;

@@ -106,10 +106,15 @@ TEST(Cache, SinksAreKept) {
     float kv[2] = {static_cast<float>(i), 0};
     c.append(kv, kv, 1);
   }
-  EXPECT_EQ(c.key(0, 0)[0], 0);
-  EXPECT_EQ(c.key(0, 1)[0], 1);
-  EXPECT_EQ(c.key(0, 8)[0], 8);
-  EXPECT_EQ(c.key(0, 9)[0], 9);
+  auto key0 = [&](int pos) {
+    float k[2];
+    c.key(0, pos, k);
+    return k[0];
+  };
+  EXPECT_EQ(key0(0), 0);
+  EXPECT_EQ(key0(1), 1);
+  EXPECT_EQ(key0(8), 8);
+  EXPECT_EQ(key0(9), 9);
   EXPECT_TRUE(c.retained(1) && c.retained(8) && !c.retained(7));
 }
 

@@ -78,22 +78,36 @@ TEST_P(Fixture, MatchesTransformers) {
       ASSERT_NEAR(both[static_cast<size_t>(T) * V + i], ref1[i], 1e-5f * (1 + std::fabs(ref1[i])));
   }
 
-  // Greedy decoding with the cache.
+  // Greedy decoding with the cache: with f32 K/V (the reference computes in float64) within
+  // 1e-4; with the default cache of the model's dtype (bf16/f16 K/V for 16-bit checkpoints, whose
+  // rounding moves the step logits by ~3e-3) within 1e-2, the greedy tokens identical in both.
+  // An 8-bit cache (--kv-bits 8) is fed the reference tokens (a near-tie may flip a token of
+  // these random models, after which the sequences differ): its step logits within 2e-2 (seen: ≤ 8.6e-3).
   const std::vector<double> greedy = test::as_f64(et.at("greedy_tokens"));
   const std::vector<double> step_logits = test::as_f64(et.at("greedy_step_logits"));
   const int G = static_cast<int>(greedy.size());
-  SequenceCache cache = model->make_cache();
-  std::vector<int32_t> toks = row(ids, 0, T);
-  std::vector<int32_t> generated;
-  for (int s = 0; s < G; ++s) {
-    SequenceInput in{toks, &cache};
-    std::vector<float> lg = model->forward({&in, 1}, /*all_logits=*/false);
-    EXPECT_LE(test::rel_err(lg.data(), step_logits.data() + static_cast<size_t>(s) * V, V), 1e-4) << "step " << s;
-    const int next = argmax(lg.data(), V);
-    generated.push_back(next);
-    toks = {next};
-  }
-  for (int s = 0; s < G; ++s) EXPECT_EQ(generated[s], static_cast<int>(greedy[s])) << "greedy token " << s;
+  auto decode = [&](KVType kv, double step_tol, bool own_tokens) {
+    SequenceCache cache = model->make_cache(std::nullopt, kv);
+    std::vector<int32_t> toks = row(ids, 0, T);
+    std::vector<int32_t> generated;
+    double worst = 0;
+    for (int s = 0; s < G; ++s) {
+      SequenceInput in{toks, &cache};
+      std::vector<float> lg = model->forward({&in, 1}, /*all_logits=*/false);
+      const double e = test::rel_err(lg.data(), step_logits.data() + static_cast<size_t>(s) * V, V);
+      EXPECT_LE(e, step_tol) << "step " << s << ", " << kv_type_name(kv) << " K/V";
+      worst = std::max(worst, e);
+      generated.push_back(argmax(lg.data(), V));
+      toks = {own_tokens ? generated.back() : static_cast<int32_t>(greedy[s])};
+    }
+    for (int s = 0; s < G && own_tokens; ++s)
+      EXPECT_EQ(generated[s], static_cast<int>(greedy[s])) << "greedy token " << s << ", " << kv_type_name(kv) << " K/V";
+    std::printf("[ %s %s ] greedy steps with %s K/V: worst rel err %.2e (tolerance %.0e)\n", c.name.c_str(), c.config.c_str(),
+                kv_type_name(kv), worst, step_tol);
+  };
+  decode(KVType::F32, 1e-4, true);
+  if (model->default_kv_type() != KVType::F32) decode(model->default_kv_type(), 1e-2, true);
+  decode(KVType::Q8, 2e-2, false);
 
   // One pass over prompt + generation (dynamic NTK differs by design: see tests/data/README.md).
   if (c.name != "rope-dynamic-f32") {

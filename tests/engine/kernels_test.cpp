@@ -8,6 +8,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
+#include "model/cache.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
 
@@ -115,6 +116,9 @@ TEST(Kernels, FloatMatmulMatchesReference) {
 }
 
 TEST(Kernels, QuantizedMatmulEqualsDequantizeThenF32) {
+  // Exact mode: prefill (n >= 16) with 4/8-bit weights keeps f32 activations (int8 path: int8_prefill_test.cpp).
+  const bool saved_exact = cpu::exact_quant();
+  cpu::set_exact_quant(true);
   for (cpu::Isa isa : isas()) {
     const cpu::Kernels& kern = cpu::kernels(isa);
     for (int bits : {2, 3, 4, 5, 6, 8})
@@ -140,6 +144,7 @@ TEST(Kernels, QuantizedMatmulEqualsDequantizeThenF32) {
               }
             }
   }
+  cpu::set_exact_quant(saved_exact);
 }
 
 TEST(Kernels, QuantCodesArePackedLittleEndianFromLowestBit) {
@@ -228,7 +233,7 @@ TEST(Kernels, LinearOpOverEachIsa) {
       l.bias = {bias.data(), DType::BF16, {m}};
       std::vector<float> x = randn(n * k), y(n * m), yref(n * m);
       linear(l, x.data(), n, y.data());
-      cpu::matmul_ref(w.ref, x.data(), n, 0, m, yref.data(), m);
+      cpu::matmul_scalar(w.ref, x.data(), n, 0, m, yref.data(), m);  // n = 64: the int8 prefill path's reference
       for (int i = 0; i < n; ++i)
         for (int64_t r = 0; r < m; ++r) yref[i * m + r] += bf16_to_f32(bias[r]);
       expect_close(w.ref, x.data(), n, y.data(), yref.data(), 1e-5, std::string(cpu::isa_name(isa)) + " linear");
@@ -246,7 +251,13 @@ TEST(Kernels, AttentionMatchesDirectSoftmax) {
       const int heads = 4, kvh = 2, d = 40, cached = 150, n = 7, keep = window ? 3 : 0;
       std::vector<float> kc = randn(kvh * (cached + 8) * d), vc = randn(kvh * (cached + 8) * d);
       std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d), out(n * heads * d);
-      KVView view{kc.data(), vc.data(), cached + 8, 0, 0, cached};
+      KVView view;
+      view.k = kc.data();
+      view.v = vc.data();
+      view.kv_heads = kvh;
+      view.head_dim = d;
+      view.capacity = cached + 8;
+      view.offset = cached;
       AttentionParams p{n, heads, kvh, d, 0.17f, window, keep};
       attention(p, q.data(), kn.data(), vn.data(), view, out.data());
       for (int i = 0; i < n; ++i)
@@ -275,6 +286,63 @@ TEST(Kernels, AttentionMatchesDirectSoftmax) {
     }
   }
   cpu::set_active_isa(saved);
+}
+
+// A bf16 / f16 / 8-bit KV cache: rows round-trip within the type's rounding, and attention over it
+// equals attention over an f32 cache holding its dequantized rows (every ISA, GQA, sliding window
+// with sinks, head_dim 40 = one q8 group of 40 and 96 = three groups of 32).
+TEST(Kernels, AttentionOverQuantizedCaches) {
+  const cpu::Isa saved = cpu::active_isa();
+  for (cpu::Isa isa : isas()) {
+    cpu::set_active_isa(isa);
+    for (KVType type : {KVType::BF16, KVType::F16, KVType::Q8})
+      for (int d : {40, 96})
+        for (int window : {0, 50}) {
+          const int heads = 4, kvh = 2, cached = 150, n = 5, keep = window ? 3 : 0;
+          std::vector<float> kc = randn(cached * kvh * d), vc = randn(cached * kvh * d);
+          KVCache typed(kvh, d, type), exact(kvh, d, KVType::F32);
+          typed.append(kc.data(), vc.data(), cached);
+          std::vector<float> kd(cached * kvh * d), vd(cached * kvh * d);
+          double worst = 0;
+          for (int t = 0; t < cached; ++t)
+            for (int h = 0; h < kvh; ++h) {
+              float* kr = &kd[(t * kvh + h) * d];
+              float* vr = &vd[(t * kvh + h) * d];
+              typed.key(h, t, kr);
+              typed.value(h, t, vr);
+              float lo = 0, hi = 0;
+              for (int e = 0; e < d; ++e) {
+                const float x = kc[(t * kvh + h) * d + e];
+                lo = std::min(lo, x);
+                hi = std::max(hi, x);
+              }
+              for (int e = 0; e < d; ++e) {
+                const float x = kc[(t * kvh + h) * d + e];
+                // bf16 keeps 8 significant bits, f16 11; q8 within one step (mlx keeps the edge exact, clips)
+                const double bound = type == KVType::BF16 ? std::ldexp(std::fabs(x), -8)
+                                     : type == KVType::F16 ? std::ldexp(std::fabs(x), -11) + 1e-7
+                                                            : (hi - lo) / 255.0 + 1e-6;
+                ASSERT_LE(std::fabs(kr[e] - x), bound) << kv_type_name(type) << " d=" << d;
+                worst = std::max(worst, static_cast<double>(std::fabs(kr[e] - x)));
+              }
+            }
+          exact.append(kd.data(), vd.data(), cached);
+          std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d);
+          std::vector<float> got(n * heads * d), want(n * heads * d);
+          AttentionParams p{n, heads, kvh, d, 0.15f, window, keep};
+          attention(p, q.data(), kn.data(), vn.data(), typed.view(), got.data());
+          attention(p, q.data(), kn.data(), vn.data(), exact.view(), want.data());
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::fabs(want[i]))) << cpu::isa_name(isa) << " " << kv_type_name(type);
+        }
+  }
+  cpu::set_active_isa(saved);
+  // Storage per row: q8 is a quarter of f32 plus one f32 scale and bias per group.
+  KVCache q8(8, 64, KVType::Q8), f32(8, 64, KVType::F32);
+  std::vector<float> kv = randn(8 * 64);
+  q8.append(kv.data(), kv.data(), 1);
+  f32.append(kv.data(), kv.data(), 1);
+  EXPECT_EQ(q8.nbytes() * 4, f32.nbytes() / 64 * (64 + 8));
 }
 
 }  // namespace

@@ -152,14 +152,21 @@ TEST(Quantize, BundledModelKeepsItsQuality) {
     const std::string out = temp_dir("q" + std::to_string(bits));
     convert_checkpoint(kModel, out, opts);
     auto q = Model::load(out);
-    double q_ref, q_own;
-    nll_of(*q, &q_ref, &q_own);
-    const double ppl_ratio_ref = std::exp(q_ref - base_ref), ppl_ratio_own = std::exp(q_own - base_own);
-    std::printf("[ quality  ] %d-bit g64: perplexity ratio vs bf16 %.4f (reference sequences, bf16 ppl %.3f), %.4f (own greedy text, bf16 ppl %.3f)\n",
-                bits, ppl_ratio_ref, std::exp(base_ref), ppl_ratio_own, std::exp(base_own));
-    const double limit = bits == 8 ? 1.01 : 1.10;
-    EXPECT_LT(ppl_ratio_ref, limit);
-    EXPECT_LT(ppl_ratio_own, limit);
+    // Weights alone (exact mode: f32 activations), then the default int8-activation prefill, whose
+    // activation rounding adds its own noise (ppl of this small model moves by ~0.5-1.2 % with it).
+    const bool saved_exact = cpu::exact_quant();
+    for (bool exact : {true, false}) {
+      cpu::set_exact_quant(exact);
+      double q_ref, q_own;
+      nll_of(*q, &q_ref, &q_own);
+      const double ppl_ratio_ref = std::exp(q_ref - base_ref), ppl_ratio_own = std::exp(q_own - base_own);
+      std::printf("[ quality  ] %d-bit g64, %s: perplexity ratio vs bf16 %.4f (reference sequences, bf16 ppl %.3f), %.4f (own greedy text, bf16 ppl %.3f)\n",
+                  bits, exact ? "f32 activations" : "int8 prefill", ppl_ratio_ref, std::exp(base_ref), ppl_ratio_own, std::exp(base_own));
+      const double limit = bits == 8 ? (exact ? 1.01 : 1.025) : 1.10;
+      EXPECT_LT(ppl_ratio_ref, limit);
+      EXPECT_LT(ppl_ratio_own, limit);
+    }
+    cpu::set_exact_quant(saved_exact);
     fs::remove_all(out);
   }
 }

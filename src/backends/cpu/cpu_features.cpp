@@ -65,6 +65,19 @@ Isa best_isa() {
 
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
 
+namespace {
+std::atomic<bool>& exact_flag() {
+  static std::atomic<bool> f{[] {
+    const char* e = std::getenv("CPPLM_EXACT_QUANT");
+    return e != nullptr && std::string(e) != "" && std::string(e) != "0";
+  }()};
+  return f;
+}
+}  // namespace
+
+bool exact_quant() { return exact_flag().load(std::memory_order_relaxed); }
+void set_exact_quant(bool exact) { exact_flag().store(exact); }
+
 void set_active_isa(Isa isa) {
   if (!isa_supported(isa)) throw Error("this CPU does not support " + std::string(isa_name(isa)) + " kernels");
   active().store(static_cast<int>(isa));

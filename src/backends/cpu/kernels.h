@@ -40,6 +40,17 @@ struct Kernels {
 const Kernels& kernels(Isa isa);
 const Kernels& kernels();
 
+// Prefill with 4/8-bit weights (n >= kInt8MinTokens tokens, group 32, 64 or 128) runs on int8
+// activations unless exact_quant(): each token's activations are quantized per block of
+// kActBlock columns to round(x / d), d = max|x| / 127, and kept with exact f32 group sums Σx;
+// y = Σ_blocks s·d·(Σ q·a) + Σ_groups b·Σx (integer dot products). Every ISA computes the same.
+constexpr int kInt8MinTokens = 16;
+constexpr int kActBlock = 32;
+inline bool int8_prefill(const MatRef& w, int n) {
+  return n >= kInt8MinTokens && (w.bits == 4 || w.bits == 8) && (w.group == 32 || w.group == 64 || w.group == 128) &&
+         !exact_quant();
+}
+
 // Per-ISA tables (defined in kernels_<isa>.cpp; reference in ref_kernels.cpp).
 const Kernels& kernels_scalar();
 const Kernels& kernels_avx2();

@@ -16,7 +16,9 @@ struct S {
   static constexpr int W = 8;
   static constexpr int kNR = 2;            // decode: rows per step (16 ymm registers)
   static constexpr int kRB = 6, kNV = 2;   // prefill register tile: 6 rows × 16 tokens
+  static constexpr int kQR = 4, kQV = 1;   // int8 prefill register tile: 4 rows × 8 tokens
   using V = __m256;
+  using I = __m256i;
   static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
@@ -31,6 +33,60 @@ struct S {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static float reduce_max(V v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  // W values rounded to nearest-even int8 (|v| <= 127 here).
+  static void to_i8(V v, int8_t* out) {
+    const __m256i i = _mm256_cvtps_epi32(v);
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
+  }
+  static I izero() { return _mm256_setzero_si256(); }
+  static I iload(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static I bcast32(const uint8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  }
+  // acc += Σ of 4 products u8 · s8 per lane, exactly: maddubs's int16 pair sums stay below 2^15 for
+  // 4-bit codes (2·15·127); 8-bit codes are split into nibbles (u = 16·hi + lo) to keep that.
+  template <int BITS>
+  static I dp(I acc, I u, I s) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    if constexpr (BITS == 4) {
+      return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+    } else {
+      const __m256i m = _mm256_set1_epi8(15);
+      const __m256i lo = _mm256_and_si256(u, m), hi = _mm256_and_si256(_mm256_srli_epi16(u, 4), m);
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, s), ones));
+      return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, s), _mm256_set1_epi16(16)));
+    }
+  }
+  static V cvt(I a) { return _mm256_cvtepi32_ps(a); }
+  // In-register 8 × 8 transpose: v[i] lane j becomes v[j] lane i.
+  static void transpose(V (&v)[W]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int c = 0; c < 4; ++c) {
+      v[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+      v[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
   }
   static V bf16(const uint16_t* p) {
     const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));

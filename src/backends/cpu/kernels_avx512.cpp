@@ -19,7 +19,9 @@ struct S {
   static constexpr int W = 16;
   static constexpr int kNR = 4;             // decode: rows per step
   static constexpr int kRB = 12, kNV = 2;   // prefill register tile: 12 rows × 32 tokens
+  static constexpr int kQR = 12, kQV = 2;    // int8 prefill register tile: 12 rows × 32 tokens
   using V = __m512;
+  using I = __m512i;
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
@@ -35,6 +37,58 @@ struct S {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static V abs(V a) { return _mm512_abs_ps(a); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static float reduce_max(V v) {
+    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  // W values rounded to nearest-even int8 (|v| <= 127 here).
+  static void to_i8(V v, int8_t* out) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
+  }
+  static I izero() { return _mm512_setzero_si512(); }
+  static I iload(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static I bcast32(const uint8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  // u8 codes · s8 activations. In asm with the accumulator in place: GCC 12 copies the accumulators
+  // of _mm512_dpbusd_epi32 between registers around every call (2 moves per vpdpbusd).
+  template <int BITS>
+  static I dp(I acc, I u, I s) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+    return acc;
+  }
+  static V cvt(I a) { return _mm512_cvtepi32_ps(a); }
+  // In-register 16 × 16 transpose: v[i] lane j becomes v[j] lane i.
+  static void transpose(V (&v)[W]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)
+      for (int j = 0; j < 2; ++j) {
+        const __m512d a = _mm512_castps_pd(t[i + j]), b = _mm512_castps_pd(t[i + j + 2]);
+        v[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        v[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+      }
+    // v[4q + c] now holds, per 128-bit lane L, column 4L + c of rows 4q .. 4q+3; gather lanes.
+    for (int c = 0; c < 4; ++c) {
+      const __m512 r0 = v[c], r1 = v[4 + c], r2 = v[8 + c], r3 = v[12 + c];
+      const __m512 a = _mm512_shuffle_f32x4(r0, r1, 0x44), b = _mm512_shuffle_f32x4(r0, r1, 0xee);  // lanes 0,1 | 2,3
+      const __m512 e = _mm512_shuffle_f32x4(r2, r3, 0x44), f = _mm512_shuffle_f32x4(r2, r3, 0xee);
+      v[c] = _mm512_shuffle_f32x4(a, e, 0x88);       // lane 0 of r0, r1, r2, r3: column c
+      v[4 + c] = _mm512_shuffle_f32x4(a, e, 0xdd);   // lane 1: column 4 + c
+      v[8 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // lane 2: column 8 + c
+      v[12 + c] = _mm512_shuffle_f32x4(b, f, 0xdd);  // lane 3: column 12 + c
+    }
   }
   static V bf16(const uint16_t* p) {
     const __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));

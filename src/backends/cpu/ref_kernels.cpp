@@ -104,7 +104,7 @@ void axpys_ref(const float* w, const float* const* rows, int cnt, int d, float* 
 }  // namespace
 
 const Kernels& kernels_scalar() {
-  static const Kernels k{matmul_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref};
+  static const Kernels k{matmul_scalar, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref};
   return k;
 }
 

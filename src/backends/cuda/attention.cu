@@ -9,14 +9,14 @@ namespace {
 
 constexpr int kAttnThreads = 128;  // keys per tile: one thread scores one key
 
-// q · row over d elements; 16-byte loads, four in flight, when d allows.
-template <class T>
+// q · row over d elements; 16-byte loads, kUnroll in flight, when d allows.
+template <class T, int kUnroll>
 __device__ __forceinline__ float dot_row(const T* row, const float* qs, int d) {
   constexpr int kVec = 16 / sizeof(T);
   float s = 0.0f;
   if (d % kVec == 0) {
     const uint4* r = reinterpret_cast<const uint4*>(row);
-#pragma unroll 4
+#pragma unroll kUnroll
     for (int c = 0; c < d / kVec; ++c) {
       float f[kVec];
       unpack16<T>(__ldg(r + c), f);
@@ -29,32 +29,108 @@ __device__ __forceinline__ float dot_row(const T* row, const float* qs, int d) {
   return s;
 }
 
+// acc + Σ_kk ps[kk] · V[rows[kk]][e] over the nc cached keys of a tile, kUnroll loads in flight.
+template <class KV, int kUnroll>
+__device__ __forceinline__ float cached_values(const KV* vc, const int* rows, const float* ps, int nc, int d, int e, float acc) {
+#pragma unroll kUnroll
+  for (int kk = 0; kk < nc; ++kk) acc = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows[kk]) * d + e]), acc);
+  return acc;
+}
+
+// Keys visible to query i: [0, *sinks) then [*start, pos]; returns their count.
+__device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i, int* start, int* sinks) {
+  const int pos = offset + i;
+  *start = a.window > 0 ? max(0, pos - a.window + 1) : 0;
+  *sinks = min(a.keep, *start);
+  return *sinks + pos - *start + 1;
+}
+
+// Merges the `a.splits` partial softmaxes of output row `row` (the block's threads share the
+// dims): one warp turns each split's (max, sum) into its weight, then every output element is
+// one pass over the splits. Reads through L2 (__ldcg): other blocks of the launch wrote them.
+__device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, int tid) {
+  __shared__ float wgt[kMaxAttnSplits];
+  __shared__ float inv_l;
+  const int d = a.head_dim;
+  const float* part = a.partial + row * a.splits * (d + 2);
+  if (tid < 32) {  // lane s: split s
+    const bool has = tid < a.splits;
+    const float ms = has ? __ldcg(part + tid * (d + 2) + d) : -INFINITY;
+    const float ls = has ? __ldcg(part + tid * (d + 2) + d + 1) : 0.0f;
+    const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
+    const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
+    if (has) wgt[tid] = w;
+    const float l = warp_sum(w * ls);
+    if (tid == 0) inv_l = 1.0f / l;
+  }
+  __syncthreads();
+  for (int e = tid; e < d; e += kAttnThreads) {
+    float o = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < a.splits; ++s) o = fmaf(wgt[s], __ldcg(part + s * (d + 2) + e), o);
+    a.out[row * d + e] = o * inv_l;
+  }
+}
+
 // Work mapping: one block per (query head, query token, key split); each tile of 128 visible
-// keys is scored one key per thread, then every thread accumulates its own output dimensions
-// (d <= 256: dims tid and tid + 128) over the tile's weighted values: first the cached keys
-// (row indices staged in shared memory, loads unrolled 8 deep), then the step's new keys.
+// keys is scored one key per thread (16 of its K row's 16-byte loads in flight), then every
+// thread accumulates its own output dimensions (d <= 256: dims tid and tid + 128) over the tile's
+// weighted values: first the cached keys (row indices staged in shared memory, 16 loads in
+// flight), then the step's new keys. With splits, the last block of a (token, head) to finish
+// merges the partial results. With RoPE fused (decode), the block rotates q and the new key into
+// shared memory, and one block per kv head appends the new k and v. Before waiting on the
+// previous kernel (PDL), a block asks L2 for its cached K/V rows.
 template <class KV>
 __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   extern __shared__ float sm[];
   __shared__ int rows_s[kAttnThreads];
   const int h = blockIdx.x, i = blockIdx.y, s = blockIdx.z, tid = threadIdx.x;
-  const int d = a.head_dim, kvh = h / (a.num_heads / a.num_kv_heads);
-  const int offset = *a.offset;
-  const int pos = offset + i;
-  const int start = a.window > 0 ? max(0, pos - a.window + 1) : 0;
-  const int sinks = min(a.keep, start);
-  const int cnt = sinks + pos - start + 1;  // visible keys: [0, sinks) then [start, pos]
+  const int d = a.head_dim, group = a.num_heads / a.num_kv_heads, kvh = h / group;
+  const int offset = *a.offset;  // written by a copy before the launch, not by a kernel
+  int start, sinks;
+  const int cnt = visible_keys(a, offset, i, &start, &sinks);
   const int chunk = (cnt + a.splits - 1) / a.splits;
   const int lo = min(cnt, s * chunk), hi = min(cnt, lo + chunk);
+  if (tid == 0 && h % group == 0 && a.cache.max_size == 0 && start == 0 && min(hi, offset) > lo) {
+    // The block's cached K/V rows [lo, min(hi, offset)) are contiguous and were written by earlier
+    // steps: start moving them to L2 while the previous kernel (qkv projection) finishes.
+    const size_t at = (static_cast<size_t>(kvh) * a.cache.capacity + lo) * d * sizeof(KV);
+    const uint32_t bytes = static_cast<uint32_t>((min(hi, offset) - lo) * d * sizeof(KV));
+    prefetch_l2(static_cast<const char*>(a.cache.k) + at, bytes);
+    prefetch_l2(static_cast<const char*>(a.cache.v) + at, bytes);
+  }
+  pdl_wait();
+  pdl_trigger();
   float* qs = sm;
   float* ps = sm + d;
+  float* kn = ps + kAttnThreads;  // fused RoPE: the new key, rotated [d]
   const float* q = a.qkv + static_cast<int64_t>(i) * a.ld + static_cast<int64_t>(h) * d;
-  for (int e = tid; e < d; e += kAttnThreads) qs[e] = q[e];
-  __syncthreads();
-
   const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
   const KV* kc = static_cast<const KV*>(a.cache.k);
   const KV* vc = static_cast<const KV*>(a.cache.v);
+  const bool fused_rope = a.rope_cos != nullptr;  // n == 1
+  if (fused_rope) {
+    const float* kr = a.qkv + k_col;
+    for (int j = tid; j < d / 2; j += kAttnThreads) {  // HF rotate_half or mlx traditional pairs
+      const int ia = a.rope_traditional ? 2 * j : j, ib = a.rope_traditional ? 2 * j + 1 : j + d / 2;
+      const float cs = a.rope_cos[j], sn = a.rope_sin[j], x0 = q[ia], x1 = q[ib], k0 = kr[ia], k1 = kr[ib];
+      qs[ia] = x0 * cs - x1 * sn;
+      qs[ib] = x1 * cs + x0 * sn;
+      kn[ia] = k0 * cs - k1 * sn;
+      kn[ib] = k1 * cs + k0 * sn;
+    }
+    __syncthreads();
+    if (s == 0 && h % group == 0) {  // one block per kv head appends the new key and value
+      const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep)) * d;
+      for (int e = tid; e < d; e += kAttnThreads) {
+        static_cast<KV*>(a.cache.k)[at + e] = from_f32<KV>(kn[e]);
+        static_cast<KV*>(a.cache.v)[at + e] = from_f32<KV>(a.qkv[v_col + e]);
+      }
+    }
+  } else {
+    for (int e = tid; e < d; e += kAttnThreads) qs[e] = q[e];
+  }
+  __syncthreads();
   auto key_of = [&](int idx) { return idx < sinks ? idx : start + idx - sinks; };
 
   float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
@@ -63,13 +139,15 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
     float sc = -INFINITY;
     if (idx < hi) {
       const int j = key_of(idx);
-      float dot;
-      if (j >= offset) {
-        dot = dot_row(a.qkv + static_cast<int64_t>(j - offset) * a.ld + k_col, qs, d);
+      float dot = 0.0f;
+      if (j >= offset && fused_rope) {
+        for (int e = 0; e < d; ++e) dot = fmaf(kn[e], qs[e], dot);
+      } else if (j >= offset) {
+        dot = dot_row<float, 16>(a.qkv + static_cast<int64_t>(j - offset) * a.ld + k_col, qs, d);
       } else {
         const int row = kvh * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
         rows_s[tid] = row;
-        dot = dot_row(kc + static_cast<int64_t>(row) * d, qs, d);
+        dot = dot_row<KV, 16>(kc + static_cast<int64_t>(row) * d, qs, d);
       }
       sc = dot * a.scale;
     }
@@ -94,15 +172,13 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
       nc = lo_k;
     }
     if (tid < d) {
-#pragma unroll 8
-      for (int kk = 0; kk < nc; ++kk) acc0 = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows_s[kk]) * d + tid]), acc0);
+      acc0 = cached_values<KV, 16>(vc, rows_s, ps, nc, d, tid, acc0);
       for (int kk = nc; kk < nk; ++kk)
         acc0 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + tid], acc0);
     }
     if (tid + kAttnThreads < d) {
       const int e = tid + kAttnThreads;
-#pragma unroll 8
-      for (int kk = 0; kk < nc; ++kk) acc1 = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows_s[kk]) * d + e]), acc1);
+      acc1 = cached_values<KV, 16>(vc, rows_s, ps, nc, d, e, acc1);
       for (int kk = nc; kk < nk; ++kk)
         acc1 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + e], acc1);
     }
@@ -115,36 +191,23 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     if (tid < d) o[tid] = acc0 * inv;
     if (tid + kAttnThreads < d) o[tid + kAttnThreads] = acc1 * inv;
-  } else {
-    float* part = a.partial + (row * a.splits + s) * (d + 2);
-    if (tid < d) part[tid] = acc0;
-    if (tid + kAttnThreads < d) part[tid + kAttnThreads] = acc1;
-    if (tid == 0) part[d] = m, part[d + 1] = l;
+    return;
   }
+  float* part = a.partial + (row * a.splits + s) * (d + 2);
+  if (tid < d) part[tid] = acc0;
+  if (tid + kAttnThreads < d) part[tid + kAttnThreads] = acc1;
+  if (tid == 0) part[d] = m, part[d + 1] = l;
+  // The last of the (token, head)'s split blocks to finish merges them.
+  __shared__ bool last;
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) last = atomicAdd(a.counters + row, 1) == a.splits - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  combine_splits(a, row, tid);
+  if (tid == 0) a.counters[row] = 0;
 }
-
-// Work mapping: one block per (query head, query token) merging its splits' partial softmaxes.
-__global__ void attention_combine_kernel(AttnArgs a) {
-  const int h = blockIdx.x, i = blockIdx.y, d = a.head_dim;
-  const int64_t row = static_cast<int64_t>(i) * a.num_heads + h;
-  const float* part = a.partial + row * a.splits * (d + 2);
-  float mx = -INFINITY;
-  for (int s = 0; s < a.splits; ++s) mx = fmaxf(mx, part[s * (d + 2) + d]);
-  float l = 0.0f;
-  for (int s = 0; s < a.splits; ++s) {
-    const float ls = part[s * (d + 2) + d + 1];
-    if (ls > 0.0f) l += ls * expf(part[s * (d + 2) + d] - mx);
-  }
-  for (int e = threadIdx.x; e < d; e += blockDim.x) {
-    float o = 0.0f;
-    for (int s = 0; s < a.splits; ++s) {
-      const float* ps = part + s * (d + 2);
-      if (ps[d + 1] > 0.0f) o += ps[e] * expf(ps[d] - mx);
-    }
-    a.out[row * d + e] = o / l;
-  }
-}
-
 
 constexpr int kTileRows = 64;     // (query, head) rows per block of the tiled kernel
 constexpr int kTileKeys = 32;     // keys per shared-memory tile
@@ -157,6 +220,8 @@ constexpr int kTileMaxDims = 128;
 // dimension. Online softmax per row; f32 throughout.
 template <class KV>
 __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs a, int qt) {
+  pdl_wait();
+  pdl_trigger();
   extern __shared__ float sm[];
   const int d = a.head_dim, dp = d + 1, group = a.num_heads / a.num_kv_heads;
   const int kvh = blockIdx.x, q0 = blockIdx.y * qt;
@@ -263,6 +328,7 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   CPPLM_CHECK(a.head_dim <= 2 * kAttnThreads, "attention: head_dim above 256");
   CPPLM_CHECK(a.splits == 1 || a.partial != nullptr, "attention: split-KV needs scratch");
   const int group = a.num_heads / a.num_kv_heads;
+  const bool pdl = ctx.pdl();
   if (a.n >= 8 && a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows) {
     const int qt = kTileRows / group;
     const int dp = a.head_dim + 1;
@@ -270,23 +336,20 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
     const dim3 grid(a.num_kv_heads, (a.n + qt - 1) / qt);
     if (kv_type == DType::BF16) {
       CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-      attention_tiled_kernel<__nv_bfloat16><<<grid, kTileThreads, smem, ctx.stream()>>>(a, qt);
+      launch(ctx.stream(), pdl, attention_tiled_kernel<__nv_bfloat16>, grid, dim3(kTileThreads), smem, a, qt);
     } else {
       CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-      attention_tiled_kernel<float><<<grid, kTileThreads, smem, ctx.stream()>>>(a, qt);
+      launch(ctx.stream(), pdl, attention_tiled_kernel<float>, grid, dim3(kTileThreads), smem, a, qt);
     }
-    CPPLM_CUDA_LAUNCHED();
     return;
   }
+  CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.n == 1 && a.splits <= kMaxAttnSplits),
+              "attention: split-KV needs one query, counters and at most kMaxAttnSplits splits");
+  CPPLM_CHECK(a.rope_cos == nullptr || a.n == 1, "attention: fused RoPE needs one query");
   const dim3 grid(a.num_heads, a.n, a.splits);
-  const size_t smem = (a.head_dim + kAttnThreads) * sizeof(float);
-  if (kv_type == DType::BF16) attention_kernel<__nv_bfloat16><<<grid, kAttnThreads, smem, ctx.stream()>>>(a);
-  else attention_kernel<float><<<grid, kAttnThreads, smem, ctx.stream()>>>(a);
-  CPPLM_CUDA_LAUNCHED();
-  if (a.splits > 1) {
-    attention_combine_kernel<<<dim3(a.num_heads, a.n), 128, 0, ctx.stream()>>>(a);
-    CPPLM_CUDA_LAUNCHED();
-  }
+  const size_t smem = (2 * a.head_dim + kAttnThreads) * sizeof(float);
+  if (kv_type == DType::BF16) launch(ctx.stream(), pdl, attention_kernel<__nv_bfloat16>, grid, dim3(kAttnThreads), smem, a);
+  else launch(ctx.stream(), pdl, attention_kernel<float>, grid, dim3(kAttnThreads), smem, a);
 }
 
 }  // namespace cpplm::cuda

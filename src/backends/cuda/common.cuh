@@ -5,10 +5,42 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "core/dtype.h"
+#include "core/error.h"
 
 namespace cpplm::cuda {
+
+// Programmatic dependent launch (sm_90). Every kernel calls pdl_wait() before it touches memory
+// another kernel writes (it returns once the previous kernel has finished and its writes are
+// visible), then pdl_trigger() so that the next kernel may be scheduled: at most two kernels are
+// resident at a time. Launched without the attribute, both are no-ops.
+__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+__device__ __forceinline__ void pdl_trigger() { asm volatile("griddepcontrol.launch_dependents;" ::: "memory"); }
+
+// Starts moving [p, p + bytes) into L2 (bulk prefetch; p and bytes multiples of 16).
+__device__ __forceinline__ void prefetch_l2(const void* p, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
+}
+
+// Launches `kernel` on `stream`, as a programmatic dependent of the stream's previous kernel when `pdl`.
+template <class... Params, class... Args>
+void launch(cudaStream_t stream, bool pdl, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
+  if (e != cudaSuccess) throw Error(std::string("CUDA error in cudaLaunchKernelEx: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
 
 __device__ __forceinline__ float to_f32(float v) { return v; }
 __device__ __forceinline__ float to_f32(__half v) { return __half2float(v); }

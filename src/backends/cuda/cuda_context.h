@@ -30,6 +30,9 @@ class CudaContext {
   cublasHandle_t cublas() const { return cublas_; }
   const cudaDeviceProp& props() const { return props_; }
   int num_sms() const { return props_.multiProcessorCount; }
+  // While set (the decode step is being enqueued), kernels launch as programmatic dependents.
+  bool pdl() const { return pdl_; }
+  void set_pdl(bool on) { pdl_ = on; }
   void sync() const;
 
  private:
@@ -37,6 +40,7 @@ class CudaContext {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudaDeviceProp props_{};
+  bool pdl_ = false;
 };
 
 // Move-only device allocation (cudaMalloc); zero bytes = null.

@@ -9,8 +9,6 @@ namespace cpplm {
 namespace cuda {
 namespace {
 
-constexpr int kMaxSplits = 32;
-
 // One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V.
 // Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
 class CudaSequence : public SequenceState {
@@ -130,10 +128,13 @@ class CudaModel : public LanguageModel {
     d_attn_ = DeviceBuffer(qd_ * sizeof(float));
     d_act_ = DeviceBuffer(I * sizeof(float));
     d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
-    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxSplits * (D + 2) * sizeof(float));
+    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * (D + 2) * sizeof(float));
+    d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
+    CPPLM_CUDA_CHECK(cudaMemsetAsync(d_counters_.data(), 0, d_counters_.size(), ctx_.stream()));
     step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
-    d_step_ = DeviceBuffer(step_bytes_ + sizeof(int32_t));
-    pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(int32_t));
+    d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));         // then the greedy token (argmax key)
+    pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(uint64_t));
+    fused_argmax_ = !w_.lm_head.bias && H % 8 == 0;  // gemv: 16-byte rows
     std::string name = ctx_.props().name;
     device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
   }
@@ -141,7 +142,13 @@ class CudaModel : public LanguageModel {
   const ModelArgs& args() const override { return args_; }
   std::string device() const override { return device_; }
 
-  std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) override {
+  std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
+    DType kv_t = kv_t_;  // kv_bits 0: the backend's choice (CudaOptions::bf16_kv)
+    if (opts.kv_bits == 16) kv_t = DType::BF16;
+    else if (opts.kv_bits == 32) kv_t = DType::F32;
+    else if (opts.kv_bits != 0)
+      throw Error("a " + std::to_string(opts.kv_bits) + "-bit KV cache is not supported on the CUDA backend yet (16 or 32 are); use --device cpu");
+    const std::optional<int> max_kv_size = opts.max_kv_size;
     std::vector<CudaSequence::Spec> spec(args_.num_hidden_layers);
     for (int i = 0; i < args_.num_hidden_layers; ++i) {  // as Model::make_cache
       if (args_.is_sliding(i)) {
@@ -152,7 +159,7 @@ class CudaModel : public LanguageModel {
         spec[i] = {*max_kv_size, *max_kv_size > 8 ? 4 : 0};
       }
     }
-    return std::make_unique<CudaSequence>(std::move(spec), args_.num_key_value_heads, args_.head_dim, kv_t_);
+    return std::make_unique<CudaSequence>(std::move(spec), args_.num_key_value_heads, args_.head_dim, kv_t);
   }
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
@@ -161,7 +168,7 @@ class CudaModel : public LanguageModel {
   const CudaContext& context() const { return ctx_; }
   CudaMemory memory() const {
     size_t ws = 0;
-    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_step_, &x_, &hn_, &hf_, &qkv_,
+    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_, &x_, &hn_, &hf_, &qkv_,
                                   &attn_, &gu_, &act_, &tables_, &ids_, &logits_})
       ws += b->size();
     return {w_.bytes, ws};
@@ -193,9 +200,10 @@ class CudaModel : public LanguageModel {
   DType kv_t_;
   DevWeights w_;
   int qd_ = 0, kd_ = 0, ld_ = 0;
+  bool fused_argmax_ = false;  // greedy decode: the lm_head GEMV picks the token
   std::string device_;
   // decode
-  DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_step_;
+  DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
   size_t step_bytes_ = 0;
   std::unique_ptr<PinnedStep> pinned_;
   // forward (grown on demand)
@@ -372,7 +380,8 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
   float* x = d_x_.as<float>();
   float* qkv = d_qkv_.as<float>();
   embedding(ctx_, w_.embed, w_.embed_t, V, H, st, 1, x);
-  auto gemv1 = [&](const DevLinear& l, const float* in, const float* norm_w, float* y, GemvMode mode) {
+  auto gemv1 = [&](const DevLinear& l, const float* in, const float* norm_w, float* y, GemvMode mode,
+                   unsigned long long* argmax_key = nullptr) {
     GemvArgs g;
     g.w = l.w;
     g.wtype = l.t;
@@ -387,26 +396,14 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
     g.y = y;
     g.ldy = l.out;
     g.mode = mode;
+    g.argmax = argmax_key;
     gemv(ctx_, g);
   };
   for (int li = 0; li < args_.num_hidden_layers; ++li) {
     const DevLayer& L = w_.layers[li];
     const KvLayer& c = s.layer(li);
     gemv1(L.qkv, x, L.ln1, qkv, GemvMode::kStore);
-    RopeArgs r;
-    r.qkv = qkv;
-    r.n = 1;
-    r.ld = ld_;
-    r.num_heads = args_.num_attention_heads;
-    r.num_kv_heads = args_.num_key_value_heads;
-    r.head_dim = D;
-    r.cos = cos;
-    r.sin = sin;
-    r.traditional = rope_.traditional();
-    r.append = &c;
-    r.offset = offset;
-    rope(ctx_, r, kv_t_);
-    AttnArgs a;
+    AttnArgs a;  // RoPE and the K/V append fused
     a.qkv = qkv;
     a.n = 1;
     a.ld = ld_;
@@ -420,13 +417,23 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
     a.out = d_attn_.as<float>();
     a.splits = splits;
     a.partial = d_partial_.as<float>();
+    a.counters = d_counters_.as<int>();
+    a.rope_cos = cos;
+    a.rope_sin = sin;
+    a.rope_traditional = rope_.traditional();
     attention(ctx_, a, kv_t_);
     gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
     gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
     gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);
   }
-  gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore);
-  argmax(ctx_, d_logits_.as<float>(), V, reinterpret_cast<int32_t*>(d_step_.as<char>() + step_bytes_));
+  if (fused_argmax_) {
+    auto* key = reinterpret_cast<unsigned long long*>(d_step_.as<char>() + step_bytes_);
+    CPPLM_CUDA_CHECK(cudaMemsetAsync(key, 0, sizeof(*key), ctx_.stream()));
+    gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore, key);
+  } else {
+    gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore);
+    argmax(ctx_, d_logits_.as<float>(), V, reinterpret_cast<int32_t*>(d_step_.as<char>() + step_bytes_));
+  }
 }
 
 int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler) {
@@ -443,7 +450,14 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
   // Splits grow with the cache so that long contexts still fill the GPU.
-  const int splits = std::clamp((s->max_capacity() + 127) / 128, 1, kMaxSplits);
+  const int splits = std::clamp((s->max_capacity() + 127) / 128, 1, kMaxAttnSplits);
+  // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
+  // GEMMs run between them there).
+  struct PdlScope {
+    CudaContext& c;
+    explicit PdlScope(CudaContext& ctx) : c(ctx) { c.set_pdl(true); }
+    ~PdlScope() { c.set_pdl(false); }
+  } pdl_scope(ctx_);
   if (opt_.use_graph) {
     if (!s->graph_ || s->graph_generation_ != s->generation()) {
       if (s->graph_) cudaGraphExecDestroy(s->graph_), s->graph_ = nullptr;
@@ -468,9 +482,15 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   }
   s->offset_ = off + 1;
   if (sampler.plain_greedy()) {
-    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, fused_argmax_ ? 8 : 4,
+                                     cudaMemcpyDeviceToHost, ctx_.stream()));
     ctx_.sync();
-    const int32_t tok = h[step_bytes_ / 4];
+    int32_t tok = h[step_bytes_ / 4];
+    if (fused_argmax_) {  // (ordered value << 32 | ~row): the row is in the low word
+      uint64_t key;
+      std::memcpy(&key, h + step_bytes_ / 4, sizeof(key));
+      tok = static_cast<int32_t>(0xffffffffu - static_cast<uint32_t>(key));
+    }
     sampler.accept(tok);
     return tok;
   }

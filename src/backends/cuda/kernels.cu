@@ -18,6 +18,8 @@ constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane and row
 // NR > 1 reads up to NR rows of x from global memory (L1-cached).
 template <class W, int NR>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
+  pdl_wait();
+  pdl_trigger();
   extern __shared__ float xs[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int in = a.in;
@@ -140,15 +142,161 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
   }
 }
 
+// Orders (value, row) pairs as unsigned integers: larger values first, then lower rows.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
+  uint32_t u = __float_as_uint(v);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<uint32_t>(row));
+}
+
+// Stores one finished unit of gemv1_kernel: row p (R == 1, store or accumulate) or the row pair
+// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first.
+template <int R>
+__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s) {
+  if constexpr (R == 1) {
+    const float v = s[0] + (a.bias ? a.bias[p] : 0.0f);
+    if (a.mode == GemvMode::kAdd) a.y[p] += v;
+    else a.y[p] = v;
+  } else {
+    const int r0 = 2 * p;
+    const bool has1 = r0 + 1 < a.out;
+    float s0 = s[0], s1 = s[1];
+    if (a.bias) {
+      s0 += a.bias[r0];
+      if (has1) s1 += a.bias[r0 + 1];
+    }
+    if (a.mode == GemvMode::kSwiGlu) {
+      a.y[p] = s0 / (1.0f + expf(-s0)) * s1;
+    } else if (a.mode == GemvMode::kAdd) {
+      a.y[r0] += s0;
+      if (has1) a.y[r0 + 1] += s1;
+    } else {
+      a.y[r0] = s0;
+      if (has1) a.y[r0 + 1] = s1;
+    }
+  }
+}
+
+// Decode GEMV (one row of x), software-pipelined. Work mapping: one warp per unit of R rows
+// (R == 2 for SwiGLU's gate/up pairs, else single rows), a persistent grid striding over units;
+// lanes stream 16-byte weight vectors coalesced along the rows, and each warp keeps the next
+// 2 * kGemvUnroll / R vectors per row in flight while it multiplies the current ones, across
+// units too. Its first weights are requested before waiting on the previous kernel and before x
+// is staged, so neither wait leaves the memory system idle. Needs in % (16 / sizeof(W)) == 0.
+template <class W, int R>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
+  extern __shared__ float xs[];
+  constexpr int kVec = 16 / sizeof(W), kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
+  const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemvWarps;
+  const uint4* w = static_cast<const uint4*>(a.w);
+  int p = blockIdx.x * kGemvWarps + warp, cb = 0;  // warp-uniform position: unit, chunk base
+  uint4 nx[R][kU];
+  auto fetch = [&](int pp, int base) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const uint4* wr = w + static_cast<int64_t>(min(R * pp + r, a.out - 1)) * nv;
+#pragma unroll
+      for (int u = 0; u < kU; ++u) {
+        const int cc = base + lane + u * 32;
+        nx[r][u] = cc < nv ? __ldg(wr + cc) : make_uint4(0, 0, 0, 0);
+      }
+    }
+  };
+  if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
+  pdl_wait();                  // x is the previous kernel's output
+  pdl_trigger();
+
+  float ss = 0.0f;
+  {
+    const float4* x4 = reinterpret_cast<const float4*>(a.x);
+    float4* s4 = reinterpret_cast<float4*>(xs);
+    for (int i = threadIdx.x; i < in / 4; i += blockDim.x) {  // in % 4 == 0 (kVec >= 4)
+      const float4 v = x4[i];
+      s4[i] = v;
+      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+  }
+  if (a.norm_w) {
+    const float inv = rsqrtf(block_sum(ss) / in + a.eps);
+    for (int i = threadIdx.x; i < in / 4; i += blockDim.x)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) xs[4 * i + e] *= inv * a.norm_w[4 * i + e];
+  }
+  __syncthreads();
+
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  unsigned long long best = 0;  // lane 0: argmax_key of the warp's best row so far
+  while (p < units) {
+    uint4 cur[R][kU];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int u = 0; u < kU; ++u) cur[r][u] = nx[r][u];
+    const int cur_p = p, cur_b = cb;
+    cb += kStep;
+    if (cb >= nv) cb = 0, p += stride;
+    if (p < units) fetch(p, cb);  // next vectors in flight during this multiply
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int cc = cur_b + lane + u * 32;
+      if (cc < nv) {
+        const float* xr = xs + cc * kVec;
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          float f[kVec];
+          unpack16<W>(cur[r][u], f);
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) acc[r] = fmaf(f[e], xr[e], acc[r]);
+        }
+      }
+    }
+    if (p != cur_p) {  // the unit is complete
+      float sum[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
+      if (lane == 0) {
+        gemv_store<R>(a, cur_p, sum);
+        if (a.argmax)
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+            if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
+      }
+    }
+  }
+  if (a.argmax) {  // one atomic per block
+    __shared__ unsigned long long wbest[kGemvWarps];
+    if (lane == 0) wbest[warp] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int k = 1; k < kGemvWarps; ++k) best = max(best, wbest[k]);
+      atomicMax(a.argmax, best);
+    }
+  }
+}
+
 template <class W>
 void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   const int pairs = (a.out + 1) / 2;
   const int blocks_needed = (pairs + kGemvWarps - 1) / kGemvWarps;
+  const size_t xs_bytes = static_cast<size_t>(a.in) * sizeof(float);
+  CPPLM_CHECK(!a.argmax || (a.n == 1 && a.mode == GemvMode::kStore && !a.bias && a.in % (16 / sizeof(W)) == 0),
+              "gemv: fused argmax needs one row, plain stores, no bias, aligned rows");
+  if (a.n == 1 && a.in % (16 / sizeof(W)) == 0) {
+    // Persistent, at most two blocks per SM, sized so that every warp gets the same number of units.
+    const int units = a.mode == GemvMode::kSwiGlu ? pairs : a.out;
+    const int per_warp = (units + ctx.num_sms() * 2 * kGemvWarps - 1) / (ctx.num_sms() * 2 * kGemvWarps);
+    const int grid = ((units + per_warp - 1) / per_warp + kGemvWarps - 1) / kGemvWarps;
+    if (a.mode == GemvMode::kSwiGlu) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<W, 2>, dim3(grid), dim3(kGemvWarps * 32), xs_bytes, a);
+    else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<W, 1>, dim3(grid), dim3(kGemvWarps * 32), xs_bytes, a);
+    return;
+  }
   if (a.n == 1) {
     // Persistent: enough blocks to fill the chip; more only re-stage x.
     const int grid = std::min(blocks_needed, ctx.num_sms() * 4);
-    gemv_kernel<W, 1><<<grid, kGemvWarps * 32, static_cast<size_t>(a.in) * sizeof(float), ctx.stream()>>>(a);
-    CPPLM_CUDA_LAUNCHED();
+    launch(ctx.stream(), ctx.pdl(), gemv_kernel<W, 1>, dim3(grid), dim3(kGemvWarps * 32), xs_bytes, a);
     return;
   }
   CPPLM_CHECK(a.norm_w == nullptr, "gemv: fused RMSNorm needs n == 1");
@@ -158,12 +306,14 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
     c.n = std::min(8, a.n - r);
     c.x = a.x + static_cast<int64_t>(r) * a.ldx;
     c.y = a.y + static_cast<int64_t>(r) * a.ldy;
-    gemv_kernel<W, 8><<<grid, kGemvWarps * 32, 0, ctx.stream()>>>(c);
+    launch(ctx.stream(), ctx.pdl(), gemv_kernel<W, 8>, dim3(grid), dim3(kGemvWarps * 32), 0, c);
     CPPLM_CUDA_LAUNCHED();
   }
 }
 
 __global__ void rms_norm_kernel(const float* x, int dim, const float* w, float eps, void* out, DType otype) {
+  pdl_wait();
+  pdl_trigger();
   const int64_t row = blockIdx.x;
   const float* xr = x + row * dim;
   float ss = 0.0f;
@@ -173,6 +323,8 @@ __global__ void rms_norm_kernel(const float* x, int dim, const float* w, float e
 }
 
 __global__ void swiglu_kernel(const float* gu, int64_t count, int inter, void* out, DType otype) {
+  pdl_wait();
+  pdl_trigger();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / inter, c = i % inter;
     const float g = gu[row * 2 * inter + 2 * c], u = gu[row * 2 * inter + 2 * c + 1];
@@ -181,16 +333,22 @@ __global__ void swiglu_kernel(const float* gu, int64_t count, int inter, void* o
 }
 
 __global__ void cast_kernel(const float* x, int64_t count, void* out, DType otype) {
+  pdl_wait();
+  pdl_trigger();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
     store_as(out, otype, i, x[i]);
 }
 
 __global__ void add_bias_kernel(float* y, int64_t count, int dim, const float* b) {
+  pdl_wait();
+  pdl_trigger();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
     y[i] += b[i % dim];
 }
 
 __global__ void embedding_kernel(const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int64_t count, float* x) {
+  pdl_wait();
+  pdl_trigger();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / dim, c = i % dim;
     int id = ids[row];
@@ -201,6 +359,8 @@ __global__ void embedding_kernel(const void* table, DType ttype, int vocab, int 
 
 // One block of 1024 threads; ties go to the lowest index (std::max_element).
 __global__ void argmax_kernel(const float* x, int n, int32_t* out) {
+  pdl_wait();
+  pdl_trigger();
   float best = -INFINITY;
   int idx = n;
   for (int i = threadIdx.x; i < n; i += blockDim.x)
@@ -252,6 +412,8 @@ __global__ void fill_value_kernel(float* x, int64_t count, float v) {
 // One thread per (token, head of q then k, pair index); HF rotate_half or mlx traditional pairs.
 template <class KV>
 __global__ void rope_kernel(RopeArgs a, KvLayer c) {
+  pdl_wait();
+  pdl_trigger();
   const int half = a.head_dim / 2, heads = a.num_heads + a.num_kv_heads;
   const int64_t count = static_cast<int64_t>(a.n) * heads * half;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
@@ -282,6 +444,8 @@ __global__ void rope_kernel(RopeArgs a, KvLayer c) {
 
 template <class KV>
 __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int v_col, int kvh, int d, KvLayer c, const int* offset) {
+  pdl_wait();
+  pdl_trigger();
   const int64_t count = static_cast<int64_t>(n) * kvh * d;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int e = static_cast<int>(i % d), h = static_cast<int>((i / d) % kvh), t = static_cast<int>(i / (static_cast<int64_t>(d) * kvh));
@@ -318,6 +482,12 @@ void gemv_reserve_smem(int max_in) {
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__nv_bfloat16, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__half, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<float, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
 void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate) {
@@ -330,39 +500,39 @@ void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, c
 
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype) {
   if (n <= 0) return;
-  rms_norm_kernel<<<n, 256, 0, ctx.stream()>>>(x, dim, w, eps, out, otype);
+  launch(ctx.stream(), ctx.pdl(), rms_norm_kernel, dim3(n), dim3(256), 0, x, dim, w, eps, out, otype);
   CPPLM_CUDA_LAUNCHED();
 }
 
 void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out, DType otype) {
   const int64_t count = static_cast<int64_t>(n) * inter;
   if (count == 0) return;
-  swiglu_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(gu, count, inter, out, otype);
+  launch(ctx.stream(), ctx.pdl(), swiglu_kernel, dim3(grid_for(count)), dim3(256), 0, gu, count, inter, out, otype);
   CPPLM_CUDA_LAUNCHED();
 }
 
 void cast(const CudaContext& ctx, const float* x, int64_t count, void* out, DType otype) {
   if (count == 0) return;
-  cast_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(x, count, out, otype);
+  launch(ctx.stream(), ctx.pdl(), cast_kernel, dim3(grid_for(count)), dim3(256), 0, x, count, out, otype);
   CPPLM_CUDA_LAUNCHED();
 }
 
 void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
-  add_bias_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(y, count, dim, b);
+  launch(ctx.stream(), ctx.pdl(), add_bias_kernel, dim3(grid_for(count)), dim3(256), 0, y, count, dim, b);
   CPPLM_CUDA_LAUNCHED();
 }
 
 void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
-  embedding_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(table, ttype, vocab, dim, ids, count, x);
+  launch(ctx.stream(), ctx.pdl(), embedding_kernel, dim3(grid_for(count)), dim3(256), 0, table, ttype, vocab, dim, ids, count, x);
   CPPLM_CUDA_LAUNCHED();
 }
 
 void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out) {
-  argmax_kernel<<<1, 1024, 0, ctx.stream()>>>(x, n, out);
+  launch(ctx.stream(), ctx.pdl(), argmax_kernel, dim3(1), dim3(1024), 0, x, n, out);
   CPPLM_CUDA_LAUNCHED();
 }
 
@@ -382,8 +552,9 @@ void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type) {
   const int64_t count = static_cast<int64_t>(a.n) * (a.num_heads + a.num_kv_heads) * (a.head_dim / 2);
   if (count == 0) return;
   const KvLayer c = a.append ? *a.append : KvLayer{};
-  if (kv_type == DType::BF16) rope_kernel<__nv_bfloat16><<<grid_for(count), 256, 0, ctx.stream()>>>(a, c);
-  else rope_kernel<float><<<grid_for(count), 256, 0, ctx.stream()>>>(a, c);
+  const dim3 grid(grid_for(count));
+  if (kv_type == DType::BF16) launch(ctx.stream(), ctx.pdl(), rope_kernel<__nv_bfloat16>, grid, dim3(256), 0, a, c);
+  else launch(ctx.stream(), ctx.pdl(), rope_kernel<float>, grid, dim3(256), 0, a, c);
   CPPLM_CUDA_LAUNCHED();
 }
 
@@ -392,9 +563,11 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
   const int64_t count = static_cast<int64_t>(n) * num_kv_heads * head_dim;
   if (count == 0) return;
   if (kv_type == DType::BF16)
-    kv_append_kernel<__nv_bfloat16><<<grid_for(count), 256, 0, ctx.stream()>>>(qkv, n, ld, k_col, v_col, num_kv_heads, head_dim, c, offset);
+    launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__nv_bfloat16>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
+           num_kv_heads, head_dim, c, offset);
   else
-    kv_append_kernel<float><<<grid_for(count), 256, 0, ctx.stream()>>>(qkv, n, ld, k_col, v_col, num_kv_heads, head_dim, c, offset);
+    launch(ctx.stream(), ctx.pdl(), kv_append_kernel<float>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
+           num_kv_heads, head_dim, c, offset);
   CPPLM_CUDA_LAUNCHED();
 }
 

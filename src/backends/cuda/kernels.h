@@ -22,6 +22,9 @@ struct GemvArgs {
   float* y = nullptr;           // [n, ldy] f32
   int ldy = 0;
   GemvMode mode = GemvMode::kStore;
+  // n == 1, kStore, no bias: also folds the rows into *argmax, atomicMax of (ordered value << 32 |
+  // ~row), so the largest value wins and ties go to the lowest row (set it to 0 before).
+  unsigned long long* argmax = nullptr;
 };
 // Weight-streaming matrix-vector product for n <= 8 rows of x (decode and small prefill).
 void gemv(const CudaContext& ctx, const GemvArgs& a);
@@ -73,6 +76,8 @@ void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type);
 void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_col, int v_col, int num_kv_heads, int head_dim,
                const KvLayer& c, const int* offset, DType kv_type);
 
+constexpr int kMaxAttnSplits = 32;  // split-KV limit of the decode attention kernel
+
 struct AttnArgs {
   const float* qkv = nullptr;  // [n, ld] f32 after RoPE: queries and the new tokens' keys/values
   int n = 0, ld = 0;
@@ -82,8 +87,17 @@ struct AttnArgs {
   KvLayer cache;
   const int* offset = nullptr;  // device int: cached positions are [.., *offset)
   float* out = nullptr;         // [n, num_heads * head_dim] f32
-  int splits = 1;               // split-KV (flash-decoding): partial results combined afterwards
-  float* partial = nullptr;     // scratch [n, num_heads, splits, head_dim + 2] when splits > 1
+  // Split-KV (flash-decoding, n == 1): each split's partial result goes to `partial`
+  // [num_heads, splits, head_dim + 2], and the last split block of a head to finish merges them;
+  // `counters` [num_heads] ints are zero before and after.
+  int splits = 1;
+  float* partial = nullptr;
+  int* counters = nullptr;
+  // n == 1, decode with RoPE fused: qkv holds q and k unrotated; the kernel rotates q and the new
+  // key (cos/sin [head_dim / 2]) and appends the rotated k and v to the cache at slot *offset.
+  const float* rope_cos = nullptr;
+  const float* rope_sin = nullptr;
+  bool rope_traditional = false;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
