@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "runtime/cpu_model.h"
 #include "runtime/generate.h"
 #include "model/llama.h"
 #include "model/random_weights.h"
@@ -66,35 +67,12 @@ std::vector<int32_t> random_tokens(int n, int vocab, std::mt19937& rng) {
   return t;
 }
 
-// One timed run: `depth` tokens of context first (untimed), then pp (one batch) or tg (one by one).
-double run_once(Model& m, int n_prompt, int n_gen, int depth, std::mt19937& rng) {
-  SequenceCache cache = m.make_cache();
-  const int vocab = m.args().vocab_size;
-  for (int done = 0; done < depth; done += 512) {
-    std::vector<int32_t> ctx = random_tokens(std::min(512, depth - done), vocab, rng);
-    SequenceInput in{ctx, &cache};
-    m.forward({&in, 1}, /*all_logits=*/false);
-  }
-  std::vector<int32_t> toks = random_tokens(std::max(n_prompt, 1), vocab, rng);
-  const auto t0 = std::chrono::steady_clock::now();
-  if (n_prompt > 0) {
-    SequenceInput in{toks, &cache};
-    m.forward({&in, 1}, false);
-  } else {
-    int32_t tok = toks[0];
-    for (int i = 0; i < n_gen; ++i) {
-      SequenceInput in{std::span<const int32_t>(&tok, 1), &cache};
-      std::vector<float> logits = m.forward({&in, 1}, false);
-      tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    }
-  }
-  return seconds_since(t0);
-}
-
-// One timed run on a device model (same tests as run_once). tg: greedy on the device; its first
-// step, which captures the decode graph, is not timed. *kv_bytes: the sequence's cache allocation.
-double run_once_device(LanguageModel& lm, int n_prompt, int n_gen, int depth, std::mt19937& rng, size_t* kv_bytes) {
-  auto seq = lm.new_sequence(std::nullopt);
+// One timed run: `depth` tokens of context first (untimed), then pp (one batch) or tg (one by one,
+// greedy: on a GPU the token is chosen on the device; the first step, which captures the decode
+// graph there, is not timed). The sequence is returned for its cache figures.
+std::unique_ptr<SequenceState> run_once(LanguageModel& lm, const CacheOptions& cache, int n_prompt, int n_gen, int depth,
+                                        std::mt19937& rng, double* seconds) {
+  auto seq = lm.make_sequence(cache);
   const int vocab = lm.args().vocab_size;
   for (int done = 0; done < depth; done += 512) {
     std::vector<int32_t> ctx = random_tokens(std::min(512, depth - done), vocab, rng);
@@ -103,20 +81,18 @@ double run_once_device(LanguageModel& lm, int n_prompt, int n_gen, int depth, st
   }
   std::vector<int32_t> toks = random_tokens(std::max(n_prompt, 1), vocab, rng);
   Sampler greedy(SamplingParams{});
-  double t = 0;
   if (n_prompt > 0) {
     const auto t0 = std::chrono::steady_clock::now();
     SequenceTokens in{toks, seq.get()};
     lm.forward({&in, 1}, false);  // returns logits on the host: synchronous
-    t = seconds_since(t0);
+    *seconds = seconds_since(t0);
   } else {
     int32_t tok = lm.decode(*seq, toks[0], greedy);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n_gen; ++i) tok = lm.decode(*seq, tok, greedy);
-    t = seconds_since(t0);
+    *seconds = seconds_since(t0);
   }
-  *kv_bytes = seq->nbytes();
-  return t;
+  return seq;
 }
 
 // Bytes a decode step must read from the weights: every layer's projections and lm_head (a tied
@@ -141,6 +117,7 @@ int cmd_bench(int argc, char** argv) {
   CLI::App app{"Throughput benchmark (llama-bench style): prompt processing (pp) and token generation (tg)", "cpplm bench"};
   std::string model, shape, dtype = "bf16", prompts = "512", gens = "128", isa, device = "auto";
   int depth = 0, threads = 0, reps = 3, seed = 1234;
+  int kv_bits = 0;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder (default: the bundled model unless --shape)");
   app.add_option("--shape", shape, "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path");
@@ -156,12 +133,15 @@ int cmd_bench(int argc, char** argv) {
   app.add_flag("--no-bandwidth", no_bw, "skip the memory bandwidth probe");
   app.add_option("--device", device, "cpu, cuda or auto (cuda when a GPU is visible)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
-  app.add_flag("--kv-bf16", kv_bf16, "cuda: K/V cache in bf16 (default f32)");
+  app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes, CPU), 16, 32 (f32)")
+      ->check(CLI::IsMember({0, 8, 16, 32}))->capture_default_str();
+  app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16");
   return run(app, argc, argv, [&]() {
     set_threads(threads);
     const int nthreads = omp_get_max_threads();
     if (!isa.empty()) cpu::set_active_isa(isa == "avx512" ? cpu::Isa::Avx512 : isa == "avx2" ? cpu::Isa::Avx2 : cpu::Isa::Scalar);
     const bool gpu = device == "cuda" || (device == "auto" && cuda_available());
+    if (kv_bf16) kv_bits = 16;
     if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
     if (gpu && (dtype == "q8" || dtype == "q4")) throw CLI::ValidationError("--dtype: the CUDA backend runs f32, bf16 and f16 weights");
     if (!model.empty() && !shape.empty()) throw CLI::ValidationError("--model and --shape exclude each other");
@@ -201,7 +181,6 @@ int cmd_bench(int argc, char** argv) {
     if (gpu) {
 #ifdef CPPLM_HAVE_CUDA
       CudaOptions o;
-      o.bf16_kv = kv_bf16;
       if (m) {
         lm = make_cuda_model(*m, o);
       } else {
@@ -218,13 +197,22 @@ int cmd_bench(int argc, char** argv) {
       size_bytes = static_cast<double>(m->weight_bytes());
       params = static_cast<double>(m->num_params());
       backend = "CPU " + std::string(cpu::isa_name(cpu::active_isa()));
+      lm = std::make_unique<CpuModel>(std::move(m));
     }
 
     std::mt19937 rng(seed);
     std::vector<Result> results;
-    size_t kv_alloc = 0;  // GPU: K/V cache allocation of the last run
+    const CacheOptions cache_opts{std::nullopt, kv_bits};
+    size_t kv_alloc = 0, kv_per_pos = 0, rss_peak = 0;  // largest K/V allocation, its bytes per position
+    std::string kv_dtype;
     auto once = [&](int np, int ng, int d) {
-      return gpu ? run_once_device(*lm, np, ng, d, rng, &kv_alloc) : run_once(*m, np, ng, d, rng);
+      double t = 0;
+      auto seq = run_once(*lm, cache_opts, np, ng, d, rng, &t);
+      kv_alloc = std::max(kv_alloc, seq->nbytes());
+      kv_per_pos = seq->bytes_per_position();
+      kv_dtype = seq->kv_dtype();
+      rss_peak = std::max(rss_peak, current_rss_bytes());
+      return t;
     };
     auto bench = [&](int np, int ng) {
       Result r;
@@ -249,10 +237,7 @@ int cmd_bench(int argc, char** argv) {
     // Bytes one decode step reads: CPU every weight once (a tied lm_head shares embed_tokens),
     // GPU the projections and lm_head; plus the K/V cache at the test's mean context.
     const double weight_bytes = gpu ? decode_weight_bytes(args, dtype_size(wtype)) : size_bytes;
-    const size_t kv_elem = gpu && kv_bf16 ? 2 : sizeof(float);
-    auto kv_bytes = [&](int ctx) { return 2.0 * args.num_hidden_layers * args.num_key_value_heads * args.head_dim * kv_elem * ctx; };
-    auto bytes_per_token = [&](const Result& r) { return weight_bytes + kv_bytes(r.depth + r.n_gen / 2); };
-    const double rss_gib = static_cast<double>(current_rss_bytes()) / (1ull << 30);
+    auto bytes_per_token = [&](const Result& r) { return weight_bytes + static_cast<double>(kv_per_pos) * (r.depth + r.n_gen / 2.0); };
 #ifdef CPPLM_HAVE_CUDA
     const CudaMemory gmem = gpu ? cuda_memory(*lm) : CudaMemory{};
 #else
@@ -266,13 +251,12 @@ int cmd_bench(int argc, char** argv) {
         nlohmann::json o = {{"model", name}, {"size_bytes", size_bytes}, {"params", params}, {"backend", backend},
                             {"threads", gpu ? 0 : nthreads}, {"test", r.test}, {"n_prompt", r.n_prompt},
                             {"n_gen", r.n_gen}, {"n_depth", r.depth}, {"avg_ts", r.mean}, {"stddev_ts", r.stddev},
-                            {"samples_ts", r.samples}, {"rss_bytes", current_rss_bytes()}};
+                            {"samples_ts", r.samples}, {"rss_bytes", rss_peak}, {"kv_dtype", kv_dtype},
+                            {"kv_cache_bytes", kv_alloc}};
         o[gpu ? "copy_bandwidth_gbs" : "read_bandwidth_gbs"] = bw;
         if (gpu) {
           o["gpu_weights_bytes"] = gmem.weights;
-          o["gpu_kv_cache_bytes"] = kv_alloc;
           o["gpu_workspace_bytes"] = gmem.workspace;
-          o["kv_dtype"] = kv_bf16 ? "bf16" : "f32";
         }
         if (r.n_gen > 0) {
           const double bpt = bytes_per_token(r);
@@ -300,11 +284,13 @@ int cmd_bench(int argc, char** argv) {
       std::printf("\n");
     }
     if (gpu)
-      std::printf("GPU memory: weights %.2f GiB, KV cache %.1f MiB (%s, last run's sequence), workspace %.1f MiB\n",
-                  gmem.weights / double(1ull << 30), kv_alloc / double(1ull << 20), kv_bf16 ? "bf16" : "f32",
+      std::printf("GPU memory: weights %.2f GiB, KV cache %.1f MiB (%s, largest run), workspace %.1f MiB\n",
+                  gmem.weights / double(1ull << 30), kv_alloc / double(1ull << 20), kv_dtype.c_str(),
                   gmem.workspace / double(1ull << 20));
     else
-      std::printf("resident memory: %.2f GiB (weights %.2f GiB + KV cache + workspace)\n", rss_gib, size_bytes / (1ull << 30));
+      std::printf("resident memory (peak after a run): %.2f GiB = weights %.2f GiB + KV cache %.1f MiB (%s, largest run) + other %.1f MiB\n",
+                  rss_peak / double(1ull << 30), size_bytes / (1ull << 30), kv_alloc / double(1ull << 20), kv_dtype.c_str(),
+                  (static_cast<double>(rss_peak) - size_bytes - static_cast<double>(kv_alloc)) / (1ull << 20));
     return 0;
   });
 }

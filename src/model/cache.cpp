@@ -142,4 +142,15 @@ size_t SequenceCache::nbytes() const {
   return n;
 }
 
+size_t KVCache::bytes_per_position() const {
+  const size_t scales = type_ == KVType::Q8 ? 2 * sizeof(float) * (head_dim_ / group_) : 0;
+  return 2 * static_cast<size_t>(kv_heads_) * (row_bytes_ + scales);
+}
+
+size_t SequenceCache::bytes_per_position() const {
+  size_t n = 0;
+  for (const auto& l : layers) n += l->bytes_per_position();
+  return n;
+}
+
 }  // namespace cpplm

@@ -39,6 +39,8 @@ class KVCache {
   void key(int head, int pos, float* out) const;
   void value(int head, int pos, float* out) const;
   size_t nbytes() const;
+  // Bytes one cached position takes (K and V rows of every kv head, with Q8 scales and biases).
+  size_t bytes_per_position() const;
   KVView view() const;
 
  protected:
@@ -75,6 +77,7 @@ struct SequenceCache {
   std::vector<std::unique_ptr<KVCache>> layers;
   int offset() const { return layers.empty() ? 0 : layers[0]->offset(); }
   size_t nbytes() const;
+  size_t bytes_per_position() const;
 };
 
 }  // namespace cpplm

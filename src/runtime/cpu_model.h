@@ -14,6 +14,8 @@ class CpuSequence : public SequenceState {
   bool can_trim_to(int offset) const override;
   void trim_to(int offset) override;
   size_t nbytes() const override { return cache.nbytes(); }
+  size_t bytes_per_position() const override { return cache.bytes_per_position(); }
+  std::string kv_dtype() const override { return cache.layers.empty() ? "f32" : kv_type_name(cache.layers[0]->type()); }
   SequenceCache cache;
 };
 

@@ -243,6 +243,23 @@ TEST(Cli, BenchTableOnTheCpu) {
   EXPECT_NE(r.out.find("tg4: "), std::string::npos) << r.out;  // bytes per token and GB/s
 }
 
+// Resident memory is the weights + KV cache + a small rest: no GPU library is loaded for a CPU
+// run (cuBLAS alone would add ~200 MB); the KV storage type follows --kv-bits.
+TEST(Cli, BenchReportsResidentMemoryAndKvStorage) {
+  for (const auto& [bits, name] : std::vector<std::pair<int, std::string>>{{0, "bf16"}, {8, "q8"}, {32, "f32"}}) {
+    Result r = cpplm("bench --device cpu -p 0 -n 4 -r 1 --no-bandwidth --json --kv-bits " + std::to_string(bits));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j.size(), 1u) << r.out;
+    EXPECT_EQ(j[0]["kv_dtype"], name);
+    EXPECT_GT(j[0]["kv_cache_bytes"].get<double>(), 0);
+    EXPECT_GT(j[0]["bytes_per_token"].get<double>(), j[0]["size_bytes"].get<double>());
+#if !defined(__SANITIZE_ADDRESS__)  // shadow memory and quarantine
+    EXPECT_LT(j[0]["rss_bytes"].get<double>(), 64.0 * (1 << 20)) << "a 12 MB model";
+#endif
+  }
+}
+
 // Without a GPU (or a CUDA build) --device cuda is a one-line error, exit 1; with one it runs there.
 TEST(Cli, BenchOnCudaRunsThereOrSaysNoGpu) {
   Result r = cpplm("bench --device cuda -p 8 -n 4 -r 1 --no-bandwidth");

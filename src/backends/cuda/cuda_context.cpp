@@ -1,6 +1,8 @@
 // CudaContext and DeviceBuffer: device selection, stream, cuBLAS handle, allocations, error messages.
 #include "backends/cuda/cuda_context.h"
 
+#include "backends/cuda/cublas_api.h"
+
 namespace cpplm::cuda {
 
 void check_cuda(cudaError_t e, const char* what) {
@@ -8,7 +10,7 @@ void check_cuda(cudaError_t e, const char* what) {
 }
 
 void check_cublas(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw Error(std::string("cuBLAS error in ") + what + ": " + cublasGetStatusString(s));
+  if (s != CUBLAS_STATUS_SUCCESS) throw Error(std::string("cuBLAS error in ") + what + ": " + cublas_api().status_string(s));
 }
 
 CudaContext::CudaContext(int device) : device_(device) {
@@ -19,14 +21,15 @@ CudaContext::CudaContext(int device) : device_(device) {
   CPPLM_CUDA_CHECK(cudaSetDevice(device));
   CPPLM_CUDA_CHECK(cudaGetDeviceProperties(&props_, device));
   CPPLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  CPPLM_CUBLAS_CHECK(cublasCreate(&cublas_));
-  CPPLM_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  const CublasApi& blas = cublas_api();
+  CPPLM_CUBLAS_CHECK(blas.create(&cublas_));
+  CPPLM_CUBLAS_CHECK(blas.set_stream(cublas_, stream_));
   // Exact f32 products for f32 checkpoints (no TF32); bf16/f16 use the tensor cores regardless.
-  CPPLM_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+  CPPLM_CUBLAS_CHECK(blas.set_math_mode(cublas_, CUBLAS_DEFAULT_MATH));
 }
 
 CudaContext::~CudaContext() {
-  if (cublas_) cublasDestroy(cublas_);
+  if (cublas_) cublas_api().destroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 

@@ -34,6 +34,8 @@ class CudaSequence : public SequenceState {
     offset_ = offset;
   }
   size_t nbytes() const override { return kv_.size(); }
+  size_t bytes_per_position() const override { return 2 * spec_.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
+  std::string kv_dtype() const override { return kv_t_ == DType::BF16 ? "bf16" : kv_t_ == DType::F16 ? "f16" : "f32"; }
 
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need) {

@@ -1,9 +1,8 @@
 // CUDA kernels of the Llama block except attention: GEMV, cuBLAS GEMM, norms, SwiGLU, RoPE, KV append, argmax.
-#include <cublas_v2.h>
-
 #include <algorithm>
 
 #include "backends/cuda/common.cuh"
+#include "backends/cuda/cublas_api.h"
 #include "backends/cuda/kernels.h"
 
 namespace cpplm::cuda {
@@ -494,7 +493,7 @@ void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, c
   // Row-major Y[n, out] = X[n, in] Wᵀ is column-major Yᵀ[out, n] = W[in, out]ᵀ · Xᵀ[in, n].
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   cudaDataType_t t = wtype == DType::BF16 ? CUDA_R_16BF : wtype == DType::F16 ? CUDA_R_16F : CUDA_R_32F;
-  CPPLM_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, t, in, x, t, in, &beta, y,
+  CPPLM_CUBLAS_CHECK(cublas_api().gemm_ex(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, t, in, x, t, in, &beta, y,
                                   CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
