@@ -8,14 +8,10 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "ops/attention_impl.h"
 
 namespace cpplm {
-namespace {
-
-inline int64_t slot(const KVView& c, int head, int pos) {
-  const int s = (c.max_size == 0 || pos < c.keep) ? pos : c.keep + (pos - c.keep) % (c.max_size - c.keep);
-  return (static_cast<int64_t>(head) * c.capacity + s);
-}
+namespace attn {
 
 // The cache's keys or values as a weight matrix [kv_heads·capacity, head_dim] for the SIMD dequantizer.
 cpu::MatRef kv_matrix(const KVView& c, bool value) {
@@ -38,7 +34,25 @@ cpu::MatRef kv_matrix(const KVView& c, bool value) {
   return m;
 }
 
-}  // namespace
+cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt) {
+  cpu::MatRef r = all;
+  r.m = cnt;
+  if (all.quantized()) {
+    const int64_t groups = all.k / all.group;
+    r.w = static_cast<const uint8_t*>(all.w) + s * all.k;
+    r.scales = static_cast<const float*>(all.scales) + s * groups;
+    r.biases = static_cast<const float*>(all.biases) + s * groups;
+  } else {
+    r.w = static_cast<const char*>(all.w) + s * all.k * static_cast<int64_t>(dtype_size(all.dtype));
+  }
+  return r;
+}
+
+}  // namespace attn
+
+using attn::kv_matrix;
+using attn::kv_rows;
+using attn::slot;
 
 const char* kv_type_name(KVType t) {
   switch (t) {
@@ -57,24 +71,6 @@ void kv_load_row(const KVView& c, bool value, int64_t row, float* out) {
   cpu::kernels().dequant(kv_matrix(c, value), row, 0, c.head_dim, out);
 }
 
-namespace {
-
-// Rows [s, s + cnt) of a cache matrix as a matrix of their own.
-cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt) {
-  cpu::MatRef r = all;
-  r.m = cnt;
-  if (all.quantized()) {
-    const int64_t groups = all.k / all.group;
-    r.w = static_cast<const uint8_t*>(all.w) + s * all.k;
-    r.scales = static_cast<const float*>(all.scales) + s * groups;
-    r.biases = static_cast<const float*>(all.biases) + s * groups;
-  } else {
-    r.w = static_cast<const char*>(all.w) + s * all.k * static_cast<int64_t>(dtype_size(all.dtype));
-  }
-  return r;
-}
-
-}  // namespace
 
 // Work mapping: one (query token, kv head) pair per task, threads over all pairs; the task
 // serves every query head of the kv head's GQA group, so each cached K/V row is read once per
@@ -85,6 +81,7 @@ cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt) {
 // the tile's values accumulated (dequantized once per tile when the cache is not f32).
 void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
                const KVView& cache, float* out) {
+  if (p.n >= attn::kMinBlockTokens) return attn::attention_blocks(p, q, k_new, v_new, cache, out);
   constexpr int kTile = 64, kHeadsPerCall = 8;  // matmul takes < 16 tokens on its exact path
   const int d = p.head_dim, group = p.num_heads / p.num_kv_heads;
   const int64_t tasks = static_cast<int64_t>(p.n) * p.num_kv_heads;

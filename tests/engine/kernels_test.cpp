@@ -242,13 +242,15 @@ TEST(Kernels, LinearOpOverEachIsa) {
   cpu::set_active_isa(saved);
 }
 
-// Tiled attention vs a direct f64 softmax, GQA, cache + new tokens, sliding window with sinks.
+// Tiled attention vs a direct f64 softmax, GQA, cache + new tokens, sliding window with sinks;
+// short batches (one query token per task) and prefill blocks (n >= 16, partial last block).
 TEST(Kernels, AttentionMatchesDirectSoftmax) {
   const cpu::Isa saved = cpu::active_isa();
   for (cpu::Isa isa : isas()) {
     cpu::set_active_isa(isa);
+    for (auto [cached, n] : std::vector<std::pair<int, int>>{{150, 7}, {150, 37}, {0, 90}})
     for (int window : {0, 50}) {
-      const int heads = 4, kvh = 2, d = 40, cached = 150, n = 7, keep = window ? 3 : 0;
+      const int heads = 4, kvh = 2, d = 40, keep = window ? 3 : 0;
       std::vector<float> kc = randn(kvh * (cached + 8) * d), vc = randn(kvh * (cached + 8) * d);
       std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d), out(n * heads * d);
       KVView view;
@@ -281,7 +283,8 @@ TEST(Kernels, AttentionMatchesDirectSoftmax) {
             l += w;
             for (int e = 0; e < d; ++e) acc[e] += w * vs[j][e];
           }
-          for (int e = 0; e < d; ++e) ASSERT_NEAR(out[(i * heads + h) * d + e], acc[e] / l, 2e-5) << cpu::isa_name(isa);
+          for (int e = 0; e < d; ++e)
+            ASSERT_NEAR(out[(i * heads + h) * d + e], acc[e] / l, 2e-5) << cpu::isa_name(isa) << " n=" << n << " window=" << window;
         }
     }
   }
@@ -297,8 +300,9 @@ TEST(Kernels, AttentionOverQuantizedCaches) {
     cpu::set_active_isa(isa);
     for (KVType type : {KVType::BF16, KVType::F16, KVType::Q8})
       for (int d : {40, 96})
-        for (int window : {0, 50}) {
-          const int heads = 4, kvh = 2, cached = 150, n = 5, keep = window ? 3 : 0;
+        for (int window : {0, 50})
+        for (int n : {5, 37}) {
+          const int heads = 4, kvh = 2, cached = 150, keep = window ? 3 : 0;
           std::vector<float> kc = randn(cached * kvh * d), vc = randn(cached * kvh * d);
           KVCache typed(kvh, d, type), exact(kvh, d, KVType::F32);
           typed.append(kc.data(), vc.data(), cached);
