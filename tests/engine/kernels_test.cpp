@@ -8,6 +8,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
+#include "test_util.h"
 #include "model/cache.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
@@ -15,12 +16,8 @@
 namespace cpplm {
 namespace {
 
-std::vector<cpu::Isa> isas() {
-  std::vector<cpu::Isa> v;
-  for (cpu::Isa i : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512})
-    if (cpu::isa_supported(i)) v.push_back(i);
-  return v;
-}
+using test::expect_close;
+using test::isas;
 
 std::mt19937& rng() {
   static std::mt19937 r(std::random_device{}());
@@ -76,23 +73,6 @@ struct RandMat {
     ref.w = w.data();
   }
 };
-
-// |y - ref| <= tol · Σ|x·w| for every output (the scale rounding errors grow with).
-void expect_close(const cpu::MatRef& w, const float* x, int n, const float* y, const float* yref, double tol,
-                  const std::string& what) {
-  std::vector<float> row(w.k);
-  int bad = 0;
-  for (int64_t r = 0; r < w.m; ++r) {
-    cpu::dequant_ref(w, r, 0, w.k, row.data());
-    for (int i = 0; i < n; ++i) {
-      double mag = 0;
-      for (int64_t c = 0; c < w.k; ++c) mag += std::fabs(static_cast<double>(x[i * w.k + c]) * row[c]);
-      const double d = std::fabs(static_cast<double>(y[i * w.m + r]) - yref[i * w.m + r]);
-      if (!(d <= tol * mag + 1e-30) && bad++ < 3)
-        ADD_FAILURE() << what << " row " << r << " token " << i << ": " << y[i * w.m + r] << " vs " << yref[i * w.m + r];
-    }
-  }
-}
 
 TEST(Kernels, FloatMatmulMatchesReference) {
   for (cpu::Isa isa : isas()) {
