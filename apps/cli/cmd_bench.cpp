@@ -143,7 +143,6 @@ int cmd_bench(int argc, char** argv) {
     const bool gpu = device == "cuda" || (device == "auto" && cuda_available());
     if (kv_bf16) kv_bits = 16;
     if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
-    if (gpu && (dtype == "q8" || dtype == "q4")) throw CLI::ValidationError("--dtype: the CUDA backend runs f32, bf16 and f16 weights");
     if (!model.empty() && !shape.empty()) throw CLI::ValidationError("--model and --shape exclude each other");
     double bw = 0;  // CPU: read bandwidth; GPU: device-to-device copy bandwidth (read + write)
 #ifdef CPPLM_HAVE_CUDA
@@ -236,7 +235,10 @@ int cmd_bench(int argc, char** argv) {
 
     // Bytes one decode step reads: CPU every weight once (a tied lm_head shares embed_tokens),
     // GPU the projections and lm_head; plus the K/V cache at the test's mean context.
-    const double weight_bytes = gpu ? decode_weight_bytes(args, dtype_size(wtype)) : size_bytes;
+    // (GPU, mlx-quantized: bits / 8 per weight plus a scale and a bias per group.)
+    const double gpu_elem = args.quantization ? args.quantization->bits / 8.0 + 2.0 * dtype_size(wtype) / args.quantization->group_size
+                                              : static_cast<double>(dtype_size(wtype));
+    const double weight_bytes = gpu ? decode_weight_bytes(args, 1) * gpu_elem : size_bytes;
     auto bytes_per_token = [&](const Result& r) { return weight_bytes + static_cast<double>(kv_per_pos) * (r.depth + r.n_gen / 2.0); };
 #ifdef CPPLM_HAVE_CUDA
     const CudaMemory gmem = gpu ? cuda_memory(*lm) : CudaMemory{};

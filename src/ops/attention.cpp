@@ -150,10 +150,7 @@ void attention(const AttentionParams& p, const float* q, const float* k_new, con
               kern.scale(ag, r, d);
               m[g] = tile_max;
             }
-            for (int j = 0; j < cnt; ++j) {
-              sc[j] = std::exp(sc[j] - m[g]);
-              l[g] += sc[j];
-            }
+            l[g] += kern.exp_sum(sc, cnt, m[g]);
             kern.axpys(sc, vrow, cnt, d, ag);
           }
         }

@@ -97,10 +97,7 @@ void attention_blocks(const AttentionParams& p, const float* q, const float* k_n
               kern.scale(acc.data() + static_cast<size_t>(r) * d, f, d);
               m[r] = mx;
             }
-            for (int j = 0; j < cnt; ++j) {
-              sr[j] = std::exp(sr[j] - m[r]);
-              l[r] += sr[j];
-            }
+            l[r] += kern.exp_sum(sr, cnt, m[r]);  // masked keys: exp(-inf) = 0
           }
           cpu::MatRef vm;
           vm.w = vt.data();

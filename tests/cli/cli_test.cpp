@@ -171,7 +171,8 @@ TEST(Cli, ConvertedQuantizedModelsKeepHeldOutPerplexity) {
 
 // An 8-bit KV cache gives the bundled model's greedy continuations unchanged.
 TEST(Cli, KvBits8KeepsTheGreedyTokens) {
-  for (const auto& g : reference()["greedy"]) {
+  const nlohmann::json ref = reference();  // kept alive: a range-for over a temporary's member dangles
+  for (const auto& g : ref["greedy"]) {
     Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --kv-bits 8 --json --prompt " + quote(g["prompt"]));
     ASSERT_EQ(r.code, 0) << r.err;
     const auto got = nlohmann::json::parse(r.out)["tokens"].get<std::vector<int>>();

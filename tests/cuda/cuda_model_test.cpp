@@ -58,6 +58,7 @@ struct Case {
   std::string name, config;
   bool tensor_cores;  // gemm_min_rows = 1 and bf16 K/V: the fast configuration
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name << (c.tensor_cores ? " (tensor cores)" : ""); }
 
 class CudaFixture : public ::testing::TestWithParam<Case> {};
 

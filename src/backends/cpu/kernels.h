@@ -34,6 +34,8 @@ struct Kernels {
   void (*dots)(const float* q, const float* const* rows, int cnt, int d, float scale, float* out);
   // ... and acc += Σ_j w[j]·rows[j].
   void (*axpys)(const float* w, const float* const* rows, int cnt, int d, float* acc);
+  // Softmax numerators: s[j] = exp(s[j] - m) for j < n (s[j] <= m; -inf gives 0), returns Σ s[j].
+  float (*exp_sum)(float* s, int n, float m);
 };
 
 // The table of `isa` (must be supported by this CPU), or of active_isa().

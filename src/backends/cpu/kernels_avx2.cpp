@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct S {
   }
   static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V round(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V scale2(V p, V k) {  // p·2^k for integral k with 2^k normal: k added to p's exponent
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(k), 23)));
+  }
+  static V zero_below(V e, V x, V lo) { return _mm256_and_ps(e, _mm256_cmp_ps(x, lo, _CMP_GE_OQ)); }  // x < lo: 0
   static float reduce_max(V v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -119,7 +125,7 @@ struct S {
 }  // namespace avx2
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{avx2::matmul, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots, avx2::axpys};
+  static const Kernels k{avx2::matmul, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots, avx2::axpys, avx2::exp_sum};
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct S {
   }
   static V abs(V a) { return _mm512_abs_ps(a); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V round(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V scale2(V p, V k) { return _mm512_scalef_ps(p, k); }                                   // p·2^k
+  static V zero_below(V e, V x, V lo) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), e); }  // x < lo: 0
   static float reduce_max(V v) {
     const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -123,7 +127,7 @@ struct S {
 }  // namespace avx512
 
 const Kernels& kernels_avx512() {
-  static const Kernels k{avx512::matmul, avx512::dequant, avx512::dot, avx512::axpy, avx512::scale, avx512::dots, avx512::axpys};
+  static const Kernels k{avx512::matmul, avx512::dequant, avx512::dot, avx512::axpy, avx512::scale, avx512::dots, avx512::axpys, avx512::exp_sum};
   return k;
 }
 

@@ -1,6 +1,7 @@
 // Scalar reference kernels (portable C++; the compiler may vectorize them).
 #include "backends/cpu/ref_kernels.h"
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -100,11 +101,16 @@ void dots_ref(const float* q, const float* const* rows, int cnt, int d, float sc
 void axpys_ref(const float* w, const float* const* rows, int cnt, int d, float* acc) {
   for (int j = 0; j < cnt; ++j) axpy_ref(w[j], rows[j], acc, d);
 }
+float exp_sum_ref(float* s, int n, float m) {
+  float sum = 0;
+  for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - m));
+  return sum;
+}
 
 }  // namespace
 
 const Kernels& kernels_scalar() {
-  static const Kernels k{matmul_scalar, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref};
+  static const Kernels k{matmul_scalar, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref, exp_sum_ref};
   return k;
 }
 

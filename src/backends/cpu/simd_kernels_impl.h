@@ -366,6 +366,37 @@ void dots(const float* q, const float* const* rows, int cnt, int d, float scale,
   for (int j = 0; j < cnt; ++j) out[j] = dot(q, rows[j], d) * scale;
 }
 
+// exp(x) for x <= 0 as 2^k·p(r): k = round(x·log2 e), r = x − k·ln 2 (ln 2 in two parts, |r| <= 0.35),
+// p the degree-6 Taylor polynomial (relative error < 2e-7 before rounding); x < -87 gives 0.
+inline V exp_nonpos(V x) {
+  const V lo = S::set1(-87.0f), xc = S::max(x, lo);
+  const V k = S::round(S::mul(xc, S::set1(1.44269504f)));
+  V r = S::fma(k, S::set1(-0.693359375f), xc);
+  r = S::fma(k, S::set1(2.12194440e-4f), r);
+  V p = S::set1(1.0f / 720);
+  for (float c : {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = S::fma(p, r, S::set1(c));
+  return S::zero_below(S::scale2(p, k), x, lo);
+}
+
+float exp_sum(float* s, int n, float m) {
+  const V vm = S::set1(-m);
+  V sum = S::zero();
+  int j = 0;
+  for (; j + W <= n; j += W) {
+    const V e = exp_nonpos(S::add(S::load(s + j), vm));
+    S::store(s + j, e);
+    sum = S::add(sum, e);
+  }
+  float total = S::reduce(sum);
+  if (j < n) {  // tail through a full vector (unused lanes: exp(-inf) = 0)
+    float t[W];
+    for (int i = 0; i < W; ++i) t[i] = j + i < n ? s[j + i] - m : -INFINITY;
+    S::store(t, exp_nonpos(S::load(t)));
+    for (int i = 0; j + i < n; ++i) total += (s[j + i] = t[i]);
+  }
+  return total;
+}
+
 void axpys(const float* w, const float* const* rows, int cnt, int d, float* acc) {
   int e = 0;
   for (; e + 2 * W <= d; e += 2 * W) {  // acc chunk stays in registers across the tile

@@ -36,6 +36,7 @@ class CudaSequence : public SequenceState {
   size_t nbytes() const override { return kv_.size(); }
   size_t bytes_per_position() const override { return 2 * spec_.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
   std::string kv_dtype() const override { return kv_t_ == DType::BF16 ? "bf16" : kv_t_ == DType::F16 ? "f16" : "f32"; }
+  DType kv_type() const { return kv_t_; }
 
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need) {
@@ -117,7 +118,12 @@ struct PinnedStep {
 class CudaModel : public LanguageModel {
  public:
   CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
-      : args_(args), rope_(rope), opt_(o), ctx_(o.device), kv_t_(o.bf16_kv ? DType::BF16 : DType::F32) {
+      : args_(args),
+        rope_(rope),
+        opt_(o),
+        ctx_(o.device),
+        // K/V in the model's float dtype as the CPU keeps it (bf16 also for f16: the kernels store bf16 or f32).
+        kv_t_(o.bf16_kv.value_or(dtype != DType::F32) ? DType::BF16 : DType::F32) {
     w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
@@ -136,7 +142,7 @@ class CudaModel : public LanguageModel {
     step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
     d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));         // then the greedy token (argmax key)
     pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(uint64_t));
-    fused_argmax_ = !w_.lm_head.bias && H % 8 == 0;  // gemv: 16-byte rows
+    fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
     std::string name = ctx_.props().name;
     device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
   }
@@ -171,7 +177,7 @@ class CudaModel : public LanguageModel {
   CudaMemory memory() const {
     size_t ws = 0;
     for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_, &x_, &hn_, &hf_, &qkv_,
-                                  &attn_, &gu_, &act_, &tables_, &ids_, &logits_})
+                                  &attn_, &gu_, &act_, &tables_, &ids_, &logits_, &deq_})
       ws += b->size();
     return {w_.bytes, ws};
   }
@@ -192,6 +198,7 @@ class CudaModel : public LanguageModel {
     *keep = sp.keep;
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
+  void embed(const int32_t* ids, int n, float* x);
   void enqueue_decode(CudaSequence& s, int splits);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
 
@@ -210,27 +217,64 @@ class CudaModel : public LanguageModel {
   std::unique_ptr<PinnedStep> pinned_;
   // forward (grown on demand)
   DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
+  DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
 };
 
-// y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV.
-void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
-  if (x16) {
-    gemm(ctx_, l.w, l.t, l.out, l.in, x16, n, y, mode == GemvMode::kAdd);
-    if (l.bias) add_bias(ctx_, y, n, l.out, l.bias);
-    return;
-  }
+// At most this many bytes of a quantized weight are dequantized for one GEMM (larger ones in row slices).
+constexpr size_t kDequantBytes = size_t{64} << 20;
+
+// The GEMV arguments of projection l with y = W x.
+GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) {
   GemvArgs g;
   g.w = l.w;
   g.wtype = l.t;
+  g.bits = l.bits;
+  g.group = l.group;
+  g.sb = l.sb;
   g.out = l.out;
   g.in = l.in;
-  g.x = xf;
-  g.n = n;
+  g.x = x;
   g.ldx = l.in;
   g.bias = l.bias;
   g.y = y;
   g.ldy = mode == GemvMode::kSwiGlu ? l.out / 2 : l.out;
   g.mode = mode;
+  return g;
+}
+
+void CudaModel::embed(const int32_t* ids, int n, float* x) {
+  const DevLinear& e = w_.embed;
+  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.bits, e.group, e.out, e.in, ids, n, x);
+  else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x);
+}
+
+// y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV. Quantized weights: the
+// GEMV for one row, else cuBLAS on slices dequantized to the GEMM's dtype (f32 for f32 x).
+void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
+  if (l.bits && (x16 || n > 1)) {
+    const DType ct = x16 ? l.t : DType::F32;
+    const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
+                 sb_row = static_cast<size_t>(l.in / l.group) * 2 * dtype_size(l.t);
+    const int slice = static_cast<int>(std::clamp<size_t>(kDequantBytes / (static_cast<size_t>(l.in) * es), 1, l.out));
+    deq_.ensure(static_cast<size_t>(slice) * l.in * es);
+    float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
+    for (int r0 = 0; r0 < l.out; r0 += slice) {
+      const int rows = std::min(slice, l.out - r0);
+      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.bits, l.group,
+                 rows, l.in, deq_.data(), ct);
+      gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, mode == GemvMode::kAdd, l.out);
+    }
+    if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
+    if (mode == GemvMode::kSwiGlu) swiglu(ctx_, dst, n, l.out / 2, y, DType::F32);
+    return;
+  }
+  if (x16) {
+    gemm(ctx_, l.w, l.t, l.out, l.in, x16, n, y, mode == GemvMode::kAdd);
+    if (l.bias) add_bias(ctx_, y, n, l.out, l.bias);
+    return;
+  }
+  GemvArgs g = gemv_args(l, xf, y, mode);
+  g.n = n;
   gemv(ctx_, g);
 }
 
@@ -284,7 +328,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
   float* x = x_.as<float>();
   float* qkv = qkv_.as<float>();
   float* attn = attn_.as<float>();
-  embedding(ctx_, w_.embed, w_.embed_t, V, H, ids_.as<int32_t>(), total, x);
+  embed(ids_.as<int32_t>(), total, x);
   for (int li = 0; li < args_.num_hidden_layers; ++li) {
     const DevLayer& L = w_.layers[li];
     // Attention block: x += o_proj(attn(rope(qkv(norm(x)))))
@@ -312,7 +356,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       r.traditional = rope_.traditional();
       r.append = fused_append ? &c : nullptr;
       r.offset = offsets + si;
-      rope(ctx_, r, kv_t_);
+      rope(ctx_, r, q.s->kv_type());
       AttnArgs a;
       a.qkv = r.qkv;
       a.n = q.n;
@@ -325,8 +369,8 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       a.cache = c;
       a.offset = offsets + si;
       a.out = attn + static_cast<size_t>(q.start) * qd_;
-      attention(ctx_, a, kv_t_);
-      if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, kv_t_);
+      attention(ctx_, a, q.s->kv_type());
+      if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
     }
     if (use_gemm) {
       cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.t);
@@ -373,7 +417,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
 
 // The decode step for one token at *offset, reading token/offset/cos/sin from d_step_ (graph-safe).
 void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
-  const int H = args_.hidden_size, D = args_.head_dim, V = args_.vocab_size;
+  const int D = args_.head_dim, V = args_.vocab_size;
   const float eps = static_cast<float>(args_.rms_norm_eps);
   int32_t* st = step_ids();
   const int* offset = st + 1;
@@ -381,23 +425,12 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
   const float* sin = cos + D / 2;
   float* x = d_x_.as<float>();
   float* qkv = d_qkv_.as<float>();
-  embedding(ctx_, w_.embed, w_.embed_t, V, H, st, 1, x);
+  embed(st, 1, x);
   auto gemv1 = [&](const DevLinear& l, const float* in, const float* norm_w, float* y, GemvMode mode,
                    unsigned long long* argmax_key = nullptr) {
-    GemvArgs g;
-    g.w = l.w;
-    g.wtype = l.t;
-    g.out = l.out;
-    g.in = l.in;
-    g.x = in;
-    g.n = 1;
-    g.ldx = l.in;
+    GemvArgs g = gemv_args(l, in, y, mode);
     g.norm_w = norm_w;
     g.eps = eps;
-    g.bias = l.bias;
-    g.y = y;
-    g.ldy = l.out;
-    g.mode = mode;
     g.argmax = argmax_key;
     gemv(ctx_, g);
   };
@@ -423,7 +456,7 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
     a.rope_cos = cos;
     a.rope_sin = sin;
     a.rope_traditional = rope_.traditional();
-    attention(ctx_, a, kv_t_);
+    attention(ctx_, a, s.kv_type());
     gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
     gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
     gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);

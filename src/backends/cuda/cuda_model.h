@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "model/llama.h"
 #include "runtime/language_model.h"
@@ -14,7 +15,9 @@ struct CudaOptions {
   // Chunks of at least this many tokens run their projections through cuBLAS tensor-core GEMMs
   // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
   int gemm_min_rows = 64;
-  bool bf16_kv = false;   // K/V caches in bf16 (half the cache traffic) instead of f32
+  // K/V cache storage: bf16 (true) or f32 (false); unset: the model's float dtype, bf16 for bf16 and
+  // f16 models (also quantized ones with such scales), f32 for f32 (CacheOptions::kv_bits overrides).
+  std::optional<bool> bf16_kv;
   bool use_graph = true;  // decode steps replay a captured CUDA graph
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;

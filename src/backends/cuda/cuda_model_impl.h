@@ -11,11 +11,20 @@
 namespace cpplm::cuda {
 
 // One projection on the device: weight [out, in] in its stored dtype, bias [out] f32 or null.
+// Quantized (bits > 0): w holds the codes [out, in * bits / 32], sb the (scale, bias) pairs
+// [out, in / group][2] of t (kernels.h GemvArgs), and t is also the dtype of prefill's GEMMs.
 struct DevLinear {
   const void* w = nullptr;
   DType t = DType::BF16;
   int out = 0, in = 0;
   const float* bias = nullptr;
+  int bits = 0, group = 0;
+  const void* sb = nullptr;
+  // Bytes one pass over the weight reads.
+  size_t nbytes() const {
+    const size_t n = static_cast<size_t>(out) * in;
+    return bits ? n * bits / 8 + static_cast<size_t>(out) * (in / group) * 2 * dtype_size(t) : n * dtype_size(t);
+  }
 };
 
 struct DevLayer {
@@ -31,9 +40,9 @@ struct DevLayer {
 struct DevWeights {
   std::vector<DeviceBuffer> owned;
   size_t bytes = 0;
-  const void* embed = nullptr;
-  DType embed_t = DType::BF16;
+  DevLinear embed;  // [vocab, hidden]; also lm_head when tied
   const float* norm = nullptr;
+  bool quantized = false;  // any DevLinear has bits > 0
   DevLinear lm_head;
   std::vector<DevLayer> layers;
 };

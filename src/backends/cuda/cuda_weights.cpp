@@ -1,7 +1,10 @@
-// Weight upload for CudaModel: fused q/k/v and interleaved gate/up matrices, f32 norms and biases.
+// Weight upload for CudaModel: fused q/k/v and interleaved gate/up matrices (float or mlx-quantized
+// codes with their scale/bias rows placed alike), f32 norms and biases.
 #include <cmath>
+#include <cstring>
 
 #include "backends/cuda/cuda_model_impl.h"
+#include "ops/linear.h"
 
 namespace cpplm::cuda {
 namespace {
@@ -35,52 +38,132 @@ class Uploader {
     }
     return d;
   }
-  // Rows of `parts` stacked (interleave = false) or interleaved row by row (gate/up).
-  DevLinear linear(const std::vector<const Linear*>& parts, int out, int in, DType t, bool interleave) {
+  // Rows of `parts` stacked (interleave = false) or interleaved row by row (gate/up). With no parts,
+  // random weights of `t` (mlx-quantized when `rq` is set); `scale`: their amplitude (0: sqrt(3 / in)).
+  DevLinear linear(const std::vector<const Linear*>& parts, int out, int in, DType t, bool interleave,
+                   const QuantSpec* rq = nullptr, float scale = 0.0f) {
     DevLinear l;
     l.out = out;
     l.in = in;
-    l.t = parts.empty() ? t : parts[0]->weight.dtype;
-    const size_t es = dtype_size(l.t), row = static_cast<size_t>(in) * es;
-    char* d = static_cast<char*>(alloc(static_cast<size_t>(out) * row));
-    l.w = d;
     if (parts.empty()) {
-      fill_random(ctx_, d, l.t, static_cast<int64_t>(out) * in, std::sqrt(3.0f / in), seed_++);
+      l.t = t;
+      if (scale == 0.0f) scale = std::sqrt(3.0f / in);
+      if (rq) {
+        if (!gemv_quant_supported(rq->bits, rq->group_size) || in % rq->group_size)
+          throw Error("CUDA: random " + std::to_string(rq->bits) + "-bit weights of group " + std::to_string(rq->group_size) + " are not supported");
+        l.bits = rq->bits, l.group = rq->group_size;
+        auto* c = static_cast<uint32_t*>(alloc(static_cast<size_t>(out) * in * l.bits / 8));
+        fill_random_bits(ctx_, c, static_cast<int64_t>(out) * in * l.bits / 32, seed_++);
+        const int64_t pairs = static_cast<int64_t>(out) * (in / l.group);
+        void* sb = alloc(pairs * 2 * dtype_size(t));
+        fill_random(ctx_, sb, t, 2 * pairs, scale / (1 << l.bits), seed_++);
+        l.w = c, l.sb = sb;
+        w_.quantized = true;
+      } else {
+        void* d = alloc(static_cast<size_t>(out) * in * dtype_size(t));
+        fill_random(ctx_, d, t, static_cast<int64_t>(out) * in, scale, seed_++);
+        l.w = d;
+      }
       return l;
     }
-    size_t done = 0;
-    bool any_bias = false;
-    for (size_t k = 0; k < parts.size(); ++k) {
-      const Linear* p = parts[k];
-      if (p->weight.dtype != l.t) throw Error("CUDA: fused projections need one dtype, got " + std::string(dtype_name(p->weight.dtype)));
-      any_bias |= !p->bias.empty();
-      const size_t rows = p->weight.dim(0);
-      if (interleave)
-        CPPLM_CUDA_CHECK(cudaMemcpy2D(d + k * row, 2 * row, p->weight.data, row, row, rows, cudaMemcpyHostToDevice));
-      else
-        CPPLM_CUDA_CHECK(cudaMemcpy(d + done * row, p->weight.data, rows * row, cudaMemcpyHostToDevice));
-      done += rows;
-    }
-    if (any_bias) {
-      std::vector<float> b(out, 0.0f);
+    const Linear& p0 = *parts[0];
+    l.t = p0.float_dtype();
+    bool same = true;  // one storage format for every part
+    for (const Linear* p : parts)
+      same &= p->bits == p0.bits && p->group_size == p0.group_size && p->weight.dtype == p0.weight.dtype && p->float_dtype() == l.t;
+    if (same && p0.quantized() && gemv_quant_supported(p0.bits, p0.group_size)) {
+      l.bits = p0.bits, l.group = p0.group_size;
+      l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave, [](const Linear* p) { return p->weight.data; });
+      // (scale, bias) pairs, rows placed as the codes' rows.
+      const size_t es = dtype_size(l.t), groups = in / l.group;
+      std::vector<char> h(static_cast<size_t>(out) * groups * 2 * es);
       size_t at = 0;
       for (size_t k = 0; k < parts.size(); ++k) {
         const Linear* p = parts[k];
         const size_t rows = p->weight.dim(0);
-        if (!p->bias.empty()) {
-          std::vector<float> pb = to_f32_host(p->bias);
-          for (size_t r = 0; r < rows; ++r) b[interleave ? 2 * r + k : at + r] = pb[r];
+        const char* sc = static_cast<const char*>(p->scales.data);
+        const char* bi = static_cast<const char*>(p->biases.data);
+        for (size_t r = 0; r < rows; ++r) {
+          char* d = h.data() + (interleave ? 2 * r + k : at + r) * groups * 2 * es;
+          for (size_t g = 0; g < groups; ++g) {
+            std::memcpy(d + 2 * g * es, sc + (r * groups + g) * es, es);
+            std::memcpy(d + (2 * g + 1) * es, bi + (r * groups + g) * es, es);
+          }
         }
         at += rows;
       }
-      float* db = static_cast<float*>(alloc(out * sizeof(float)));
-      CPPLM_CUDA_CHECK(cudaMemcpy(db, b.data(), out * sizeof(float), cudaMemcpyHostToDevice));
-      l.bias = db;
+      void* sb = alloc(h.size());
+      CPPLM_CUDA_CHECK(cudaMemcpy(sb, h.data(), h.size(), cudaMemcpyHostToDevice));
+      l.sb = sb;
+      w_.quantized = true;
+    } else if (same && !p0.quantized()) {
+      l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave, [](const Linear* p) { return p->weight.data; });
+    } else {
+      // Mixed formats, or bits the GEMV does not take (2, 3, 5, 6): dequantized here to the float dtype.
+      const size_t es = dtype_size(l.t);
+      std::vector<std::vector<char>> conv;
+      for (const Linear* p : parts) {
+        const size_t n = static_cast<size_t>(p->out_features()) * in;
+        std::vector<float> f(n);
+        if (p->quantized()) dequantize(*p, f.data());
+        else f = to_f32_host(p->weight);
+        std::vector<char> c(n * es);
+        for (size_t i = 0; i < n; ++i) {
+          if (l.t == DType::F32) std::memcpy(c.data() + 4 * i, &f[i], 4);
+          else {
+            const uint16_t v = l.t == DType::BF16 ? f32_to_bf16(f[i]) : f32_to_f16(f[i]);
+            std::memcpy(c.data() + 2 * i, &v, 2);
+          }
+        }
+        conv.push_back(std::move(c));
+      }
+      size_t k = 0;
+      l.w = upload_rows(parts, static_cast<size_t>(in) * es, interleave, [&](const Linear*) { return static_cast<const void*>(conv[k++].data()); });
     }
+    l.bias = upload_bias(parts, out, interleave);
     return l;
   }
 
  private:
+  // Copies rows [rows_k, row_bytes] of each part (data(part) on the host) into one device matrix.
+  template <class Data>
+  void* upload_rows(const std::vector<const Linear*>& parts, size_t row, bool interleave, Data data) {
+    size_t out = 0;
+    for (const Linear* p : parts) out += p->weight.dim(0);
+    char* d = static_cast<char*>(alloc(out * row));
+    size_t done = 0;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      const size_t rows = parts[k]->weight.dim(0);
+      const void* src = data(parts[k]);
+      if (interleave)
+        CPPLM_CUDA_CHECK(cudaMemcpy2D(d + k * row, parts.size() * row, src, row, row, rows, cudaMemcpyHostToDevice));
+      else
+        CPPLM_CUDA_CHECK(cudaMemcpy(d + done * row, src, rows * row, cudaMemcpyHostToDevice));
+      done += rows;
+    }
+    return d;
+  }
+  // The parts' biases in the rows' order (f32), or null when none has one.
+  const float* upload_bias(const std::vector<const Linear*>& parts, int out, bool interleave) {
+    bool any = false;
+    for (const Linear* p : parts) any |= !p->bias.empty();
+    if (!any) return nullptr;
+    std::vector<float> b(out, 0.0f);
+    size_t at = 0;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      const Linear* p = parts[k];
+      const size_t rows = p->weight.dim(0);
+      if (!p->bias.empty()) {
+        std::vector<float> pb = to_f32_host(p->bias);
+        for (size_t r = 0; r < rows; ++r) b[interleave ? 2 * r + k : at + r] = pb[r];
+      }
+      at += rows;
+    }
+    float* db = static_cast<float*>(alloc(out * sizeof(float)));
+    CPPLM_CUDA_CHECK(cudaMemcpy(db, b.data(), out * sizeof(float), cudaMemcpyHostToDevice));
+    return db;
+  }
+
   const CudaContext& ctx_;
   DevWeights& w_;
   uint64_t seed_;
@@ -95,21 +178,16 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
   const int H = a.hidden_size, I = a.intermediate_size, D = a.head_dim;
   const int qd = a.num_attention_heads * D, kd = a.num_key_value_heads * D;
   const LlamaModel* lm = m ? &m->llama() : nullptr;
+  const QuantSpec* rq = !m && a.quantization ? &*a.quantization : nullptr;  // random quantized weights
   size_t total = 0;
   if (lm) {
-    for (const Linear* q : {&lm->embed_tokens, &m->lm_head()})
-      if (q->quantized()) throw Error("device cuda: quantized checkpoints are not supported on the GPU yet");
-    for (const auto& l : lm->layers)
-      for (const Linear* q : {&l.self_attn.q_proj, &l.self_attn.k_proj, &l.self_attn.v_proj, &l.self_attn.o_proj,
-                              &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj})
-        if (q->quantized()) throw Error("device cuda: quantized checkpoints are not supported on the GPU yet");
-    total = lm->embed_tokens.weight.nbytes();
+    total = lm->embed_tokens.nbytes();
     for (const auto& l : lm->layers) {
       const auto& at = l.self_attn;
       for (const Linear* p : {&at.q_proj, &at.k_proj, &at.v_proj, &at.o_proj, &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj})
-        total += p->weight.nbytes();
+        total += p->nbytes();
     }
-    if (!m->tied_embeddings()) total += m->lm_head().weight.nbytes();
+    if (!m->tied_embeddings()) total += m->lm_head().nbytes();
   }
   size_t done = 0;
   auto report = [&](size_t bytes) {
@@ -117,39 +195,30 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
     if (progress && total) progress(done, total);
   };
 
-  const size_t embed_bytes = static_cast<size_t>(a.vocab_size) * H * dtype_size(lm ? lm->embed_tokens.weight.dtype : dtype);
-  void* e = up.alloc(embed_bytes);
-  w.embed = e;
-  w.embed_t = lm ? lm->embed_tokens.weight.dtype : dtype;
-  if (lm) CPPLM_CUDA_CHECK(cudaMemcpy(e, lm->embed_tokens.weight.data, embed_bytes, cudaMemcpyHostToDevice));
-  else fill_random(ctx, e, dtype, static_cast<int64_t>(a.vocab_size) * H, 1.0f, seed + 1000003);
-  report(embed_bytes);
+  using P = std::vector<const Linear*>;
+  w.embed = up.linear(lm ? P{&lm->embed_tokens} : P{}, a.vocab_size, H, dtype, false, rq, 1.0f);
+  if (lm) report(w.embed.nbytes());
 
   w.layers.resize(a.num_hidden_layers);
   for (int i = 0; i < a.num_hidden_layers; ++i) {
     DevLayer& d = w.layers[i];
     const TransformerBlock* b = lm ? &lm->layers[i] : nullptr;
-    using P = std::vector<const Linear*>;
-    d.qkv = up.linear(b ? P{&b->self_attn.q_proj, &b->self_attn.k_proj, &b->self_attn.v_proj} : P{}, qd + 2 * kd, H, dtype, false);
-    d.o = up.linear(b ? P{&b->self_attn.o_proj} : P{}, H, qd, dtype, false);
-    d.gate_up = up.linear(b ? P{&b->mlp.gate_proj, &b->mlp.up_proj} : P{}, 2 * I, H, dtype, true);
-    d.down = up.linear(b ? P{&b->mlp.down_proj} : P{}, H, I, dtype, false);
+    d.qkv = up.linear(b ? P{&b->self_attn.q_proj, &b->self_attn.k_proj, &b->self_attn.v_proj} : P{}, qd + 2 * kd, H, dtype, false, rq);
+    d.o = up.linear(b ? P{&b->self_attn.o_proj} : P{}, H, qd, dtype, false, rq);
+    d.gate_up = up.linear(b ? P{&b->mlp.gate_proj, &b->mlp.up_proj} : P{}, 2 * I, H, dtype, true, rq);
+    d.down = up.linear(b ? P{&b->mlp.down_proj} : P{}, H, I, dtype, false, rq);
     d.ln1 = up.f32(b ? &b->input_layernorm : nullptr, H, 1.0f);
     d.ln2 = up.f32(b ? &b->post_attention_layernorm : nullptr, H, 1.0f);
     d.sliding_window = a.is_sliding(i) ? a.sliding_window.value_or(0) : 0;
-    if (b) {
-      size_t bytes = 0;
-      for (const DevLinear* l : {&d.qkv, &d.o, &d.gate_up, &d.down}) bytes += static_cast<size_t>(l->out) * l->in * dtype_size(l->t);
-      report(bytes);
-    }
+    if (b) report(d.qkv.nbytes() + d.o.nbytes() + d.gate_up.nbytes() + d.down.nbytes());
   }
   w.norm = up.f32(lm ? &lm->norm : nullptr, H, 1.0f);
   const bool tied = m ? m->tied_embeddings() : a.tie_word_embeddings.value_or(true);
   if (tied) {
-    w.lm_head = DevLinear{w.embed, w.embed_t, a.vocab_size, H, nullptr};
+    w.lm_head = w.embed;
   } else {
-    w.lm_head = up.linear(m ? std::vector<const Linear*>{&m->lm_head()} : std::vector<const Linear*>{}, a.vocab_size, H, dtype, false);
-    if (m) report(m->lm_head().weight.nbytes());
+    w.lm_head = up.linear(m ? P{&m->lm_head()} : P{}, a.vocab_size, H, dtype, false, rq);
+    if (m) report(w.lm_head.nbytes());
   }
   ctx.sync();
   return w;

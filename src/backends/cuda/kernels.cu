@@ -3,13 +3,11 @@
 
 #include "backends/cuda/common.cuh"
 #include "backends/cuda/cublas_api.h"
+#include "backends/cuda/gemv.cuh"
 #include "backends/cuda/kernels.h"
 
 namespace cpplm::cuda {
 namespace {
-
-constexpr int kGemvWarps = 8;   // warps per block
-constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane and row
 
 // Work mapping: one warp per pair of output rows (2p, 2p+1), a persistent grid striding over
 // pairs; lanes stream 16-byte weight vectors, coalesced along the row, kGemvUnroll deep.
@@ -141,141 +139,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(GemvArgs a) {
   }
 }
 
-// Orders (value, row) pairs as unsigned integers: larger values first, then lower rows.
-__device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
-  uint32_t u = __float_as_uint(v);
-  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<uint32_t>(row));
-}
-
-// Stores one finished unit of gemv1_kernel: row p (R == 1, store or accumulate) or the row pair
-// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first.
-template <int R>
-__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s) {
-  if constexpr (R == 1) {
-    const float v = s[0] + (a.bias ? a.bias[p] : 0.0f);
-    if (a.mode == GemvMode::kAdd) a.y[p] += v;
-    else a.y[p] = v;
-  } else {
-    const int r0 = 2 * p;
-    const bool has1 = r0 + 1 < a.out;
-    float s0 = s[0], s1 = s[1];
-    if (a.bias) {
-      s0 += a.bias[r0];
-      if (has1) s1 += a.bias[r0 + 1];
-    }
-    if (a.mode == GemvMode::kSwiGlu) {
-      a.y[p] = s0 / (1.0f + expf(-s0)) * s1;
-    } else if (a.mode == GemvMode::kAdd) {
-      a.y[r0] += s0;
-      if (has1) a.y[r0 + 1] += s1;
-    } else {
-      a.y[r0] = s0;
-      if (has1) a.y[r0 + 1] = s1;
-    }
-  }
-}
-
-// Decode GEMV (one row of x), software-pipelined. Work mapping: one warp per unit of R rows
-// (R == 2 for SwiGLU's gate/up pairs, else single rows), a persistent grid striding over units;
-// lanes stream 16-byte weight vectors coalesced along the rows, and each warp keeps the next
-// 2 * kGemvUnroll / R vectors per row in flight while it multiplies the current ones, across
-// units too. Its first weights are requested before waiting on the previous kernel and before x
-// is staged, so neither wait leaves the memory system idle. Needs in % (16 / sizeof(W)) == 0.
-template <class W, int R>
-__global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
-  extern __shared__ float xs[];
-  constexpr int kVec = 16 / sizeof(W), kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
-  const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemvWarps;
-  const uint4* w = static_cast<const uint4*>(a.w);
-  int p = blockIdx.x * kGemvWarps + warp, cb = 0;  // warp-uniform position: unit, chunk base
-  uint4 nx[R][kU];
-  auto fetch = [&](int pp, int base) {
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const uint4* wr = w + static_cast<int64_t>(min(R * pp + r, a.out - 1)) * nv;
-#pragma unroll
-      for (int u = 0; u < kU; ++u) {
-        const int cc = base + lane + u * 32;
-        nx[r][u] = cc < nv ? __ldg(wr + cc) : make_uint4(0, 0, 0, 0);
-      }
-    }
-  };
-  if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
-  pdl_wait();                  // x is the previous kernel's output
-  pdl_trigger();
-
-  float ss = 0.0f;
-  {
-    const float4* x4 = reinterpret_cast<const float4*>(a.x);
-    float4* s4 = reinterpret_cast<float4*>(xs);
-    for (int i = threadIdx.x; i < in / 4; i += blockDim.x) {  // in % 4 == 0 (kVec >= 4)
-      const float4 v = x4[i];
-      s4[i] = v;
-      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-    }
-  }
-  if (a.norm_w) {
-    const float inv = rsqrtf(block_sum(ss) / in + a.eps);
-    for (int i = threadIdx.x; i < in / 4; i += blockDim.x)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) xs[4 * i + e] *= inv * a.norm_w[4 * i + e];
-  }
-  __syncthreads();
-
-  float acc[R];
-#pragma unroll
-  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
-  unsigned long long best = 0;  // lane 0: argmax_key of the warp's best row so far
-  while (p < units) {
-    uint4 cur[R][kU];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int u = 0; u < kU; ++u) cur[r][u] = nx[r][u];
-    const int cur_p = p, cur_b = cb;
-    cb += kStep;
-    if (cb >= nv) cb = 0, p += stride;
-    if (p < units) fetch(p, cb);  // next vectors in flight during this multiply
-#pragma unroll
-    for (int u = 0; u < kU; ++u) {
-      const int cc = cur_b + lane + u * 32;
-      if (cc < nv) {
-        const float* xr = xs + cc * kVec;
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          float f[kVec];
-          unpack16<W>(cur[r][u], f);
-#pragma unroll
-          for (int e = 0; e < kVec; ++e) acc[r] = fmaf(f[e], xr[e], acc[r]);
-        }
-      }
-    }
-    if (p != cur_p) {  // the unit is complete
-      float sum[R];
-#pragma unroll
-      for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
-      if (lane == 0) {
-        gemv_store<R>(a, cur_p, sum);
-        if (a.argmax)
-#pragma unroll
-          for (int r = 0; r < R; ++r)
-            if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
-      }
-    }
-  }
-  if (a.argmax) {  // one atomic per block
-    __shared__ unsigned long long wbest[kGemvWarps];
-    if (lane == 0) wbest[warp] = best;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      for (int k = 1; k < kGemvWarps; ++k) best = max(best, wbest[k]);
-      atomicMax(a.argmax, best);
-    }
-  }
-}
-
 template <class W>
 void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   const int pairs = (a.out + 1) / 2;
@@ -283,15 +146,7 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   const size_t xs_bytes = static_cast<size_t>(a.in) * sizeof(float);
   CPPLM_CHECK(!a.argmax || (a.n == 1 && a.mode == GemvMode::kStore && !a.bias && a.in % (16 / sizeof(W)) == 0),
               "gemv: fused argmax needs one row, plain stores, no bias, aligned rows");
-  if (a.n == 1 && a.in % (16 / sizeof(W)) == 0) {
-    // Persistent, at most two blocks per SM, sized so that every warp gets the same number of units.
-    const int units = a.mode == GemvMode::kSwiGlu ? pairs : a.out;
-    const int per_warp = (units + ctx.num_sms() * 2 * kGemvWarps - 1) / (ctx.num_sms() * 2 * kGemvWarps);
-    const int grid = ((units + per_warp - 1) / per_warp + kGemvWarps - 1) / kGemvWarps;
-    if (a.mode == GemvMode::kSwiGlu) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<W, 2>, dim3(grid), dim3(kGemvWarps * 32), xs_bytes, a);
-    else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<W, 1>, dim3(grid), dim3(kGemvWarps * 32), xs_bytes, a);
-    return;
-  }
+  if (a.n == 1 && a.in % (16 / sizeof(W)) == 0) return launch_gemv1<FloatFmt<W>>(ctx, a);
   if (a.n == 1) {
     // Persistent: enough blocks to fill the chip; more only re-stage x.
     const int grid = std::min(blocks_needed, ctx.num_sms() * 4);
@@ -467,6 +322,7 @@ int grid_for(int64_t count, int threads = 256) {
 
 void gemv(const CudaContext& ctx, const GemvArgs& a) {
   if (a.n <= 0 || a.out <= 0) return;
+  if (a.bits) return gemv_quant(ctx, a);
   switch (a.wtype) {
     case DType::BF16: return launch_gemv<__nv_bfloat16>(ctx, a);
     case DType::F16: return launch_gemv<__half>(ctx, a);
@@ -481,20 +337,19 @@ void gemv_reserve_smem(int max_in) {
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__nv_bfloat16, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<__half, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<float, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  reserve_gemv1<FloatFmt<__nv_bfloat16>>(max_in);
+  reserve_gemv1<FloatFmt<__half>>(max_in);
+  reserve_gemv1<FloatFmt<float>>(max_in);
+  reserve_gemv1_quant(max_in);
 }
 
-void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate) {
+void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate,
+          int ldy) {
   // Row-major Y[n, out] = X[n, in] Wᵀ is column-major Yᵀ[out, n] = W[in, out]ᵀ · Xᵀ[in, n].
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   cudaDataType_t t = wtype == DType::BF16 ? CUDA_R_16BF : wtype == DType::F16 ? CUDA_R_16F : CUDA_R_32F;
   CPPLM_CUBLAS_CHECK(cublas_api().gemm_ex(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, t, in, x, t, in, &beta, y,
-                                  CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                  CUDA_R_32F, ldy ? ldy : out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype) {

@@ -11,9 +11,13 @@ namespace cpplm::cuda {
 enum class GemvMode { kStore, kAdd, kSwiGlu };  // y = Wx + b | y += Wx + b | y[i] = silu(row 2i) * row 2i+1
 
 struct GemvArgs {
-  const void* w = nullptr;  // [out, in] of `wtype` (F32/F16/BF16)
+  const void* w = nullptr;  // [out, in] of `wtype` (F32/F16/BF16), or quantized codes (bits > 0)
   DType wtype = DType::BF16;
   int out = 0, in = 0;
+  // mlx affine quantization (quant.cu): w holds codes [out, in * bits / 32] uint32 and sb the
+  // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1 only.
+  int bits = 0, group = 0;
+  const void* sb = nullptr;
   const float* x = nullptr;  // [n, ldx] f32
   int n = 1, ldx = 0;
   const float* norm_w = nullptr;  // [in] f32: RMSNorm fused into the load of x (n == 1 only)
@@ -31,8 +35,25 @@ void gemv(const CudaContext& ctx, const GemvArgs& a);
 // Shared memory the n == 1 kernel needs to stage x [in] (for cudaFuncSetAttribute at start-up).
 void gemv_reserve_smem(int max_in);
 
+// quant.cu: the n == 1 GEMV of quantized weights (4 and 8 bits, any group that is a multiple of
+// 32 / bits * 4), called by gemv(); its part of gemv_reserve_smem.
+void gemv_quant(const CudaContext& ctx, const GemvArgs& a);
+void reserve_gemv1_quant(int max_in);
+bool gemv_quant_supported(int bits, int group);
+// Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
+// of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows,
+                int in, void* out, DType otype);
+// x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
+                     int dim, const int32_t* ids, int n, float* x);
+// Fills count uint32 words with deterministic random bits (random quantized codes).
+void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed);
+
 // Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
-void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate);
+// Rows of Y are ldy apart (0: out).
+void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate,
+          int ldy = 0);
 
 // out [n, dim] (of `otype`) = x * rsqrt(mean(x²) + eps) * w; x [n, dim] f32, w [dim] f32.
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype);

@@ -1,0 +1,240 @@
+// The decode GEMV (one row of x) shared by every weight format: float rows (kernels.cu) and mlx
+// affine-quantized codes (quant.cu). A format F says how many inputs one 16-byte weight vector
+// holds (F::kVec), what else a vector needs (F::Aux, fetched with it: nothing, or its group's
+// scale and bias) and how it is multiplied (F::dot); F::kSums asks for sums of x per vector.
+#pragma once
+#include <algorithm>
+
+#include "backends/cuda/common.cuh"
+#include "backends/cuda/kernels.h"
+
+namespace cpplm::cuda {
+namespace {
+
+constexpr int kGemvWarps = 8;   // warps per block
+constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane and row
+
+struct NoAux {};
+
+// Float weights of type W: 16 / sizeof(W) per vector; x stays in order (pos).
+template <class W>
+struct FloatFmt {
+  static constexpr int kVec = 16 / sizeof(W);
+  static constexpr bool kSums = false, kPairs = false;
+  using Aux = NoAux;
+  static __host__ __device__ __forceinline__ int base(int cc) { return cc * kVec; }
+  static __device__ __forceinline__ Aux aux(const GemvArgs&, int, int) { return {}; }
+  // acc[r] += row r's vector v[r] · x; xr: the vector's inputs (staged at pos), xsum their sum.
+  template <int R>
+  static __device__ __forceinline__ void dot(float* acc, const uint4* v, const Aux*, const float* xr, float, int) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      float f[kVec];
+      unpack16<W>(v[r], f);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) acc[r] = fmaf(f[e], xr[e], acc[r]);
+    }
+  }
+};
+
+// Orders (value, row) pairs as unsigned integers: larger values first, then lower rows.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
+  uint32_t u = __float_as_uint(v);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<uint32_t>(row));
+}
+
+// Stores one finished unit of gemv1_kernel: row p (R == 1, store or accumulate) or the row pair
+// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first.
+template <int R>
+__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s) {
+  if constexpr (R == 1) {
+    const float v = s[0] + (a.bias ? a.bias[p] : 0.0f);
+    if (a.mode == GemvMode::kAdd) a.y[p] += v;
+    else a.y[p] = v;
+  } else {
+    const int r0 = 2 * p;
+    const bool has1 = r0 + 1 < a.out;
+    float s0 = s[0], s1 = s[1];
+    if (a.bias) {
+      s0 += a.bias[r0];
+      if (has1) s1 += a.bias[r0 + 1];
+    }
+    if (a.mode == GemvMode::kSwiGlu) {
+      a.y[p] = s0 / (1.0f + expf(-s0)) * s1;
+    } else if (a.mode == GemvMode::kAdd) {
+      a.y[r0] += s0;
+      if (has1) a.y[r0 + 1] += s1;
+    } else {
+      a.y[r0] = s0;
+      if (has1) a.y[r0 + 1] = s1;
+    }
+  }
+}
+
+// Shared memory of gemv1_kernel<F>: x f32 (vector v's inputs from F::base(v)), then (F::kSums) each
+// vector's sum of inputs.
+template <class F>
+size_t gemv1_smem(int in) {
+  const int nv = in / F::kVec;
+  return (static_cast<size_t>(F::base(nv)) + (F::kSums ? nv : 0)) * sizeof(float);
+}
+
+// Stages x for a format with kSums: x (RMS-normalized when norm_w is set) at xs[F::base(v) + e] for
+// input v * kVec + e, then each vector's sum of inputs at xs[F::base(in / kVec) + v]. Threads own
+// float4s (F::kVec / 4 per vector, adjacent lanes), so the sums are warp shuffles.
+template <class F>
+__device__ __forceinline__ void stage_x_sums(const GemvArgs& a, float* xs, int in) {
+  constexpr int kQuads = F::kVec / 4;
+  const float4* x4 = reinterpret_cast<const float4*>(a.x);
+  const int n4 = in / 4, n4r = (n4 + 31) / 32 * 32, sums = F::base(in / F::kVec);
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < n4; i += blockDim.x) {
+    const float4 v = x4[i];
+    F::store4(xs, i, v);
+    ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+  }
+  const float inv = a.norm_w ? rsqrtf(block_sum(ss) / in + a.eps) : 1.0f;
+  __syncthreads();
+  for (int i = threadIdx.x; i < n4r; i += blockDim.x) {  // whole warps: the shuffles need every lane
+    float s = 0.0f;
+    if (i < n4) {
+      float4 v = F::load4(xs, i);
+      if (a.norm_w) {
+        const float4 g = reinterpret_cast<const float4*>(a.norm_w)[i];
+        v.x *= inv * g.x, v.y *= inv * g.y, v.z *= inv * g.z, v.w *= inv * g.w;
+        F::store4(xs, i, v);
+      }
+      s = v.x + v.y + v.z + v.w;
+    }
+#pragma unroll
+    for (int o = 1; o < kQuads; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (i < n4 && i % kQuads == 0) xs[sums + i / kQuads] = s;
+  }
+  __syncthreads();
+}
+
+// Decode GEMV (one row of x), software-pipelined. Work mapping: one warp per unit of R rows
+// (R == 2 for SwiGLU's gate/up pairs, else single rows), a persistent grid striding over units;
+// lanes stream 16-byte weight vectors coalesced along the rows, and each warp keeps the next
+// 2 * kGemvUnroll / R vectors per row in flight while it multiplies the current ones, across
+// units too. Its first weights are requested before waiting on the previous kernel and before x
+// is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0.
+template <class F, int R>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
+  extern __shared__ float xs[];
+  constexpr int kVec = F::kVec, kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
+  const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemvWarps;
+  const uint4* w = static_cast<const uint4*>(a.w);
+  int p = blockIdx.x * kGemvWarps + warp, cb = 0;  // warp-uniform position: unit, chunk base
+  uint4 nx[kU][R];
+  typename F::Aux na[kU][R];
+  auto fetch = [&](int pp, int base) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int row = min(R * pp + r, a.out - 1);
+      const uint4* wr = w + static_cast<int64_t>(row) * nv;
+#pragma unroll
+      for (int u = 0; u < kU; ++u) {
+        const int cc = base + lane + u * 32;
+        nx[u][r] = cc < nv ? __ldg(wr + cc) : make_uint4(0, 0, 0, 0);
+        na[u][r] = F::aux(a, row, min(cc, nv - 1));
+      }
+    }
+  };
+  if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
+  pdl_wait();                  // x is the previous kernel's output
+  pdl_trigger();
+
+  if constexpr (F::kSums) {
+    stage_x_sums<F>(a, xs, in);
+  } else {
+    float ss = 0.0f;
+    const float4* x4 = reinterpret_cast<const float4*>(a.x);
+    float4* s4 = reinterpret_cast<float4*>(xs);
+    for (int i = threadIdx.x; i < in / 4; i += blockDim.x) {  // in % 4 == 0 (kVec >= 4)
+      const float4 v = x4[i];
+      s4[i] = v;
+      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+    if (a.norm_w) {
+      const float inv = rsqrtf(block_sum(ss) / in + a.eps);
+      for (int i = threadIdx.x; i < in / 4; i += blockDim.x)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) xs[4 * i + e] *= inv * a.norm_w[4 * i + e];
+    }
+    __syncthreads();
+  }
+
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  unsigned long long best = 0;  // lane 0: argmax_key of the warp's best row so far
+  while (p < units) {
+    uint4 cur[kU][R];
+    typename F::Aux ca[kU][R];
+#pragma unroll
+    for (int u = 0; u < kU; ++u)
+#pragma unroll
+      for (int r = 0; r < R; ++r) cur[u][r] = nx[u][r], ca[u][r] = na[u][r];
+    const int cur_p = p, cur_b = cb;
+    cb += kStep;
+    if (cb >= nv) cb = 0, p += stride;
+    if (p < units) fetch(p, cb);  // next vectors in flight during this multiply
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int cc = cur_b + lane + u * 32;
+      if (cc < nv) {
+        F::template dot<R>(acc, cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
+      }
+    }
+    if (p != cur_p) {  // the unit is complete
+      float sum[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
+      if (lane == 0) {
+        gemv_store<R>(a, cur_p, sum);
+        if (a.argmax)
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+            if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
+      }
+    }
+  }
+  if (a.argmax) {  // one atomic per block
+    __shared__ unsigned long long wbest[kGemvWarps];
+    if (lane == 0) wbest[warp] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int k = 1; k < kGemvWarps; ++k) best = max(best, wbest[k]);
+      atomicMax(a.argmax, best);
+    }
+  }
+}
+
+// Launches gemv1_kernel<F> (a.n == 1, a.in % F::kVec == 0): persistent, at most two blocks per SM,
+// sized so that every warp gets the same number of units (row pairs for SwiGLU, and for formats
+// with F::kPairs, which then read x once for two rows).
+template <class F>
+void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
+  const bool pairs = F::kPairs || a.mode == GemvMode::kSwiGlu;
+  const int units = pairs ? (a.out + 1) / 2 : a.out;
+  const int per_warp = (units + ctx.num_sms() * 2 * kGemvWarps - 1) / (ctx.num_sms() * 2 * kGemvWarps);
+  const int grid = ((units + per_warp - 1) / per_warp + kGemvWarps - 1) / kGemvWarps;
+  const size_t smem = gemv1_smem<F>(a.in);
+  if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2>, dim3(grid), dim3(kGemvWarps * 32), smem, a);
+  else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemvWarps * 32), smem, a);
+}
+
+// Lets gemv1_kernel<F> take the shared memory that inputs of max_in need.
+template <class F>
+void reserve_gemv1(int max_in) {
+  const int bytes = static_cast<int>(gemv1_smem<F>(max_in));
+  if (bytes <= 48 * 1024) return;
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+}
+
+}  // namespace
+}  // namespace cpplm::cuda

@@ -1,0 +1,246 @@
+// mlx affine-quantized weights on the GPU: the decode GEMV (gemv.cuh's kernel with a quantized
+// format), dequantization into a float scratch for prefill GEMMs, and quantized embedding rows.
+// Codes are packed little-endian from the lowest bit; each group of `group` inputs of a row has a
+// (scale, bias) pair, stored together as [rows, in / group][2] of the float dtype.
+#include "backends/cuda/gemv.cuh"
+
+namespace cpplm::cuda {
+namespace {
+
+// A (scale, bias) pair as loaded: both halves of one 32-bit word (bf16, f16) or a float2.
+template <class SB>
+struct SbPair {  // bf16
+  using Raw = uint32_t;
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const uint32_t*>(p) + i); }
+  static __device__ __forceinline__ float2 get(Raw u) { return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u)); }
+};
+template <>
+struct SbPair<__half> {
+  using Raw = uint32_t;
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const uint32_t*>(p) + i); }
+  static __device__ __forceinline__ float2 get(Raw u) { return __half22float2(*reinterpret_cast<const __half2*>(&u)); }
+};
+template <>
+struct SbPair<float> {
+  using Raw = float2;
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const float2*>(p) + i); }
+  static __device__ __forceinline__ float2 get(Raw u) { return u; }
+};
+
+// The exponent byte of 2^23 for byte_code. In constant memory, not a literal: the compiler would
+// then put the selector of every permute in a register (one more move per code).
+__constant__ uint32_t kCodeMagic = 0x4B000000u;
+
+// Byte j of w (a code of at most 8 bits) as a float: 2^23 + q built by one byte permute, minus 2^23.
+__device__ __forceinline__ float byte_code(uint32_t w, int j) {
+  return __uint_as_float(__byte_perm(w, kCodeMagic, 0x7440u + j)) - 8388608.0f;
+}
+
+// Bits-bit codes (4 or 8), scales/biases of SB: a 16-byte vector holds 128 / Bits inputs of one
+// group (groups are multiples of it). x is staged with padding between vectors (base) so that the
+// lanes of a warp, reading their vectors' inputs at the same offset, hit different banks (with
+// immediate offsets: no index arithmetic per load); rows come in pairs (kPairs) so that each x
+// value read from shared memory serves two rows.
+template <int Bits, class SB>
+struct QuantFmt {
+  static constexpr int kVec = 128 / Bits;
+  static constexpr bool kSums = true, kPairs = true;
+  using Aux = typename SbPair<SB>::Raw;
+  // q4: 2 floats of padding per vector (float2 reads, 16 lanes apart by 2 banks); q8: 4 per 2 vectors
+  // (float4 reads, 8 lanes on 8 distinct bank quads).
+  static __host__ __device__ __forceinline__ int base(int cc) { return Bits == 4 ? cc * 34 : cc * 16 + (cc >> 1) * 4; }
+  // Inputs 4i .. 4i + 3 of x at their staged positions.
+  static __device__ __forceinline__ void store4(float* xs, int i, float4 v) {
+    float* p = xs + base(4 * i / kVec) + 4 * i % kVec;
+    if constexpr (Bits == 4) {
+      reinterpret_cast<float2*>(p)[0] = make_float2(v.x, v.y);
+      reinterpret_cast<float2*>(p)[1] = make_float2(v.z, v.w);
+    } else {
+      *reinterpret_cast<float4*>(p) = v;
+    }
+  }
+  static __device__ __forceinline__ float4 load4(const float* xs, int i) {
+    const float* p = xs + base(4 * i / kVec) + 4 * i % kVec;
+    if constexpr (Bits == 4) {
+      const float2 a = reinterpret_cast<const float2*>(p)[0], b = reinterpret_cast<const float2*>(p)[1];
+      return make_float4(a.x, a.y, b.x, b.y);
+    } else {
+      return *reinterpret_cast<const float4*>(p);
+    }
+  }
+  static __device__ __forceinline__ Aux aux(const GemvArgs& a, int row, int cc) {
+    const int gs = __ffs(a.group) - 1;  // group: a power of two
+    return SbPair<SB>::load(a.sb, static_cast<int64_t>(row) * (a.in >> gs) + ((cc * kVec) >> gs));
+  }
+  // acc[r] += scale·Σ q·x + bias·Σ x over the vector, per row.
+  template <int R>
+  static __device__ __forceinline__ void dot(float* acc, const uint4* v, const Aux* aux, const float* xr, float xsum, int cc) {
+    float d[R][2];  // two chains per row
+#pragma unroll
+    for (int r = 0; r < R; ++r) d[r][0] = d[r][1] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      if constexpr (Bits == 4) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {  // codes 8i + 2j (low nibble of byte j) and 8i + 2j + 1 (high)
+          const float2 x = *reinterpret_cast<const float2*>(xr + 8 * i + 2 * j);
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            const uint32_t w = (&v[r].x)[i], lo = w & 0x0f0f0f0fu, hi = (w >> 4) & 0x0f0f0f0fu;
+            d[r][0] = fmaf(byte_code(lo, j), x.x, d[r][0]);
+            d[r][1] = fmaf(byte_code(hi, j), x.y, d[r][1]);
+          }
+        }
+      } else {
+        const float4 x = *reinterpret_cast<const float4*>(xr + 4 * i);
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          const uint32_t w = (&v[r].x)[i];
+          d[r][0] = fmaf(byte_code(w, 0), x.x, d[r][0]);
+          d[r][1] = fmaf(byte_code(w, 1), x.y, d[r][1]);
+          d[r][0] = fmaf(byte_code(w, 2), x.z, d[r][0]);
+          d[r][1] = fmaf(byte_code(w, 3), x.w, d[r][1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float2 sb = SbPair<SB>::get(aux[r]);
+      acc[r] = fmaf(sb.x, d[r][0] + d[r][1], fmaf(sb.y, xsum, acc[r]));
+    }
+  }
+};
+
+template <class SB>
+void launch_quant(const CudaContext& ctx, const GemvArgs& a) {
+  if (a.bits == 4) launch_gemv1<QuantFmt<4, SB>>(ctx, a);
+  else launch_gemv1<QuantFmt<8, SB>>(ctx, a);
+}
+
+template <class SB>
+__device__ __forceinline__ float2 sb_at(const void* sb, int64_t i) {
+  return SbPair<SB>::get(SbPair<SB>::load(sb, i));
+}
+
+// One thread per code word of the rows: its 32 / Bits values dequantized and stored at once.
+template <int Bits, class SB, class O>
+__global__ void dequantize_kernel(const uint32_t* codes, const void* sb, int group, int rows, int in, O* out) {
+  pdl_wait();
+  pdl_trigger();
+  constexpr int kPer = 32 / Bits;
+  struct alignas(kPer * sizeof(O)) Pack {
+    O v[kPer];
+  };
+  const int words = in / kPer, groups = in / group;
+  const int64_t count = static_cast<int64_t>(rows) * words;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+    const int64_t row = i / words;
+    const int c0 = static_cast<int>(i % words) * kPer;
+    const float2 p = sb_at<SB>(sb, row * groups + c0 / group);
+    const uint32_t w = __ldg(codes + i);
+    Pack pk;
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) pk.v[e] = from_f32<O>(fmaf(p.x, static_cast<float>((w >> (Bits * e)) & ((1u << Bits) - 1)), p.y));
+    *reinterpret_cast<Pack*>(out + row * in + c0) = pk;
+  }
+}
+
+template <class SB>
+__global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, int bits, int group, int vocab, int dim,
+                                       const int32_t* ids, int64_t count, float* x) {
+  pdl_wait();
+  pdl_trigger();
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+    const int64_t t = i / dim;
+    const int c = static_cast<int>(i % dim);
+    int id = ids[t];
+    id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);  // ids are checked on the host; never read out of bounds
+    const int64_t bit = static_cast<int64_t>(id) * dim * bits + static_cast<int64_t>(c) * bits;  // bits divide 32
+    const uint32_t q = (codes[bit / 32] >> (bit % 32)) & ((1u << bits) - 1);
+    const float2 p = sb_at<SB>(sb, static_cast<int64_t>(id) * (dim / group) + c / group);
+    x[i] = fmaf(p.x, static_cast<float>(q), p.y);
+  }
+}
+
+__global__ void fill_bits_kernel(uint32_t* w, int64_t count, uint64_t seed) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+    uint64_t z = seed * 0x100000001b3ull + static_cast<uint64_t>(i) + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    w[i] = static_cast<uint32_t>(z ^ (z >> 31));
+  }
+}
+
+int blocks(int64_t count) { return static_cast<int>(std::min<int64_t>((count + 255) / 256, 65535)); }
+
+// Calls f with a value of the scale/bias type of `t` (only its type matters).
+template <class Fn>
+void with_sb(DType t, Fn&& f) {
+  switch (t) {
+    case DType::BF16: return f(__nv_bfloat16{});
+    case DType::F16: return f(__half{});
+    case DType::F32: return f(0.0f);
+    default: throw Error("quantized weights: scales of dtype " + std::string(dtype_name(t)) + " are not supported on the GPU");
+  }
+}
+
+}  // namespace
+
+bool gemv_quant_supported(int bits, int group) {
+  return (bits == 4 || bits == 8) && group >= 128 / bits && (group & (group - 1)) == 0;
+}
+
+void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
+  CPPLM_CHECK(a.n == 1 && gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
+              "gemv: quantized weights need one row of x, 4 or 8 bits, a power-of-two group of >= 128 / bits");
+  CPPLM_CHECK(!a.argmax || (a.mode == GemvMode::kStore && !a.bias), "gemv: fused argmax needs plain stores, no bias");
+  with_sb(a.wtype, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
+}
+
+void reserve_gemv1_quant(int max_in) {
+  reserve_gemv1<QuantFmt<4, __nv_bfloat16>>(max_in);
+  reserve_gemv1<QuantFmt<8, __nv_bfloat16>>(max_in);
+  reserve_gemv1<QuantFmt<4, __half>>(max_in);
+  reserve_gemv1<QuantFmt<8, __half>>(max_in);
+  reserve_gemv1<QuantFmt<4, float>>(max_in);
+  reserve_gemv1<QuantFmt<8, float>>(max_in);
+}
+
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
+                void* out, DType otype) {
+  CPPLM_CHECK(gemv_quant_supported(bits, group) && in % group == 0, "dequantize: unsupported bits / group");
+  const int64_t count = static_cast<int64_t>(rows) * (in / (32 / bits));
+  if (count == 0) return;
+  const auto* c = static_cast<const uint32_t*>(codes);
+  with_sb(sbtype, [&](auto s) {
+    using SB = decltype(s);
+    auto go = [&](auto o) {
+      using O = decltype(o);
+      auto* dst = static_cast<O*>(out);
+      if (bits == 4) launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(blocks(count)), dim3(256), 0, c, sb, group, rows, in, dst);
+      else launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(blocks(count)), dim3(256), 0, c, sb, group, rows, in, dst);
+    };
+    if (otype == DType::BF16) go(__nv_bfloat16{});
+    else if (otype == DType::F16) go(__half{});
+    else go(0.0f);
+  });
+}
+
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab, int dim,
+                     const int32_t* ids, int n, float* x) {
+  const int64_t count = static_cast<int64_t>(n) * dim;
+  if (count == 0) return;
+  const auto* c = static_cast<const uint32_t*>(codes);
+  with_sb(sbtype, [&](auto s) {
+    launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(blocks(count)), dim3(256), 0, c, sb, bits, group, vocab, dim,
+           ids, count, x);
+  });
+}
+
+void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed) {
+  if (count == 0) return;
+  fill_bits_kernel<<<blocks(count), 256, 0, ctx.stream()>>>(w, count, seed);
+  CPPLM_CUDA_LAUNCHED();
+}
+
+}  // namespace cpplm::cuda
