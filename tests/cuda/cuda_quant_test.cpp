@@ -11,6 +11,7 @@
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/cuda/cuda_model.h"
+#include "cuda_test_util.h"
 #include "io/safetensors.h"
 #include "model/convert.h"
 #include "model/random_weights.h"
@@ -21,22 +22,9 @@
 namespace cpplm {
 namespace {
 
-#define SKIP_WITHOUT_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "skipped: no GPU"
-
 std::string models_dir() {
   const char* e = std::getenv("CPPLM_MODELS_DIR");
   return e ? e : CPPLM_MODELS_DIR;
-}
-
-double rel_err(const std::vector<float>& a, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i])) return INFINITY;
-    num += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]);
-    den += double(ref[i]) * ref[i];
-  }
-  return std::sqrt(num / (den > 0 ? den : 1));
 }
 
 // The CPU's quantized prefill in exact mode (f32 activations) for the test's scope.
@@ -45,11 +33,6 @@ struct ExactQuant {
   ExactQuant() { cpu::set_exact_quant(true); }
   ~ExactQuant() { cpu::set_exact_quant(saved); }
 };
-
-std::vector<float> run(LanguageModel& m, SequenceState& s, std::span<const int32_t> toks, bool all) {
-  SequenceTokens in{toks, &s};
-  return m.forward({&in, 1}, all);
-}
 
 struct BundledCase {
   int bits, group;

@@ -1,7 +1,7 @@
 // Causal / sliding-window attention over a KV cache plus the step's new keys, online softmax, GQA, split-KV.
 #include <algorithm>
 
-#include "backends/cuda/common.cuh"
+#include "backends/cuda/attention.cuh"
 #include "backends/cuda/kernels.h"
 
 namespace cpplm::cuda {
@@ -35,41 +35,6 @@ __device__ __forceinline__ float cached_values(const KV* vc, const int* rows, co
 #pragma unroll kUnroll
   for (int kk = 0; kk < nc; ++kk) acc = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows[kk]) * d + e]), acc);
   return acc;
-}
-
-// Keys visible to query i: [0, *sinks) then [*start, pos]; returns their count.
-__device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i, int* start, int* sinks) {
-  const int pos = offset + i;
-  *start = a.window > 0 ? max(0, pos - a.window + 1) : 0;
-  *sinks = min(a.keep, *start);
-  return *sinks + pos - *start + 1;
-}
-
-// Merges the `a.splits` partial softmaxes of output row `row` (the block's threads share the
-// dims): one warp turns each split's (max, sum) into its weight, then every output element is
-// one pass over the splits. Reads through L2 (__ldcg): other blocks of the launch wrote them.
-__device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, int tid) {
-  __shared__ float wgt[kMaxAttnSplits];
-  __shared__ float inv_l;
-  const int d = a.head_dim;
-  const float* part = a.partial + row * a.splits * (d + 2);
-  if (tid < 32) {  // lane s: split s
-    const bool has = tid < a.splits;
-    const float ms = has ? __ldcg(part + tid * (d + 2) + d) : -INFINITY;
-    const float ls = has ? __ldcg(part + tid * (d + 2) + d + 1) : 0.0f;
-    const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
-    const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
-    if (has) wgt[tid] = w;
-    const float l = warp_sum(w * ls);
-    if (tid == 0) inv_l = 1.0f / l;
-  }
-  __syncthreads();
-  for (int e = tid; e < d; e += kAttnThreads) {
-    float o = 0.0f;
-#pragma unroll 8
-    for (int s = 0; s < a.splits; ++s) o = fmaf(wgt[s], __ldcg(part + s * (d + 2) + e), o);
-    a.out[row * d + e] = o * inv_l;
-  }
 }
 
 // Work mapping: one block per (query head, query token, key split); each tile of 128 visible
@@ -198,13 +163,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   if (tid + kAttnThreads < d) part[tid + kAttnThreads] = acc1;
   if (tid == 0) part[d] = m, part[d + 1] = l;
   // The last of the (token, head)'s split blocks to finish merges them.
-  __shared__ bool last;
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) last = atomicAdd(a.counters + row, 1) == a.splits - 1;
-  __syncthreads();
-  if (!last) return;
-  __threadfence();
+  if (!last_split_block(a.counters + row, a.splits)) return;
   combine_splits(a, row, tid);
   if (tid == 0) a.counters[row] = 0;
 }
@@ -329,6 +288,10 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   CPPLM_CHECK(a.splits == 1 || a.partial != nullptr, "attention: split-KV needs scratch");
   const int group = a.num_heads / a.num_kv_heads;
   const bool pdl = ctx.pdl();
+  if (a.n >= 8 && attention_tc_supported(a, kv_type)) {
+    attention_tc(ctx, a);
+    return;
+  }
   if (a.n >= 8 && a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows) {
     const int qt = kTileRows / group;
     const int dp = a.head_dim + 1;
@@ -341,6 +304,11 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
       CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
       launch(ctx.stream(), pdl, attention_tiled_kernel<float>, grid, dim3(kTileThreads), smem, a, qt);
     }
+    return;
+  }
+  if (a.n == 1 && a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type)) {
+    CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.splits <= kMaxAttnSplits), "attention: split-KV needs counters");
+    attention_decode(ctx, a, kv_type);
     return;
   }
   CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.n == 1 && a.splits <= kMaxAttnSplits),

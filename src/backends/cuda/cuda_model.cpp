@@ -369,6 +369,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       a.cache = c;
       a.offset = offsets + si;
       a.out = attn + static_cast<size_t>(q.start) * qd_;
+      a.keys_in_cache = fused_append && use_gemm;  // bf16 activations already: tensor cores may take it
       attention(ctx_, a, q.s->kv_type());
       if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
     }
@@ -485,7 +486,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
   // Splits grow with the cache so that long contexts still fill the GPU.
-  const int splits = std::clamp((s->max_capacity() + 127) / 128, 1, kMaxAttnSplits);
+  const int splits = attention_decode_splits(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type());
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {

@@ -119,8 +119,20 @@ struct AttnArgs {
   const float* rope_cos = nullptr;
   const float* rope_sin = nullptr;
   bool rope_traditional = false;
+  // Prefill with every key (the chunk's own too) already in a bf16 cache: attention may run on
+  // tensor cores (attention_tc.cu; bf16 Q and P, f32 softmax and accumulation).
+  bool keys_in_cache = false;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
+// attention_decode.cu: whether the decode step (n == 1, fused RoPE) of this shape runs the
+// GQA-grouped kernel (one block per kv head and split), and the split count attention() wants
+// for a decode step over `capacity` cache positions (fixed while a graph replays it).
+bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type);
+int attention_decode_splits(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type);
+void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
+// attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
+bool attention_tc_supported(const AttnArgs& a, DType kv_type);
+void attention_tc(const CudaContext& ctx, const AttnArgs& a);
 
 }  // namespace cpplm::cuda

@@ -1,0 +1,235 @@
+// The decode step's attention (one query token, RoPE and the K/V append fused), GQA-grouped and
+// split-KV: one block per (kv head, key split) serves every query head of the group, so each
+// cached K/V row is read once per step, with 16-byte loads that are all issued up front.
+#include <algorithm>
+
+#include "backends/cuda/attention.cuh"
+
+namespace cpplm::cuda {
+namespace {
+
+constexpr int kDecWarps = 4;     // warps per block
+constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
+constexpr int kDecMaxGroup = 8;  // query heads per kv head
+constexpr int kDecMaxDims = 256;
+
+// Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
+int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
+
+// Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
+// kDecWarps × (32 / L) keys; in a warp, L lanes share a key row (lane % L: which 16 bytes),
+// 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
+// scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
+// per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
+// rows are requested before the current one is multiplied; the first pass's before waiting on
+// the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
+// value come unrounded from shared memory (as the CPU attends before it appends). At the end the
+// 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
+// finish merges them, see combine_splits).
+template <class KV, int G>
+__global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnArgs a) {
+  constexpr int kVec = 16 / sizeof(KV);
+  extern __shared__ float sm[];
+  const int kvh = blockIdx.x, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int d = a.head_dim, group = a.num_heads / a.num_kv_heads, L = d / kVec, kpw = 32 / L;
+  const int sub = lane / L, slice = lane % L;
+  const int offset = *a.offset;  // written by a copy before the launch, not by a kernel
+  int start, sinks;
+  const int cnt = visible_keys(a, offset, 0, &start, &sinks);
+  const int chunk = (cnt + a.splits - 1) / a.splits;
+  const int lo = min(cnt, split * chunk), hi = min(cnt, lo + chunk);
+  const int per_pass = kDecRounds * kDecWarps * kpw;
+  const KV* kc = static_cast<const KV*>(a.cache.k);
+  const KV* vc = static_cast<const KV*>(a.cache.v);
+  auto key_of = [&](int idx) { return idx < sinks ? idx : start + idx - sinks; };
+  auto key_index = [&](int base, int r) { return base + (r * kDecWarps + warp) * kpw + sub; };
+  auto fetch = [&](int base, uint4* kr, uint4* vr) {
+#pragma unroll
+    for (int r = 0; r < kDecRounds; ++r) {
+      const int idx = key_index(base, r), j = idx < hi ? key_of(idx) : offset;
+      kr[r] = vr[r] = make_uint4(0, 0, 0, 0);
+      if (j < offset) {
+        const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+        kr[r] = __ldg(reinterpret_cast<const uint4*>(kc + row * d) + slice);
+        vr[r] = __ldg(reinterpret_cast<const uint4*>(vc + row * d) + slice);
+      }
+    }
+  };
+  uint4 nk[kDecRounds], nv[kDecRounds];
+  fetch(lo, nk, nv);
+  if (tid == 0 && a.cache.max_size == 0 && start == 0 && min(hi, offset) > lo + per_pass) {
+    // The later passes' rows are contiguous: start moving them to L2 as well.
+    const size_t at = (static_cast<size_t>(kvh) * a.cache.capacity + lo + per_pass) * d * sizeof(KV);
+    const uint32_t bytes = static_cast<uint32_t>((min(hi, offset) - lo - per_pass) * d * sizeof(KV));
+    prefetch_l2(static_cast<const char*>(a.cache.k) + at, bytes);
+    prefetch_l2(static_cast<const char*>(a.cache.v) + at, bytes);
+  }
+  pdl_wait();
+  pdl_trigger();
+
+  // Rotate the group's queries and the new key (HF rotate_half or mlx traditional pairs).
+  float* qs = sm;               // [G][d]
+  float* kn = qs + G * d;       // [d]
+  float* vn = kn + d;           // [d]
+  float* red = vn + d;          // [kDecWarps][G][d + 2]: each warp's acc, then its m and l
+  const int half = d / 2, k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
+  for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
+    const int g = t / half, jj = t % half;
+    const int ia = a.rope_traditional ? 2 * jj : jj, ib = a.rope_traditional ? 2 * jj + 1 : jj + half;
+    const float* src = a.qkv + (g < group ? (kvh * group + g) * d : k_col);
+    float* dst = g < group ? qs + g * d : kn;
+    const float cs = a.rope_cos[jj], sn = a.rope_sin[jj], x0 = src[ia], x1 = src[ib];
+    dst[ia] = x0 * cs - x1 * sn;
+    dst[ib] = x1 * cs + x0 * sn;
+  }
+  for (int e = tid; e < d; e += blockDim.x) vn[e] = a.qkv[v_col + e];
+  __syncthreads();
+  if (split == 0) {  // one block per kv head appends the new key and value
+    const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep)) * d;
+    for (int e = tid; e < d; e += blockDim.x) {
+      static_cast<KV*>(a.cache.k)[at + e] = from_f32<KV>(kn[e]);
+      static_cast<KV*>(a.cache.v)[at + e] = from_f32<KV>(vn[e]);
+    }
+  }
+  float q[G][kVec], acc[G][kVec], m[G], l[G];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    m[g] = -INFINITY, l[g] = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) q[g][e] = g < group ? qs[g * d + slice * kVec + e] : 0.0f, acc[g][e] = 0.0f;
+  }
+
+  for (int base = lo; base < hi; base += per_pass) {
+    uint4 ck[kDecRounds], cv[kDecRounds];
+#pragma unroll
+    for (int r = 0; r < kDecRounds; ++r) ck[r] = nk[r], cv[r] = nv[r];
+    if (base + per_pass < hi) fetch(base + per_pass, nk, nv);  // in flight while this pass is multiplied
+    float sc[kDecRounds][G], vf[kDecRounds][kVec];
+#pragma unroll
+    for (int r = 0; r < kDecRounds; ++r) {
+      const int idx = key_index(base, r);
+      const bool valid = idx < hi, fresh = valid && key_of(idx) == offset;
+      float kf[kVec];
+      unpack16<KV>(ck[r], kf);
+      unpack16<KV>(cv[r], vf[r]);
+      if (fresh)
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) kf[e] = kn[slice * kVec + e], vf[r][e] = vn[slice * kVec + e];
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float s = 0.0f;
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) s = fmaf(kf[e], q[g][e], s);
+        for (int o = 1; o < L; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        sc[r][g] = valid ? s * a.scale : -INFINITY;
+      }
+    }
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      float mx = sc[0][g];
+#pragma unroll
+      for (int r = 1; r < kDecRounds; ++r) mx = fmaxf(mx, sc[r][g]);
+      for (int o = L; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+      const float m_new = fmaxf(m[g], mx);
+      if (m_new == -INFINITY) continue;  // nothing visible yet (warp-uniform)
+      const float corr = expf(m[g] - m_new);
+      l[g] *= corr;
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) acc[g][e] *= corr;
+#pragma unroll
+      for (int r = 0; r < kDecRounds; ++r) {
+        const float p = expf(sc[r][g] - m_new);  // 0 for invalid rows
+        l[g] += p;
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[g][e] = fmaf(p, vf[r][e], acc[g][e]);
+      }
+      m[g] = m_new;
+    }
+  }
+
+  // Merge the warp's row groups (m is warp-uniform), then the warps through shared memory.
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    for (int o = L; o < 32; o <<= 1) {
+      l[g] += __shfl_xor_sync(0xffffffffu, l[g], o);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+    }
+    if (g < group && sub == 0) {
+      float* w = red + (warp * G + g) * (d + 2);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) w[slice * kVec + e] = acc[g][e];
+      if (slice == 0) w[d] = m[g], w[d + 1] = l[g];
+    }
+  }
+  __syncthreads();
+  const bool split_kv = a.splits > 1;
+  for (int t = tid; t < group * d; t += blockDim.x) {
+    const int g = t / d, e = t % d;
+    float mx = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kDecWarps; ++w) mx = fmaxf(mx, red[(w * G + g) * (d + 2) + d]);
+    float o = 0.0f, ls = 0.0f;
+    if (mx != -INFINITY)
+#pragma unroll
+      for (int w = 0; w < kDecWarps; ++w) {
+        const float* r = red + (w * G + g) * (d + 2);
+        const float wt = expf(r[d] - mx);  // 0 for a warp without keys
+        o = fmaf(wt, r[e], o);
+        ls = fmaf(wt, r[d + 1], ls);
+      }
+    const int h = kvh * group + g;
+    if (!split_kv) {
+      a.out[static_cast<int64_t>(h) * d + e] = ls > 0.0f ? o / ls : 0.0f;
+    } else {
+      float* part = a.partial + (static_cast<int64_t>(h) * a.splits + split) * (d + 2);
+      part[e] = o;
+      if (e == 0) part[d] = mx, part[d + 1] = ls;
+    }
+  }
+  if (!split_kv) return;
+  // The last of the kv head's split blocks to finish merges every head of its group.
+  if (!last_split_block(a.counters + kvh, a.splits)) return;
+  for (int g = 0; g < group; ++g) {
+    combine_splits(a, kvh * group + g, tid);
+    __syncthreads();  // combine_splits' shared weights are rewritten by the next head
+  }
+  if (tid == 0) a.counters[kvh] = 0;
+}
+
+template <class KV>
+void launch_decode(const CudaContext& ctx, const AttnArgs& a, int group) {
+  const dim3 grid(a.num_kv_heads, a.splits), block(kDecWarps * 32);
+  auto go = [&](auto kernel, int g) {
+    const size_t smem = (static_cast<size_t>(g + 2) * a.head_dim + static_cast<size_t>(kDecWarps) * g * (a.head_dim + 2)) * sizeof(float);
+    launch(ctx.stream(), ctx.pdl(), kernel, grid, block, smem, a);
+  };
+  if (group == 1) go(attention_decode_kernel<KV, 1>, 1);
+  else if (group == 2) go(attention_decode_kernel<KV, 2>, 2);
+  else if (group <= 4) go(attention_decode_kernel<KV, 4>, 4);
+  else go(attention_decode_kernel<KV, 8>, 8);
+}
+
+}  // namespace
+
+bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type) {
+  if (kv_type != DType::BF16 && kv_type != DType::F32) return false;
+  const int L = lanes_per_key(head_dim, kv_type);
+  return head_dim <= kDecMaxDims && head_dim % 2 == 0 && L >= 1 && L <= 32 && (L & (L - 1)) == 0 &&
+         L * 16 == head_dim * static_cast<int>(dtype_size(kv_type)) && num_heads % num_kv_heads == 0 &&
+         num_heads / num_kv_heads <= kDecMaxGroup;
+}
+
+int attention_decode_splits(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type) {
+  if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits);
+  const int per_pass = kDecRounds * kDecWarps * (32 / lanes_per_key(head_dim, kv_type));
+  return std::clamp((capacity + per_pass - 1) / per_pass, 1, kMaxAttnSplits);  // one pass per split up to 32 splits
+}
+
+void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
+  const int group = a.num_heads / a.num_kv_heads;
+  if (kv_type == DType::BF16) launch_decode<__nv_bfloat16>(ctx, a, group);
+  else launch_decode<float>(ctx, a, group);
+}
+
+}  // namespace cpplm::cuda

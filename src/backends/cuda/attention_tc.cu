@@ -1,0 +1,223 @@
+// Prefill attention on bf16 tensor cores (flash-attention style): for chunks whose keys are all in
+// a bf16 cache (the chunk's own keys appended by the RoPE kernel), head_dim 32, 64 or 128.
+#include <algorithm>
+
+#include "backends/cuda/attention.cuh"
+
+namespace cpplm::cuda {
+namespace {
+
+constexpr int kTcRows = 64;     // (query, head) rows per block: 16 per warp
+constexpr int kTcKeys = 64;     // keys per tile
+constexpr int kTcWarps = 4;
+constexpr int kTcPad = 8;       // bf16 elements of padding per shared row: ldmatrix rows hit distinct banks
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// 16 bytes global -> shared, zero-filled when !valid (cp.async.cg: through L2 only).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
+// c (16×8 f32) += a (16×16 bf16, row) · b (16×8 bf16, col).
+__device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+// Work mapping: one block per (kv head, 64 / group query tokens): its 64 rows are (token, head of
+// the group) pairs, so the group shares every K/V tile. Warp w owns rows 16w..16w+15: Q in
+// registers (A fragments), S = Q·Kᵀ per 64-key tile on tensor cores, online softmax in f32 on the
+// accumulators (each lane holds 2 rows × 16 keys), P reused as the A operand of P·V (the m16n8
+// accumulator layout is the m16n8k16 A layout), O in f32 registers. K/V tiles come by cp.async,
+// double-buffered; keys past the block's last query are zero-filled.
+template <int D>
+__global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a, int qt) {
+  constexpr int S = D + kTcPad;  // shared row stride (elements)
+  extern __shared__ __align__(16) __nv_bfloat16 tsm[];
+  __nv_bfloat16* qs = tsm;                      // [kTcRows][S]
+  __nv_bfloat16* ks = qs + kTcRows * S;         // [2][kTcKeys][S]
+  __nv_bfloat16* vs = ks + 2 * kTcKeys * S;     // [2][kTcKeys][S]
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g8 = lane / 4, t4 = lane % 4;
+  const int group = a.num_heads / a.num_kv_heads, kvh = blockIdx.x, q0 = blockIdx.y * qt;
+  const int rows = min(qt, a.n - q0) * group;
+  pdl_wait();
+  pdl_trigger();
+  const int offset = *a.offset;
+  const int pmin = offset + q0, pmax = offset + q0 + rows / group - 1;
+  const __nv_bfloat16* kc = static_cast<const __nv_bfloat16*>(a.cache.k);
+  const __nv_bfloat16* vc = static_cast<const __nv_bfloat16*>(a.cache.v);
+
+  auto load_tile = [&](int j0, int buf) {
+    constexpr int kChunks = D / 8;  // 16-byte pieces per row
+    for (int c = tid; c < kTcKeys * kChunks; c += kTcWarps * 32) {
+      const int kk = c / kChunks, part = c % kChunks, j = j0 + kk;
+      const bool valid = j <= pmax;
+      const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + (valid ? kv_slot(j, a.cache.max_size, a.cache.keep) : 0);
+      cp_async16(ks + (buf * kTcKeys + kk) * S + part * 8, kc + row * D + part * 8, valid);
+      cp_async16(vs + (buf * kTcKeys + kk) * S + part * 8, vc + row * D + part * 8, valid);
+    }
+    cp_async_commit();
+  };
+  // Tiles wholly outside every row's window (and past the kept sink keys) are skipped.
+  auto needed = [&](int j0) { return !(a.window > 0 && j0 + kTcKeys - 1 <= pmin - a.window && j0 >= a.keep); };
+  auto next_tile = [&](int j0) {
+    while (j0 <= pmax && !needed(j0)) j0 += kTcKeys;
+    return j0;
+  };
+  int j0 = next_tile(0);
+  if (j0 <= pmax) load_tile(j0, 0);
+
+  // Q rows (f32, RoPE applied) to bf16 in shared memory, then A fragments in registers.
+  for (int i = tid; i < kTcRows * (D / 4); i += kTcWarps * 32) {
+    const int r = i / (D / 4), e = (i % (D / 4)) * 4;
+    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (r < rows)
+      v = *reinterpret_cast<const float4*>(a.qkv + static_cast<int64_t>(q0 + r / group) * a.ld +
+                                           static_cast<int64_t>(kvh * group + r % group) * D + e);
+    uint2 p;
+    p.x = pack_bf16(v.x, v.y);
+    p.y = pack_bf16(v.z, v.w);
+    *reinterpret_cast<uint2*>(qs + r * S + e) = p;
+  }
+  __syncthreads();
+  uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane & 15)) * S + kk * 16 + (lane >> 4) * 8);
+
+  // This lane's two rows: r0 = 16w + g8 and r0 + 8; their query positions.
+  const int r0 = warp * 16 + g8;
+  const int p0 = offset + q0 + min(r0, rows - 1) / group, p1 = offset + q0 + min(r0 + 8, rows - 1) / group;
+  const float sl2 = a.scale * 1.4426950408889634f;  // scores to log2 units
+  float o[D / 8][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+
+  for (int buf = 0; j0 <= pmax; buf ^= 1) {
+    const int jn = next_tile(j0 + kTcKeys);
+    if (jn <= pmax) {
+      load_tile(jn, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const __nv_bfloat16* kt = ks + buf * kTcKeys * S;
+    const __nv_bfloat16* vt = vs + buf * kTcKeys * S;
+    float s[kTcKeys / 8][4];
+#pragma unroll
+    for (int n = 0; n < kTcKeys / 8; ++n) {
+      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk += 2) {  // two k-steps per ldmatrix
+        uint32_t b[4];
+        ldmatrix_x4(b, kt + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
+        mma_bf16(s[n], qf[kk], b[0], b[1]);
+        mma_bf16(s[n], qf[kk + 1], b[2], b[3]);
+      }
+    }
+    // Mask, then the online softmax of rows r0 (elements 0, 1) and r0 + 8 (elements 2, 3).
+    float mx[2] = {m[0], m[1]};
+#pragma unroll
+    for (int n = 0; n < kTcKeys / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = j0 + n * 8 + 2 * t4 + (e & 1), p = e < 2 ? p0 : p1;
+        const bool vis = j <= p && (a.window == 0 || j > p - a.window || j < a.keep);
+        s[n][e] = vis ? s[n][e] : -INFINITY;
+        mx[e / 2] = fmaxf(mx[e / 2], s[n][e]);
+      }
+    float corr[2], base[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+      base[i] = mx[i] == -INFINITY ? 0.0f : mx[i] * sl2;
+      corr[i] = exp2f(m[i] * sl2 - base[i]);  // 0 while the row had nothing visible
+      m[i] = mx[i];
+      l[i] *= corr[i];
+    }
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) o[n][0] *= corr[0], o[n][1] *= corr[0], o[n][2] *= corr[1], o[n][3] *= corr[1];
+    uint32_t pf[kTcKeys / 16][4];  // P as A fragments, 16 keys per k-step
+#pragma unroll
+    for (int n = 0; n < kTcKeys / 8; ++n) {
+      float pv[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) pv[e] = exp2f(s[n][e] * sl2 - base[e / 2]), l[e / 2] += pv[e];
+      pf[n / 2][(n & 1) * 2 + 0] = pack_bf16(pv[0], pv[1]);
+      pf[n / 2][(n & 1) * 2 + 1] = pack_bf16(pv[2], pv[3]);
+    }
+#pragma unroll
+    for (int kk = 0; kk < kTcKeys / 16; ++kk)
+#pragma unroll
+      for (int n = 0; n < D / 8; n += 2) {  // two n-tiles of head dims per ldmatrix
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
+        mma_bf16(o[n], pf[kk], b[0], b[1]);
+        mma_bf16(o[n + 1], pf[kk], b[2], b[3]);
+      }
+    __syncthreads();  // this buffer is refilled two tiles on
+    j0 = jn;
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int r = r0 + 8 * i;
+    if (r >= rows) continue;
+    float* out = a.out + static_cast<int64_t>(q0 + r / group) * a.num_heads * D + static_cast<int64_t>(kvh * group + r % group) * D;
+    const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n)
+      *reinterpret_cast<float2*>(out + n * 8 + 2 * t4) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+  }
+}
+
+template <int D>
+void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
+  const int group = a.num_heads / a.num_kv_heads, qt = kTcRows / group;
+  const size_t smem = static_cast<size_t>(kTcRows + 4 * kTcKeys) * (D + kTcPad) * sizeof(__nv_bfloat16);
+  static bool attr = [&] {
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tc_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    return true;
+  }();
+  (void)attr;
+  launch(ctx.stream(), ctx.pdl(), attention_tc_kernel<D>, dim3(a.num_kv_heads, (a.n + qt - 1) / qt), dim3(kTcWarps * 32), smem, a, qt);
+}
+
+}  // namespace
+
+bool attention_tc_supported(const AttnArgs& a, DType kv_type) {
+  const int group = a.num_heads / a.num_kv_heads;
+  return kv_type == DType::BF16 && a.keys_in_cache && a.splits == 1 && a.rope_cos == nullptr &&
+         (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && a.num_heads % a.num_kv_heads == 0 && group <= kTcRows &&
+         kTcRows % group == 0;
+}
+
+void attention_tc(const CudaContext& ctx, const AttnArgs& a) {
+  if (a.head_dim == 32) launch_tc<32>(ctx, a);
+  else if (a.head_dim == 64) launch_tc<64>(ctx, a);
+  else launch_tc<128>(ctx, a);
+}
+
+}  // namespace cpplm::cuda

@@ -1,0 +1,34 @@
+// Helpers of the GPU tests: the "skipped: no GPU" guard, relative error, one forward call.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include "backends/cuda/cuda_model.h"
+#include "runtime/language_model.h"
+
+namespace cpplm {
+
+#define SKIP_WITHOUT_GPU() \
+  if (cuda_device_count() == 0) GTEST_SKIP() << "skipped: no GPU"
+
+// ‖a − ref‖₂ / ‖ref‖₂ (infinite when a holds a NaN).
+inline double rel_err(const std::vector<float>& a, const std::vector<float>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i])) return INFINITY;
+    num += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]);
+    den += double(ref[i]) * ref[i];
+  }
+  return std::sqrt(num / (den > 0 ? den : 1));
+}
+
+// Logits of one forward call of m over toks on sequence s (every row when all, else the last).
+inline std::vector<float> run(LanguageModel& m, SequenceState& s, std::span<const int32_t> toks, bool all) {
+  SequenceTokens in{toks, &s};
+  return m.forward({&in, 1}, all);
+}
+
+}  // namespace cpplm
