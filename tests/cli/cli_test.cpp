@@ -36,7 +36,9 @@ Result cpplm(const std::string& args, const std::string& stdin_text = "") {
   std::ofstream(base + ".in", std::ios::binary) << stdin_text;
   const std::string cmd = std::string(CPPLM_CLI) + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
+  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
+  for (const char* ext : {".in", ".out", ".err"}) std::remove((base + ext).c_str());  // leave nothing in the temp dir
+  return r;
 }
 
 nlohmann::json reference() { return nlohmann::json::parse(slurp(kModel + "/reference.json")); }
