@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/cuda/cuda_model.h"
+#include "cuda_test_util.h"
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
 #include "runtime/cpu_model.h"
@@ -17,19 +18,12 @@
 namespace cpplm {
 namespace {
 
-// Test data paths; CPPLM_TEST_DATA / CPPLM_MODELS_DIR in the environment override the build's
+// Test data path; CPPLM_TEST_DATA in the environment overrides the build's
 // (binaries built here run on a GPU machine with the checkout elsewhere).
 std::string data_dir() {
   const char* e = std::getenv("CPPLM_TEST_DATA");
   return e ? e : CPPLM_TEST_DATA;
 }
-std::string models_dir() {
-  const char* e = std::getenv("CPPLM_MODELS_DIR");
-  return e ? e : CPPLM_MODELS_DIR;
-}
-
-#define SKIP_WITHOUT_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "skipped: no GPU"
 
 std::vector<double> as_f64(const TensorView& t) {
   std::vector<double> out(t.numel());

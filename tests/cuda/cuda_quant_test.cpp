@@ -22,11 +22,6 @@
 namespace cpplm {
 namespace {
 
-std::string models_dir() {
-  const char* e = std::getenv("CPPLM_MODELS_DIR");
-  return e ? e : CPPLM_MODELS_DIR;
-}
-
 // The CPU's quantized prefill in exact mode (f32 activations) for the test's scope.
 struct ExactQuant {
   bool saved = cpu::exact_quant();

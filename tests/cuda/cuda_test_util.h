@@ -1,9 +1,11 @@
-// Helpers of the GPU tests: the "skipped: no GPU" guard, relative error, one forward call.
+// Helpers of the GPU tests: the "skipped: no GPU" guard, the models folder, relative error, one forward call.
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_model.h"
@@ -13,6 +15,13 @@ namespace cpplm {
 
 #define SKIP_WITHOUT_GPU() \
   if (cuda_device_count() == 0) GTEST_SKIP() << "skipped: no GPU"
+
+// The bundled models' folder; CPPLM_MODELS_DIR in the environment overrides the build's (binaries
+// built here run on a GPU machine with the checkout elsewhere).
+inline std::string models_dir() {
+  const char* e = std::getenv("CPPLM_MODELS_DIR");
+  return e ? e : CPPLM_MODELS_DIR;
+}
 
 // ‖a − ref‖₂ / ‖ref‖₂ (infinite when a holds a NaN).
 inline double rel_err(const std::vector<float>& a, const std::vector<float>& ref) {

@@ -306,14 +306,13 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
     }
     return;
   }
-  if (a.n == 1 && a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type)) {
-    CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.splits <= kMaxAttnSplits), "attention: split-KV needs counters");
-    attention_decode(ctx, a, kv_type);
-    return;
-  }
   CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.n == 1 && a.splits <= kMaxAttnSplits),
               "attention: split-KV needs one query, counters and at most kMaxAttnSplits splits");
   CPPLM_CHECK(a.rope_cos == nullptr || a.n == 1, "attention: fused RoPE needs one query");
+  if (a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type)) {
+    attention_decode(ctx, a, kv_type);
+    return;
+  }
   const dim3 grid(a.num_heads, a.n, a.splits);
   const size_t smem = (2 * a.head_dim + kAttnThreads) * sizeof(float);
   if (kv_type == DType::BF16) launch(ctx.stream(), pdl, attention_kernel<__nv_bfloat16>, grid, dim3(kAttnThreads), smem, a);

@@ -1,5 +1,6 @@
 // Prefill attention on bf16 tensor cores (flash-attention style): for chunks whose keys are all in
-// a bf16 cache (the chunk's own keys appended by the RoPE kernel), head_dim 32, 64 or 128.
+// an unbounded bf16 cache (the chunk's own appended by the RoPE kernel), causal without a window
+// (windows come with ring caches, which take attention.cu's kernels), head_dim 32, 64 or 128.
 #include <algorithm>
 
 #include "backends/cuda/attention.cuh"
@@ -46,7 +47,7 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
 // registers (A fragments), S = Q·Kᵀ per 64-key tile on tensor cores, online softmax in f32 on the
 // accumulators (each lane holds 2 rows × 16 keys), P reused as the A operand of P·V (the m16n8
 // accumulator layout is the m16n8k16 A layout), O in f32 registers. K/V tiles come by cp.async,
-// double-buffered; keys past the block's last query are zero-filled.
+// double-buffered; keys past the block's last query are zero-filled. Cache row of key j: j.
 template <int D>
 __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a, int qt) {
   constexpr int S = D + kTcPad;  // shared row stride (elements)
@@ -60,7 +61,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
   pdl_wait();
   pdl_trigger();
   const int offset = *a.offset;
-  const int pmin = offset + q0, pmax = offset + q0 + rows / group - 1;
+  const int pmax = offset + q0 + rows / group - 1;  // the block's last query position
   const __nv_bfloat16* kc = static_cast<const __nv_bfloat16*>(a.cache.k);
   const __nv_bfloat16* vc = static_cast<const __nv_bfloat16*>(a.cache.v);
 
@@ -69,20 +70,14 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
     for (int c = tid; c < kTcKeys * kChunks; c += kTcWarps * 32) {
       const int kk = c / kChunks, part = c % kChunks, j = j0 + kk;
       const bool valid = j <= pmax;
-      const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + (valid ? kv_slot(j, a.cache.max_size, a.cache.keep) : 0);
+      const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + (valid ? j : 0);
       cp_async16(ks + (buf * kTcKeys + kk) * S + part * 8, kc + row * D + part * 8, valid);
       cp_async16(vs + (buf * kTcKeys + kk) * S + part * 8, vc + row * D + part * 8, valid);
     }
     cp_async_commit();
   };
-  // Tiles wholly outside every row's window (and past the kept sink keys) are skipped.
-  auto needed = [&](int j0) { return !(a.window > 0 && j0 + kTcKeys - 1 <= pmin - a.window && j0 >= a.keep); };
-  auto next_tile = [&](int j0) {
-    while (j0 <= pmax && !needed(j0)) j0 += kTcKeys;
-    return j0;
-  };
-  int j0 = next_tile(0);
-  if (j0 <= pmax) load_tile(j0, 0);
+  int j0 = 0;
+  load_tile(0, 0);  // pmax >= 0: the block has a query
 
   // Q rows (f32, RoPE applied) to bf16 in shared memory, then A fragments in registers.
   for (int i = tid; i < kTcRows * (D / 4); i += kTcWarps * 32) {
@@ -110,7 +105,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
   for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
   for (int buf = 0; j0 <= pmax; buf ^= 1) {
-    const int jn = next_tile(j0 + kTcKeys);
+    const int jn = j0 + kTcKeys;
     if (jn <= pmax) {
       load_tile(jn, buf ^ 1);
       cp_async_wait<1>();
@@ -139,8 +134,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int j = j0 + n * 8 + 2 * t4 + (e & 1), p = e < 2 ? p0 : p1;
-        const bool vis = j <= p && (a.window == 0 || j > p - a.window || j < a.keep);
-        s[n][e] = vis ? s[n][e] : -INFINITY;
+        s[n][e] = j <= p ? s[n][e] : -INFINITY;
         mx[e / 2] = fmaxf(mx[e / 2], s[n][e]);
       }
     float corr[2], base[2];
@@ -148,8 +142,8 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
     for (int i = 0; i < 2; ++i) {
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      base[i] = mx[i] == -INFINITY ? 0.0f : mx[i] * sl2;
-      corr[i] = exp2f(m[i] * sl2 - base[i]);  // 0 while the row had nothing visible
+      base[i] = mx[i] * sl2;  // finite: key 0 is visible to every row, in the first tile
+      corr[i] = exp2f(m[i] * sl2 - base[i]);  // 0 after the first tile's m = -inf
       m[i] = mx[i];
       l[i] *= corr[i];
     }
@@ -209,7 +203,7 @@ void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
 
 bool attention_tc_supported(const AttnArgs& a, DType kv_type) {
   const int group = a.num_heads / a.num_kv_heads;
-  return kv_type == DType::BF16 && a.keys_in_cache && a.splits == 1 && a.rope_cos == nullptr &&
+  return kv_type == DType::BF16 && a.tensor_cores && a.window == 0 && a.cache.max_size == 0 && a.splits == 1 && a.rope_cos == nullptr &&
          (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && a.num_heads % a.num_kv_heads == 0 && group <= kTcRows &&
          kTcRows % group == 0;
 }

@@ -4,6 +4,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -136,6 +137,19 @@ __device__ __forceinline__ float block_max(float v) {
   }
   __syncthreads();
   return total;
+}
+
+// Blocks of `threads` for a grid-stride loop over count elements (at most 65,535).
+inline int grid_for(int64_t count, int threads = 256) {
+  return static_cast<int>(std::min<int64_t>((count + threads - 1) / threads, 65535));
+}
+
+// A 64-bit hash (splitmix64's finalizer): deterministic random fills.
+__device__ __forceinline__ uint64_t splitmix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 // KVCache::slot_index: ring beyond `keep` when the cache is bounded.

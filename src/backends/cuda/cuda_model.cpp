@@ -369,7 +369,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       a.cache = c;
       a.offset = offsets + si;
       a.out = attn + static_cast<size_t>(q.start) * qd_;
-      a.keys_in_cache = fused_append && use_gemm;  // bf16 activations already: tensor cores may take it
+      a.tensor_cores = fused_append && use_gemm;
       attention(ctx_, a, q.s->kv_type());
       if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
     }

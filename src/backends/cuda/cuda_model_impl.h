@@ -20,11 +20,6 @@ struct DevLinear {
   const float* bias = nullptr;
   int bits = 0, group = 0;
   const void* sb = nullptr;
-  // Bytes one pass over the weight reads.
-  size_t nbytes() const {
-    const size_t n = static_cast<size_t>(out) * in;
-    return bits ? n * bits / 8 + static_cast<size_t>(out) * (in / group) * 2 * dtype_size(t) : n * dtype_size(t);
-  }
 };
 
 struct DevLayer {
@@ -42,7 +37,6 @@ struct DevWeights {
   size_t bytes = 0;
   DevLinear embed;  // [vocab, hidden]; also lm_head when tied
   const float* norm = nullptr;
-  bool quantized = false;  // any DevLinear has bits > 0
   DevLinear lm_head;
   std::vector<DevLayer> layers;
 };

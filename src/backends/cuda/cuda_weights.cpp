@@ -58,7 +58,6 @@ class Uploader {
         void* sb = alloc(pairs * 2 * dtype_size(t));
         fill_random(ctx_, sb, t, 2 * pairs, scale / (1 << l.bits), seed_++);
         l.w = c, l.sb = sb;
-        w_.quantized = true;
       } else {
         void* d = alloc(static_cast<size_t>(out) * in * dtype_size(t));
         fill_random(ctx_, d, t, static_cast<int64_t>(out) * in, scale, seed_++);
@@ -95,7 +94,6 @@ class Uploader {
       void* sb = alloc(h.size());
       CPPLM_CUDA_CHECK(cudaMemcpy(sb, h.data(), h.size(), cudaMemcpyHostToDevice));
       l.sb = sb;
-      w_.quantized = true;
     } else if (same && !p0.quantized()) {
       l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave, [](const Linear* p) { return p->weight.data; });
     } else {
@@ -105,8 +103,7 @@ class Uploader {
       for (const Linear* p : parts) {
         const size_t n = static_cast<size_t>(p->out_features()) * in;
         std::vector<float> f(n);
-        if (p->quantized()) dequantize(*p, f.data());
-        else f = to_f32_host(p->weight);
+        dequantize(*p, f.data());  // any storage to f32
         std::vector<char> c(n * es);
         for (size_t i = 0; i < n; ++i) {
           if (l.t == DType::F32) std::memcpy(c.data() + 4 * i, &f[i], 4);
@@ -179,25 +176,29 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
   const int qd = a.num_attention_heads * D, kd = a.num_key_value_heads * D;
   const LlamaModel* lm = m ? &m->llama() : nullptr;
   const QuantSpec* rq = !m && a.quantization ? &*a.quantization : nullptr;  // random quantized weights
-  size_t total = 0;
+  using P = std::vector<const Linear*>;
+  // Progress in the checkpoint's bytes (what is read from the mapping), counted per projection.
+  auto layer_parts = [](const TransformerBlock& l) {
+    const auto& at = l.self_attn;
+    return P{&at.q_proj, &at.k_proj, &at.v_proj, &at.o_proj, &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj};
+  };
+  auto bytes_of = [](const P& parts) {
+    size_t n = 0;
+    for (const Linear* p : parts) n += p->nbytes();
+    return n;
+  };
+  size_t total = 0, done = 0;
   if (lm) {
-    total = lm->embed_tokens.nbytes();
-    for (const auto& l : lm->layers) {
-      const auto& at = l.self_attn;
-      for (const Linear* p : {&at.q_proj, &at.k_proj, &at.v_proj, &at.o_proj, &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj})
-        total += p->nbytes();
-    }
-    if (!m->tied_embeddings()) total += m->lm_head().nbytes();
+    total = lm->embed_tokens.nbytes() + (m->tied_embeddings() ? 0 : m->lm_head().nbytes());
+    for (const auto& l : lm->layers) total += bytes_of(layer_parts(l));
   }
-  size_t done = 0;
   auto report = [&](size_t bytes) {
     done += bytes;
     if (progress && total) progress(done, total);
   };
 
-  using P = std::vector<const Linear*>;
   w.embed = up.linear(lm ? P{&lm->embed_tokens} : P{}, a.vocab_size, H, dtype, false, rq, 1.0f);
-  if (lm) report(w.embed.nbytes());
+  if (lm) report(lm->embed_tokens.nbytes());
 
   w.layers.resize(a.num_hidden_layers);
   for (int i = 0; i < a.num_hidden_layers; ++i) {
@@ -210,7 +211,7 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
     d.ln1 = up.f32(b ? &b->input_layernorm : nullptr, H, 1.0f);
     d.ln2 = up.f32(b ? &b->post_attention_layernorm : nullptr, H, 1.0f);
     d.sliding_window = a.is_sliding(i) ? a.sliding_window.value_or(0) : 0;
-    if (b) report(d.qkv.nbytes() + d.o.nbytes() + d.gate_up.nbytes() + d.down.nbytes());
+    if (b) report(bytes_of(layer_parts(*b)));
   }
   w.norm = up.f32(lm ? &lm->norm : nullptr, H, 1.0f);
   const bool tied = m ? m->tied_embeddings() : a.tie_word_embeddings.value_or(true);
@@ -218,7 +219,7 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
     w.lm_head = w.embed;
   } else {
     w.lm_head = up.linear(m ? P{&m->lm_head()} : P{}, a.vocab_size, H, dtype, false, rq);
-    if (m) report(w.lm_head.nbytes());
+    if (m) report(m->lm_head().nbytes());
   }
   ctx.sync();
   return w;

@@ -23,6 +23,9 @@ struct FloatFmt {
   static constexpr bool kSums = false, kPairs = false;
   using Aux = NoAux;
   static __host__ __device__ __forceinline__ int base(int cc) { return cc * kVec; }
+  // Inputs 4i .. 4i + 3 of x at their staged positions (in order).
+  static __device__ __forceinline__ void store4(float* xs, int i, float4 v) { reinterpret_cast<float4*>(xs)[i] = v; }
+  static __device__ __forceinline__ float4 load4(const float* xs, int i) { return reinterpret_cast<const float4*>(xs)[i]; }
   static __device__ __forceinline__ Aux aux(const GemvArgs&, int, int) { return {}; }
   // acc[r] += row r's vector v[r] · x; xr: the vector's inputs (staged at pos), xsum their sum.
   template <int R>
@@ -80,14 +83,14 @@ size_t gemv1_smem(int in) {
   return (static_cast<size_t>(F::base(nv)) + (F::kSums ? nv : 0)) * sizeof(float);
 }
 
-// Stages x for a format with kSums: x (RMS-normalized when norm_w is set) at xs[F::base(v) + e] for
-// input v * kVec + e, then each vector's sum of inputs at xs[F::base(in / kVec) + v]. Threads own
-// float4s (F::kVec / 4 per vector, adjacent lanes), so the sums are warp shuffles.
+// Stages x (RMS-normalized when norm_w is set) at F's positions: input 4i + e at
+// F::load4(xs, i); with F::kSums, also each vector's sum of inputs at xs[F::base(in / kVec) + v].
+// Threads own float4s (F::kVec / 4 per vector, adjacent lanes): the second pass revisits only a
+// thread's own values (no barrier), and the per-vector sums are warp shuffles.
 template <class F>
-__device__ __forceinline__ void stage_x_sums(const GemvArgs& a, float* xs, int in) {
-  constexpr int kQuads = F::kVec / 4;
+__device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
   const float4* x4 = reinterpret_cast<const float4*>(a.x);
-  const int n4 = in / 4, n4r = (n4 + 31) / 32 * 32, sums = F::base(in / F::kVec);
+  const int n4 = in / 4;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < n4; i += blockDim.x) {
     const float4 v = x4[i];
@@ -95,21 +98,26 @@ __device__ __forceinline__ void stage_x_sums(const GemvArgs& a, float* xs, int i
     ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
   }
   const float inv = a.norm_w ? rsqrtf(block_sum(ss) / in + a.eps) : 1.0f;
-  __syncthreads();
-  for (int i = threadIdx.x; i < n4r; i += blockDim.x) {  // whole warps: the shuffles need every lane
-    float s = 0.0f;
-    if (i < n4) {
-      float4 v = F::load4(xs, i);
-      if (a.norm_w) {
-        const float4 g = reinterpret_cast<const float4*>(a.norm_w)[i];
-        v.x *= inv * g.x, v.y *= inv * g.y, v.z *= inv * g.z, v.w *= inv * g.w;
-        F::store4(xs, i, v);
+  if (a.norm_w || F::kSums) {
+    const int end = F::kSums ? (n4 + 31) / 32 * 32 : n4;  // whole warps when shuffling
+    for (int i = threadIdx.x; i < end; i += blockDim.x) {
+      float s = 0.0f;
+      if (i < n4) {
+        float4 v = F::load4(xs, i);
+        if (a.norm_w) {
+          const float4 g = reinterpret_cast<const float4*>(a.norm_w)[i];
+          v.x *= inv * g.x, v.y *= inv * g.y, v.z *= inv * g.z, v.w *= inv * g.w;
+          F::store4(xs, i, v);
+        }
+        if constexpr (F::kSums) s = v.x + v.y + v.z + v.w;
       }
-      s = v.x + v.y + v.z + v.w;
-    }
+      if constexpr (F::kSums) {
+        constexpr int kQuads = F::kVec / 4;
 #pragma unroll
-    for (int o = 1; o < kQuads; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (i < n4 && i % kQuads == 0) xs[sums + i / kQuads] = s;
+        for (int o = 1; o < kQuads; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (i < n4 && i % kQuads == 0) xs[F::base(in / F::kVec) + i / kQuads] = s;
+      }
+    }
   }
   __syncthreads();
 }
@@ -147,25 +155,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
   pdl_wait();                  // x is the previous kernel's output
   pdl_trigger();
 
-  if constexpr (F::kSums) {
-    stage_x_sums<F>(a, xs, in);
-  } else {
-    float ss = 0.0f;
-    const float4* x4 = reinterpret_cast<const float4*>(a.x);
-    float4* s4 = reinterpret_cast<float4*>(xs);
-    for (int i = threadIdx.x; i < in / 4; i += blockDim.x) {  // in % 4 == 0 (kVec >= 4)
-      const float4 v = x4[i];
-      s4[i] = v;
-      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-    }
-    if (a.norm_w) {
-      const float inv = rsqrtf(block_sum(ss) / in + a.eps);
-      for (int i = threadIdx.x; i < in / 4; i += blockDim.x)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) xs[4 * i + e] *= inv * a.norm_w[4 * i + e];
-    }
-    __syncthreads();
-  }
+  stage_x<F>(a, xs, in);
 
   float acc[R];
 #pragma unroll

@@ -243,19 +243,17 @@ __global__ void argmax_kernel(const float* x, int n, int32_t* out) {
   }
 }
 
-__device__ __forceinline__ uint64_t splitmix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 __global__ void fill_random_kernel(void* w, DType type, int64_t count, float scale, uint64_t seed) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const uint64_t h = splitmix64(seed * 0x100000001b3ull + static_cast<uint64_t>(i));
     const float u = static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // [0, 1)
     store_as(w, type, i, (2.0f * u - 1.0f) * scale);
   }
+}
+
+__global__ void fill_bits_kernel(uint32_t* w, int64_t count, uint64_t seed) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
+    w[i] = static_cast<uint32_t>(splitmix64(seed * 0x100000001b3ull + static_cast<uint64_t>(i)));
 }
 
 __global__ void fill_value_kernel(float* x, int64_t count, float v) {
@@ -314,9 +312,6 @@ __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int
   }
 }
 
-int grid_for(int64_t count, int threads = 256) {
-  return static_cast<int>(std::min<int64_t>((count + threads - 1) / threads, 65535));
-}
 
 }  // namespace
 
@@ -393,6 +388,12 @@ void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out) {
 void fill_random(const CudaContext& ctx, void* w, DType type, int64_t count, float scale, uint64_t seed) {
   if (count == 0) return;
   fill_random_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(w, type, count, scale, seed);
+  CPPLM_CUDA_LAUNCHED();
+}
+
+void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed) {
+  if (count == 0) return;
+  fill_bits_kernel<<<grid_for(count), 256, 0, ctx.stream()>>>(w, count, seed);
   CPPLM_CUDA_LAUNCHED();
 }
 

@@ -47,8 +47,6 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
 // x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
 void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
                      int dim, const int32_t* ids, int n, float* x);
-// Fills count uint32 words with deterministic random bits (random quantized codes).
-void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed);
 
 // Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
 // Rows of Y are ldy apart (0: out).
@@ -69,6 +67,8 @@ void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab
 void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out);
 // Fills w [count] of `type` with deterministic uniform values in [-scale, scale) (benchmarks' random weights).
 void fill_random(const CudaContext& ctx, void* w, DType type, int64_t count, float scale, uint64_t seed);
+// Fills count uint32 words with deterministic random bits (random quantized codes).
+void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed);
 // f32 fill (norm weights of random models).
 void fill_value(const CudaContext& ctx, float* x, int64_t count, float v);
 
@@ -119,9 +119,10 @@ struct AttnArgs {
   const float* rope_cos = nullptr;
   const float* rope_sin = nullptr;
   bool rope_traditional = false;
-  // Prefill with every key (the chunk's own too) already in a bf16 cache: attention may run on
-  // tensor cores (attention_tc.cu; bf16 Q and P, f32 softmax and accumulation).
-  bool keys_in_cache = false;
+  // A chunk that runs on tensor cores (bf16 activations) and whose keys, its own too, are already
+  // in the cache: attention may use tensor cores as well (attention_tc.cu: bf16 cache, Q and P;
+  // f32 softmax and accumulation).
+  bool tensor_cores = false;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);

@@ -162,17 +162,6 @@ __global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, in
   }
 }
 
-__global__ void fill_bits_kernel(uint32_t* w, int64_t count, uint64_t seed) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
-    uint64_t z = seed * 0x100000001b3ull + static_cast<uint64_t>(i) + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    w[i] = static_cast<uint32_t>(z ^ (z >> 31));
-  }
-}
-
-int blocks(int64_t count) { return static_cast<int>(std::min<int64_t>((count + 255) / 256, 65535)); }
-
 // Calls f with a value of the scale/bias type of `t` (only its type matters).
 template <class Fn>
 void with_sb(DType t, Fn&& f) {
@@ -217,8 +206,8 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
     auto go = [&](auto o) {
       using O = decltype(o);
       auto* dst = static_cast<O*>(out);
-      if (bits == 4) launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(blocks(count)), dim3(256), 0, c, sb, group, rows, in, dst);
-      else launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(blocks(count)), dim3(256), 0, c, sb, group, rows, in, dst);
+      if (bits == 4) launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in, dst);
+      else launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in, dst);
     };
     if (otype == DType::BF16) go(__nv_bfloat16{});
     else if (otype == DType::F16) go(__half{});
@@ -232,15 +221,9 @@ void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, 
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
   with_sb(sbtype, [&](auto s) {
-    launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(blocks(count)), dim3(256), 0, c, sb, bits, group, vocab, dim,
+    launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group, vocab, dim,
            ids, count, x);
   });
-}
-
-void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64_t seed) {
-  if (count == 0) return;
-  fill_bits_kernel<<<blocks(count), 256, 0, ctx.stream()>>>(w, count, seed);
-  CPPLM_CUDA_LAUNCHED();
 }
 
 }  // namespace cpplm::cuda
