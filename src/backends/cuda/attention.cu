@@ -158,7 +158,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
     if (tid + kAttnThreads < d) o[tid + kAttnThreads] = acc1 * inv;
     return;
   }
-  float* part = a.partial + (row * a.splits + s) * (d + 2);
+  float* part = a.partial + (row * a.splits + s) * attn_partial_stride(d);
   if (tid < d) part[tid] = acc0;
   if (tid + kAttnThreads < d) part[tid + kAttnThreads] = acc1;
   if (tid == 0) part[d] = m, part[d + 1] = l;

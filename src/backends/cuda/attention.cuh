@@ -21,12 +21,12 @@ __device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i
 __device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, int tid) {
   __shared__ float wgt[kMaxAttnSplits];
   __shared__ float inv_l;
-  const int d = a.head_dim;
-  const float* part = a.partial + row * a.splits * (d + 2);
+  const int d = a.head_dim, ps = attn_partial_stride(d);
+  const float* part = a.partial + row * a.splits * ps;
   if (tid < 32) {  // lane s: split s
     const bool has = tid < a.splits;
-    const float ms = has ? __ldcg(part + tid * (d + 2) + d) : -INFINITY;
-    const float ls = has ? __ldcg(part + tid * (d + 2) + d + 1) : 0.0f;
+    const float ms = has ? __ldcg(part + tid * ps + d) : -INFINITY;
+    const float ls = has ? __ldcg(part + tid * ps + d + 1) : 0.0f;
     const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
     const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
     if (has) wgt[tid] = w;
@@ -37,7 +37,7 @@ __device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, i
   for (int e = tid; e < d; e += blockDim.x) {
     float o = 0.0f;
 #pragma unroll 8
-    for (int s = 0; s < a.splits; ++s) o = fmaf(wgt[s], __ldcg(part + s * (d + 2) + e), o);
+    for (int s = 0; s < a.splits; ++s) o = fmaf(wgt[s], __ldcg(part + s * ps + e), o);
     a.out[row * d + e] = o * inv_l;
   }
 }

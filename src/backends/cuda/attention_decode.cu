@@ -2,14 +2,15 @@
 // split-KV: one block per (kv head, key split) serves every query head of the group, so each
 // cached K/V row is read once per step, with 16-byte loads that are all issued up front.
 #include <algorithm>
+#include <type_traits>
 
 #include "backends/cuda/attention.cuh"
 
 namespace cpplm::cuda {
 namespace {
 
-constexpr int kDecWarps = 4;     // warps per block
-constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
+constexpr int kDecWarps = 4;   // warps per block
+constexpr int kDecRounds = 4;  // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
 
@@ -25,13 +26,57 @@ int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(d
 // the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
 // value come unrounded from shared memory (as the CPU attends before it appends). At the end the
 // 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
-// finish merges them, see combine_splits).
-template <class KV, int G>
+// finish merges them, see combine_group).
+// Merges the split partials of query heads h0 .. h0 + group - 1 (the kv head's last block to
+// finish): warp w turns head w's (then w + kDecWarps'...) split maxima and sums into weights, lane
+// s for split s; then each thread sums one float4 column of a head over the splits, 16 splits'
+// loads in flight at a time. Same arithmetic order as combine_splits.
+template <int G>
+__device__ __forceinline__ void combine_group(const AttnArgs& a, int h0, int group) {
+  __shared__ float wgt[G][kMaxAttnSplits];
+  __shared__ float inv_l[G];
+  const int d = a.head_dim, ps = attn_partial_stride(d), tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  for (int g = warp; g < group; g += kDecWarps) {
+    const float* part = a.partial + static_cast<int64_t>(h0 + g) * a.splits * ps;
+    const bool has = lane < a.splits;
+    const float ms = has ? __ldcg(part + lane * ps + d) : -INFINITY;
+    const float ls = has ? __ldcg(part + lane * ps + d + 1) : 0.0f;
+    const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
+    const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
+    wgt[g][lane] = w;
+    const float l = warp_sum(w * ls);
+    if (lane == 0) inv_l[g] = 1.0f / l;
+  }
+  __syncthreads();
+  const int quads = d / 4, ps4 = ps / 4;
+  for (int t = tid; t < group * quads; t += blockDim.x) {
+    const int g = t / quads, c = t % quads;
+    const float4* part = reinterpret_cast<const float4*>(a.partial + static_cast<int64_t>(h0 + g) * a.splits * ps) + c;
+    float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int s0 = 0; s0 < a.splits; s0 += 16) {
+      float4 v[16];
+#pragma unroll
+      for (int k = 0; k < 16; ++k) v[k] = s0 + k < a.splits ? __ldcg(part + (s0 + k) * ps4) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+      for (int k = 0; k < 16; ++k) {
+        const float wk = s0 + k < a.splits ? wgt[g][s0 + k] : 0.0f;
+        o.x = fmaf(wk, v[k].x, o.x), o.y = fmaf(wk, v[k].y, o.y), o.z = fmaf(wk, v[k].z, o.z), o.w = fmaf(wk, v[k].w, o.w);
+      }
+    }
+    const float il = inv_l[g];
+    reinterpret_cast<float4*>(a.out + static_cast<int64_t>(h0 + g) * d)[c] = make_float4(o.x * il, o.y * il, o.z * il, o.w * il);
+  }
+}
+
+// kL: lanes per key row when fixed at compile time (the common head sizes: the shuffle reductions
+// unroll and interleave across rows and heads), 0 for head_dim / kVec at run time.
+template <class KV, int G, int kL>
 __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnArgs a) {
+  CPPLM_TRACE(3);
   constexpr int kVec = 16 / sizeof(KV);
   extern __shared__ float sm[];
   const int kvh = blockIdx.x, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int d = a.head_dim, group = a.num_heads / a.num_kv_heads, L = d / kVec, kpw = 32 / L;
+  const int d = a.head_dim, group = a.num_heads / a.num_kv_heads, L = kL ? kL : d / kVec, kpw = 32 / L;
   const int sub = lane / L, slice = lane % L;
   const int offset = *a.offset;  // written by a copy before the launch, not by a kernel
   int start, sinks;
@@ -64,7 +109,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
     prefetch_l2(static_cast<const char*>(a.cache.k) + at, bytes);
     prefetch_l2(static_cast<const char*>(a.cache.v) + at, bytes);
   }
-  pdl_wait();
+  CPPLM_PDL_WAIT();
   pdl_trigger();
 
   // Rotate the group's queries and the new key (HF rotate_half or mlx traditional pairs).
@@ -91,6 +136,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
       static_cast<KV*>(a.cache.v)[at + e] = from_f32<KV>(vn[e]);
     }
   }
+  CPPLM_TRACE_MARK(0);
   float q[G][kVec], acc[G][kVec], m[G], l[G];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
@@ -120,6 +166,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
         float s = 0.0f;
 #pragma unroll
         for (int e = 0; e < kVec; ++e) s = fmaf(kf[e], q[g][e], s);
+#pragma unroll
         for (int o = 1; o < L; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
         sc[r][g] = valid ? s * a.scale : -INFINITY;
       }
@@ -129,6 +176,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
       float mx = sc[0][g];
 #pragma unroll
       for (int r = 1; r < kDecRounds; ++r) mx = fmaxf(mx, sc[r][g]);
+#pragma unroll
       for (int o = L; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
       const float m_new = fmaxf(m[g], mx);
       if (m_new == -INFINITY) continue;  // nothing visible yet (warp-uniform)
@@ -147,9 +195,11 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
     }
   }
 
+  CPPLM_TRACE_MARK(1);
   // Merge the warp's row groups (m is warp-uniform), then the warps through shared memory.
 #pragma unroll
   for (int g = 0; g < G; ++g) {
+#pragma unroll
     for (int o = L; o < 32; o <<= 1) {
       l[g] += __shfl_xor_sync(0xffffffffu, l[g], o);
 #pragma unroll
@@ -182,7 +232,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
     if (!split_kv) {
       a.out[static_cast<int64_t>(h) * d + e] = ls > 0.0f ? o / ls : 0.0f;
     } else {
-      float* part = a.partial + (static_cast<int64_t>(h) * a.splits + split) * (d + 2);
+      float* part = a.partial + (static_cast<int64_t>(h) * a.splits + split) * attn_partial_stride(d);
       part[e] = o;
       if (e == 0) part[d] = mx, part[d + 1] = ls;
     }
@@ -190,27 +240,40 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
   if (!split_kv) return;
   // The last of the kv head's split blocks to finish merges every head of its group.
   if (!last_split_block(a.counters + kvh, a.splits)) return;
-  for (int g = 0; g < group; ++g) {
-    combine_splits(a, kvh * group + g, tid);
-    __syncthreads();  // combine_splits' shared weights are rewritten by the next head
-  }
+  combine_group<G>(a, kvh * group, group);
   if (tid == 0) a.counters[kvh] = 0;
+}
+
+// The kernel instance for (KV, G) and the head size's lane count: compile-time for bf16 head
+// sizes 64 and 128 (kL = 8 / 16).
+template <class KV, int G>
+auto decode_kernel(int head_dim) {
+  if constexpr (!std::is_same_v<KV, float>) {
+    const int L = lanes_per_key(head_dim, DType::BF16);
+    if (L == 8) return attention_decode_kernel<KV, G, 8>;
+    if (L == 16) return attention_decode_kernel<KV, G, 16>;
+  }
+  return attention_decode_kernel<KV, G, 0>;
+}
+
+template <class KV, int G>
+void launch_group(const CudaContext& ctx, const AttnArgs& a) {
+  const dim3 grid(a.num_kv_heads, a.splits), block(kDecWarps * 32);
+  const size_t smem = (static_cast<size_t>(G + 2) * a.head_dim + static_cast<size_t>(kDecWarps) * G * (a.head_dim + 2)) * sizeof(float);
+  launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G>(a.head_dim), grid, block, smem, a);
 }
 
 template <class KV>
 void launch_decode(const CudaContext& ctx, const AttnArgs& a, int group) {
-  const dim3 grid(a.num_kv_heads, a.splits), block(kDecWarps * 32);
-  auto go = [&](auto kernel, int g) {
-    const size_t smem = (static_cast<size_t>(g + 2) * a.head_dim + static_cast<size_t>(kDecWarps) * g * (a.head_dim + 2)) * sizeof(float);
-    launch(ctx.stream(), ctx.pdl(), kernel, grid, block, smem, a);
-  };
-  if (group == 1) go(attention_decode_kernel<KV, 1>, 1);
-  else if (group == 2) go(attention_decode_kernel<KV, 2>, 2);
-  else if (group <= 4) go(attention_decode_kernel<KV, 4>, 4);
-  else go(attention_decode_kernel<KV, 8>, 8);
+  if (group == 1) launch_group<KV, 1>(ctx, a);
+  else if (group == 2) launch_group<KV, 2>(ctx, a);
+  else if (group <= 4) launch_group<KV, 4>(ctx, a);
+  else launch_group<KV, 8>(ctx, a);
 }
 
 }  // namespace
+
+CPPLM_TRACE_ATTACH(trace_attach_attention_decode)
 
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type) {
   if (kv_type != DType::BF16 && kv_type != DType::F32) return false;

@@ -21,6 +21,57 @@ namespace cpplm::cuda {
 __device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
 __device__ __forceinline__ void pdl_trigger() { asm volatile("griddepcontrol.launch_dependents;" ::: "memory"); }
 
+// Decode timeline tracing, in builds with -DCPPLM_CUDA_TRACE only (performance work): thread 0 of
+// every block of a traced kernel records its start, the return of its PDL wait and its end
+// (%globaltimer, ns) into a buffer that CudaModel::decode fills for one step (CPPLM_TRACE=file).
+struct TraceRec {
+  unsigned long long grid;  // %gridid: one per launch
+  unsigned tag, block, sm, pad;
+  unsigned long long t0, tw, te, m0, m1;  // m0, m1: CPPLM_TRACE_MARK(0 / 1), 0 when not reached
+};
+#ifdef CPPLM_CUDA_TRACE
+static __device__ char* g_trace;  // one per translation unit: [0] count, [1] capacity; records from byte 64
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+struct TraceScope {
+  unsigned long long t0 = 0, tw = 0, m[2] = {0, 0};
+  unsigned tag;
+  __device__ explicit TraceScope(unsigned t) : tag(t) {
+    if (threadIdx.x == 0) t0 = global_ns();
+  }
+  __device__ void waited() {
+    if (threadIdx.x == 0) tw = global_ns();
+  }
+  __device__ void mark(int i) {
+    if (threadIdx.x == 0) m[i] = global_ns();
+  }
+  __device__ ~TraceScope() {
+    if (threadIdx.x != 0 || !g_trace) return;
+    unsigned long long grid;
+    unsigned sm;
+    asm volatile("mov.u64 %0, %%gridid;" : "=l"(grid));
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+    unsigned* hdr = reinterpret_cast<unsigned*>(g_trace);
+    const unsigned i = atomicAdd(hdr, 1u);
+    if (i < hdr[1])
+      reinterpret_cast<TraceRec*>(g_trace + 64)[i] = {grid, tag, blockIdx.x + blockIdx.y * gridDim.x, sm, 0, t0, tw, global_ns(), m[0], m[1]};
+  }
+};
+#define CPPLM_TRACE(tag) TraceScope cpplm_trace_(tag)
+#define CPPLM_PDL_WAIT() (pdl_wait(), cpplm_trace_.waited())
+#define CPPLM_TRACE_MARK(i) cpplm_trace_.mark(i)
+#define CPPLM_TRACE_ATTACH(fn) \
+  void fn(void* p) { CPPLM_CUDA_CHECK(cudaMemcpyToSymbol(g_trace, &p, sizeof(p))); }
+#else
+#define CPPLM_TRACE(tag) ((void)0)
+#define CPPLM_PDL_WAIT() pdl_wait()
+#define CPPLM_TRACE_MARK(i) ((void)0)
+#define CPPLM_TRACE_ATTACH(fn)
+#endif
+
 // Starts moving [p, p + bytes) into L2 (bulk prefetch; p and bytes multiples of 16).
 __device__ __forceinline__ void prefetch_l2(const void* p, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");

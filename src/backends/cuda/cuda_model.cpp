@@ -1,6 +1,7 @@
 // CudaModel: the Llama forward pass on one GPU over a batch of sequences, and graph-replayed greedy decode.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "backends/cuda/cuda_model_impl.h"
@@ -136,7 +137,7 @@ class CudaModel : public LanguageModel {
     d_attn_ = DeviceBuffer(qd_ * sizeof(float));
     d_act_ = DeviceBuffer(I * sizeof(float));
     d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
-    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * (D + 2) * sizeof(float));
+    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
     d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
     CPPLM_CUDA_CHECK(cudaMemsetAsync(d_counters_.data(), 0, d_counters_.size(), ctx_.stream()));
     step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
@@ -494,6 +495,18 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     explicit PdlScope(CudaContext& ctx) : c(ctx) { c.set_pdl(true); }
     ~PdlScope() { c.set_pdl(false); }
   } pdl_scope(ctx_);
+#ifdef CPPLM_CUDA_TRACE
+  // CPPLM_TRACE=file: the step at CPPLM_TRACE_AT cached positions (default 576) is recorded.
+  const char* trace_path = std::getenv("CPPLM_TRACE");
+  const bool tracing = trace_path && off == (std::getenv("CPPLM_TRACE_AT") ? std::atoi(std::getenv("CPPLM_TRACE_AT")) : 576);
+  if (tracing) trace_begin();
+  struct TraceEnd {
+    const char* p;
+    ~TraceEnd() {
+      if (p) trace_end(p);
+    }
+  } trace_end_at_exit{tracing ? trace_path : nullptr};
+#endif
   if (opt_.use_graph) {
     if (!s->graph_ || s->graph_generation_ != s->generation()) {
       if (s->graph_) cudaGraphExecDestroy(s->graph_), s->graph_ = nullptr;

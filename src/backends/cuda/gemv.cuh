@@ -130,6 +130,7 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
 // is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0.
 template <class F, int R>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
+  CPPLM_TRACE(R);
   extern __shared__ float xs[];
   constexpr int kVec = F::kVec, kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
@@ -152,7 +153,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
     }
   };
   if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
-  pdl_wait();                  // x is the previous kernel's output
+  CPPLM_PDL_WAIT();            // x is the previous kernel's output
   pdl_trigger();
 
   stage_x<F>(a, xs, in);

@@ -201,7 +201,8 @@ __global__ void add_bias_kernel(float* y, int64_t count, int dim, const float* b
 }
 
 __global__ void embedding_kernel(const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int64_t count, float* x) {
-  pdl_wait();
+  CPPLM_TRACE(4);
+  CPPLM_PDL_WAIT();
   pdl_trigger();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / dim, c = i % dim;
@@ -314,6 +315,8 @@ __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int
 
 
 }  // namespace
+
+CPPLM_TRACE_ATTACH(trace_attach_kernels)
 
 void gemv(const CudaContext& ctx, const GemvArgs& a) {
   if (a.n <= 0 || a.out <= 0) return;

@@ -98,6 +98,8 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
                const KvLayer& c, const int* offset, DType kv_type);
 
 constexpr int kMaxAttnSplits = 32;  // split-KV limit of the decode attention kernel
+// Floats per split partial of a head: the head_dim outputs, the max, the sum, 2 unused (16-byte rows).
+constexpr int attn_partial_stride(int head_dim) { return head_dim + 4; }
 
 struct AttnArgs {
   const float* qkv = nullptr;  // [n, ld] f32 after RoPE: queries and the new tokens' keys/values
@@ -109,7 +111,7 @@ struct AttnArgs {
   const int* offset = nullptr;  // device int: cached positions are [.., *offset)
   float* out = nullptr;         // [n, num_heads * head_dim] f32
   // Split-KV (flash-decoding, n == 1): each split's partial result goes to `partial`
-  // [num_heads, splits, head_dim + 2], and the last split block of a head to finish merges them;
+  // [num_heads, splits, attn_partial_stride(head_dim)], and the last split block of a head to finish merges them;
   // `counters` [num_heads] ints are zero before and after.
   int splits = 1;
   float* partial = nullptr;
@@ -135,5 +137,14 @@ void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
 void attention_tc(const CudaContext& ctx, const AttnArgs& a);
+
+#ifdef CPPLM_CUDA_TRACE
+// Points the traced kernels of kernels.cu / attention_decode.cu at a trace buffer (common.cuh).
+void trace_attach_kernels(void* buf);
+void trace_attach_attention_decode(void* buf);
+// trace.cpp: records the kernels enqueued until trace_end, which writes them to `path` as CSV.
+void trace_begin();
+void trace_end(const char* path);
+#endif
 
 }  // namespace cpplm::cuda
