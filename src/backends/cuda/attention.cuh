@@ -44,13 +44,17 @@ __device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, i
 
 // After a split block wrote its partial result: whether it is the last of `splits` blocks counting
 // on *counter (then the others' partials are visible to it). Every thread of the block calls it.
+// One thread fences for the block: the barrier orders the others' stores before its fence (the
+// pattern of a split-K semaphore).
 __device__ __forceinline__ bool last_split_block(int* counter, int splits) {
   __shared__ bool last;
-  __threadfence();
   __syncthreads();
-  if (threadIdx.x == 0) last = atomicAdd(counter, 1) == splits - 1;
+  if (threadIdx.x == 0) {
+    __threadfence();
+    last = atomicAdd(counter, 1) == splits - 1;
+    if (last) __threadfence();
+  }
   __syncthreads();
-  if (last) __threadfence();
   return last;
 }
 

@@ -199,7 +199,7 @@ class CudaModel : public LanguageModel {
     *keep = sp.keep;
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
-  void embed(const int32_t* ids, int n, float* x);
+  void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
   void enqueue_decode(CudaSequence& s, int splits);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
 
@@ -243,10 +243,10 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   return g;
 }
 
-void CudaModel::embed(const int32_t* ids, int n, float* x) {
+void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const DevLinear& e = w_.embed;
-  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.bits, e.group, e.out, e.in, ids, n, x);
-  else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x);
+  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.bits, e.group, e.out, e.in, ids, n, x, zero);
+  else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x, zero);
 }
 
 // y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV. Quantized weights: the
@@ -427,7 +427,8 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
   const float* sin = cos + D / 2;
   float* x = d_x_.as<float>();
   float* qkv = d_qkv_.as<float>();
-  embed(st, 1, x);
+  auto* key = reinterpret_cast<unsigned long long*>(d_step_.as<char>() + step_bytes_);  // fused argmax
+  embed(st, 1, x, fused_argmax_ ? key : nullptr);
   auto gemv1 = [&](const DevLinear& l, const float* in, const float* norm_w, float* y, GemvMode mode,
                    unsigned long long* argmax_key = nullptr) {
     GemvArgs g = gemv_args(l, in, y, mode);
@@ -463,9 +464,7 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
     gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
     gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);
   }
-  if (fused_argmax_) {
-    auto* key = reinterpret_cast<unsigned long long*>(d_step_.as<char>() + step_bytes_);
-    CPPLM_CUDA_CHECK(cudaMemsetAsync(key, 0, sizeof(*key), ctx_.stream()));
+  if (fused_argmax_) {  // the key was zeroed by the embedding kernel
     gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore, key);
   } else {
     gemv1(w_.lm_head, x, w_.norm, d_logits_.as<float>(), GemvMode::kStore);

@@ -200,10 +200,12 @@ __global__ void add_bias_kernel(float* y, int64_t count, int dim, const float* b
     y[i] += b[i % dim];
 }
 
-__global__ void embedding_kernel(const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int64_t count, float* x) {
+__global__ void embedding_kernel(const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int64_t count, float* x,
+                                 unsigned long long* zero) {
   CPPLM_TRACE(4);
   CPPLM_PDL_WAIT();
   pdl_trigger();
+  if (zero && blockIdx.x == 0 && threadIdx.x == 0) *zero = 0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / dim, c = i % dim;
     int id = ids[row];
@@ -376,10 +378,11 @@ void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b) 
   CPPLM_CUDA_LAUNCHED();
 }
 
-void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x) {
+void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x,
+               unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
-  launch(ctx.stream(), ctx.pdl(), embedding_kernel, dim3(grid_for(count)), dim3(256), 0, table, ttype, vocab, dim, ids, count, x);
+  launch(ctx.stream(), ctx.pdl(), embedding_kernel, dim3(grid_for(count)), dim3(256), 0, table, ttype, vocab, dim, ids, count, x, zero);
   CPPLM_CUDA_LAUNCHED();
 }
 

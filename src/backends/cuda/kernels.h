@@ -46,7 +46,7 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
                 int in, void* out, DType otype);
 // x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
 void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
-                     int dim, const int32_t* ids, int n, float* x);
+                     int dim, const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
 
 // Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
 // Rows of Y are ldy apart (0: out).
@@ -61,8 +61,10 @@ void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out
 void cast(const CudaContext& ctx, const float* x, int64_t count, void* out, DType otype);
 // y [n, dim] += b [dim].
 void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b);
-// x [n, dim] f32 = table[ids[i]] ; table [vocab, dim] of `ttype`.
-void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x);
+// x [n, dim] f32 = table[ids[i]] ; table [vocab, dim] of `ttype`. Also sets *zero to 0 when given
+// (the decode step's argmax key, without a memset node between the last GEMVs of the graph).
+void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x,
+               unsigned long long* zero = nullptr);
 // Index of the largest of x [n] (first on ties) into *out.
 void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out);
 // Fills w [count] of `type` with deterministic uniform values in [-scale, scale) (benchmarks' random weights).

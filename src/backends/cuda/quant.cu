@@ -147,9 +147,10 @@ __global__ void dequantize_kernel(const uint32_t* codes, const void* sb, int gro
 
 template <class SB>
 __global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, int bits, int group, int vocab, int dim,
-                                       const int32_t* ids, int64_t count, float* x) {
+                                       const int32_t* ids, int64_t count, float* x, unsigned long long* zero) {
   pdl_wait();
   pdl_trigger();
+  if (zero && blockIdx.x == 0 && threadIdx.x == 0) *zero = 0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t t = i / dim;
     const int c = static_cast<int>(i % dim);
@@ -216,13 +217,13 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
 }
 
 void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab, int dim,
-                     const int32_t* ids, int n, float* x) {
+                     const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
   with_sb(sbtype, [&](auto s) {
     launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group, vocab, dim,
-           ids, count, x);
+           ids, count, x, zero);
   });
 }
 
