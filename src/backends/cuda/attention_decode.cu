@@ -9,24 +9,14 @@
 namespace cpplm::cuda {
 namespace {
 
-constexpr int kDecWarps = 4;   // warps per block
-constexpr int kDecRounds = 4;  // key rows per lane group and pass (K and V each: one 16-byte load)
+constexpr int kDecWarps = 4;     // warps per block
+constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
 
 // Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
-// Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
-// kDecWarps × (32 / L) keys; in a warp, L lanes share a key row (lane % L: which 16 bytes),
-// 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
-// scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
-// per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
-// rows are requested before the current one is multiplied; the first pass's before waiting on
-// the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
-// value come unrounded from shared memory (as the CPU attends before it appends). At the end the
-// 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
-// finish merges them, see combine_group).
 // Merges the split partials of query heads h0 .. h0 + group - 1 (the kv head's last block to
 // finish): warp w turns head w's (then w + kDecWarps'...) split maxima and sums into weights, lane
 // s for split s; then each thread sums one float4 column of a head over the splits, 16 splits'
@@ -68,6 +58,16 @@ __device__ __forceinline__ void combine_group(const AttnArgs& a, int h0, int gro
   }
 }
 
+// Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
+// kDecWarps × (32 / L) keys; in a warp, L lanes share a key row (lane % L: which 16 bytes),
+// 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
+// scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
+// per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
+// rows are requested before the current one is multiplied; the first pass's before waiting on
+// the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
+// value come unrounded from shared memory (as the CPU attends before it appends). At the end the
+// 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
+// finish merges them, see combine_group).
 // kL: lanes per key row when fixed at compile time (the common head sizes: the shuffle reductions
 // unroll and interleave across rows and heads), 0 for head_dim / kVec at run time.
 template <class KV, int G, int kL>

@@ -502,7 +502,10 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   struct TraceEnd {
     const char* p;
     ~TraceEnd() {
-      if (p) trace_end(p);
+      try {
+        if (p) trace_end(p);
+      } catch (const std::exception&) {  // tracing is a diagnostic: never a second exception
+      }
     }
   } trace_end_at_exit{tracing ? trace_path : nullptr};
 #endif
