@@ -1,111 +1,14 @@
 // CudaModel: the Llama forward pass on one GPU over a batch of sequences, and graph-replayed greedy decode.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "backends/cuda/cuda_model_impl.h"
+#include "backends/cuda/cuda_sequence.h"
 
 namespace cpplm {
 namespace cuda {
 namespace {
-
-// One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V.
-// Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
-class CudaSequence : public SequenceState {
- public:
-  struct Spec {
-    int max_size = 0, keep = 0;
-  };
-  CudaSequence(std::vector<Spec> spec, int kv_heads, int head_dim, DType kv_t)
-      : spec_(std::move(spec)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_t) {}
-  ~CudaSequence() override {
-    if (graph_) cudaGraphExecDestroy(graph_);
-  }
-
-  int offset() const override { return offset_; }
-  bool can_trim_to(int offset) const override {
-    if (offset > offset_) return false;
-    for (const Spec& s : spec_)
-      if (s.max_size > 0 && offset != offset_ && offset_ > s.max_size) return false;  // the ring overwrote them
-    return true;
-  }
-  void trim_to(int offset) override {
-    CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache retains");
-    offset_ = offset;
-  }
-  size_t nbytes() const override { return kv_.size(); }
-  size_t bytes_per_position() const override { return 2 * spec_.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
-  std::string kv_dtype() const override { return kv_t_ == DType::BF16 ? "bf16" : kv_t_ == DType::F16 ? "f16" : "f32"; }
-  DType kv_type() const { return kv_t_; }
-
-  // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
-  void ensure(const CudaContext& ctx, int need) {
-    const bool any_unbounded = std::any_of(spec_.begin(), spec_.end(), [](const Spec& s) { return s.max_size == 0; });
-    if (kv_.data() && (!any_unbounded || need <= cap_)) return;
-    int cap = cap_;
-    if (any_unbounded && need > cap) cap = std::max(need, 2 * cap_), cap = (cap + 255) / 256 * 256;
-    const size_t es = dtype_size(kv_t_);
-    size_t total = 0;
-    for (const Spec& s : spec_) total += 2 * static_cast<size_t>(kvh_) * (s.max_size ? s.max_size : cap) * d_ * es;
-    DeviceBuffer nb(total);
-    std::vector<KvLayer> nl(spec_.size());
-    char* p = nb.as<char>();
-    for (size_t i = 0; i < spec_.size(); ++i) {
-      const Spec& s = spec_[i];
-      KvLayer& l = nl[i];
-      l.capacity = s.max_size ? s.max_size : cap;
-      l.max_size = s.max_size;
-      l.keep = s.keep;
-      const size_t bytes = static_cast<size_t>(kvh_) * l.capacity * d_ * es;
-      l.k = p;
-      l.v = p + bytes;
-      p += 2 * bytes;
-      if (kv_.data()) {  // keep what is cached
-        const KvLayer& o = layers_[i];
-        const size_t rows = static_cast<size_t>(std::min(o.capacity, offset_)) * d_ * es;
-        for (int kv = 0; kv < 2; ++kv)
-          CPPLM_CUDA_CHECK(cudaMemcpy2DAsync(kv ? l.v : l.k, static_cast<size_t>(l.capacity) * d_ * es, kv ? o.v : o.k,
-                                             static_cast<size_t>(o.capacity) * d_ * es, rows, kvh_, cudaMemcpyDeviceToDevice, ctx.stream()));
-      }
-    }
-    ctx.sync();
-    kv_ = std::move(nb);
-    layers_ = std::move(nl);
-    cap_ = cap;
-    ++generation_;
-  }
-
-  void fill_random(const CudaContext& ctx, int offset, uint64_t seed) {
-    ensure(ctx, offset);
-    cuda::fill_random(ctx, kv_.data(), kv_t_, static_cast<int64_t>(kv_.size() / dtype_size(kv_t_)), 1.0f, seed);
-    ctx.sync();
-    offset_ = offset;
-  }
-  const std::vector<Spec>& spec() const { return spec_; }
-  const KvLayer& layer(int i) const { return layers_[i]; }
-  int max_capacity() const {
-    int c = 0;
-    for (const KvLayer& l : layers_) c = std::max(c, l.capacity);
-    return c;
-  }
-
-  int offset_ = 0;
-  cudaGraphExec_t graph_ = nullptr;
-  uint64_t graph_generation_ = 0;  // generation() the graph was captured with
-
-  // Changes whenever the cache moves (an address alone could be reused by a later allocation).
-  uint64_t generation() const { return generation_; }
-
- private:
-  std::vector<Spec> spec_;
-  int kvh_, d_;
-  DType kv_t_;
-  int cap_ = 0;
-  uint64_t generation_ = 0;
-  DeviceBuffer kv_;
-  std::vector<KvLayer> layers_;
-};
 
 // Host-pinned staging for a decode step: inputs [token, offset, cos[half], sin[half]], output id.
 struct PinnedStep {
@@ -495,19 +398,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     ~PdlScope() { c.set_pdl(false); }
   } pdl_scope(ctx_);
 #ifdef CPPLM_CUDA_TRACE
-  // CPPLM_TRACE=file: the step at CPPLM_TRACE_AT cached positions (default 576) is recorded.
-  const char* trace_path = std::getenv("CPPLM_TRACE");
-  const bool tracing = trace_path && off == (std::getenv("CPPLM_TRACE_AT") ? std::atoi(std::getenv("CPPLM_TRACE_AT")) : 576);
-  if (tracing) trace_begin();
-  struct TraceEnd {
-    const char* p;
-    ~TraceEnd() {
-      try {
-        if (p) trace_end(p);
-      } catch (const std::exception&) {  // tracing is a diagnostic: never a second exception
-      }
-    }
-  } trace_end_at_exit{tracing ? trace_path : nullptr};
+  TraceStep trace(off);
 #endif
   if (opt_.use_graph) {
     if (!s->graph_ || s->graph_generation_ != s->generation()) {
