@@ -4,7 +4,7 @@ order, when its blocks started, when their PDL waits returned and when they ende
 step's first block), and per kernel kind the average link (end − previous launch's end)."""
 import collections, csv, sys
 
-TAGS = {1: "gemv", 2: "gemv-pairs", 3: "attn", 4: "embed", 5: "dyn", 6: "dyn-pairs"}
+TAGS = {1: "gemv", 2: "gemv-pairs", 3: "attn", 4: "embed"}
 rows = list(csv.DictReader(open(sys.argv[1])))
 grids = collections.defaultdict(list)
 for r in rows:

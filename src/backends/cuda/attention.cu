@@ -164,7 +164,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   if (tid == 0) part[d] = m, part[d + 1] = l;
   // The last of the (token, head)'s split blocks to finish merges them.
   if (!last_split_block(a.counters + row, a.splits)) return;
-  combine_splits(a, row, tid);
+  combine_rows<1>(a, row, 1);
   if (tid == 0) a.counters[row] = 0;
 }
 

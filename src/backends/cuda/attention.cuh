@@ -15,31 +15,55 @@ __device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i
   return *sinks + pos - *start + 1;
 }
 
-// Merges the `a.splits` partial softmaxes of output row `row` (the block's threads share the
-// dims): one warp turns each split's (max, sum) into its weight, then every output element is
-// one pass over the splits. Reads through L2 (__ldcg): other blocks of the launch wrote them.
-__device__ __forceinline__ void combine_splits(const AttnArgs& a, int64_t row, int tid) {
-  __shared__ float wgt[kMaxAttnSplits];
-  __shared__ float inv_l;
-  const int d = a.head_dim, ps = attn_partial_stride(d);
-  const float* part = a.partial + row * a.splits * ps;
-  if (tid < 32) {  // lane s: split s
-    const bool has = tid < a.splits;
-    const float ms = has ? __ldcg(part + tid * ps + d) : -INFINITY;
-    const float ls = has ? __ldcg(part + tid * ps + d + 1) : 0.0f;
+__device__ __forceinline__ void axpy(float w, float v, float& o) { o = fmaf(w, v, o); }
+__device__ __forceinline__ void axpy(float w, const float4& v, float4& o) {
+  o.x = fmaf(w, v.x, o.x), o.y = fmaf(w, v.y, o.y), o.z = fmaf(w, v.z, o.z), o.w = fmaf(w, v.w, o.w);
+}
+__device__ __forceinline__ float scaled(float v, float s) { return v * s; }
+__device__ __forceinline__ float4 scaled(const float4& v, float s) { return make_float4(v.x * s, v.y * s, v.z * s, v.w * s); }
+
+// Merges the `a.splits` partial softmaxes of output rows row0 .. row0 + count - 1 (count <= G;
+// the block's threads share them). Warp w turns row w's (then w + warps'...) split maxima and sums
+// into weights, lane s for split s; then each thread sums columns of T (float4 when head_dim % 4
+// == 0, else float) of one row over the splits, 16 splits' loads in flight at a time. Reads
+// through L2 (__ldcg): other blocks of the launch wrote the partials.
+template <int G, class T>
+__device__ __forceinline__ void combine_rows_as(const AttnArgs& a, int64_t row0, int count) {
+  __shared__ float wgt[G][kMaxAttnSplits];
+  __shared__ float inv_l[G];
+  constexpr int kW = sizeof(T) / sizeof(float);
+  const int d = a.head_dim, ps = attn_partial_stride(d), warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int g = warp; g < count; g += blockDim.x / 32) {
+    const float* part = a.partial + (row0 + g) * a.splits * ps;
+    const bool has = lane < a.splits;
+    const float ms = has ? __ldcg(part + lane * ps + d) : -INFINITY;
+    const float ls = has ? __ldcg(part + lane * ps + d + 1) : 0.0f;
     const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
     const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
-    if (has) wgt[tid] = w;
+    wgt[g][lane] = w;
     const float l = warp_sum(w * ls);
-    if (tid == 0) inv_l = 1.0f / l;
+    if (lane == 0) inv_l[g] = 1.0f / l;
   }
   __syncthreads();
-  for (int e = tid; e < d; e += blockDim.x) {
-    float o = 0.0f;
-#pragma unroll 8
-    for (int s = 0; s < a.splits; ++s) o = fmaf(wgt[s], __ldcg(part + s * ps + e), o);
-    a.out[row * d + e] = o * inv_l;
+  const int cols = d / kW, ps_t = ps / kW;  // partial rows are 16-byte aligned (attn_partial_stride)
+  for (int t = threadIdx.x; t < count * cols; t += blockDim.x) {
+    const int g = t / cols, c = t % cols;
+    const T* part = reinterpret_cast<const T*>(a.partial + (row0 + g) * a.splits * ps) + c;
+    T o{};
+    for (int s0 = 0; s0 < a.splits; s0 += 16) {
+      T v[16];
+#pragma unroll
+      for (int k = 0; k < 16; ++k) v[k] = s0 + k < a.splits ? __ldcg(part + (s0 + k) * ps_t) : T{};
+#pragma unroll
+      for (int k = 0; k < 16; ++k) axpy(s0 + k < a.splits ? wgt[g][s0 + k] : 0.0f, v[k], o);
+    }
+    reinterpret_cast<T*>(a.out + (row0 + g) * d)[c] = scaled(o, inv_l[g]);
   }
+}
+template <int G>
+__device__ __forceinline__ void combine_rows(const AttnArgs& a, int64_t row0, int count) {
+  if (a.head_dim % 4 == 0) combine_rows_as<G, float4>(a, row0, count);
+  else combine_rows_as<G, float>(a, row0, count);
 }
 
 // After a split block wrote its partial result: whether it is the last of `splits` blocks counting

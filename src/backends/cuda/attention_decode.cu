@@ -17,47 +17,6 @@ constexpr int kDecMaxDims = 256;
 // Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
-// Merges the split partials of query heads h0 .. h0 + group - 1 (the kv head's last block to
-// finish): warp w turns head w's (then w + kDecWarps'...) split maxima and sums into weights, lane
-// s for split s; then each thread sums one float4 column of a head over the splits, 16 splits'
-// loads in flight at a time. Same arithmetic order as combine_splits.
-template <int G>
-__device__ __forceinline__ void combine_group(const AttnArgs& a, int h0, int group) {
-  __shared__ float wgt[G][kMaxAttnSplits];
-  __shared__ float inv_l[G];
-  const int d = a.head_dim, ps = attn_partial_stride(d), tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  for (int g = warp; g < group; g += kDecWarps) {
-    const float* part = a.partial + static_cast<int64_t>(h0 + g) * a.splits * ps;
-    const bool has = lane < a.splits;
-    const float ms = has ? __ldcg(part + lane * ps + d) : -INFINITY;
-    const float ls = has ? __ldcg(part + lane * ps + d + 1) : 0.0f;
-    const float mx = warp_max(ls > 0.0f ? ms : -INFINITY);  // split 0 always has a key
-    const float w = ls > 0.0f ? expf(ms - mx) : 0.0f;
-    wgt[g][lane] = w;
-    const float l = warp_sum(w * ls);
-    if (lane == 0) inv_l[g] = 1.0f / l;
-  }
-  __syncthreads();
-  const int quads = d / 4, ps4 = ps / 4;
-  for (int t = tid; t < group * quads; t += blockDim.x) {
-    const int g = t / quads, c = t % quads;
-    const float4* part = reinterpret_cast<const float4*>(a.partial + static_cast<int64_t>(h0 + g) * a.splits * ps) + c;
-    float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    for (int s0 = 0; s0 < a.splits; s0 += 16) {
-      float4 v[16];
-#pragma unroll
-      for (int k = 0; k < 16; ++k) v[k] = s0 + k < a.splits ? __ldcg(part + (s0 + k) * ps4) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int k = 0; k < 16; ++k) {
-        const float wk = s0 + k < a.splits ? wgt[g][s0 + k] : 0.0f;
-        o.x = fmaf(wk, v[k].x, o.x), o.y = fmaf(wk, v[k].y, o.y), o.z = fmaf(wk, v[k].z, o.z), o.w = fmaf(wk, v[k].w, o.w);
-      }
-    }
-    const float il = inv_l[g];
-    reinterpret_cast<float4*>(a.out + static_cast<int64_t>(h0 + g) * d)[c] = make_float4(o.x * il, o.y * il, o.z * il, o.w * il);
-  }
-}
-
 // Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
 // kDecWarps × (32 / L) keys; in a warp, L lanes share a key row (lane % L: which 16 bytes),
 // 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
@@ -67,7 +26,7 @@ __device__ __forceinline__ void combine_group(const AttnArgs& a, int h0, int gro
 // the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
 // value come unrounded from shared memory (as the CPU attends before it appends). At the end the
 // 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
-// finish merges them, see combine_group).
+// finish merges them, see combine_rows).
 // kL: lanes per key row when fixed at compile time (the common head sizes: the shuffle reductions
 // unroll and interleave across rows and heads), 0 for head_dim / kVec at run time.
 template <class KV, int G, int kL>
@@ -240,7 +199,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
   if (!split_kv) return;
   // The last of the kv head's split blocks to finish merges every head of its group.
   if (!last_split_block(a.counters + kvh, a.splits)) return;
-  combine_group<G>(a, kvh * group, group);
+  combine_rows<G>(a, static_cast<int64_t>(kvh) * group, group);
   if (tid == 0) a.counters[kvh] = 0;
 }
 

@@ -24,12 +24,12 @@ __device__ __forceinline__ void pdl_trigger() { asm volatile("griddepcontrol.lau
 // Decode timeline tracing, in builds with -DCPPLM_CUDA_TRACE only (performance work): thread 0 of
 // every block of a traced kernel records its start, the return of its PDL wait and its end
 // (%globaltimer, ns) into a buffer that CudaModel::decode fills for one step (CPPLM_TRACE=file).
+#ifdef CPPLM_CUDA_TRACE
 struct TraceRec {
   unsigned long long grid;  // %gridid: one per launch
   unsigned tag, block, sm, pad;
   unsigned long long t0, tw, te, m0, m1;  // m0, m1: CPPLM_TRACE_MARK(0 / 1), 0 when not reached
 };
-#ifdef CPPLM_CUDA_TRACE
 static __device__ char* g_trace;  // one per translation unit: [0] count, [1] capacity; records from byte 64
 __device__ __forceinline__ unsigned long long global_ns() {
   unsigned long long t;

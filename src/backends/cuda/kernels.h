@@ -144,9 +144,18 @@ void attention_tc(const CudaContext& ctx, const AttnArgs& a);
 // Points the traced kernels of kernels.cu / attention_decode.cu at a trace buffer (common.cuh).
 void trace_attach_kernels(void* buf);
 void trace_attach_attention_decode(void* buf);
-// trace.cpp: records the kernels enqueued until trace_end, which writes them to `path` as CSV.
-void trace_begin();
-void trace_end(const char* path);
+// trace.cu: while in scope, records the kernels of the decode step at CPPLM_TRACE_AT cached
+// positions (default 576) and then writes them to the file CPPLM_TRACE names (nothing otherwise).
+class TraceStep {
+ public:
+  explicit TraceStep(int offset);
+  ~TraceStep();
+  TraceStep(const TraceStep&) = delete;
+  TraceStep& operator=(const TraceStep&) = delete;
+
+ private:
+  const char* path_ = nullptr;
+};
 #endif
 
 }  // namespace cpplm::cuda
