@@ -5,6 +5,10 @@ step's first block), and per kernel kind the average link (end − previous laun
 import collections, csv, sys
 
 TAGS = {1: "gemv", 2: "gemv-pairs", 3: "attn", 4: "embed"}
+def name(tag):  # GEMV tags: 1000000 R + 10000 mode + in / 8
+    if tag >= 1000000:
+        return f"gemv{tag // 1000000}m{tag // 10000 % 100}/in{8 * (tag % 10000)}"
+    return TAGS.get(tag, str(tag))
 rows = list(csv.DictReader(open(sys.argv[1])))
 grids = collections.defaultdict(list)
 for r in rows:
@@ -18,7 +22,7 @@ show = int(sys.argv[2]) if len(sys.argv) > 2 else 12
 print(f"{len(launches)} launches; step {us(max(x['te'] for x in launches[-1])):.1f} µs")
 print("kind        blocks  start(min..max)    wait(min..max)     end(min..max)     link")
 for i, b in enumerate(launches):
-    kind = TAGS.get(b[0]["tag"], str(b[0]["tag"])) + f"/{len(b)}"
+    kind = name(b[0]["tag"]) + f"/{len(b)}"
     t0 = [x["t0"] for x in b]; tw = [x["tw"] for x in b]; te = [x["te"] for x in b]
     end = max(te)
     link = (end - prev_end) / 1e3 if prev_end else 0.0
@@ -33,7 +37,7 @@ for k, v in links.items():
 # Marks (CPPLM_TRACE_MARK): µs after the block's wait returned, averaged over the blocks that reached them.
 marks = collections.defaultdict(lambda: [[], [], []])
 for b in launches:
-    kind = TAGS.get(b[0]["tag"], str(b[0]["tag"]))
+    kind = name(b[0]["tag"])
     for x in b:
         if not x["tw"]:
             continue

@@ -23,16 +23,27 @@ __device__ __forceinline__ float scaled(float v, float s) { return v * s; }
 __device__ __forceinline__ float4 scaled(const float4& v, float s) { return make_float4(v.x * s, v.y * s, v.z * s, v.w * s); }
 
 // Merges the `a.splits` partial softmaxes of output rows row0 .. row0 + count - 1 (count <= G;
-// the block's threads share them). Warp w turns row w's (then w + warps'...) split maxima and sums
-// into weights, lane s for split s; then each thread sums columns of T (float4 when head_dim % 4
-// == 0, else float) of one row over the splits, 16 splits' loads in flight at a time. Reads
-// through L2 (__ldcg): other blocks of the launch wrote the partials.
+// the block's threads share them). Each thread sums columns of T (float4 when head_dim % 4 == 0,
+// else float) of one row over the splits; its first column's partial rows of every split are
+// requested before anything else, so they arrive with the split maxima and sums: warp w turns row
+// w's (then w + warps'...) into weights, lane s for split s. One L2 round trip in all for a thread
+// with one column (the usual case). Reads through L2 (__ldcg): other blocks of the launch wrote the
+// partials.
 template <int G, class T>
 __device__ __forceinline__ void combine_rows_as(const AttnArgs& a, int64_t row0, int count) {
   __shared__ float wgt[G][kMaxAttnSplits];
   __shared__ float inv_l[G];
   constexpr int kW = sizeof(T) / sizeof(float);
   const int d = a.head_dim, ps = attn_partial_stride(d), warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int cols = d / kW, ps_t = ps / kW;  // partial rows are 16-byte aligned (attn_partial_stride)
+  T v[kMaxAttnSplits];
+  auto load = [&](int t) {
+    const T* part = reinterpret_cast<const T*>(a.partial + (row0 + t / cols) * a.splits * ps) + t % cols;
+#pragma unroll
+    for (int s = 0; s < kMaxAttnSplits; ++s) v[s] = s < a.splits ? __ldcg(part + s * ps_t) : T{};
+  };
+  const int t0 = threadIdx.x;
+  if (t0 < count * cols) load(t0);
   for (int g = warp; g < count; g += blockDim.x / 32) {
     const float* part = a.partial + (row0 + g) * a.splits * ps;
     const bool has = lane < a.splits;
@@ -45,19 +56,13 @@ __device__ __forceinline__ void combine_rows_as(const AttnArgs& a, int64_t row0,
     if (lane == 0) inv_l[g] = 1.0f / l;
   }
   __syncthreads();
-  const int cols = d / kW, ps_t = ps / kW;  // partial rows are 16-byte aligned (attn_partial_stride)
-  for (int t = threadIdx.x; t < count * cols; t += blockDim.x) {
-    const int g = t / cols, c = t % cols;
-    const T* part = reinterpret_cast<const T*>(a.partial + (row0 + g) * a.splits * ps) + c;
+  for (int t = t0; t < count * cols; t += blockDim.x) {
+    if (t != t0) load(t);
+    const int g = t / cols;
     T o{};
-    for (int s0 = 0; s0 < a.splits; s0 += 16) {
-      T v[16];
 #pragma unroll
-      for (int k = 0; k < 16; ++k) v[k] = s0 + k < a.splits ? __ldcg(part + (s0 + k) * ps_t) : T{};
-#pragma unroll
-      for (int k = 0; k < 16; ++k) axpy(s0 + k < a.splits ? wgt[g][s0 + k] : 0.0f, v[k], o);
-    }
-    reinterpret_cast<T*>(a.out + (row0 + g) * d)[c] = scaled(o, inv_l[g]);
+    for (int s = 0; s < kMaxAttnSplits; ++s) axpy(s < a.splits ? wgt[g][s] : 0.0f, v[s], o);
+    reinterpret_cast<T*>(a.out + (row0 + g) * d)[t % cols] = scaled(o, inv_l[g]);
   }
 }
 template <int G>

@@ -11,7 +11,9 @@
 namespace cpplm::cuda {
 namespace {
 
-constexpr int kGemvWarps = 8;   // warps per block
+constexpr int kGemvWarps = 8;    // warps per block of gemv_kernel (several rows of x)
+constexpr int kGemv1Warps = 16;  // warps per block of gemv1_kernel (one row of x): one block per SM,
+                                 // so that x is read from L2 once per SM, not once per block
 constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane and row
 
 struct NoAux {};
@@ -76,19 +78,33 @@ __device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float
 }
 
 // Shared memory of gemv1_kernel<F>: x f32 (vector v's inputs from F::base(v)), then (F::kSums) each
-// vector's sum of inputs.
+// vector's sum of inputs, then (norm) the RMSNorm weights, from gemv1_norm_offset<F>.
 template <class F>
-size_t gemv1_smem(int in) {
+__host__ __device__ __forceinline__ int gemv1_norm_offset(int in) {
   const int nv = in / F::kVec;
-  return (static_cast<size_t>(F::base(nv)) + (F::kSums ? nv : 0)) * sizeof(float);
+  return (F::base(nv) + (F::kSums ? nv : 0) + 3) / 4 * 4;  // floats, 16-byte aligned
+}
+template <class F>
+size_t gemv1_smem(int in, bool norm) {
+  return (static_cast<size_t>(gemv1_norm_offset<F>(in)) + (norm ? in : 0)) * sizeof(float);
 }
 
-// Stages x (RMS-normalized when norm_w is set) at F's positions: input 4i + e at
-// F::load4(xs, i); with F::kSums, also each vector's sum of inputs at xs[F::base(in / kVec) + v].
-// Threads own float4s (F::kVec / 4 per vector, adjacent lanes): the second pass revisits only a
-// thread's own values (no barrier), and the per-vector sums are warp shuffles.
+// Starts copying the RMSNorm weights to ns (constants: issued before the PDL wait), each thread the
+// float4s that stage_x's norm pass gives it (so only its own wait is needed before reading them).
+__device__ __forceinline__ void prefetch_norm(const GemvArgs& a, float* ns, int in) {
+  if (!a.norm_w) return;
+  const float4* g4 = reinterpret_cast<const float4*>(a.norm_w);
+  for (int i = threadIdx.x; i < in / 4; i += blockDim.x) cp_async16(ns + 4 * i, g4 + i, true);
+  cp_async_commit();
+}
+
+// Stages x (RMS-normalized when norm_w is set, by the weights prefetch_norm copied to ns) at F's
+// positions: input 4i + e at F::load4(xs, i); with F::kSums, also each vector's sum of inputs at
+// xs[F::base(in / kVec) + v]. Threads own float4s (F::kVec / 4 per vector, adjacent lanes): the
+// second pass revisits only a thread's own values (no barrier), and the per-vector sums are warp
+// shuffles.
 template <class F>
-__device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
+__device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, const float* ns, int in) {
   const float4* x4 = reinterpret_cast<const float4*>(a.x);
   const int n4 = in / 4;
   float ss = 0.0f;
@@ -98,6 +114,7 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
     ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
   }
   const float inv = a.norm_w ? rsqrtf(block_sum(ss) / in + a.eps) : 1.0f;
+  if (a.norm_w) cp_async_wait<0>();
   if (a.norm_w || F::kSums) {
     const int end = F::kSums ? (n4 + 31) / 32 * 32 : n4;  // whole warps when shuffling
     for (int i = threadIdx.x; i < end; i += blockDim.x) {
@@ -105,7 +122,7 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
       if (i < n4) {
         float4 v = F::load4(xs, i);
         if (a.norm_w) {
-          const float4 g = reinterpret_cast<const float4*>(a.norm_w)[i];
+          const float4 g = reinterpret_cast<const float4*>(ns)[i];
           v.x *= inv * g.x, v.y *= inv * g.y, v.z *= inv * g.z, v.w *= inv * g.w;
           F::store4(xs, i, v);
         }
@@ -129,14 +146,14 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, int in) {
 // units too. Its first weights are requested before waiting on the previous kernel and before x
 // is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0.
 template <class F, int R>
-__global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
-  CPPLM_TRACE(R);
+__global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
+  CPPLM_TRACE(1000000u * R + 10000u * static_cast<unsigned>(a.mode) + a.in / 8);  // tag: shape
   extern __shared__ float xs[];
   constexpr int kVec = F::kVec, kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
-  const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemvWarps;
+  const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemv1Warps;
   const uint4* w = static_cast<const uint4*>(a.w);
-  int p = blockIdx.x * kGemvWarps + warp, cb = 0;  // warp-uniform position: unit, chunk base
+  int p = blockIdx.x * kGemv1Warps + warp, cb = 0;  // warp-uniform position: unit, chunk base
   uint4 nx[kU][R];
   typename F::Aux na[kU][R];
   auto fetch = [&](int pp, int base) {
@@ -153,10 +170,13 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
     }
   };
   if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
-  CPPLM_PDL_WAIT();            // x is the previous kernel's output
+  float* ns = xs + gemv1_norm_offset<F>(in);
+  prefetch_norm(a, ns, in);  // so are the norm's
+  CPPLM_PDL_WAIT();          // x is the previous kernel's output
   pdl_trigger();
 
-  stage_x<F>(a, xs, in);
+  stage_x<F>(a, xs, ns, in);
+  CPPLM_TRACE_MARK(0);
 
   float acc[R];
 #pragma unroll
@@ -184,6 +204,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
       float sum[R];
 #pragma unroll
       for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
+      CPPLM_TRACE_MARK(1);  // (the last unit of warp 0)
       if (lane == 0) {
         gemv_store<R>(a, cur_p, sum);
         if (a.argmax)
@@ -194,34 +215,34 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv1_kernel(GemvArgs a) {
     }
   }
   if (a.argmax) {  // one atomic per block
-    __shared__ unsigned long long wbest[kGemvWarps];
+    __shared__ unsigned long long wbest[kGemv1Warps];
     if (lane == 0) wbest[warp] = best;
     __syncthreads();
     if (threadIdx.x == 0) {
-      for (int k = 1; k < kGemvWarps; ++k) best = max(best, wbest[k]);
+      for (int k = 1; k < kGemv1Warps; ++k) best = max(best, wbest[k]);
       atomicMax(a.argmax, best);
     }
   }
 }
 
-// Launches gemv1_kernel<F> (a.n == 1, a.in % F::kVec == 0): persistent, at most two blocks per SM,
+// Launches gemv1_kernel<F> (a.n == 1, a.in % F::kVec == 0): persistent, at most one block per SM,
 // sized so that every warp gets the same number of units (row pairs for SwiGLU, and for formats
 // with F::kPairs, which then read x once for two rows).
 template <class F>
 void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
   const bool pairs = F::kPairs || a.mode == GemvMode::kSwiGlu;
   const int units = pairs ? (a.out + 1) / 2 : a.out;
-  const int per_warp = (units + ctx.num_sms() * 2 * kGemvWarps - 1) / (ctx.num_sms() * 2 * kGemvWarps);
-  const int grid = ((units + per_warp - 1) / per_warp + kGemvWarps - 1) / kGemvWarps;
-  const size_t smem = gemv1_smem<F>(a.in);
-  if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2>, dim3(grid), dim3(kGemvWarps * 32), smem, a);
-  else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemvWarps * 32), smem, a);
+  const int per_warp = (units + ctx.num_sms() * kGemv1Warps - 1) / (ctx.num_sms() * kGemv1Warps);
+  const int grid = ((units + per_warp - 1) / per_warp + kGemv1Warps - 1) / kGemv1Warps;
+  const size_t smem = gemv1_smem<F>(a.in, a.norm_w != nullptr);
+  if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
+  else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
 }
 
 // Lets gemv1_kernel<F> take the shared memory that inputs of max_in need.
 template <class F>
 void reserve_gemv1(int max_in) {
-  const int bytes = static_cast<int>(gemv1_smem<F>(max_in));
+  const int bytes = static_cast<int>(gemv1_smem<F>(max_in, true));
   if (bytes <= 48 * 1024) return;
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
