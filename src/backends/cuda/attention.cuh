@@ -24,26 +24,25 @@ __device__ __forceinline__ float4 scaled(const float4& v, float s) { return make
 
 // Merges the `a.splits` partial softmaxes of output rows row0 .. row0 + count - 1 (count <= G;
 // the block's threads share them). Each thread sums columns of T (float4 when head_dim % 4 == 0,
-// else float) of one row over the splits; its first column's partial rows of every split are
-// requested before anything else, so they arrive with the split maxima and sums: warp w turns row
-// w's (then w + warps'...) into weights, lane s for split s. One L2 round trip in all for a thread
-// with one column (the usual case). Reads through L2 (__ldcg): other blocks of the launch wrote the
-// partials.
+// else float) of one row over the splits, 16 splits' loads in flight at a time; its first column's
+// first 16 partial rows are requested before anything else, so they arrive with the split maxima
+// and sums: warp w turns row w's (then w + warps'...) into weights, lane s for split s. Reads
+// through L2 (__ldcg): other blocks of the launch wrote the partials.
 template <int G, class T>
 __device__ __forceinline__ void combine_rows_as(const AttnArgs& a, int64_t row0, int count) {
   __shared__ float wgt[G][kMaxAttnSplits];
   __shared__ float inv_l[G];
-  constexpr int kW = sizeof(T) / sizeof(float);
+  constexpr int kW = sizeof(T) / sizeof(float), kBatch = 16;
   const int d = a.head_dim, ps = attn_partial_stride(d), warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int cols = d / kW, ps_t = ps / kW;  // partial rows are 16-byte aligned (attn_partial_stride)
-  T v[kMaxAttnSplits];
-  auto load = [&](int t) {
+  T v[kBatch];
+  auto load = [&](int t, int s0) {
     const T* part = reinterpret_cast<const T*>(a.partial + (row0 + t / cols) * a.splits * ps) + t % cols;
 #pragma unroll
-    for (int s = 0; s < kMaxAttnSplits; ++s) v[s] = s < a.splits ? __ldcg(part + s * ps_t) : T{};
+    for (int k = 0; k < kBatch; ++k) v[k] = s0 + k < a.splits ? __ldcg(part + (s0 + k) * ps_t) : T{};
   };
   const int t0 = threadIdx.x;
-  if (t0 < count * cols) load(t0);
+  if (t0 < count * cols) load(t0, 0);
   for (int g = warp; g < count; g += blockDim.x / 32) {
     const float* part = a.partial + (row0 + g) * a.splits * ps;
     const bool has = lane < a.splits;
@@ -57,11 +56,13 @@ __device__ __forceinline__ void combine_rows_as(const AttnArgs& a, int64_t row0,
   }
   __syncthreads();
   for (int t = t0; t < count * cols; t += blockDim.x) {
-    if (t != t0) load(t);
     const int g = t / cols;
     T o{};
+    for (int s0 = 0; s0 < a.splits; s0 += kBatch) {
+      if (t != t0 || s0 > 0) load(t, s0);
 #pragma unroll
-    for (int s = 0; s < kMaxAttnSplits; ++s) axpy(s < a.splits ? wgt[g][s] : 0.0f, v[s], o);
+      for (int k = 0; k < kBatch; ++k) axpy(s0 + k < a.splits ? wgt[g][s0 + k] : 0.0f, v[k], o);
+    }
     reinterpret_cast<T*>(a.out + (row0 + g) * d)[t % cols] = scaled(o, inv_l[g]);
   }
 }
