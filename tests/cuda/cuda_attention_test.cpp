@@ -1,5 +1,5 @@
 // The GPU's attention kernels on the head sizes of published models, against the CPU: random bf16
-// models with head_dim 32/64/128 and GQA groups 1/3/4/8 (and a sliding window), bf16 K/V on both.
+// models with head_dim 32/64/128 and GQA groups 1/2/3/4/8 (and a sliding window), bf16 K/V on both.
 // The fast configuration throughout: prefill on tensor cores (GEMMs and attention_tc.cu), then
 // the graph-replayed decode step with the GQA-grouped split-KV kernel (attention_decode.cu), over
 // a long context too (several passes per split). Skipped with "skipped: no GPU" without a GPU.
@@ -78,7 +78,9 @@ INSTANTIATE_TEST_SUITE_P(Heads, CudaAttention,
                          ::testing::Values(AttnCase{"d64_g4", 8, 2, 64, 0, 100}, AttnCase{"d128_g1", 2, 2, 128, 0, 100},
                                            AttnCase{"d32_g8", 8, 1, 32, 0, 75}, AttnCase{"d64_g3", 6, 2, 64, 0, 90},
                                            AttnCase{"d128_g4_window", 4, 1, 128, 40, 130},
-                                           AttnCase{"d64_g4_long", 8, 2, 64, 0, 2300}),
+                                           AttnCase{"d64_g4_long", 8, 2, 64, 0, 2300},
+                                           // 16 kv heads × 19 splits: more blocks than SMs, so 4-warp blocks
+                                           AttnCase{"d64_g2_long_wide", 32, 16, 64, 0, 2300}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

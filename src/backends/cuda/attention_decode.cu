@@ -9,7 +9,6 @@
 namespace cpplm::cuda {
 namespace {
 
-constexpr int kDecWarps = 4;     // warps per block
 constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
@@ -18,7 +17,8 @@ constexpr int kDecMaxDims = 256;
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
 // Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
-// kDecWarps × (32 / L) keys; in a warp, L lanes share a key row (lane % L: which 16 bytes),
+// kW × (32 / L) keys (kW warps: 8 when the blocks fit in one wave of one block per SM, else 4, see
+// attention_decode_plan); in a warp, L lanes share a key row (lane % L: which 16 bytes),
 // 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
 // scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
 // per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
@@ -29,8 +29,8 @@ int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(d
 // finish merges them, see combine_rows).
 // kL: lanes per key row when fixed at compile time (the common head sizes: the shuffle reductions
 // unroll and interleave across rows and heads), 0 for head_dim / kVec at run time.
-template <class KV, int G, int kL>
-__global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnArgs a) {
+template <class KV, int G, int kL, int kW>
+__global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   CPPLM_TRACE(3);
   constexpr int kVec = 16 / sizeof(KV);
   extern __shared__ float sm[];
@@ -42,11 +42,11 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
   const int cnt = visible_keys(a, offset, 0, &start, &sinks);
   const int chunk = (cnt + a.splits - 1) / a.splits;
   const int lo = min(cnt, split * chunk), hi = min(cnt, lo + chunk);
-  const int per_pass = kDecRounds * kDecWarps * kpw;
+  const int per_pass = kDecRounds * kW * kpw;
   const KV* kc = static_cast<const KV*>(a.cache.k);
   const KV* vc = static_cast<const KV*>(a.cache.v);
   auto key_of = [&](int idx) { return idx < sinks ? idx : start + idx - sinks; };
-  auto key_index = [&](int base, int r) { return base + (r * kDecWarps + warp) * kpw + sub; };
+  auto key_index = [&](int base, int r) { return base + (r * kW + warp) * kpw + sub; };
   auto fetch = [&](int base, uint4* kr, uint4* vr) {
 #pragma unroll
     for (int r = 0; r < kDecRounds; ++r) {
@@ -75,7 +75,7 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
   float* qs = sm;               // [G][d]
   float* kn = qs + G * d;       // [d]
   float* vn = kn + d;           // [d]
-  float* red = vn + d;          // [kDecWarps][G][d + 2]: each warp's acc, then its m and l
+  float* red = vn + d;          // [kW][G][d + 2]: each warp's acc, then its m and l
   const int half = d / 2, k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
   for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
     const int g = t / half, jj = t % half;
@@ -177,11 +177,11 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
     const int g = t / d, e = t % d;
     float mx = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kDecWarps; ++w) mx = fmaxf(mx, red[(w * G + g) * (d + 2) + d]);
+    for (int w = 0; w < kW; ++w) mx = fmaxf(mx, red[(w * G + g) * (d + 2) + d]);
     float o = 0.0f, ls = 0.0f;
     if (mx != -INFINITY)
 #pragma unroll
-      for (int w = 0; w < kDecWarps; ++w) {
+      for (int w = 0; w < kW; ++w) {
         const float* r = red + (w * G + g) * (d + 2);
         const float wt = expf(r[d] - mx);  // 0 for a warp without keys
         o = fmaf(wt, r[e], o);
@@ -203,23 +203,24 @@ __global__ void __launch_bounds__(kDecWarps * 32) attention_decode_kernel(AttnAr
   if (tid == 0) a.counters[kvh] = 0;
 }
 
-// The kernel instance for (KV, G) and the head size's lane count: compile-time for bf16 head
+// The kernel instance for (KV, G, kW) and the head size's lane count: compile-time for bf16 head
 // sizes 64 and 128 (kL = 8 / 16).
-template <class KV, int G>
+template <class KV, int G, int kW>
 auto decode_kernel(int head_dim) {
   if constexpr (!std::is_same_v<KV, float>) {
     const int L = lanes_per_key(head_dim, DType::BF16);
-    if (L == 8) return attention_decode_kernel<KV, G, 8>;
-    if (L == 16) return attention_decode_kernel<KV, G, 16>;
+    if (L == 8) return attention_decode_kernel<KV, G, 8, kW>;
+    if (L == 16) return attention_decode_kernel<KV, G, 16, kW>;
   }
-  return attention_decode_kernel<KV, G, 0>;
+  return attention_decode_kernel<KV, G, 0, kW>;
 }
 
 template <class KV, int G>
 void launch_group(const CudaContext& ctx, const AttnArgs& a) {
-  const dim3 grid(a.num_kv_heads, a.splits), block(kDecWarps * 32);
-  const size_t smem = (static_cast<size_t>(G + 2) * a.head_dim + static_cast<size_t>(kDecWarps) * G * (a.head_dim + 2)) * sizeof(float);
-  launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G>(a.head_dim), grid, block, smem, a);
+  const dim3 grid(a.num_kv_heads, a.splits), block(a.warps * 32);
+  const size_t smem = (static_cast<size_t>(G + 2) * a.head_dim + static_cast<size_t>(a.warps) * G * (a.head_dim + 2)) * sizeof(float);
+  if (a.warps == 8) launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 8>(a.head_dim), grid, block, smem, a);
+  else launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 4>(a.head_dim), grid, block, smem, a);
 }
 
 template <class KV>
@@ -242,10 +243,16 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
          num_heads / num_kv_heads <= kDecMaxGroup;
 }
 
-int attention_decode_splits(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type) {
-  if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits);
-  const int per_pass = kDecRounds * kDecWarps * (32 / lanes_per_key(head_dim, kv_type));
-  return std::clamp((capacity + per_pass - 1) / per_pass, 1, kMaxAttnSplits);  // one pass per split up to 32 splits
+DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms) {
+  if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
+  // One pass per split up to 32 splits; 8 warps per block (fewer splits to merge) while the
+  // blocks fit one per SM (their registers allow no more), else 4 (two per SM).
+  auto splits = [&](int warps) {
+    const int per_pass = kDecRounds * warps * (32 / lanes_per_key(head_dim, kv_type));
+    return std::clamp((capacity + per_pass - 1) / per_pass, 1, kMaxAttnSplits);
+  };
+  if (num_kv_heads * splits(8) <= num_sms) return {splits(8), 8};
+  return {splits(4), 4};
 }
 
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {

@@ -103,7 +103,7 @@ class CudaModel : public LanguageModel {
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
-  void enqueue_decode(CudaSequence& s, int splits);
+  void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
 
   ModelArgs args_;
@@ -321,7 +321,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
 }
 
 // The decode step for one token at *offset, reading token/offset/cos/sin from d_step_ (graph-safe).
-void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
+void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
   const int D = args_.head_dim, V = args_.vocab_size;
   const float eps = static_cast<float>(args_.rms_norm_eps);
   int32_t* st = step_ids();
@@ -356,7 +356,8 @@ void CudaModel::enqueue_decode(CudaSequence& s, int splits) {
     a.cache = c;
     a.offset = offset;
     a.out = d_attn_.as<float>();
-    a.splits = splits;
+    a.splits = plan.splits;
+    a.warps = plan.warps;
     a.partial = d_partial_.as<float>();
     a.counters = d_counters_.as<int>();
     a.rope_cos = cos;
@@ -389,7 +390,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
   // Splits grow with the cache so that long contexts still fill the GPU.
-  const int splits = attention_decode_splits(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type());
+  const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(), ctx_.num_sms());
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {
@@ -406,7 +407,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
       cudaGraph_t g = nullptr;
       CPPLM_CUDA_CHECK(cudaStreamBeginCapture(ctx_.stream(), cudaStreamCaptureModeThreadLocal));
       try {
-        enqueue_decode(*s, splits);
+        enqueue_decode(*s, plan);
       } catch (...) {
         cudaStreamEndCapture(ctx_.stream(), &g);
         if (g) cudaGraphDestroy(g);
@@ -420,7 +421,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     }
     CPPLM_CUDA_CHECK(cudaGraphLaunch(s->graph_, ctx_.stream()));
   } else {
-    enqueue_decode(*s, splits);
+    enqueue_decode(*s, plan);
   }
   s->offset_ = off + 1;
   if (sampler.plain_greedy()) {

@@ -116,6 +116,7 @@ struct AttnArgs {
   // [num_heads, splits, attn_partial_stride(head_dim)], and the last split block of a head to finish merges them;
   // `counters` [num_heads] ints are zero before and after.
   int splits = 1;
+  int warps = 4;  // the grouped decode kernel's warps per block (attention_decode_plan)
   float* partial = nullptr;
   int* counters = nullptr;
   // n == 1, decode with RoPE fused: qkv holds q and k unrotated; the kernel rotates q and the new
@@ -131,10 +132,14 @@ struct AttnArgs {
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_decode.cu: whether the decode step (n == 1, fused RoPE) of this shape runs the
-// GQA-grouped kernel (one block per kv head and split), and the split count attention() wants
-// for a decode step over `capacity` cache positions (fixed while a graph replays it).
+// GQA-grouped kernel (one block per kv head and split), and the split count and block size
+// (AttnArgs::splits, ::warps) attention() wants for a decode step over `capacity` cache positions
+// (fixed while a graph replays it).
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type);
-int attention_decode_splits(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type);
+struct DecodePlan {
+  int splits, warps;
+};
+DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms);
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
