@@ -388,7 +388,6 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   h[1] = off;
   float* cs = reinterpret_cast<float*>(h + 2);
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
-  CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
   // Splits grow with the cache so that long contexts still fill the GPU.
   const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(), ctx_.num_sms());
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
@@ -401,13 +400,21 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
 #ifdef CPPLM_CUDA_TRACE
   TraceStep trace(off);
 #endif
+  // The step's inputs in, its kernels, the greedy token (argmax key) out: one graph, so the GPU
+  // waits on no separate copy between steps.
+  auto enqueue_step = [&] {
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
+    enqueue_decode(*s, plan);
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, fused_argmax_ ? 8 : 4,
+                                     cudaMemcpyDeviceToHost, ctx_.stream()));
+  };
   if (opt_.use_graph) {
     if (!s->graph_ || s->graph_generation_ != s->generation()) {
       if (s->graph_) cudaGraphExecDestroy(s->graph_), s->graph_ = nullptr;
       cudaGraph_t g = nullptr;
       CPPLM_CUDA_CHECK(cudaStreamBeginCapture(ctx_.stream(), cudaStreamCaptureModeThreadLocal));
       try {
-        enqueue_decode(*s, plan);
+        enqueue_step();
       } catch (...) {
         cudaStreamEndCapture(ctx_.stream(), &g);
         if (g) cudaGraphDestroy(g);
@@ -421,12 +428,10 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     }
     CPPLM_CUDA_CHECK(cudaGraphLaunch(s->graph_, ctx_.stream()));
   } else {
-    enqueue_decode(*s, plan);
+    enqueue_step();
   }
   s->offset_ = off + 1;
   if (sampler.plain_greedy()) {
-    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, fused_argmax_ ? 8 : 4,
-                                     cudaMemcpyDeviceToHost, ctx_.stream()));
     ctx_.sync();
     int32_t tok = h[step_bytes_ / 4];
     if (fused_argmax_) {  // (ordered value << 32 | ~row): the row is in the low word
