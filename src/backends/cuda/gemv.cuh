@@ -50,13 +50,13 @@ __device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
 }
 
 // Stores one finished unit of gemv1_kernel: row p (R == 1, store or accumulate) or the row pair
-// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first.
+// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first. old: kAdd's y values of the unit's rows,
+// read when the unit started (no load at the end of the unit).
 template <int R>
-__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s) {
+__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s, const float* old) {
   if constexpr (R == 1) {
     const float v = s[0] + (a.bias ? a.bias[p] : 0.0f);
-    if (a.mode == GemvMode::kAdd) a.y[p] += v;
-    else a.y[p] = v;
+    a.y[p] = a.mode == GemvMode::kAdd ? old[0] + v : v;
   } else {
     const int r0 = 2 * p;
     const bool has1 = r0 + 1 < a.out;
@@ -67,10 +67,8 @@ __device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float
     }
     if (a.mode == GemvMode::kSwiGlu) {
       a.y[p] = s0 / (1.0f + expf(-s0)) * s1;
-    } else if (a.mode == GemvMode::kAdd) {
-      a.y[r0] += s0;
-      if (has1) a.y[r0 + 1] += s1;
     } else {
+      if (a.mode == GemvMode::kAdd) s0 += old[0], s1 += old[1];
       a.y[r0] = s0;
       if (has1) a.y[r0 + 1] = s1;
     }
@@ -178,9 +176,16 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   stage_x<F>(a, xs, ns, in);
   CPPLM_TRACE_MARK(0);
 
-  float acc[R];
+  float acc[R], old[R];
 #pragma unroll
-  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f, old[r] = 0.0f;
+  // kAdd (lane 0): y's values of a unit's rows, requested when the unit starts.
+  auto load_old = [&](int pp) {
+    if (a.mode == GemvMode::kAdd && lane == 0)
+#pragma unroll
+      for (int r = 0; r < R; ++r) old[r] = R * pp + r < a.out ? a.y[R * pp + r] : 0.0f;
+  };
+  if (p < units) load_old(p);
   unsigned long long best = 0;  // lane 0: argmax_key of the warp's best row so far
   while (p < units) {
     uint4 cur[kU][R];
@@ -206,12 +211,13 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
       for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
       CPPLM_TRACE_MARK(1);  // (the last unit of warp 0)
       if (lane == 0) {
-        gemv_store<R>(a, cur_p, sum);
+        gemv_store<R>(a, cur_p, sum, old);
         if (a.argmax)
 #pragma unroll
           for (int r = 0; r < R; ++r)
             if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
       }
+      if (p < units) load_old(p);
     }
   }
   if (a.argmax) {  // one atomic per block
