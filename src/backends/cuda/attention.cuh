@@ -74,14 +74,14 @@ __device__ __forceinline__ void combine_rows(const AttnArgs& a, int64_t row0, in
 
 // After a split block wrote its partial result: whether it is the last of `splits` blocks counting
 // on *counter (then the others' partials are visible to it). Every thread of the block calls it.
-// One thread fences for the block: the barrier orders the others' stores before its fence (the
-// pattern of a split-K semaphore).
+// One thread counts for the block with a device-scope acq_rel atomic: its release covers the
+// others' stores, which the barrier ordered before it (release is cumulative), and its acquire,
+// through the second barrier, the others' later loads (the pattern of a split-K semaphore; lighter
+// than a sequentially consistent fence on either side of the atomic).
 __device__ __forceinline__ bool last_split_block(int* counter, int splits) {
   __shared__ bool last;
   __syncthreads();
   if (threadIdx.x == 0) {
-    // Release (cumulative: the barrier made the block's stores this thread's) and acquire in one
-    // device-scope atomic, lighter than two sequentially consistent fences.
     int old;
     asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;" : "=r"(old) : "l"(counter) : "memory");
     last = old == splits - 1;
