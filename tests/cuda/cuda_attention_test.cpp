@@ -1,8 +1,9 @@
 // The GPU's attention kernels on the head sizes of published models, against the CPU: random bf16
 // models with head_dim 32/64/128 and GQA groups 1/2/3/4/8 (and a sliding window), bf16 K/V on both.
 // The fast configuration throughout: prefill on tensor cores (GEMMs and attention_tc.cu), then
-// the graph-replayed decode step with the GQA-grouped split-KV kernel (attention_decode.cu), over
-// a long context too (several passes per split). Skipped with "skipped: no GPU" without a GPU.
+// the graph-replayed decode step with the GQA-grouped split-KV kernel (attention_decode.cu): 8-warp
+// blocks at short context, 4-warp blocks with several passes per split over a long one (see
+// attention_decode_plan). Skipped with "skipped: no GPU" without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -79,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(Heads, CudaAttention,
                                            AttnCase{"d32_g8", 8, 1, 32, 0, 75}, AttnCase{"d64_g3", 6, 2, 64, 0, 90},
                                            AttnCase{"d128_g4_window", 4, 1, 128, 40, 130},
                                            AttnCase{"d64_g4_long", 8, 2, 64, 0, 2300},
-                                           // 16 kv heads × 19 splits: more blocks than SMs, so 4-warp blocks
+                                           // 16 kv heads × 32 splits: more blocks than SMs at any block size
                                            AttnCase{"d64_g2_long_wide", 32, 16, 64, 0, 2300}),
                          [](const auto& info) { return std::string(info.param.name); });
 

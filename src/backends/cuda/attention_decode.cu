@@ -215,11 +215,19 @@ auto decode_kernel(int head_dim) {
   return attention_decode_kernel<KV, G, 0, kW>;
 }
 
+// The kernel's shared memory: the group's rotated queries, the new key and value, and each warp's
+// partial result (see attention_decode_kernel).
+size_t decode_smem(int group, int head_dim, int warps) {
+  const size_t G = group <= 2 ? group : group <= 4 ? 4 : 8;  // the instance launch_decode picks
+  return ((G + 2) * head_dim + static_cast<size_t>(warps) * G * (head_dim + 2)) * sizeof(float);
+}
+
 template <class KV, int G>
 void launch_group(const CudaContext& ctx, const AttnArgs& a) {
-  const dim3 grid(a.num_kv_heads, a.splits), block(a.warps * 32);
-  const size_t smem = (static_cast<size_t>(G + 2) * a.head_dim + static_cast<size_t>(a.warps) * G * (a.head_dim + 2)) * sizeof(float);
-  if (a.warps == 8) launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 8>(a.head_dim), grid, block, smem, a);
+  const int warps = a.warps == 8 ? 8 : 4;
+  const dim3 grid(a.num_kv_heads, a.splits), block(warps * 32);
+  const size_t smem = decode_smem(G, a.head_dim, warps);
+  if (warps == 8) launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 8>(a.head_dim), grid, block, smem, a);
   else launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 4>(a.head_dim), grid, block, smem, a);
 }
 
@@ -245,13 +253,14 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
 
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms) {
   if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
-  // One pass per split up to 32 splits; 8 warps per block (fewer splits to merge) while the
-  // blocks fit one per SM (their registers allow no more), else 4 (two per SM).
-  auto splits = [&](int warps) {
-    const int per_pass = kDecRounds * warps * (32 / lanes_per_key(head_dim, kv_type));
-    return std::clamp((capacity + per_pass - 1) / per_pass, 1, kMaxAttnSplits);
-  };
-  if (num_kv_heads * splits(8) <= num_sms) return {splits(8), 8};
+  // One pass per split up to 32 splits. 8 warps per block (fewer splits to merge) while the
+  // blocks fit one per SM (their registers allow no more), one pass per split still holds, and
+  // the shared memory stays within the default 48 KB; else 4 warps (two blocks per SM).
+  auto per_pass = [&](int warps) { return kDecRounds * warps * (32 / lanes_per_key(head_dim, kv_type)); };
+  auto splits = [&](int warps) { return std::clamp((capacity + per_pass(warps) - 1) / per_pass(warps), 1, kMaxAttnSplits); };
+  if (num_kv_heads * splits(8) <= num_sms && capacity <= kMaxAttnSplits * per_pass(8) &&
+      decode_smem(num_heads / num_kv_heads, head_dim, 8) <= 48 * 1024)
+    return {splits(8), 8};
   return {splits(4), 4};
 }
 

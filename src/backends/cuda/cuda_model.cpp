@@ -33,7 +33,7 @@ class CudaModel : public LanguageModel {
     qd_ = args_.num_attention_heads * D;
     kd_ = args_.num_key_value_heads * D;
     ld_ = qd_ + 2 * kd_;
-    gemv_reserve_smem(std::max({H, I, qd_}));
+    gemv_reserve_smem(std::max({H, I, qd_}), H);
     // Decode workspace (fixed addresses: the captured graph refers to them).
     d_x_ = DeviceBuffer(H * sizeof(float));
     d_qkv_ = DeviceBuffer(ld_ * sizeof(float));

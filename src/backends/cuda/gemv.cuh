@@ -245,10 +245,11 @@ void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
   else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
 }
 
-// Lets gemv1_kernel<F> take the shared memory that inputs of max_in need.
+// Lets gemv1_kernel<F> take the shared memory that inputs of up to max_in need, and RMSNorm-fused
+// inputs of norm_in (the hidden size: the norm is only fused there).
 template <class F>
-void reserve_gemv1(int max_in) {
-  const int bytes = static_cast<int>(gemv1_smem<F>(max_in, true));
+void reserve_gemv1(int max_in, int norm_in) {
+  const int bytes = static_cast<int>(std::max(gemv1_smem<F>(max_in, false), gemv1_smem<F>(norm_in, true)));
   if (bytes <= 48 * 1024) return;
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));

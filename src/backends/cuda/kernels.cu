@@ -331,16 +331,18 @@ void gemv(const CudaContext& ctx, const GemvArgs& a) {
   }
 }
 
-void gemv_reserve_smem(int max_in) {
+void gemv_reserve_smem(int max_in, int norm_in) {
   const int bytes = max_in * static_cast<int>(sizeof(float));
-  if (bytes <= 48 * 1024) return;
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  reserve_gemv1<FloatFmt<__nv_bfloat16>>(max_in);
-  reserve_gemv1<FloatFmt<__half>>(max_in);
-  reserve_gemv1<FloatFmt<float>>(max_in);
-  reserve_gemv1_quant(max_in);
+  if (bytes > 48 * 1024) {
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__nv_bfloat16, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<__half, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<float, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  }
+  // Each format's own layout decides (the quantized ones pad x and add per-vector sums).
+  reserve_gemv1<FloatFmt<__nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<FloatFmt<__half>>(max_in, norm_in);
+  reserve_gemv1<FloatFmt<float>>(max_in, norm_in);
+  reserve_gemv1_quant(max_in, norm_in);
 }
 
 void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, const void* x, int n, float* y, bool accumulate,

@@ -32,13 +32,15 @@ struct GemvArgs {
 };
 // Weight-streaming matrix-vector product for n <= 8 rows of x (decode and small prefill).
 void gemv(const CudaContext& ctx, const GemvArgs& a);
-// Shared memory the n == 1 kernel needs to stage x [in] (for cudaFuncSetAttribute at start-up).
-void gemv_reserve_smem(int max_in);
+// Lets the GEMV kernels take the shared memory they need (cudaFuncSetAttribute, at start-up): x of
+// up to max_in inputs in each format's staged layout, plus the RMSNorm weights where the norm is
+// fused (inputs of norm_in, the hidden size).
+void gemv_reserve_smem(int max_in, int norm_in);
 
 // quant.cu: the n == 1 GEMV of quantized weights (4 and 8 bits, any group that is a multiple of
 // 32 / bits * 4), called by gemv(); its part of gemv_reserve_smem.
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a);
-void reserve_gemv1_quant(int max_in);
+void reserve_gemv1_quant(int max_in, int norm_in);
 bool gemv_quant_supported(int bits, int group);
 // Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
 // of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.

@@ -187,13 +187,13 @@ void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
   with_sb(a.wtype, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
 }
 
-void reserve_gemv1_quant(int max_in) {
-  reserve_gemv1<QuantFmt<4, __nv_bfloat16>>(max_in);
-  reserve_gemv1<QuantFmt<8, __nv_bfloat16>>(max_in);
-  reserve_gemv1<QuantFmt<4, __half>>(max_in);
-  reserve_gemv1<QuantFmt<8, __half>>(max_in);
-  reserve_gemv1<QuantFmt<4, float>>(max_in);
-  reserve_gemv1<QuantFmt<8, float>>(max_in);
+void reserve_gemv1_quant(int max_in, int norm_in) {
+  reserve_gemv1<QuantFmt<4, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<QuantFmt<8, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<QuantFmt<4, __half>>(max_in, norm_in);
+  reserve_gemv1<QuantFmt<8, __half>>(max_in, norm_in);
+  reserve_gemv1<QuantFmt<4, float>>(max_in, norm_in);
+  reserve_gemv1<QuantFmt<8, float>>(max_in, norm_in);
 }
 
 void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
