@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/decode_plan.h"
 #include "core/dtype.h"
 
 namespace cpplm::cuda {
@@ -134,14 +135,9 @@ struct AttnArgs {
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_decode.cu: whether the decode step (n == 1, fused RoPE) of this shape runs the
-// GQA-grouped kernel (one block per kv head and split), and the split count and block size
-// (AttnArgs::splits, ::warps) attention() wants for a decode step over `capacity` cache positions
-// (fixed while a graph replays it).
+// GQA-grouped kernel (one block per kv head and split); its split count and block size come from
+// attention_decode_plan (decode_plan.h).
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type);
-struct DecodePlan {
-  int splits, warps;
-};
-DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms);
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);

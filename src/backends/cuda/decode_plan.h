@@ -1,0 +1,16 @@
+// The decode step's attention plan (attention_decode.cu): split count and block size for a cache
+// capacity, fixed while a graph replays the step. Host logic without CUDA headers, so that tests
+// check it on machines without a GPU.
+#pragma once
+#include "core/dtype.h"
+
+namespace cpplm::cuda {
+
+// AttnArgs::splits and ::warps for a decode step over `capacity` cache positions on a card with
+// num_sms multiprocessors.
+struct DecodePlan {
+  int splits, warps;
+};
+DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms);
+
+}  // namespace cpplm::cuda
