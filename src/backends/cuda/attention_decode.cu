@@ -17,9 +17,8 @@ constexpr int kDecMaxDims = 256;
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
 // Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
-// kW × (32 / L) keys (kW warps: 8 when the blocks fit in one wave of one block per SM, else 4, see
-// attention_decode_plan); in a warp, L lanes share a key row (lane % L: which 16 bytes),
-// 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
+// kW × (32 / L) keys (kW warps, 8 or 4: attention_decode_plan chooses); in a warp, L lanes share a
+// key row (lane % L: which 16 bytes), 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
 // scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
 // per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
 // rows are requested before the current one is multiplied; the first pass's before waiting on
@@ -215,10 +214,13 @@ auto decode_kernel(int head_dim) {
   return attention_decode_kernel<KV, G, 0, kW>;
 }
 
+// The kernel instance's G (query heads per block) for a group of query heads per kv head.
+constexpr int group_instance(int group) { return group <= 2 ? group : group <= 4 ? 4 : 8; }
+
 // The kernel's shared memory: the group's rotated queries, the new key and value, and each warp's
 // partial result (see attention_decode_kernel).
 size_t decode_smem(int group, int head_dim, int warps) {
-  const size_t G = group <= 2 ? group : group <= 4 ? 4 : 8;  // the instance launch_decode picks
+  const size_t G = group_instance(group);
   return ((G + 2) * head_dim + static_cast<size_t>(warps) * G * (head_dim + 2)) * sizeof(float);
 }
 
@@ -233,10 +235,12 @@ void launch_group(const CudaContext& ctx, const AttnArgs& a) {
 
 template <class KV>
 void launch_decode(const CudaContext& ctx, const AttnArgs& a, int group) {
-  if (group == 1) launch_group<KV, 1>(ctx, a);
-  else if (group == 2) launch_group<KV, 2>(ctx, a);
-  else if (group <= 4) launch_group<KV, 4>(ctx, a);
-  else launch_group<KV, 8>(ctx, a);
+  switch (group_instance(group)) {
+    case 1: return launch_group<KV, 1>(ctx, a);
+    case 2: return launch_group<KV, 2>(ctx, a);
+    case 4: return launch_group<KV, 4>(ctx, a);
+    default: return launch_group<KV, 8>(ctx, a);
+  }
 }
 
 }  // namespace
