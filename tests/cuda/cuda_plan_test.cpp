@@ -1,5 +1,6 @@
-// attention_decode_plan: the decode attention's split count and block size for published shapes on
-// a 132-SM card (H100 SXM / H200) and a 114-SM one (H100 PCIe). Host logic only: runs without a GPU.
+// attention_decode_plan: the decode attention's split count, block size, head groups and where the
+// splits are merged, for published shapes on a 132-SM card (H100 SXM / H200) and a 114-SM one
+// (H100 PCIe). Host logic only: runs without a GPU.
 #include <gtest/gtest.h>
 
 #include <ostream>
@@ -14,6 +15,8 @@ struct PlanCase {
   const char* name;
   int capacity, head_dim, heads, kv_heads, sms;
   int splits, warps;  // expected
+  int head_groups = 1;
+  bool merge_later = false;
 };
 void PrintTo(const PlanCase& c, std::ostream* os) { *os << c.name; }
 class CudaDecodePlan : public ::testing::TestWithParam<PlanCase> {};
@@ -23,13 +26,24 @@ TEST_P(CudaDecodePlan, PicksSplitsAndWarps) {
   const DecodePlan p = attention_decode_plan(c.capacity, c.head_dim, c.heads, c.kv_heads, DType::BF16, c.sms);
   EXPECT_EQ(p.splits, c.splits);
   EXPECT_EQ(p.warps, c.warps);
+  EXPECT_EQ(p.head_groups, c.head_groups);
+  EXPECT_EQ(p.merge_later, c.merge_later);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaDecodePlan,
     ::testing::Values(
-        // Llama-3.2-1B (8 kv heads, head_dim 64: 128 keys per 8-warp pass), short context.
-        PlanCase{"llama1b_1k", 1024, 64, 32, 8, 132, 8, 8},
+        // Llama-3.2-1B (8 kv heads, head_dim 64: 128 keys per 8-warp pass), short context: o_proj
+        // merges the 8 splits (70 KB of partials), each kv head's 4 query heads in 2 blocks (8 × 2 ×
+        // 8 blocks fit 132 SMs, 8 × 4 × 8 do not; on 114 SMs neither).
+        PlanCase{"llama1b_1k", 1024, 64, 32, 8, 132, 8, 8, 2, true}, PlanCase{"llama1b_640", 640, 64, 32, 8, 132, 5, 8, 2, true},
+        PlanCase{"llama1b_1k_114sm", 1024, 64, 32, 8, 114, 8, 8, 1, true},
+        // TinyLlama's 8 query heads per kv head in 4 blocks of 2.
+        PlanCase{"tinyllama_1k", 1024, 64, 32, 4, 132, 8, 8, 4, true},
+        // 64 heads of 128 (Llama-70B): 4 splits' partials are 135 KB, too many for every SM to read.
+        PlanCase{"llama70b_256", 256, 128, 64, 8, 132, 4, 8},
+        // The 8B at 256 positions: 4 splits, 68 KB of partials.
+        PlanCase{"llama8b_256", 256, 128, 32, 8, 132, 4, 8, 4, true},
         // Llama-3.1-8B (head_dim 128: 64 keys per pass), short context; at 8k, 8 × 32 blocks > SMs.
         PlanCase{"llama8b_640", 640, 128, 32, 8, 132, 10, 8}, PlanCase{"llama8b_8k", 8320, 128, 32, 8, 132, 32, 4},
         // 4 kv heads (TinyLlama) fit one wave, but 8,192 keys need more than one 8-warp pass per

@@ -309,7 +309,11 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.n == 1 && a.splits <= kMaxAttnSplits),
               "attention: split-KV needs one query, counters and at most kMaxAttnSplits splits");
   CPPLM_CHECK(a.rope_cos == nullptr || a.n == 1, "attention: fused RoPE needs one query");
-  if (a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type)) {
+  const bool grouped = a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type);
+  CPPLM_CHECK(!a.merge_later || (grouped && a.splits > 1), "attention: unmerged partials need the grouped decode kernel and splits");
+  CPPLM_CHECK(a.head_groups == 1 || (grouped && a.head_groups > 0 && group % a.head_groups == 0),
+              "attention: head groups need the grouped decode kernel and must divide the query heads per kv head");
+  if (grouped) {
     attention_decode(ctx, a, kv_type);
     return;
   }

@@ -1,6 +1,7 @@
 // The decode step's attention (one query token, RoPE and the K/V append fused), GQA-grouped and
 // split-KV: one block per (kv head, key split) serves every query head of the group, so each
-// cached K/V row is read once per step, with 16-byte loads that are all issued up front.
+// cached K/V row is read once per step, with 16-byte loads that are all issued up front. At short
+// contexts a kv head's query heads may spread over AttnArgs::head_groups blocks per split.
 #include <algorithm>
 #include <type_traits>
 
@@ -12,6 +13,7 @@ namespace {
 constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
+constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of the o_proj GEMV may read
 
 // Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
@@ -24,8 +26,9 @@ int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(d
 // rows are requested before the current one is multiplied; the first pass's before waiting on
 // the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
 // value come unrounded from shared memory (as the CPU attends before it appends). At the end the
-// 32 / L row groups and the warps are merged, then the splits (the last block of a kv head to
-// finish merges them, see combine_rows).
+// 32 / L row groups and the warps are merged, then the splits: the last block of a kv head (and
+// head group) to finish merges them (combine_rows), unless AttnArgs::merge_later leaves that to
+// the o_proj GEMV (merged_x4).
 // kL: lanes per key row when fixed at compile time (the common head sizes: the shuffle reductions
 // unroll and interleave across rows and heads), 0 for head_dim / kVec at run time.
 template <class KV, int G, int kL, int kW>
@@ -33,8 +36,10 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   CPPLM_TRACE(3);
   constexpr int kVec = 16 / sizeof(KV);
   extern __shared__ float sm[];
-  const int kvh = blockIdx.x, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int d = a.head_dim, group = a.num_heads / a.num_kv_heads, L = kL ? kL : d / kVec, kpw = 32 / L;
+  const int kvh = blockIdx.x / a.head_groups, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  // The block's query heads: `group` of its kv head's, from h0.
+  const int group = a.num_heads / a.num_kv_heads / a.head_groups, h0 = (blockIdx.x * group);
+  const int d = a.head_dim, L = kL ? kL : d / kVec, kpw = 32 / L;
   const int sub = lane / L, slice = lane % L;
   const int offset = *a.offset;  // written by a copy before the launch, not by a kernel
   int start, sinks;
@@ -79,7 +84,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
     const int g = t / half, jj = t % half;
     const int ia = a.rope_traditional ? 2 * jj : jj, ib = a.rope_traditional ? 2 * jj + 1 : jj + half;
-    const float* src = a.qkv + (g < group ? (kvh * group + g) * d : k_col);
+    const float* src = a.qkv + (g < group ? (h0 + g) * d : k_col);
     float* dst = g < group ? qs + g * d : kn;
     const float cs = a.rope_cos[jj], sn = a.rope_sin[jj], x0 = src[ia], x1 = src[ib];
     dst[ia] = x0 * cs - x1 * sn;
@@ -87,7 +92,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   }
   for (int e = tid; e < d; e += blockDim.x) vn[e] = a.qkv[v_col + e];
   __syncthreads();
-  if (split == 0) {  // one block per kv head appends the new key and value
+  if (split == 0 && blockIdx.x % a.head_groups == 0) {  // one block per kv head appends the new key and value
     const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep)) * d;
     for (int e = tid; e < d; e += blockDim.x) {
       static_cast<KV*>(a.cache.k)[at + e] = from_f32<KV>(kn[e]);
@@ -186,7 +191,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
         o = fmaf(wt, r[e], o);
         ls = fmaf(wt, r[d + 1], ls);
       }
-    const int h = kvh * group + g;
+    const int h = h0 + g;
     if (!split_kv) {
       a.out[static_cast<int64_t>(h) * d + e] = ls > 0.0f ? o / ls : 0.0f;
     } else {
@@ -195,11 +200,11 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
       if (e == 0) part[d] = mx, part[d + 1] = ls;
     }
   }
-  if (!split_kv) return;
+  if (!split_kv || a.merge_later) return;
   // The last of the kv head's split blocks to finish merges every head of its group.
-  if (!last_split_block(a.counters + kvh, a.splits)) return;
-  combine_rows<G>(a, static_cast<int64_t>(kvh) * group, group);
-  if (tid == 0) a.counters[kvh] = 0;
+  if (!last_split_block(a.counters + blockIdx.x, a.splits)) return;
+  combine_rows<G>(a, h0, group);
+  if (tid == 0) a.counters[blockIdx.x] = 0;
 }
 
 // The kernel instance for (KV, G, kW) and the head size's lane count: compile-time for bf16 head
@@ -227,7 +232,7 @@ size_t decode_smem(int group, int head_dim, int warps) {
 template <class KV, int G>
 void launch_group(const CudaContext& ctx, const AttnArgs& a) {
   const int warps = a.warps == 8 ? 8 : 4;
-  const dim3 grid(a.num_kv_heads, a.splits), block(warps * 32);
+  const dim3 grid(a.num_kv_heads * a.head_groups, a.splits), block(warps * 32);
   const size_t smem = decode_smem(G, a.head_dim, warps);
   if (warps == 8) launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 8>(a.head_dim), grid, block, smem, a);
   else launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 4>(a.head_dim), grid, block, smem, a);
@@ -262,14 +267,27 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
   // the shared memory stays within the default 48 KB; else 4 warps (two blocks per SM).
   auto per_pass = [&](int warps) { return kDecRounds * warps * (32 / lanes_per_key(head_dim, kv_type)); };
   auto splits = [&](int warps) { return std::clamp((capacity + per_pass(warps) - 1) / per_pass(warps), 1, kMaxAttnSplits); };
-  if (num_kv_heads * splits(8) <= num_sms && capacity <= kMaxAttnSplits * per_pass(8) &&
-      decode_smem(num_heads / num_kv_heads, head_dim, 8) <= 48 * 1024)
-    return {splits(8), 8};
-  return {splits(4), 4};
+  const int group = num_heads / num_kv_heads;
+  DecodePlan p{splits(4), 4};
+  if (num_kv_heads * splits(8) <= num_sms && capacity <= kMaxAttnSplits * per_pass(8) && decode_smem(group, head_dim, 8) <= 48 * 1024)
+    p = {splits(8), 8};
+  // Short contexts (few splits, few partials): the o_proj GEMV merges the splits as it stages
+  // them, which every SM does, so the partials must stay small (the 1B's 70 KB gained 2 %); and
+  // a kv head's query heads spread over several blocks (less work per block), while these still
+  // fit one wave (the cached rows are read once per block, from L2 at these lengths).
+  const size_t partial_bytes = static_cast<size_t>(num_heads) * p.splits * attn_partial_stride(head_dim) * sizeof(float);
+  p.merge_later = p.splits > 1 && p.splits <= kMaxGemvMergeSplits && head_dim % 4 == 0 && partial_bytes <= kMaxMergeBytes;
+  if (p.merge_later)
+    for (int hg = group; hg > 1; --hg)
+      if (group % hg == 0 && num_kv_heads * hg * p.splits <= num_sms) {
+        p.head_groups = hg;
+        break;
+      }
+  return p;
 }
 
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
-  const int group = a.num_heads / a.num_kv_heads;
+  const int group = a.num_heads / a.num_kv_heads / a.head_groups;
   if (kv_type == DType::BF16) launch_decode<__nv_bfloat16>(ctx, a, group);
   else launch_decode<float>(ctx, a, group);
 }

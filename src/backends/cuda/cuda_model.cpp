@@ -358,13 +358,22 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
     a.out = d_attn_.as<float>();
     a.splits = plan.splits;
     a.warps = plan.warps;
+    a.head_groups = plan.head_groups;
     a.partial = d_partial_.as<float>();
     a.counters = d_counters_.as<int>();
+    a.merge_later = plan.merge_later;
     a.rope_cos = cos;
     a.rope_sin = sin;
     a.rope_traditional = rope_.traditional();
     attention(ctx_, a, s.kv_type());
-    gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
+    if (plan.merge_later) {  // o_proj merges the splits as it stages them
+      GemvArgs g = gemv_args(L.o, a.partial, x, GemvMode::kAdd);
+      g.merge_splits = plan.splits;
+      g.merge_head_dim = D;
+      gemv(ctx_, g);
+    } else {
+      gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
+    }
     gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
     gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);
   }
@@ -389,7 +398,10 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   float* cs = reinterpret_cast<float*>(h + 2);
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   // Splits grow with the cache so that long contexts still fill the GPU.
-  const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(), ctx_.num_sms());
+  DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(), ctx_.num_sms());
+  // The o_proj GEMV merges the splits only on its one-row path for float weights (rows of whole 16-byte vectors).
+  const DevLinear& o = w_.layers[0].o;
+  plan.merge_later = plan.merge_later && o.bits == 0 && o.in % static_cast<int>(16 / dtype_size(o.t)) == 0;
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {

@@ -96,18 +96,49 @@ __device__ __forceinline__ void prefetch_norm(const GemvArgs& a, float* ns, int 
   cp_async_commit();
 }
 
+// Inputs 4i .. 4i + 3 of a GEMV whose x is attention's unmerged split partials (GemvArgs::
+// merge_splits): flash-decoding's merge, as the attention kernel's combine_rows does it (weights
+// exp(m_s - max) over the splits with keys), every split's loads in flight at once.
+__device__ __forceinline__ float4 merged_x4(const GemvArgs& a, int i) {
+  const int d = a.merge_head_dim, ps = attn_partial_stride(d), S = a.merge_splits, e = 4 * i % d;
+  const float* part = a.x + static_cast<int64_t>(4 * i / d) * S * ps;
+  float2 ml[kMaxGemvMergeSplits];  // each split's (max, sum)
+  float4 o[kMaxGemvMergeSplits];
+#pragma unroll
+  for (int s = 0; s < kMaxGemvMergeSplits; ++s)
+    if (s < S) {
+      ml[s] = *reinterpret_cast<const float2*>(part + s * ps + d);
+      o[s] = *reinterpret_cast<const float4*>(part + s * ps + e);
+    }
+  float mx = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < kMaxGemvMergeSplits; ++s)
+    if (s < S && ml[s].y > 0.0f) mx = fmaxf(mx, ml[s].x);
+  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  float l = 0.0f;
+#pragma unroll
+  for (int s = 0; s < kMaxGemvMergeSplits; ++s)
+    if (s < S && ml[s].y > 0.0f) {
+      const float w = expf(ml[s].x - mx);
+      l = fmaf(w, ml[s].y, l);
+      v.x = fmaf(w, o[s].x, v.x), v.y = fmaf(w, o[s].y, v.y), v.z = fmaf(w, o[s].z, v.z), v.w = fmaf(w, o[s].w, v.w);
+    }
+  const float inv = 1.0f / l;  // split 0 always has a key
+  return make_float4(v.x * inv, v.y * inv, v.z * inv, v.w * inv);
+}
+
 // Stages x (RMS-normalized when norm_w is set, by the weights prefetch_norm copied to ns) at F's
 // positions: input 4i + e at F::load4(xs, i); with F::kSums, also each vector's sum of inputs at
 // xs[F::base(in / kVec) + v]. Threads own float4s (F::kVec / 4 per vector, adjacent lanes): the
 // second pass revisits only a thread's own values (no barrier), and the per-vector sums are warp
 // shuffles.
-template <class F>
+template <class F, bool kMerge>
 __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, const float* ns, int in) {
   const float4* x4 = reinterpret_cast<const float4*>(a.x);
   const int n4 = in / 4;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < n4; i += blockDim.x) {
-    const float4 v = x4[i];
+    const float4 v = kMerge ? merged_x4(a, i) : x4[i];
     F::store4(xs, i, v);
     ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
   }
@@ -142,8 +173,10 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, const floa
 // lanes stream 16-byte weight vectors coalesced along the rows, and each warp keeps the next
 // 2 * kGemvUnroll / R vectors per row in flight while it multiplies the current ones, across
 // units too. Its first weights are requested before waiting on the previous kernel and before x
-// is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0.
-template <class F, int R>
+// is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0. kMerge: x is
+// attention's split partials (GemvArgs::merge_splits; a separate instance, as the merge's loads
+// take registers).
+template <class F, int R, bool kMerge = false>
 __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   CPPLM_TRACE(1000000u * R + 10000u * static_cast<unsigned>(a.mode) + a.in / 8);  // tag: shape
   extern __shared__ float xs[];
@@ -173,7 +206,7 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   CPPLM_PDL_WAIT();          // x is the previous kernel's output
   pdl_trigger();
 
-  stage_x<F>(a, xs, ns, in);
+  stage_x<F, kMerge>(a, xs, ns, in);
   CPPLM_TRACE_MARK(0);
 
   float acc[R], old[R];
@@ -241,6 +274,13 @@ void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
   const int per_warp = (units + ctx.num_sms() * kGemv1Warps - 1) / (ctx.num_sms() * kGemv1Warps);
   const int grid = ((units + per_warp - 1) / per_warp + kGemv1Warps - 1) / kGemv1Warps;
   const size_t smem = gemv1_smem<F>(a.in, a.norm_w != nullptr);
+  if constexpr (!F::kSums && !F::kPairs) {  // the float formats: o_proj may merge attention's splits
+    if (a.merge_splits) {
+      CPPLM_CHECK(!pairs && !a.norm_w, "gemv: merging attention partials needs single rows, no norm");
+      return launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1, true>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
+    }
+  }
+  CPPLM_CHECK(!a.merge_splits, "gemv: only float weights merge attention partials");
   if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
   else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
 }
@@ -253,6 +293,8 @@ void reserve_gemv1(int max_in, int norm_in) {
   if (bytes <= 48 * 1024) return;
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  if constexpr (!F::kSums && !F::kPairs)
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
 }  // namespace

@@ -146,6 +146,7 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   const size_t xs_bytes = static_cast<size_t>(a.in) * sizeof(float);
   CPPLM_CHECK(!a.argmax || (a.n == 1 && a.mode == GemvMode::kStore && !a.bias && a.in % (16 / sizeof(W)) == 0),
               "gemv: fused argmax needs one row, plain stores, no bias, aligned rows");
+  CPPLM_CHECK(!a.merge_splits || (a.n == 1 && a.in % (16 / sizeof(W)) == 0), "gemv: merging attention partials needs one row, aligned rows");
   if (a.n == 1 && a.in % (16 / sizeof(W)) == 0) return launch_gemv1<FloatFmt<W>>(ctx, a);
   if (a.n == 1) {
     // Persistent: enough blocks to fill the chip; more only re-stage x.
@@ -322,6 +323,9 @@ CPPLM_TRACE_ATTACH(trace_attach_kernels)
 
 void gemv(const CudaContext& ctx, const GemvArgs& a) {
   if (a.n <= 0 || a.out <= 0) return;
+  CPPLM_CHECK(!a.merge_splits || (a.merge_splits <= kMaxGemvMergeSplits && a.merge_head_dim > 0 && a.merge_head_dim % 4 == 0 &&
+                                   a.in % a.merge_head_dim == 0),
+              "gemv: attention partials of at most kMaxGemvMergeSplits splits and head_dim % 4 == 0");
   if (a.bits) return gemv_quant(ctx, a);
   switch (a.wtype) {
     case DType::BF16: return launch_gemv<__nv_bfloat16>(ctx, a);

@@ -30,6 +30,10 @@ struct GemvArgs {
   // n == 1, kStore, no bias: also folds the rows into *argmax, atomicMax of (ordered value << 32 |
   // ~row), so the largest value wins and ties go to the lowest row (set it to 0 before).
   unsigned long long* argmax = nullptr;
+  // n == 1, the decode step's o_proj: x holds attention's unmerged split-KV partials
+  // [in / merge_head_dim heads, merge_splits, attn_partial_stride(merge_head_dim)] (AttnArgs::
+  // merge_later), which the GEMV merges while it stages x. 0: x is plain.
+  int merge_splits = 0, merge_head_dim = 0;
 };
 // Weight-streaming matrix-vector product for n <= 8 rows of x (decode and small prefill).
 void gemv(const CudaContext& ctx, const GemvArgs& a);
@@ -105,6 +109,8 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
 constexpr int kMaxAttnSplits = 32;  // split-KV limit of the decode attention kernel
 // Floats per split partial of a head: the head_dim outputs, the max, the sum, 2 unused (16-byte rows).
 constexpr int attn_partial_stride(int head_dim) { return head_dim + 4; }
+// Most splits whose partials a GEMV merges while staging x (GemvArgs::merge_splits).
+constexpr int kMaxGemvMergeSplits = 8;
 
 struct AttnArgs {
   const float* qkv = nullptr;  // [n, ld] f32 after RoPE: queries and the new tokens' keys/values
@@ -119,9 +125,13 @@ struct AttnArgs {
   // [num_heads, splits, attn_partial_stride(head_dim)], and the last split block of a head to finish merges them;
   // `counters` [num_heads] ints are zero before and after.
   int splits = 1;
-  int warps = 4;  // the grouped decode kernel's warps per block (attention_decode_plan)
+  int warps = 4;        // the grouped decode kernel's warps per block (attention_decode_plan)
+  int head_groups = 1;  // and its blocks per kv head and split (each takes group / head_groups query heads)
   float* partial = nullptr;
   int* counters = nullptr;
+  // Grouped decode kernel, splits > 1: leave the partials unmerged (no counters, `out` unwritten)
+  // for the o_proj GEMV to merge as it stages them (GemvArgs::merge_splits; attention_decode_plan).
+  bool merge_later = false;
   // n == 1, decode with RoPE fused: qkv holds q and k unrotated; the kernel rotates q and the new
   // key (cos/sin [head_dim / 2]) and appends the rotated k and v to the cache at slot *offset.
   const float* rope_cos = nullptr;
