@@ -33,18 +33,19 @@ TEST_P(CudaDecodePlan, PicksSplitsAndWarps) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaDecodePlan,
     ::testing::Values(
-        // Llama-3.2-1B (8 kv heads, head_dim 64: 128 keys per 8-warp pass), short context: o_proj
-        // merges the 8 splits (70 KB of partials), each kv head's 4 query heads in 2 blocks (8 × 2 ×
-        // 8 blocks fit 132 SMs, 8 × 4 × 8 do not; on 114 SMs neither).
-        PlanCase{"llama1b_1k", 1024, 64, 32, 8, 132, 8, 8, 2, true}, PlanCase{"llama1b_640", 640, 64, 32, 8, 132, 5, 8, 2, true},
-        PlanCase{"llama1b_1k_114sm", 1024, 64, 32, 8, 114, 8, 8, 1, true},
-        // TinyLlama's 8 query heads per kv head in 4 blocks of 2.
-        PlanCase{"tinyllama_1k", 1024, 64, 32, 4, 132, 8, 8, 4, true},
-        // 64 heads of 128 (Llama-70B): 4 splits' partials are 135 KB, too many for every SM to read.
-        PlanCase{"llama70b_256", 256, 128, 64, 8, 132, 4, 8},
-        // The 8B at 256 positions: 4 splits, 68 KB of partials.
-        PlanCase{"llama8b_256", 256, 128, 32, 8, 132, 4, 8, 4, true},
-        // Llama-3.1-8B (head_dim 128: 64 keys per pass), short context; at 8k, 8 × 32 blocks > SMs.
+        // Llama-3.2-1B (8 kv heads, head_dim 64: 128 keys per 8-warp pass), short context: splits of
+        // up to two passes, merged by o_proj (35 KB of partials at 1,024 positions), each kv head's
+        // 4 query heads in 4 blocks (8 × 4 × 4 blocks fit 132 SMs; on 114 SMs 8 × 2 × 4 do).
+        PlanCase{"llama1b_1k", 1024, 64, 32, 8, 132, 4, 8, 4, true}, PlanCase{"llama1b_640", 640, 64, 32, 8, 132, 3, 8, 4, true},
+        PlanCase{"llama1b_1k_114sm", 1024, 64, 32, 8, 114, 4, 8, 2, true},
+        // TinyLlama's 8 query heads per kv head in 8 blocks.
+        PlanCase{"tinyllama_1k", 1024, 64, 32, 4, 132, 4, 8, 8, true},
+        // 64 heads of 128 (Llama-70B) at 1,024: 8 two-pass splits' partials would be 270 KB, too many
+        // for every SM to read; one pass per split, merged in the attention kernel.
+        PlanCase{"llama70b_1k", 1024, 128, 64, 8, 132, 16, 8},
+        // The 8B (64 keys per pass) at 256 positions: 2 splits, 34 KB of partials; at 640, 5 two-pass
+        // splits would be 84 KB.
+        PlanCase{"llama8b_256", 256, 128, 32, 8, 132, 2, 8, 4, true},
         PlanCase{"llama8b_640", 640, 128, 32, 8, 132, 10, 8}, PlanCase{"llama8b_8k", 8320, 128, 32, 8, 132, 32, 4},
         // 4 kv heads (TinyLlama) fit one wave, but 8,192 keys need more than one 8-warp pass per
         // split; 4,096 still take one.
