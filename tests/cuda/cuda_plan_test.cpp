@@ -17,13 +17,14 @@ struct PlanCase {
   int splits, warps;  // expected
   int head_groups = 1;
   bool merge_later = false;
+  bool o_proj_merges = true;  // given
 };
 void PrintTo(const PlanCase& c, std::ostream* os) { *os << c.name; }
 class CudaDecodePlan : public ::testing::TestWithParam<PlanCase> {};
 
 TEST_P(CudaDecodePlan, PicksSplitsAndWarps) {
   const PlanCase& c = GetParam();
-  const DecodePlan p = attention_decode_plan(c.capacity, c.head_dim, c.heads, c.kv_heads, DType::BF16, c.sms);
+  const DecodePlan p = attention_decode_plan(c.capacity, c.head_dim, c.heads, c.kv_heads, DType::BF16, c.sms, c.o_proj_merges);
   EXPECT_EQ(p.splits, c.splits);
   EXPECT_EQ(p.warps, c.warps);
   EXPECT_EQ(p.head_groups, c.head_groups);
@@ -38,6 +39,8 @@ INSTANTIATE_TEST_SUITE_P(
         // 4 query heads in 4 blocks (8 × 4 × 4 blocks fit 132 SMs; on 114 SMs 8 × 2 × 4 do).
         PlanCase{"llama1b_1k", 1024, 64, 32, 8, 132, 4, 8, 4, true}, PlanCase{"llama1b_640", 640, 64, 32, 8, 132, 3, 8, 4, true},
         PlanCase{"llama1b_1k_114sm", 1024, 64, 32, 8, 114, 4, 8, 2, true},
+        // Quantized o_proj (no merging GEMV): one-pass splits merged in the attention kernel.
+        PlanCase{"llama1b_1k_q4", 1024, 64, 32, 8, 132, 8, 8, 1, false, false},
         // TinyLlama's 8 query heads per kv head in 8 blocks.
         PlanCase{"tinyllama_1k", 1024, 64, 32, 4, 132, 4, 8, 8, true},
         // 64 heads of 128 (Llama-70B) at 1,024: 8 two-pass splits' partials would be 270 KB, too many

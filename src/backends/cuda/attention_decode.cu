@@ -260,7 +260,8 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
          num_heads / num_kv_heads <= kDecMaxGroup;
 }
 
-DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms) {
+DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
+                                 bool o_proj_merges) {
   if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
   // One pass per split up to 32 splits. 8 warps per block (fewer splits to merge) while the
   // blocks fit one per SM (their registers allow no more), one pass per split still holds, and
@@ -278,7 +279,7 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
   // head groups beat 8 × 2 by 0.7 %, 8 × 1 merged in the attention kernel by 2.5 %.)
   const int short_splits = std::max(2, (capacity + 2 * per_pass(p.warps) - 1) / (2 * per_pass(p.warps)));
   const size_t partial_bytes = static_cast<size_t>(num_heads) * short_splits * attn_partial_stride(head_dim) * sizeof(float);
-  if (short_splits <= kMaxGemvMergeSplits && head_dim % 4 == 0 && partial_bytes <= kMaxMergeBytes) {
+  if (o_proj_merges && short_splits <= kMaxGemvMergeSplits && head_dim % 4 == 0 && partial_bytes <= kMaxMergeBytes) {
     p.splits = short_splits;
     p.merge_later = true;
     for (int hg = group; hg > 1; --hg)

@@ -397,11 +397,12 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   h[1] = off;
   float* cs = reinterpret_cast<float*>(h + 2);
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
-  // Splits grow with the cache so that long contexts still fill the GPU.
-  DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(), ctx_.num_sms());
-  // The o_proj GEMV merges the splits only on its one-row path for float weights (rows of whole 16-byte vectors).
+  // Splits grow with the cache so that long contexts still fill the GPU. The o_proj GEMV can merge
+  // them only on its one-row path for float weights (rows of whole 16-byte vectors).
   const DevLinear& o = w_.layers[0].o;
-  plan.merge_later = plan.merge_later && o.bits == 0 && o.in % static_cast<int>(16 / dtype_size(o.t)) == 0;
+  const bool o_merges = o.bits == 0 && o.in % static_cast<int>(16 / dtype_size(o.t)) == 0;
+  const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads,
+                                                s->kv_type(), ctx_.num_sms(), o_merges);
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {

@@ -6,15 +6,17 @@
 
 namespace cpplm::cuda {
 
-// AttnArgs::splits, ::warps and ::merge_later for a decode step over `capacity` cache positions on
-// a card with num_sms multiprocessors. merge_later: the o_proj GEMV merges the splits as it stages
-// its input (few splits of a small model: every SM reads all partials, but the attention kernel's
-// last-block merge, a chain of dependent round trips, is gone).
+// AttnArgs::splits, ::warps, ::head_groups and ::merge_later for a decode step over `capacity`
+// cache positions on a card with num_sms multiprocessors. merge_later: the o_proj GEMV merges the
+// splits as it stages its input (few splits of a small model: every SM reads all partials, but the
+// attention kernel's last-block merge, a chain of dependent round trips, is gone); only when
+// o_proj_merges (its weights take the GEMV path that can: float formats).
 struct DecodePlan {
   int splits, warps;
   int head_groups = 1;
   bool merge_later = false;
 };
-DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms);
+DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
+                                 bool o_proj_merges);
 
 }  // namespace cpplm::cuda
