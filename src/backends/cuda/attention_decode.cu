@@ -18,7 +18,8 @@ constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of
 // Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
-// Work mapping: block (kv head, split) takes the split's visible keys in passes of kDecRounds ×
+// Work mapping: block (kv head × head group, split) takes the split's visible keys for its G query
+// heads (group / head_groups of the kv head's) in passes of kDecRounds ×
 // kW × (32 / L) keys (kW warps, 8 or 4: attention_decode_plan chooses); in a warp, L lanes share a
 // key row (lane % L: which 16 bytes), 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
 // scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
@@ -201,7 +202,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
     }
   }
   if (!split_kv || a.merge_later) return;
-  // The last of the kv head's split blocks to finish merges every head of its group.
+  // The last of the (kv head, head group)'s split blocks to finish merges the block's heads.
   if (!last_split_block(a.counters + blockIdx.x, a.splits)) return;
   combine_rows<G>(a, h0, group);
   if (tid == 0) a.counters[blockIdx.x] = 0;

@@ -399,8 +399,10 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   // Splits grow with the cache so that long contexts still fill the GPU. The o_proj GEMV can merge
   // them only on its one-row path for float weights (rows of whole 16-byte vectors).
-  const DevLinear& o = w_.layers[0].o;
-  const bool o_merges = o.bits == 0 && o.in % static_cast<int>(16 / dtype_size(o.t)) == 0;
+  // (Every layer's: quantization may be set per module.)
+  const bool o_merges = std::all_of(w_.layers.begin(), w_.layers.end(), [](const DevLayer& L) {
+    return L.o.bits == 0 && L.o.in % static_cast<int>(16 / dtype_size(L.o.t)) == 0;
+  });
   const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads,
                                                 s->kv_type(), ctx_.num_sms(), o_merges);
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS

@@ -122,8 +122,9 @@ struct AttnArgs {
   const int* offset = nullptr;  // device int: cached positions are [.., *offset)
   float* out = nullptr;         // [n, num_heads * head_dim] f32
   // Split-KV (flash-decoding, n == 1): each split's partial result goes to `partial`
-  // [num_heads, splits, attn_partial_stride(head_dim)], and the last split block of a head to finish merges them;
-  // `counters` [num_heads] ints are zero before and after.
+  // [num_heads, splits, attn_partial_stride(head_dim)], and the last split block of a head (of a
+  // kv head and head group, in the grouped kernel) to finish merges them, unless merge_later;
+  // `counters` [num_heads] ints (one per head, or per kv head × head group) are zero before and after.
   int splits = 1;
   int warps = 4;        // the grouped decode kernel's warps per block (attention_decode_plan)
   int head_groups = 1;  // and its blocks per kv head and split (each takes group / head_groups query heads)
@@ -145,8 +146,8 @@ struct AttnArgs {
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_decode.cu: whether the decode step (n == 1, fused RoPE) of this shape runs the
-// GQA-grouped kernel (one block per kv head and split); its split count and block size come from
-// attention_decode_plan (decode_plan.h).
+// GQA-grouped kernel (one block per kv head, head group and split); its split count, block size,
+// head groups and merge_later come from attention_decode_plan (decode_plan.h).
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type);
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
