@@ -200,10 +200,12 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
       }
     }
   };
-  if (p < units) fetch(p, 0);  // weights are constant: requested before the wait
+  // Constants, requested before the wait: the norm's weights (first: staging needs them soon after
+  // the wait) and the first weights.
   float* ns = xs + gemv1_norm_offset<F>(in);
-  prefetch_norm(a, ns, in);  // so are the norm's
-  CPPLM_PDL_WAIT();          // x is the previous kernel's output
+  prefetch_norm(a, ns, in);
+  if (p < units) fetch(p, 0);
+  CPPLM_PDL_WAIT();  // x is the previous kernel's output
   pdl_trigger();
 
   stage_x<F, kMerge>(a, xs, ns, in);
