@@ -18,14 +18,14 @@ constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of
 // Lanes that share one key row: each loads 16 bytes of it (head_dim / elements per 16 bytes).
 int lanes_per_key(int head_dim, DType kv) { return head_dim * static_cast<int>(dtype_size(kv)) / 16; }
 
-// Work mapping: block (kv head × head group, split) takes the split's visible keys for its G query
-// heads (group / head_groups of the kv head's) in passes of kDecRounds ×
-// kW × (32 / L) keys (kW warps, 8 or 4: attention_decode_plan chooses); in a warp, L lanes share a
-// key row (lane % L: which 16 bytes), 32 / L rows side by side. Each lane keeps its slice of q for the G query heads in registers,
-// scores its rows (dot products reduced over the L lanes by shuffles), runs an online softmax
-// per head that is uniform across the warp, and accumulates p · V on its slice. The next pass's
-// rows are requested before the current one is multiplied; the first pass's before waiting on
-// the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
+// Work mapping: block (kv head × head group, split) takes the split's visible keys for its query
+// heads (group / head_groups of the kv head's) in passes of kDecRounds × kW × (32 / L) keys (kW
+// warps, 8 or 4: attention_decode_plan chooses); in a warp, L lanes share a key row (lane % L:
+// which 16 bytes), 32 / L rows side by side. Each lane keeps its slice of q for the block's (up to
+// G) query heads in registers, scores its rows (dot products reduced over the L lanes by
+// shuffles), runs an online softmax per head that is uniform across the warp, and accumulates
+// p · V on its slice. The next pass's rows are requested before the current one is multiplied;
+// the first pass's before waiting on the qkv projection (cached rows are final: earlier steps wrote them). The step's own key and
 // value come unrounded from shared memory (as the CPU attends before it appends). At the end the
 // 32 / L row groups and the warps are merged, then the splits: the last block of a kv head (and
 // head group) to finish merges them (combine_rows), unless AttnArgs::merge_later leaves that to
@@ -39,7 +39,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   extern __shared__ float sm[];
   const int kvh = blockIdx.x / a.head_groups, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   // The block's query heads: `group` of its kv head's, from h0.
-  const int group = a.num_heads / a.num_kv_heads / a.head_groups, h0 = (blockIdx.x * group);
+  const int group = a.num_heads / a.num_kv_heads / a.head_groups, h0 = blockIdx.x * group;
   const int d = a.head_dim, L = kL ? kL : d / kVec, kpw = 32 / L;
   const int sub = lane / L, slice = lane % L;
   const int offset = *a.offset;  // written by a copy before the launch, not by a kernel

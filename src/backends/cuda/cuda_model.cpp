@@ -47,6 +47,9 @@ class CudaModel : public LanguageModel {
     d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));         // then the greedy token (argmax key)
     pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(uint64_t));
     fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
+    // Every layer's o_proj (quantization may be set per module).
+    o_proj_merges_ = std::all_of(w_.layers.begin(), w_.layers.end(),
+                                 [](const DevLayer& L) { return gemv_merges_partials(L.o.t, L.o.bits, L.o.in); });
     std::string name = ctx_.props().name;
     device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
   }
@@ -113,7 +116,8 @@ class CudaModel : public LanguageModel {
   DType kv_t_;
   DevWeights w_;
   int qd_ = 0, kd_ = 0, ld_ = 0;
-  bool fused_argmax_ = false;  // greedy decode: the lm_head GEMV picks the token
+  bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
+  bool o_proj_merges_ = false;  // decode: the o_proj GEMV can merge attention's split partials
   std::string device_;
   // decode
   DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
@@ -366,14 +370,9 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
     a.rope_sin = sin;
     a.rope_traditional = rope_.traditional();
     attention(ctx_, a, s.kv_type());
-    if (plan.merge_later) {  // o_proj merges the splits as it stages them
-      GemvArgs g = gemv_args(L.o, a.partial, x, GemvMode::kAdd);
-      g.merge_splits = plan.splits;
-      g.merge_head_dim = D;
-      gemv(ctx_, g);
-    } else {
-      gemv1(L.o, d_attn_.as<float>(), nullptr, x, GemvMode::kAdd);
-    }
+    GemvArgs o = gemv_args(L.o, plan.merge_later ? a.partial : a.out, x, GemvMode::kAdd);
+    if (plan.merge_later) o.merge_splits = plan.splits, o.merge_head_dim = D;  // merged as o_proj stages them
+    gemv(ctx_, o);
     gemv1(L.gate_up, x, L.ln2, d_act_.as<float>(), GemvMode::kSwiGlu);
     gemv1(L.down, d_act_.as<float>(), nullptr, x, GemvMode::kAdd);
   }
@@ -397,14 +396,9 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   h[1] = off;
   float* cs = reinterpret_cast<float*>(h + 2);
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
-  // Splits grow with the cache so that long contexts still fill the GPU. The o_proj GEMV can merge
-  // them only on its one-row path for float weights (rows of whole 16-byte vectors).
-  // (Every layer's: quantization may be set per module.)
-  const bool o_merges = std::all_of(w_.layers.begin(), w_.layers.end(), [](const DevLayer& L) {
-    return L.o.bits == 0 && L.o.in % static_cast<int>(16 / dtype_size(L.o.t)) == 0;
-  });
+  // Splits grow with the cache so that long contexts still fill the GPU.
   const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads,
-                                                s->kv_type(), ctx_.num_sms(), o_merges);
+                                                s->kv_type(), ctx_.num_sms(), o_proj_merges_);
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {

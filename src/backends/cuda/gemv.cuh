@@ -276,13 +276,9 @@ void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
   const int per_warp = (units + ctx.num_sms() * kGemv1Warps - 1) / (ctx.num_sms() * kGemv1Warps);
   const int grid = ((units + per_warp - 1) / per_warp + kGemv1Warps - 1) / kGemv1Warps;
   const size_t smem = gemv1_smem<F>(a.in, a.norm_w != nullptr);
-  if constexpr (!F::kSums && !F::kPairs) {  // the float formats: o_proj may merge attention's splits
-    if (a.merge_splits) {
-      CPPLM_CHECK(!pairs && !a.norm_w, "gemv: merging attention partials needs single rows, no norm");
+  if constexpr (!F::kSums && !F::kPairs)  // float formats: o_proj may merge attention's splits (gemv() checked)
+    if (a.merge_splits)
       return launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1, true>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
-    }
-  }
-  CPPLM_CHECK(!a.merge_splits, "gemv: only float weights merge attention partials");
   if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
   else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1>, dim3(grid), dim3(kGemv1Warps * 32), smem, a);
 }

@@ -146,7 +146,6 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   const size_t xs_bytes = static_cast<size_t>(a.in) * sizeof(float);
   CPPLM_CHECK(!a.argmax || (a.n == 1 && a.mode == GemvMode::kStore && !a.bias && a.in % (16 / sizeof(W)) == 0),
               "gemv: fused argmax needs one row, plain stores, no bias, aligned rows");
-  CPPLM_CHECK(!a.merge_splits || (a.n == 1 && a.in % (16 / sizeof(W)) == 0), "gemv: merging attention partials needs one row, aligned rows");
   if (a.n == 1 && a.in % (16 / sizeof(W)) == 0) return launch_gemv1<FloatFmt<W>>(ctx, a);
   if (a.n == 1) {
     // Persistent: enough blocks to fill the chip; more only re-stage x.
@@ -323,9 +322,11 @@ CPPLM_TRACE_ATTACH(trace_attach_kernels)
 
 void gemv(const CudaContext& ctx, const GemvArgs& a) {
   if (a.n <= 0 || a.out <= 0) return;
-  CPPLM_CHECK(!a.merge_splits || (a.merge_splits <= kMaxGemvMergeSplits && a.merge_head_dim > 0 && a.merge_head_dim % 4 == 0 &&
-                                   a.in % a.merge_head_dim == 0),
-              "gemv: attention partials of at most kMaxGemvMergeSplits splits and head_dim % 4 == 0");
+  CPPLM_CHECK(!a.merge_splits || (a.n == 1 && a.mode != GemvMode::kSwiGlu && !a.norm_w &&
+                                   gemv_merges_partials(a.wtype, a.bits, a.in) && a.merge_splits <= kMaxGemvMergeSplits &&
+                                   a.merge_head_dim > 0 && a.merge_head_dim % 4 == 0 && a.in % a.merge_head_dim == 0),
+              "gemv: merging attention partials needs one row of float weights (no SwiGLU, no norm), at most "
+              "kMaxGemvMergeSplits splits and head_dim % 4 == 0");
   if (a.bits) return gemv_quant(ctx, a);
   switch (a.wtype) {
     case DType::BF16: return launch_gemv<__nv_bfloat16>(ctx, a);
@@ -333,6 +334,11 @@ void gemv(const CudaContext& ctx, const GemvArgs& a) {
     case DType::F32: return launch_gemv<float>(ctx, a);
     default: throw Error("gemv: unsupported weight dtype " + std::string(dtype_name(a.wtype)));
   }
+}
+
+bool gemv_merges_partials(DType wtype, int bits, int in) {
+  const bool float_w = wtype == DType::BF16 || wtype == DType::F16 || wtype == DType::F32;
+  return bits == 0 && float_w && in % static_cast<int>(16 / dtype_size(wtype)) == 0;  // launch_gemv's gemv1 path
 }
 
 void gemv_reserve_smem(int max_in, int norm_in) {

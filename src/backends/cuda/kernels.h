@@ -37,6 +37,9 @@ struct GemvArgs {
 };
 // Weight-streaming matrix-vector product for n <= 8 rows of x (decode and small prefill).
 void gemv(const CudaContext& ctx, const GemvArgs& a);
+// Whether gemv() can merge attention partials (GemvArgs::merge_splits) for weights of this format
+// and `in` inputs: float weights on the one-row path (rows of whole 16-byte vectors).
+bool gemv_merges_partials(DType wtype, int bits, int in);
 // Lets the GEMV kernels take the shared memory they need (cudaFuncSetAttribute, at start-up): x of
 // up to max_in inputs in each format's staged layout, plus the RMSNorm weights where the norm is
 // fused (inputs of norm_in, the hidden size).
