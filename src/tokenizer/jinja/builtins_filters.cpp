@@ -33,7 +33,7 @@ Value f_lower(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "lower
 Value f_title(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "title"); return Value(jinja_title(v.to_str())); }
 Value f_capitalize(Evaluator&, const Value& v, CallArgs& a) {
   bind_args(a, {}, "capitalize");
-  return Value(py_capitalize(v.to_str()));
+  return Value(str_capitalize(v.to_str()));
 }
 Value f_string(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "string"); return Value(v.to_str()); }
 Value f_escape(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "escape"); return Value(html_escape(v.to_str())); }
@@ -249,7 +249,7 @@ Value f_wordcount(Evaluator&, const Value& v, CallArgs& a) {
   int64_t n = 0;
   bool in_word = false;
   for (char32_t c : decode_utf8(v.to_str())) {
-    const bool w = py_isalpha(c) || py_isdigit(c) || c == '_';
+    const bool w = py_isalnum(c) || c == '_';  // Python's regex \w
     if (w && !in_word) ++n;
     in_word = w;
   }

@@ -78,10 +78,18 @@ Value m_replace(Evaluator& ev, const Value& s, CallArgs& a) {
 
 Value m_upper(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "upper"); return Value(str_upper(s.str())); }
 Value m_lower(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "lower"); return Value(str_lower(s.str())); }
-Value m_title(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "title"); return Value(py_title(s.str())); }
+Value m_title(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "title"); return Value(str_title(s.str())); }
 Value m_capitalize(Evaluator&, const Value& s, CallArgs& a) {
   bind_args(a, {}, "capitalize");
-  return Value(py_capitalize(s.str()));
+  return Value(str_capitalize(s.str()));
+}
+Value m_casefold(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "casefold");
+  return Value(str_casefold(s.str()));
+}
+Value m_swapcase(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "swapcase");
+  return Value(str_swapcase(s.str()));
 }
 
 Value find_common(const Value& self, CallArgs& a, const char* fn, bool from_right, bool raise) {
@@ -134,13 +142,17 @@ Value char_class(Evaluator&, const Value& s, CallArgs& a) {
   for (char32_t c : cps) if (!Pred(c)) return Value(false);
   return Value(true);
 }
-bool is_alnum(char32_t c) { return py_isalpha(c) || py_isdigit(c); }
 
-Value m_isupper(Evaluator&, const Value& s, CallArgs&) {
-  return Value(str_upper(s.str()) == s.str() && str_lower(s.str()) != s.str());
+Value m_isprintable(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "isprintable");
+  for (char32_t c : decode_utf8(s.str())) if (!py_isprintable(c)) return Value(false);
+  return Value(true);  // also for "", unlike the other is...() methods
 }
-Value m_islower(Evaluator&, const Value& s, CallArgs&) {
-  return Value(str_lower(s.str()) == s.str() && str_upper(s.str()) != s.str());
+
+template <bool (*Pred)(std::string_view)>
+Value case_class(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "is...");
+  return Value(Pred(s.str()));
 }
 
 Value m_removeprefix(Evaluator&, const Value& s, CallArgs& a) {
@@ -206,14 +218,15 @@ const MethodTable kStrMethods = {
     {"strip", m_strip},           {"lstrip", m_lstrip},         {"rstrip", m_rstrip},
     {"split", m_split},           {"rsplit", m_rsplit},         {"splitlines", m_splitlines},
     {"startswith", m_startswith}, {"endswith", m_endswith},     {"replace", m_replace},
-    {"upper", m_upper},           {"lower", m_lower},           {"casefold", m_lower},
-    {"title", m_title},           {"capitalize", m_capitalize}, {"find", m_find},
-    {"rfind", m_rfind},           {"index", m_index},           {"count", m_count},
-    {"join", m_join},             {"isdigit", char_class<py_isdigit>},
-    {"isnumeric", char_class<py_isdigit>},                      {"isdecimal", char_class<py_isdigit>},
-    {"isalpha", char_class<py_isalpha>},                        {"isalnum", char_class<is_alnum>},
-    {"isspace", char_class<py_isspace>},                        {"isupper", m_isupper},
-    {"islower", m_islower},       {"removeprefix", m_removeprefix},
+    {"upper", m_upper},           {"lower", m_lower},           {"casefold", m_casefold},
+    {"swapcase", m_swapcase},     {"title", m_title},           {"capitalize", m_capitalize},
+    {"find", m_find},             {"rfind", m_rfind},           {"index", m_index},
+    {"count", m_count},           {"join", m_join},             {"isdigit", char_class<py_isdigit>},
+    {"isnumeric", char_class<py_isnumeric>},                    {"isdecimal", char_class<py_isdecimal>},
+    {"isalpha", char_class<py_isalpha>},                        {"isalnum", char_class<py_isalnum>},
+    {"isspace", char_class<py_isspace>},                        {"isprintable", m_isprintable},
+    {"isupper", case_class<str_isupper>},                       {"islower", case_class<str_islower>},
+    {"istitle", case_class<str_istitle>},                       {"removeprefix", m_removeprefix},
     {"removesuffix", m_removesuffix},                           {"format", m_format},
 };
 

@@ -68,14 +68,8 @@ bool t_sameas(Evaluator&, const Value& v, CallArgs& a) {
   return v.kind() == o.kind() && values_equal(v, o) && (v.is_list() || v.is_dict() || v.is_namespace());
 }
 
-bool t_lower(Evaluator&, const Value& v, CallArgs&) {
-  const std::string s = v.to_str();
-  return str_lower(s) == s && str_upper(s) != s;
-}
-bool t_upper(Evaluator&, const Value& v, CallArgs&) {
-  const std::string s = v.to_str();
-  return str_upper(s) == s && str_lower(s) != s;
-}
+bool t_lower(Evaluator&, const Value& v, CallArgs&) { return str_islower(v.to_str()); }
+bool t_upper(Evaluator&, const Value& v, CallArgs&) { return str_isupper(v.to_str()); }
 
 bool t_filter(Evaluator&, const Value& v, CallArgs&) { return v.is_string() && find_filter(v.str()); }
 bool t_test(Evaluator&, const Value& v, CallArgs&) { return v.is_string() && find_test(v.str()); }

@@ -101,44 +101,6 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
   return out;
 }
 
-std::string py_title(std::string_view s) {
-  std::string out;
-  bool prev_cased = false;
-  for (char32_t c : decode_utf8(s)) {
-    const bool cased = is_cased(c);
-    append_utf8(out, cased ? (prev_cased ? to_lower(c) : to_upper(c)) : c);
-    prev_cased = cased;
-  }
-  return out;
-}
-
-std::string py_capitalize(std::string_view s) {
-  std::string out;
-  bool first = true;
-  for (char32_t c : decode_utf8(s)) {
-    append_utf8(out, first ? to_upper(c) : to_lower(c));
-    first = false;
-  }
-  return out;
-}
-
-std::string jinja_title(std::string_view s) {
-  // jinja2 do_title: re.split(r"([-\s({\[<]+)") then item[0].upper() + item[1:].lower().
-  std::string out;
-  bool word_start = true;
-  for (char32_t c : decode_utf8(s)) {
-    const bool sep = py_isspace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    if (sep) {
-      append_utf8(out, c);
-      word_start = true;
-    } else {
-      append_utf8(out, word_start ? to_upper(c) : to_lower(c));
-      word_start = false;
-    }
-  }
-  return out;
-}
-
 std::string py_format(std::string_view fmt, CallArgs& args, const Evaluator& ev) {
   std::string out;
   size_t auto_index = 0;

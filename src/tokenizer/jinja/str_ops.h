@@ -1,4 +1,4 @@
-// Python str algorithms shared by string methods and filters (strip, split, replace, title, format, ...).
+// Python str algorithms shared by string methods and filters (strip, split, replace, format, ...).
 #pragma once
 #include <string>
 #include <string_view>
@@ -18,9 +18,6 @@ std::vector<std::string> py_split(std::string_view s, std::string_view sep, int6
 // str.replace; checks the result size against the evaluator's limit before building it.
 std::string py_replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count,
                        const Evaluator& ev);
-std::string py_title(std::string_view s);       // str.title()
-std::string py_capitalize(std::string_view s);  // str.capitalize()
-std::string jinja_title(std::string_view s);    // the |title filter (splits on spaces, -, brackets)
 // str.format with positional/keyword fields and no format specs.
 std::string py_format(std::string_view fmt, CallArgs& args, const Evaluator& ev);
 std::string html_escape(std::string_view s);  // markupsafe.escape
