@@ -1,13 +1,11 @@
 // Implementation of the shared command-line plumbing.
 #include "cli_util.h"
 
-#include <omp.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <exception>
 
-#include "core/error.h"
+#include "api/tools.h"
 
 namespace cpplm::cli {
 
@@ -51,8 +49,6 @@ void check_model_dir(const std::string& dir) {
     throw CLI::ValidationError("--model", dir + ": not a checkpoint folder (no config.json)");
 }
 
-void set_threads(int n) {
-  if (n > 0) omp_set_num_threads(n);
-}
+void set_threads(int n) { tools::set_threads(n); }
 
 }  // namespace cpplm::cli

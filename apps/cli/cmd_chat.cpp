@@ -6,9 +6,9 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
 #include "cli_util.h"
-#include "core/error.h"
 #include "commands.h"
 #include "gen_options.h"
 
@@ -31,7 +31,7 @@ int cmd_chat(int argc, char** argv) {
     validate_common_options(o);
     check_model_dir(o.model);
     auto engine = Engine::load(o.model, o.load);
-    if (!engine->has_chat_template()) throw Error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
+    if (!engine->has_chat_template()) throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
     const bool tty = isatty(STDIN_FILENO);
     struct sigaction sa {};
     sa.sa_handler = on_sigint;

@@ -3,13 +3,10 @@
 
 #include <cstdio>
 
-#include "api/model_factory.h"
+#include "api/tools.h"
 #include "cli_util.h"
 #include "commands.h"
-#include "core/error.h"
-#include "core/mapped_file.h"
-#include "runtime/perplexity.h"
-#include "tokenizer/tokenizer.h"
+#include "cpplm/cpplm.h"
 
 namespace cpplm::cli {
 
@@ -25,17 +22,14 @@ int cmd_perplexity(int argc, char** argv) {
   app.add_option("--threads,-t", threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--json", json, "print one JSON object");
   return run(app, argc, argv, [&]() {
-    set_threads(threads);
     check_model_dir(model);
-    const std::string text = read_text_file(file);
-    auto lm = load_language_model(model, device);
-    auto tok = Tokenizer::load(model);
-    const std::vector<int32_t> ids = tok->encode(text, /*add_special_tokens=*/false);
-    std::optional<int32_t> bos = tok->bos_id();
-    if (!bos && lm->args().bos_token_id) bos = *lm->args().bos_token_id;
-    if (!bos) throw Error(model + ": no BOS token in tokenizer_config.json or config.json");
+    const std::string text = tools::read_text_file(file);
+    LoadOptions lo;
+    lo.device = device;
+    lo.threads = threads;
+    auto engine = Engine::load(model, lo);
     const bool tty = isatty(STDERR_FILENO);
-    PerplexityResult r = perplexity(*lm, ids, *bos, context, [&](int done, int total) {
+    PerplexityStats r = engine->perplexity(text, context, [&](int done, int total) {
       if (tty) std::fprintf(stderr, "\r[%d/%d windows]", done, total);
       else if (done == total || done % 10 == 0) std::fprintf(stderr, "[%d/%d windows]\n", done, total);
     });

@@ -1,29 +1,21 @@
 // `cpplm tokenize` (text → ids) and `cpplm detokenize` (ids → text) with a model's tokenizer.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli_util.h"
 #include "commands.h"
-#include "core/error.h"
-#include "tokenizer/tokenizer.h"
+#include "api/tools.h"
+#include "cpplm/cpplm.h"
 
 namespace cpplm::cli {
 namespace {
 
 // --model may be a checkpoint or a folder with only tokenizer files.
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
+std::unique_ptr<TextTokenizer> load_tokenizer(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": no such folder");
-  return Tokenizer::load(dir);
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw CLI::ValidationError("--file", path + ": cannot open");
-  return std::string(std::istreambuf_iterator<char>(f), {});
+  return TextTokenizer::load(dir);
 }
 
 // Ids separated by commas and/or whitespace, possibly spread over several arguments.
@@ -65,7 +57,7 @@ int cmd_tokenize(int argc, char** argv) {
   t->excludes(f);
   return run(app, argc, argv, [&]() {
     if (t->count() == 0 && f->count() == 0) throw CLI::ValidationError("TEXT", "give a TEXT or --file FILE");
-    const std::string input = f->count() ? read_text_file(file) : text;
+    const std::string input = f->count() ? tools::read_text_file(file) : text;
     auto tok = load_tokenizer(model);
     const std::vector<int32_t> ids = tok->encode(input, add_special);
     std::string out;
@@ -92,7 +84,7 @@ int cmd_detokenize(int argc, char** argv) {
     const std::vector<int32_t> ids = parse_ids(id_args);
     auto tok = load_tokenizer(model);
     for (int32_t id : ids) {
-      if (tok->id_to_piece(id).empty()) {
+      if (tok->piece(id).empty()) {
         throw CLI::ValidationError("IDS", "token id " + std::to_string(id) + " is not in the vocabulary (size " +
                                               std::to_string(tok->vocab_size()) + ")");
       }

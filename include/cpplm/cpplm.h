@@ -51,6 +51,14 @@ struct GenerationResult {
   size_t peak_memory_bytes = 0;
 };
 
+// Perplexity of a text (Engine::perplexity).
+struct PerplexityStats {
+  double perplexity = 0;
+  double mean_nll = 0;    // mean negative log-likelihood per scored token (nats)
+  int tokens_scored = 0;
+  int windows = 0;
+};
+
 // Receives text as it becomes final (never a broken UTF-8 character); return false to stop.
 using TextCallback = std::function<bool(const std::string& text)>;
 
@@ -79,6 +87,11 @@ class Engine {
   // Forgets the cached conversation.
   void reset();
 
+  // Perplexity of `text` in non-overlapping windows of `context` tokens, each starting with BOS
+  // (every token after the first of a window is scored). progress(done, total) after each window.
+  PerplexityStats perplexity(const std::string& text, int context,
+                             const std::function<void(int done, int total)>& progress = {});
+
   std::string device() const;
   const std::vector<int32_t>& eos_ids() const;
 
@@ -86,6 +99,28 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A checkpoint's tokenizer alone (tokenizer.json or tokenizer.model, with tokenizer_config.json):
+// works on folders without weights.
+class TextTokenizer {
+ public:
+  // Throws std::runtime_error naming the folder or file at fault.
+  static std::unique_ptr<TextTokenizer> load(const std::string& dir);
+  ~TextTokenizer();
+
+  std::vector<int32_t> encode(const std::string& text, bool add_special_tokens) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  // The vocabulary entry of `id` as stored (e.g. "Ġworld", "<|eot_id|>"); "" when id is not in
+  // the vocabulary.
+  std::string piece(int32_t id) const;
+  int vocab_size() const;
+
+  struct Impl;
+
+ private:
+  explicit TextTokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

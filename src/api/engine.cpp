@@ -11,6 +11,7 @@
 #include "core/mapped_file.h"
 #include "cpplm/cpplm.h"
 #include "runtime/generate.h"
+#include "runtime/perplexity.h"
 #include "tokenizer/jinja/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -19,6 +20,7 @@ namespace cpplm {
 struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
+  std::string dir;
   jinja::ChatTemplate chat_template;
   std::vector<int32_t> eos;
   Session chat_session;
@@ -36,6 +38,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   if (options.threads > 0) omp_set_num_threads(options.threads);
   auto impl = std::make_unique<Impl>();
   impl->model = load_language_model(dir, options.device);
+  impl->dir = dir;
   namespace fs = std::filesystem;
   // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
   if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
@@ -139,5 +142,39 @@ GenerationResult Engine::chat(const std::vector<Message>& conversation, const Ge
   const std::vector<int32_t> ids = encode(apply_chat_template(conversation, true), /*add_special_tokens=*/false);
   return impl_->run(impl_->chat_session, ids, config, on_text);
 }
+
+PerplexityStats Engine::perplexity(const std::string& text, int context, const std::function<void(int, int)>& progress) {
+  const Tokenizer& t = impl_->tok();
+  const std::vector<int32_t> ids = t.encode(text, /*add_special_tokens=*/false);
+  std::optional<int32_t> bos = t.bos_id();
+  if (!bos && impl_->model->args().bos_token_id) bos = *impl_->model->args().bos_token_id;
+  if (!bos) throw Error(impl_->dir + ": no BOS token in tokenizer_config.json or config.json");
+  const PerplexityResult r = cpplm::perplexity(*impl_->model, ids, *bos, context, progress);
+  return {r.perplexity, r.mean_nll, r.tokens_scored, r.windows};
+}
+
+struct TextTokenizer::Impl {
+  std::unique_ptr<Tokenizer> tok;
+};
+
+TextTokenizer::TextTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TextTokenizer::~TextTokenizer() = default;
+
+std::unique_ptr<TextTokenizer> TextTokenizer::load(const std::string& dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->tok = Tokenizer::load(dir);
+  return std::unique_ptr<TextTokenizer>(new TextTokenizer(std::move(impl)));
+}
+
+std::vector<int32_t> TextTokenizer::encode(const std::string& text, bool add_special_tokens) const {
+  return impl_->tok->encode(text, add_special_tokens);
+}
+
+std::string TextTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  return impl_->tok->decode(ids, skip_special_tokens);
+}
+
+std::string TextTokenizer::piece(int32_t id) const { return impl_->tok->id_to_piece(id); }
+int TextTokenizer::vocab_size() const { return impl_->tok->vocab_size(); }
 
 }  // namespace cpplm

@@ -5,7 +5,7 @@
 #include "model/llama.h"
 #include "runtime/cpu_model.h"
 #ifdef CPPLM_HAVE_CUDA
-#include "backends/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_model.h"
 #endif
 
 namespace cpplm {

@@ -17,6 +17,15 @@ constexpr Info kInfo[] = {
 };
 }  // namespace
 
+const char* kv_type_name(KVType t) {
+  switch (t) {
+    case KVType::BF16: return "bf16";
+    case KVType::F16: return "f16";
+    case KVType::Q8: return "q8";
+    default: return "f32";
+  }
+}
+
 size_t dtype_size(DType t) { return kInfo[static_cast<int>(t)].size; }
 std::string_view dtype_name(DType t) { return kInfo[static_cast<int>(t)].name; }
 

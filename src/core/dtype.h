@@ -32,6 +32,11 @@ inline uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
+// How a K/V cache stores its rows: floats, or mlx-style 8-bit affine codes (row = scale·q + bias
+// per group of elements, f32 scales and biases; mlx-lm QuantizedKVCache with bits 8).
+enum class KVType : uint8_t { F32, BF16, F16, Q8 };
+const char* kv_type_name(KVType t);  // "f32", "bf16", "f16", "q8"
+
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 

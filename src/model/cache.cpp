@@ -123,16 +123,8 @@ size_t KVCache::nbytes() const {
   return n;
 }
 
-bool KVCache::retained(int pos) const {
-  if (pos < 0 || pos >= offset_) return false;
-  if (max_size_ == 0 || pos < keep_) return true;
-  return pos >= offset_ - (max_size_ - keep_);
-}
-
 void KVCache::trim_to(int offset) {
-  CPPLM_CHECK(offset >= 0 && offset <= offset_, "trim_to past the end");
-  CPPLM_CHECK(max_size_ == 0 || offset >= offset_ - (max_size_ - keep_) || offset <= keep_,
-              "cannot trim a rotating cache below what it retains");
+  CPPLM_CHECK(kv_can_trim(offset_, offset, max_size_), "trim_to beyond what the cache can roll back to");
   offset_ = offset;
 }
 

@@ -3,7 +3,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/kv_index.h"
 #include "core/tensor.h"
+#include "model/layer_plan.h"
 #include "ops/attention.h"
 
 namespace cpplm {
@@ -26,15 +28,13 @@ class KVCache {
   bool bounded() const { return max_size_ > 0; }
   int max_size() const { return max_size_; }
   int keep() const { return keep_; }
-  // Positions p with p < keep or p > query_pos - window() are visible (window 0 = all).
-  int window() const { return max_size_ > 0 ? max_size_ - keep_ : 0; }
 
   // Appends `n` tokens: k, v are [n, num_kv_heads, head_dim] f32 (rounded or quantized to the storage type).
   void append(const float* k, const float* v, int n);
-  // Rolls back to `offset` tokens (only within what is retained); for speculative or reused prompts.
+  // Rolls back to `offset` tokens (kv_can_trim must allow it); for speculative or reused prompts.
   void trim_to(int offset);
 
-  bool retained(int pos) const;
+  bool retained(int pos) const { return kv_retained(pos, offset_, max_size_, keep_); }
   // The stored key / value row of (head, pos) as f32 (dequantized), head_dim values into out.
   void key(int head, int pos, float* out) const;
   void value(int head, int pos, float* out) const;
@@ -48,8 +48,7 @@ class KVCache {
 
  private:
   size_t row_index(int head, int pos) const {  // row of (head, pos) in [kv_heads, capacity]
-    int slot = (max_size_ == 0 || pos < keep_) ? pos : keep_ + (pos - keep_) % (max_size_ - keep_);
-    return static_cast<size_t>(head) * capacity_ + slot;
+    return static_cast<size_t>(head) * capacity_ + kv_slot(pos, max_size_, keep_);
   }
   void grow(int min_capacity);
   void store_row(const float* src, size_t row, Buffer& data, Buffer& scales, Buffer& biases);
@@ -72,9 +71,11 @@ class RotatingKVCache : public KVCache {
       : KVCache(num_kv_heads, head_dim, max_size, keep, type) {}
 };
 
-// All layers' caches of one sequence (mlx-lm make_prompt_cache result).
+// All layers' caches of one sequence (mlx-lm make_prompt_cache result), made from its plan.
 struct SequenceCache {
+  SequencePlan plan;
   std::vector<std::unique_ptr<KVCache>> layers;
+  bool can_trim_to(int offset) const { return plan.can_trim(this->offset(), offset); }
   int offset() const { return layers.empty() ? 0 : layers[0]->offset(); }
   size_t nbytes() const;
   size_t bytes_per_position() const;

@@ -22,29 +22,26 @@ void Attention::forward(const float* x, const BatchLayout& b, int layer, Workspa
   ensure(ws.k, static_cast<size_t>(n) * kd);
   ensure(ws.v, static_cast<size_t>(n) * kd);
   ensure(ws.attn, static_cast<size_t>(n) * qd);
-  linear(q_proj, x, n, ws.q.data());  // [n, num_heads, head_dim]
-  linear(k_proj, x, n, ws.k.data());  // [n, num_kv_heads, head_dim]
+  linear(q_proj, x, n, ws.q.data());
+  linear(k_proj, x, n, ws.k.data());
   linear(v_proj, x, n, ws.v.data());
-  const int half = head_dim / 2;
   for (const BatchLayout::Seq& s : b.seqs) {
-    const float* cos = ws.cos.data() + static_cast<size_t>(s.start) * half;
-    const float* sin = ws.sin.data() + static_cast<size_t>(s.start) * half;
     float* q = ws.q.data() + static_cast<size_t>(s.start) * qd;
     float* k = ws.k.data() + static_cast<size_t>(s.start) * kd;
     const float* v = ws.v.data() + static_cast<size_t>(s.start) * kd;
-    apply_rope(q, s.n, num_heads, head_dim, cos, sin, rope->traditional());
-    apply_rope(k, s.n, num_kv_heads, head_dim, cos, sin, rope->traditional());
+    apply_rope(q, s.n, num_heads, head_dim, s.cos, s.sin, rope_traditional);
+    apply_rope(k, s.n, num_kv_heads, head_dim, s.cos, s.sin, rope_traditional);
 
     KVCache& c = *s.cache->layers[layer];
+    const LayerPlan& lp = s.cache->plan.layers[layer];
     AttentionParams p;
     p.n = s.n;
     p.num_heads = num_heads;
     p.num_kv_heads = num_kv_heads;
     p.head_dim = head_dim;
-    p.scale = scale;
-    p.window = sliding_window;
-    if (c.window() > 0) p.window = p.window > 0 ? std::min(p.window, c.window()) : c.window();
-    p.keep = c.keep();
+    p.scale = lp.scale;
+    p.window = lp.window;
+    p.keep = lp.keep;
     attention(p, q, k, v, c.view(), ws.attn.data() + static_cast<size_t>(s.start) * qd);
     c.append(k, v, s.n);
   }
@@ -100,19 +97,23 @@ std::vector<float> Model::forward(std::span<const SequenceInput> batch, bool all
   for (const SequenceInput& in : batch) {
     CPPLM_CHECK(in.cache && in.cache->layers.size() == model_.layers.size(), "sequence needs a cache from make_cache()");
     if (in.tokens.empty()) throw Error("forward: a sequence of the batch has no tokens");
-    b.seqs.push_back({b.total, static_cast<int>(in.tokens.size()), in.cache->offset(), in.cache});
+    b.seqs.push_back({b.total, static_cast<int>(in.tokens.size()), in.cache, nullptr, nullptr});
     b.total += static_cast<int>(in.tokens.size());
     ids.insert(ids.end(), in.tokens.begin(), in.tokens.end());
   }
-  // RoPE tables per token, from each sequence's own positions and length.
-  const int half = args_.head_dim / 2;
-  ensure(ws_.cos, static_cast<size_t>(b.total) * half);
-  ensure(ws_.sin, static_cast<size_t>(b.total) * half);
-  ws_.positions.resize(b.total);
-  for (const auto& s : b.seqs) {
-    for (int i = 0; i < s.n; ++i) ws_.positions[s.start + i] = s.offset + i;
-    rope_->tables(ws_.positions.data() + s.start, s.n, s.offset + s.n, ws_.cos.data() + static_cast<size_t>(s.start) * half,
-                  ws_.sin.data() + static_cast<size_t>(s.start) * half);
+  // RoPE rows per token, from each sequence's own positions and length (dynamic NTK and longrope
+  // frequencies depend on it).
+  const size_t half = args_.head_dim / 2;
+  rope_rows_.resize(static_cast<size_t>(b.total) * 2 * half);
+  float* sin_rows = rope_rows_.data() + static_cast<size_t>(b.total) * half;
+  std::vector<int> positions;
+  for (BatchLayout::Seq& s : b.seqs) {
+    const int offset = s.cache->offset();
+    positions.resize(s.n);
+    for (int i = 0; i < s.n; ++i) positions[i] = offset + i;
+    s.cos = rope_rows_.data() + s.start * half;
+    s.sin = sin_rows + s.start * half;
+    rope_.tables(positions.data(), s.n, offset + s.n, rope_rows_.data() + s.start * half, sin_rows + s.start * half);
   }
   model_.forward(ids, b, ws_, trace);
 

@@ -1,10 +1,16 @@
-// initialize_rope (mlx-lm rope_utils.py): the RoPE variants as inverse frequencies + an attention factor.
+// initialize_rope (mlx-lm rope_utils.py): the RoPE variants as inverse frequencies and a factor on cos/sin.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "io/config.h"
 
 namespace cpplm {
+
+// rope_scaling's rope_type ("type" in older configs).
+enum class RopeType { Default, Linear, Dynamic, Llama3, Yarn, Longrope };
+// Throws Error naming `source` for an unknown name.
+RopeType parse_rope_type(const std::string& name, const std::string& source);
 
 // One RoPE configuration. Frequencies may depend on the sequence length (dynamic NTK,
 // longrope), so they are asked for per sequence with that sequence's length so far.
@@ -15,25 +21,24 @@ class Rope {
 
   int dims() const { return dims_; }
   bool traditional() const { return traditional_; }
-  // Factor multiplied into cos and sin (yarn mscale, longrope scaling); 1 otherwise.
-  float attention_factor() const { return attention_factor_; }
 
   // cos/sin tables for `n` tokens at `positions` of a sequence whose length (max position
-  // + 1) is `seq_len`: cos, sin are [n, dims/2] f32, already scaled by attention_factor.
+  // + 1) is `seq_len`: cos, sin are [n, dims/2] f32, scaled by the variant's attention factor
+  // (yarn mscale, longrope), 1 for the others.
   void tables(const int* positions, int n, int seq_len, float* cos, float* sin) const;
 
  private:
-  std::vector<float> inv_freq_for(int seq_len) const;
-  std::string type_;
+  const std::vector<float>& inv_freq_for(int seq_len, std::vector<float>& scratch) const;
+  RopeType type_;
   int dims_;
   bool traditional_;
   double base_;
-  double factor_ = 1.0;
-  int max_pos_ = 0;
-  int original_max_pos_ = 0;
+  double factor_;
+  int max_pos_;
+  int original_max_pos_;
   float attention_factor_ = 1.0f;
-  std::vector<float> inv_freq_;                    // default / linear / llama3 / yarn / longrope short
-  std::vector<float> long_inv_freq_;               // longrope long factors
+  std::vector<float> inv_freq_;       // [dims/2]; longrope: the short factors
+  std::vector<float> long_inv_freq_;  // [dims/2] longrope's long factors
 };
 
 }  // namespace cpplm

@@ -54,15 +54,6 @@ using attn::kv_matrix;
 using attn::kv_rows;
 using attn::slot;
 
-const char* kv_type_name(KVType t) {
-  switch (t) {
-    case KVType::BF16: return "bf16";
-    case KVType::F16: return "f16";
-    case KVType::Q8: return "q8";
-    default: return "f32";
-  }
-}
-
 void kv_load_row(const KVView& c, bool value, int64_t row, float* out) {
   if (c.type == KVType::F32) {
     std::memcpy(out, static_cast<const float*>(value ? c.v : c.k) + row * c.head_dim, c.head_dim * sizeof(float));
@@ -155,8 +146,8 @@ void attention(const AttentionParams& p, const float* q, const float* k_new, con
           }
         }
       };
-      const int start = p.window > 0 ? std::max(0, pos - p.window + 1) : 0;
-      visit(0, std::min(p.keep, start));
+      const int start = kv_window_start(pos, p.window);
+      visit(0, kv_sinks_end(start, p.keep));
       visit(start, pos + 1);
       for (int g = 0; g < group; ++g) {
         float* o = out + (static_cast<int64_t>(i) * p.num_heads + kvh * group + g) * d;

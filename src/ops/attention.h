@@ -2,15 +2,12 @@
 #pragma once
 #include <cstdint>
 
+#include "core/dtype.h"
+
 namespace cpplm {
 
-// How a KV cache stores its rows: floats, or mlx-style 8-bit affine codes (row = scale·q + bias
-// per group of `group` elements, f32 scales and biases; mlx-lm QuantizedKVCache with bits 8).
-enum class KVType : uint8_t { F32, BF16, F16, Q8 };
-const char* kv_type_name(KVType t);  // "f32", "bf16", "f16", "q8"
-
 // Where the cached keys/values of one layer live: rows [kv_heads, capacity, head_dim] of `type`,
-// with positions mapped to slots as KVCache does (ring beyond `keep` when max_size > 0).
+// with positions mapped to slots by kv_slot (core/kv_index.h: a ring beyond `keep` when max_size > 0).
 struct KVView {
   KVType type = KVType::F32;
   const void* k = nullptr;  // F32: float, BF16/F16: uint16_t, Q8: uint8_t codes
@@ -35,8 +32,8 @@ struct AttentionParams {
   int n = 0;               // new tokens, at positions offset .. offset+n-1
   int num_heads = 0, num_kv_heads = 0, head_dim = 0;
   float scale = 1.0f;
-  int window = 0;          // keys visible iff pos > query_pos - window (0 = no limit) ...
-  int keep = 0;            // ... or pos < keep (attention sinks of a rotating cache)
+  int window = 0;          // LayerPlan::window and ::keep: key j visible from query p iff
+  int keep = 0;            // kv_visible(j, p, window, keep) (core/kv_index.h)
 };
 
 // out [n, num_heads, head_dim] = softmax(q kᵀ · scale + mask) v, causal. q [n, num_heads,

@@ -108,8 +108,8 @@ void attention_blocks(const AttentionParams& p, const float* q, const float* k_n
         }
       };
       const int first = cache.offset + i0, last = first + nb - 1;  // the block's query positions
-      const int start = p.window > 0 ? std::max(0, first - p.window + 1) : 0;
-      visit(0, std::min(p.keep, start));
+      const int start = kv_window_start(first, p.window);
+      visit(0, kv_sinks_end(start, p.keep));
       visit(start, last + 1);
       for (int r = 0; r < rows; ++r) {
         const int t = r / group, g = r % group;

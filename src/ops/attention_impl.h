@@ -2,20 +2,18 @@
 // attention_blocks.cpp: blocks of query tokens for prefill).
 #pragma once
 #include "backends/cpu/kernels.h"
+#include "core/kv_index.h"
 #include "ops/attention.h"
 
 namespace cpplm::attn {
 
-// Row of (head, pos) in the cache's [kv_heads, capacity] rows (ring beyond `keep` when bounded).
+// Row of (head, pos) in the cache's [kv_heads, capacity] rows.
 inline int64_t slot(const KVView& c, int head, int pos) {
-  const int s = (c.max_size == 0 || pos < c.keep) ? pos : c.keep + (pos - c.keep) % (c.max_size - c.keep);
-  return static_cast<int64_t>(head) * c.capacity + s;
+  return static_cast<int64_t>(head) * c.capacity + kv_slot(pos, c.max_size, c.keep);
 }
 
-// Keys at query position `pos`: j <= pos, within the window or among the kept sinks.
-inline bool visible(const AttentionParams& p, int pos, int j) {
-  return j <= pos && (p.window == 0 || j > pos - p.window || j < p.keep);
-}
+// Whether the key at position j is visible from the query at position pos.
+inline bool visible(const AttentionParams& p, int pos, int j) { return kv_visible(j, pos, p.window, p.keep); }
 
 // The cache's keys or values as a weight matrix [kv_heads·capacity, head_dim] in their stored type.
 cpu::MatRef kv_matrix(const KVView& c, bool value);

@@ -11,11 +11,16 @@ class CpuSequence : public SequenceState {
  public:
   explicit CpuSequence(SequenceCache c) : cache(std::move(c)) {}
   int offset() const override { return cache.offset(); }
-  bool can_trim_to(int offset) const override;
+  bool can_trim_to(int offset) const override { return cache.can_trim_to(offset); }
   void trim_to(int offset) override;
   size_t nbytes() const override { return cache.nbytes(); }
   size_t bytes_per_position() const override { return cache.bytes_per_position(); }
-  std::string kv_dtype() const override { return cache.layers.empty() ? "f32" : kv_type_name(cache.layers[0]->type()); }
+  std::string kv_dtype() const override { return kv_type_name(cache.plan.kv_type); }
+  const SequencePlan& plan() const override { return cache.plan; }
+  LayerStorage layer_storage(int layer) const override {
+    const KVCache& c = *cache.layers.at(layer);
+    return {c.type(), c.max_size(), c.keep()};
+  }
   SequenceCache cache;
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/config.h"
+#include "model/layer_plan.h"
 #include "sampling/sampler.h"
 
 namespace cpplm {
@@ -23,6 +24,14 @@ class SequenceState {
   virtual size_t nbytes() const = 0;               // K/V storage allocated now
   virtual size_t bytes_per_position() const = 0;  // K/V bytes of one cached token, all layers
   virtual std::string kv_dtype() const = 0;       // "f32", "bf16", "f16", "q8"
+  // The layer plan the state was made from (plan_sequence), and what its storage of layer i is:
+  // tests check that every executor stores what the plan says.
+  virtual const SequencePlan& plan() const = 0;
+  struct LayerStorage {
+    KVType type;
+    int max_size, keep;
+  };
+  virtual LayerStorage layer_storage(int layer) const = 0;
 };
 
 struct SequenceTokens {
@@ -30,20 +39,13 @@ struct SequenceTokens {
   SequenceState* state = nullptr;
 };
 
-// How a new sequence keeps its keys and values.
-struct CacheOptions {
-  std::optional<int> max_kv_size;  // rotating bound for full-attention layers (mlx-lm max_kv_size)
-  // 0: the model's float dtype; 8: 8-bit affine codes (mlx-lm QuantizedKVCache, groups of 64);
-  // 16: the model's 16-bit dtype (bf16 for f32 models); 32: f32.
-  int kv_bits = 0;
-};
-
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
   virtual const ModelArgs& args() const = 0;
   virtual std::string device() const = 0;  // "cpu", "cuda:0 (NVIDIA H100 ...)"
-  // A new, empty sequence. Throws Error for cache options the device does not support.
+  // A new, empty sequence laid out by plan_sequence(args(), its dtype, opts). Throws Error for
+  // cache options the device does not support.
   virtual std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) = 0;
   std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) { return make_sequence({max_kv_size}); }
   // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:

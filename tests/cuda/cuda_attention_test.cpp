@@ -44,7 +44,6 @@ TEST_P(CudaAttention, MatchesCpu) {
   CpuModel cpu(attn_model(c));
   CudaOptions opts;
   opts.gemm_min_rows = 1;
-  opts.bf16_kv = true;
   auto gpu = make_cuda_model(cpu.model(), opts);
   auto sc = cpu.make_sequence({}), sg = gpu->make_sequence({});
   const int V = cpu.args().vocab_size;

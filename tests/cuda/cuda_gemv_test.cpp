@@ -41,7 +41,6 @@ TEST_P(CudaGemvRows, MatchesCpu) {
   const GemvCase& c = GetParam();
   CpuModel cpu(wide_model(c));
   CudaOptions opts;
-  opts.bf16_kv = c.dtype == DType::BF16;  // the CPU's default (the model's dtype): only summation order differs
   auto gpu = make_cuda_model(cpu.model(), opts);
   auto sc = cpu.make_sequence({}), sg = gpu->make_sequence({});
   double worst_fwd = 0;

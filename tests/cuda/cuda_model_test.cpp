@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "backends/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "cuda_test_util.h"
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
@@ -17,13 +17,6 @@
 
 namespace cpplm {
 namespace {
-
-// Test data path; CPPLM_TEST_DATA in the environment overrides the build's
-// (binaries built here run on a GPU machine with the checkout elsewhere).
-std::string data_dir() {
-  const char* e = std::getenv("CPPLM_TEST_DATA");
-  return e ? e : CPPLM_TEST_DATA;
-}
 
 std::vector<double> as_f64(const TensorView& t) {
   std::vector<double> out(t.numel());
@@ -62,7 +55,8 @@ TEST_P(CudaFixture, MatchesTransformers) {
   const std::string dir = data_dir() + "/hf-reference/" + c.name;
   auto cpu = Model::load(dir, c.config);
   CudaOptions opts;
-  if (c.tensor_cores) opts.gemm_min_rows = 1, opts.bf16_kv = true;
+  if (c.tensor_cores) opts.gemm_min_rows = 1;
+  const CacheOptions cache{std::nullopt, c.tensor_cores ? 16 : 0};  // tensor-core attention reads bf16 K/V
   auto gpu = make_cuda_model(*cpu, opts);
   SafetensorsFile exp(dir + "/expected.safetensors");
   const auto& et = exp.tensors();
@@ -78,7 +72,7 @@ TEST_P(CudaFixture, MatchesTransformers) {
 
   // Prefill: each row alone, then both rows (different lengths) in one batch.
   for (int r = 0; r < 2; ++r) {
-    auto s = gpu->new_sequence(std::nullopt);
+    auto s = gpu->make_sequence(cache);
     std::vector<int32_t> t = row(r, T);
     SequenceTokens in{t, s.get()};
     std::vector<float> lg = gpu->forward({&in, 1}, /*all_logits=*/true);
@@ -88,13 +82,13 @@ TEST_P(CudaFixture, MatchesTransformers) {
     EXPECT_LE(e, tol) << "prefill row " << r;
   }
   {
-    auto s0 = gpu->new_sequence(std::nullopt), s1 = gpu->new_sequence(std::nullopt);
+    auto s0 = gpu->make_sequence(cache), s1 = gpu->make_sequence(cache);
     std::vector<int32_t> t0 = row(0, T), t1 = row(1, T - 5);
     SequenceTokens in[2] = {{t0, s0.get()}, {t1, s1.get()}};
     std::vector<float> both = gpu->forward(in, true);
     EXPECT_LE(rel_err(both.data(), logits.data(), static_cast<size_t>(T) * V), tol) << "batched row 0";
     // Row 1 alone (dynamic NTK frequencies depend on the length, so not the reference's row).
-    auto s1b = gpu->new_sequence(std::nullopt);
+    auto s1b = gpu->make_sequence(cache);
     SequenceTokens one{t1, s1b.get()};
     std::vector<float> ref1 = gpu->forward({&one, 1}, true);
     std::vector<double> r1(ref1.begin(), ref1.end());
@@ -109,7 +103,7 @@ TEST_P(CudaFixture, MatchesTransformers) {
     o.use_graph = graph;
     auto m = graph ? nullptr : make_cuda_model(*cpu, o);
     LanguageModel& lm = graph ? *gpu : *m;
-    auto s = lm.new_sequence(std::nullopt);
+    auto s = lm.make_sequence(cache);
     std::vector<int32_t> t = row(0, T);
     SequenceTokens in{t, s.get()};
     std::vector<float> lg = lm.forward({&in, 1}, false);
@@ -130,7 +124,7 @@ TEST_P(CudaFixture, MatchesTransformers) {
     const std::vector<double> full = as_f64(et.at("full_sequence_logits"));
     std::vector<int32_t> seq = row(0, T);
     for (double g : greedy) seq.push_back(static_cast<int32_t>(g));
-    auto s = gpu->new_sequence(std::nullopt);
+    auto s = gpu->make_sequence(cache);
     SequenceTokens in{seq, s.get()};
     std::vector<float> lg = gpu->forward({&in, 1}, true);
     const double e = rel_err(lg.data(), full.data(), full.size());

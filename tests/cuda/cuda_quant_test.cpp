@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/cpu/cpu_features.h"
-#include "backends/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "cuda_test_util.h"
 #include "io/safetensors.h"
 #include "model/convert.h"

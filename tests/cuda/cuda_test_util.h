@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "runtime/language_model.h"
 
 namespace cpplm {
@@ -21,6 +21,12 @@ namespace cpplm {
 inline std::string models_dir() {
   const char* e = std::getenv("CPPLM_MODELS_DIR");
   return e ? e : CPPLM_MODELS_DIR;
+}
+
+// Test data path; CPPLM_TEST_DATA in the environment overrides the build's (as models_dir()).
+inline std::string data_dir() {
+  const char* e = std::getenv("CPPLM_TEST_DATA");
+  return e ? e : CPPLM_TEST_DATA;
 }
 
 // ‖a − ref‖₂ / ‖ref‖₂ (infinite when a holds a NaN).

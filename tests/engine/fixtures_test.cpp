@@ -86,8 +86,9 @@ TEST_P(Fixture, MatchesTransformers) {
   const std::vector<double> greedy = test::as_f64(et.at("greedy_tokens"));
   const std::vector<double> step_logits = test::as_f64(et.at("greedy_step_logits"));
   const int G = static_cast<int>(greedy.size());
-  auto decode = [&](KVType kv, double step_tol, bool own_tokens) {
-    SequenceCache cache = model->make_cache(std::nullopt, kv);
+  auto decode = [&](int kv_bits, double step_tol, bool own_tokens) {
+    SequenceCache cache = model->make_cache({std::nullopt, kv_bits});
+    const KVType kv = cache.plan.kv_type;
     std::vector<int32_t> toks = row(ids, 0, T);
     std::vector<int32_t> generated;
     double worst = 0;
@@ -105,9 +106,9 @@ TEST_P(Fixture, MatchesTransformers) {
     std::printf("[ %s %s ] greedy steps with %s K/V: worst rel err %.2e (tolerance %.0e)\n", c.name.c_str(), c.config.c_str(),
                 kv_type_name(kv), worst, step_tol);
   };
-  decode(KVType::F32, 1e-4, true);
-  if (model->default_kv_type() != KVType::F32) decode(model->default_kv_type(), 1e-2, true);
-  decode(KVType::Q8, 2e-2, false);
+  decode(/*kv_bits=*/32, 1e-4, true);
+  if (model->plan().kv_type != KVType::F32) decode(/*kv_bits=*/0, 1e-2, true);
+  decode(/*kv_bits=*/8, 2e-2, false);
 
   // One pass over prompt + generation (dynamic NTK differs by design: see tests/data/README.md).
   if (c.name != "rope-dynamic-f32") {

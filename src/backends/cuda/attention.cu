@@ -320,6 +320,7 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   const dim3 grid(a.num_heads, a.n, a.splits);
   const size_t smem = (2 * a.head_dim + kAttnThreads) * sizeof(float);
   if (kv_type == DType::BF16) launch(ctx.stream(), pdl, attention_kernel<__nv_bfloat16>, grid, dim3(kAttnThreads), smem, a);
+  else if (kv_type == DType::F16) launch(ctx.stream(), pdl, attention_kernel<__half>, grid, dim3(kAttnThreads), smem, a);
   else launch(ctx.stream(), pdl, attention_kernel<float>, grid, dim3(kAttnThreads), smem, a);
 }
 

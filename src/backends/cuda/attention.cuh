@@ -7,11 +7,11 @@
 namespace cpplm::cuda {
 namespace {
 
-// Keys visible to query i: [0, *sinks) then [*start, pos]; returns their count.
+// Keys visible to query i: [0, *sinks) then [*start, pos] (core/kv_index.h); returns their count.
 __device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i, int* start, int* sinks) {
   const int pos = offset + i;
-  *start = a.window > 0 ? max(0, pos - a.window + 1) : 0;
-  *sinks = min(a.keep, *start);
+  *start = kv_window_start(pos, a.window);
+  *sinks = kv_sinks_end(*start, a.keep);
   return *sinks + pos - *start + 1;
 }
 

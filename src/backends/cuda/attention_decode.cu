@@ -208,7 +208,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   if (tid == 0) a.counters[blockIdx.x] = 0;
 }
 
-// The kernel instance for (KV, G, kW) and the head size's lane count: compile-time for bf16 head
+// The kernel instance for (KV, G, kW) and the head size's lane count: compile-time for 16-bit head
 // sizes 64 and 128 (kL = 8 / 16).
 template <class KV, int G, int kW>
 auto decode_kernel(int head_dim) {
@@ -254,7 +254,7 @@ void launch_decode(const CudaContext& ctx, const AttnArgs& a, int group) {
 CPPLM_TRACE_ATTACH(trace_attach_attention_decode)
 
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type) {
-  if (kv_type != DType::BF16 && kv_type != DType::F32) return false;
+  if (kv_type != DType::BF16 && kv_type != DType::F16 && kv_type != DType::F32) return false;
   const int L = lanes_per_key(head_dim, kv_type);
   return head_dim <= kDecMaxDims && head_dim % 2 == 0 && L >= 1 && L <= 32 && (L & (L - 1)) == 0 &&
          L * 16 == head_dim * static_cast<int>(dtype_size(kv_type)) && num_heads % num_kv_heads == 0 &&
@@ -295,6 +295,7 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   const int group = a.num_heads / a.num_kv_heads / a.head_groups;
   if (kv_type == DType::BF16) launch_decode<__nv_bfloat16>(ctx, a, group);
+  else if (kv_type == DType::F16) launch_decode<__half>(ctx, a, group);
   else launch_decode<float>(ctx, a, group);
 }
 

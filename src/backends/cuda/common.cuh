@@ -11,6 +11,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/kv_index.h"
 
 namespace cpplm::cuda {
 
@@ -211,11 +212,6 @@ __device__ __forceinline__ uint64_t splitmix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
-}
-
-// KVCache::slot_index: ring beyond `keep` when the cache is bounded.
-__device__ __forceinline__ int kv_slot(int pos, int max_size, int keep) {
-  return (max_size == 0 || pos < keep) ? pos : keep + (pos - keep) % (max_size - keep);
 }
 
 }  // namespace cpplm::cuda

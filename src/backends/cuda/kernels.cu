@@ -427,6 +427,7 @@ void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type) {
   const KvLayer c = a.append ? *a.append : KvLayer{};
   const dim3 grid(grid_for(count));
   if (kv_type == DType::BF16) launch(ctx.stream(), ctx.pdl(), rope_kernel<__nv_bfloat16>, grid, dim3(256), 0, a, c);
+  else if (kv_type == DType::F16) launch(ctx.stream(), ctx.pdl(), rope_kernel<__half>, grid, dim3(256), 0, a, c);
   else launch(ctx.stream(), ctx.pdl(), rope_kernel<float>, grid, dim3(256), 0, a, c);
   CPPLM_CUDA_LAUNCHED();
 }
@@ -437,6 +438,9 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
   if (count == 0) return;
   if (kv_type == DType::BF16)
     launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__nv_bfloat16>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
+           num_kv_heads, head_dim, c, offset);
+  else if (kv_type == DType::F16)
+    launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__half>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
            num_kv_heads, head_dim, c, offset);
   else
     launch(ctx.stream(), ctx.pdl(), kv_append_kernel<float>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,

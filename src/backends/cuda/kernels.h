@@ -85,7 +85,7 @@ void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64
 void fill_value(const CudaContext& ctx, float* x, int64_t count, float v);
 
 // Where one layer's cache of one sequence lives: [kv_heads, capacity, head_dim] of kv_type, slot
-// of position p as KVCache::slot_index (ring beyond `keep` when max_size > 0).
+// of position p by kv_slot (core/kv_index.h: a ring beyond `keep` when max_size > 0).
 struct KvLayer {
   void* k = nullptr;
   void* v = nullptr;

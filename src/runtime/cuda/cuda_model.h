@@ -1,4 +1,4 @@
-// The CUDA backend's entry points: a LanguageModel whose whole forward pass runs on one GPU (no CUDA headers here).
+// The CUDA executor's entry points: a LanguageModel whose whole forward pass runs on one GPU (no CUDA headers here).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -15,9 +15,6 @@ struct CudaOptions {
   // Chunks of at least this many tokens run their projections through cuBLAS tensor-core GEMMs
   // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
   int gemm_min_rows = 64;
-  // K/V cache storage: bf16 (true) or f32 (false); unset: the model's float dtype, bf16 for bf16 and
-  // f16 models (also quantized ones with such scales), f32 for f32 (CacheOptions::kv_bits overrides).
-  std::optional<bool> bf16_kv;
   bool use_graph = true;  // decode steps replay a captured CUDA graph
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;

@@ -1,10 +1,13 @@
 // Weight upload for CudaModel: fused q/k/v and interleaved gate/up matrices (float or mlx-quantized
 // codes with their scale/bias rows placed alike), f32 norms and biases.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
-#include "backends/cuda/cuda_model_impl.h"
+#include "backends/cuda/device_ops.h"
 #include "ops/linear.h"
+#include "runtime/cuda/cuda_model_impl.h"
 
 namespace cpplm::cuda {
 namespace {
@@ -32,7 +35,7 @@ class Uploader {
     float* d = static_cast<float*>(alloc(n * sizeof(float)));
     if (t) {
       std::vector<float> h = to_f32_host(*t);
-      CPPLM_CUDA_CHECK(cudaMemcpy(d, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+      upload(d, h.data(), n * sizeof(float));
     } else {
       fill_value(ctx_, d, n, fill);
     }
@@ -92,7 +95,7 @@ class Uploader {
         at += rows;
       }
       void* sb = alloc(h.size());
-      CPPLM_CUDA_CHECK(cudaMemcpy(sb, h.data(), h.size(), cudaMemcpyHostToDevice));
+      upload(sb, h.data(), h.size());
       l.sb = sb;
     } else if (same && !p0.quantized()) {
       l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave, [](const Linear* p) { return p->weight.data; });
@@ -133,9 +136,9 @@ class Uploader {
       const size_t rows = parts[k]->weight.dim(0);
       const void* src = data(parts[k]);
       if (interleave)
-        CPPLM_CUDA_CHECK(cudaMemcpy2D(d + k * row, parts.size() * row, src, row, row, rows, cudaMemcpyHostToDevice));
+        cuda::upload_rows(d + k * row, parts.size() * row, src, row, row, rows);
       else
-        CPPLM_CUDA_CHECK(cudaMemcpy(d + done * row, src, rows * row, cudaMemcpyHostToDevice));
+        upload(d + done * row, src, rows * row);
       done += rows;
     }
     return d;
@@ -157,7 +160,7 @@ class Uploader {
       at += rows;
     }
     float* db = static_cast<float*>(alloc(out * sizeof(float)));
-    CPPLM_CUDA_CHECK(cudaMemcpy(db, b.data(), out * sizeof(float), cudaMemcpyHostToDevice));
+    upload(db, b.data(), out * sizeof(float));
     return db;
   }
 
@@ -178,20 +181,8 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
   const QuantSpec* rq = !m && a.quantization ? &*a.quantization : nullptr;  // random quantized weights
   using P = std::vector<const Linear*>;
   // Progress in the checkpoint's bytes (what is read from the mapping), counted per projection.
-  auto layer_parts = [](const TransformerBlock& l) {
-    const auto& at = l.self_attn;
-    return P{&at.q_proj, &at.k_proj, &at.v_proj, &at.o_proj, &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj};
-  };
-  auto bytes_of = [](const P& parts) {
-    size_t n = 0;
-    for (const Linear* p : parts) n += p->nbytes();
-    return n;
-  };
-  size_t total = 0, done = 0;
-  if (lm) {
-    total = lm->embed_tokens.nbytes() + (m->tied_embeddings() ? 0 : m->lm_head().nbytes());
-    for (const auto& l : lm->layers) total += bytes_of(layer_parts(l));
-  }
+  const size_t total = m ? m->weight_bytes() : 0;
+  size_t done = 0;
   auto report = [&](size_t bytes) {
     done += bytes;
     if (progress && total) progress(done, total);
@@ -204,16 +195,22 @@ DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& a, const Mode
   for (int i = 0; i < a.num_hidden_layers; ++i) {
     DevLayer& d = w.layers[i];
     const TransformerBlock* b = lm ? &lm->layers[i] : nullptr;
-    d.qkv = up.linear(b ? P{&b->self_attn.q_proj, &b->self_attn.k_proj, &b->self_attn.v_proj} : P{}, qd + 2 * kd, H, dtype, false, rq);
-    d.o = up.linear(b ? P{&b->self_attn.o_proj} : P{}, H, qd, dtype, false, rq);
-    d.gate_up = up.linear(b ? P{&b->mlp.gate_proj, &b->mlp.up_proj} : P{}, 2 * I, H, dtype, true, rq);
-    d.down = up.linear(b ? P{&b->mlp.down_proj} : P{}, H, I, dtype, false, rq);
+    // TransformerBlock::linears() order: q, k, v, o, gate, up, down.
+    std::array<const Linear*, 7> p{};
+    if (b) {
+      const std::array<NamedLinear, 7> ls = b->linears();
+      std::transform(ls.begin(), ls.end(), p.begin(), [](const NamedLinear& l) { return l.linear; });
+    }
+    d.qkv = up.linear(b ? P{p[0], p[1], p[2]} : P{}, qd + 2 * kd, H, dtype, false, rq);
+    d.o = up.linear(b ? P{p[3]} : P{}, H, qd, dtype, false, rq);
+    d.gate_up = up.linear(b ? P{p[4], p[5]} : P{}, 2 * I, H, dtype, true, rq);
+    d.down = up.linear(b ? P{p[6]} : P{}, H, I, dtype, false, rq);
     d.ln1 = up.f32(b ? &b->input_layernorm : nullptr, H, 1.0f);
     d.ln2 = up.f32(b ? &b->post_attention_layernorm : nullptr, H, 1.0f);
-    d.sliding_window = a.is_sliding(i) ? a.sliding_window.value_or(0) : 0;
-    if (b) report(bytes_of(layer_parts(*b)));
+    if (b) report(b->nbytes());
   }
   w.norm = up.f32(lm ? &lm->norm : nullptr, H, 1.0f);
+  if (lm) report(lm->norm.nbytes());
   const bool tied = m ? m->tied_embeddings() : a.tie_word_embeddings.value_or(true);
   if (tied) {
     w.lm_head = w.embed;

@@ -1,52 +1,45 @@
-// One sequence's K/V caches on the CUDA device (cuda_model.cpp's decode and forward use them).
+// One sequence's K/V caches on the CUDA device, laid out by its layer plan (cuda_model.cpp's decode
+// and forward use them).
 #pragma once
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels.h"
 #include "runtime/language_model.h"
 
 namespace cpplm::cuda {
 
+// The device dtype of a plan's K/V storage; throws Error for what the CUDA kernels do not store.
+DType kv_device_dtype(KVType t);
+
 // One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V.
 // Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
 class CudaSequence : public SequenceState {
  public:
-  struct Spec {
-    int max_size = 0, keep = 0;
-  };
-  CudaSequence(std::vector<Spec> spec, int kv_heads, int head_dim, DType kv_t)
-      : spec_(std::move(spec)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_t) {}
-  ~CudaSequence() override {
-    if (graph_) cudaGraphExecDestroy(graph_);
-  }
+  CudaSequence(SequencePlan plan, int kv_heads, int head_dim)
+      : plan_(std::move(plan)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_device_dtype(plan_.kv_type)) {}
 
   int offset() const override { return offset_; }
-  bool can_trim_to(int offset) const override {
-    if (offset > offset_) return false;
-    for (const Spec& s : spec_)
-      if (s.max_size > 0 && offset != offset_ && offset_ > s.max_size) return false;  // the ring overwrote them
-    return true;
-  }
+  bool can_trim_to(int offset) const override { return plan_.can_trim(offset_, offset); }
   void trim_to(int offset) override {
-    CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache retains");
+    CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache can roll back to");
     offset_ = offset;
   }
   size_t nbytes() const override { return kv_.size(); }
-  size_t bytes_per_position() const override { return 2 * spec_.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
-  std::string kv_dtype() const override { return kv_t_ == DType::BF16 ? "bf16" : kv_t_ == DType::F16 ? "f16" : "f32"; }
+  size_t bytes_per_position() const override { return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
+  std::string kv_dtype() const override { return kv_type_name(plan_.kv_type); }
+  const SequencePlan& plan() const override { return plan_; }
+  LayerStorage layer_storage(int layer) const override;
   DType kv_type() const { return kv_t_; }
 
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need);
   // Sets `offset` positions of random keys/values (benchmarks at long context without a prefill).
   void fill_random(const CudaContext& ctx, int offset, uint64_t seed);
-  const std::vector<Spec>& spec() const { return spec_; }
   const KvLayer& layer(int i) const { return layers_[i]; }
   int max_capacity() const {
     int c = 0;
@@ -55,14 +48,14 @@ class CudaSequence : public SequenceState {
   }
 
   int offset_ = 0;
-  cudaGraphExec_t graph_ = nullptr;
+  CapturedGraph graph_;            // the decode step (cuda_model.cpp)
   uint64_t graph_generation_ = 0;  // generation() the graph was captured with
 
   // Changes whenever the cache moves (an address alone could be reused by a later allocation).
   uint64_t generation() const { return generation_; }
 
  private:
-  std::vector<Spec> spec_;
+  SequencePlan plan_;
   int kvh_, d_;
   DType kv_t_;
   int cap_ = 0;

@@ -3,21 +3,13 @@
 #include <cmath>
 #include <cstring>
 
-#include "backends/cuda/cuda_model_impl.h"
-#include "backends/cuda/cuda_sequence.h"
+#include "backends/cuda/device_ops.h"
+#include "runtime/cuda/cuda_model_impl.h"
+#include "runtime/cuda/cuda_sequence.h"
 
 namespace cpplm {
 namespace cuda {
 namespace {
-
-// Host-pinned staging for a decode step: inputs [token, offset, cos[half], sin[half]], output id.
-struct PinnedStep {
-  void* p = nullptr;
-  explicit PinnedStep(size_t bytes) { CPPLM_CUDA_CHECK(cudaMallocHost(&p, bytes)); }
-  ~PinnedStep() {
-    if (p) cudaFreeHost(p);
-  }
-};
 
 class CudaModel : public LanguageModel {
  public:
@@ -26,8 +18,7 @@ class CudaModel : public LanguageModel {
         rope_(rope),
         opt_(o),
         ctx_(o.device),
-        // K/V in the model's float dtype as the CPU keeps it (bf16 also for f16: the kernels store bf16 or f32).
-        kv_t_(o.bf16_kv.value_or(dtype != DType::F32) ? DType::BF16 : DType::F32) {
+        dtype_(dtype) {
     w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
@@ -42,10 +33,10 @@ class CudaModel : public LanguageModel {
     d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
     d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
     d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
-    CPPLM_CUDA_CHECK(cudaMemsetAsync(d_counters_.data(), 0, d_counters_.size(), ctx_.stream()));
+    memset_async(ctx_, d_counters_.data(), d_counters_.size());
     step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
     d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));         // then the greedy token (argmax key)
-    pinned_ = std::make_unique<PinnedStep>(step_bytes_ + sizeof(uint64_t));
+    pinned_ = std::make_unique<PinnedBuffer>(step_bytes_ + sizeof(uint64_t));
     fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
     // Every layer's o_proj (quantization may be set per module).
     o_proj_merges_ = std::all_of(w_.layers.begin(), w_.layers.end(),
@@ -58,23 +49,7 @@ class CudaModel : public LanguageModel {
   std::string device() const override { return device_; }
 
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
-    DType kv_t = kv_t_;  // kv_bits 0: the backend's choice (CudaOptions::bf16_kv)
-    if (opts.kv_bits == 16) kv_t = DType::BF16;
-    else if (opts.kv_bits == 32) kv_t = DType::F32;
-    else if (opts.kv_bits != 0)
-      throw Error("a " + std::to_string(opts.kv_bits) + "-bit KV cache is not supported on the CUDA backend yet (16 or 32 are); use --device cpu");
-    const std::optional<int> max_kv_size = opts.max_kv_size;
-    std::vector<CudaSequence::Spec> spec(args_.num_hidden_layers);
-    for (int i = 0; i < args_.num_hidden_layers; ++i) {  // as Model::make_cache
-      if (args_.is_sliding(i)) {
-        int size = *args_.sliding_window;
-        if (max_kv_size) size = std::min(size, *max_kv_size);
-        spec[i] = {size, 0};
-      } else if (max_kv_size) {
-        spec[i] = {*max_kv_size, *max_kv_size > 8 ? 4 : 0};
-      }
-    }
-    return std::make_unique<CudaSequence>(std::move(spec), args_.num_key_value_heads, args_.head_dim, kv_t);
+    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, opts), args_.num_key_value_heads, args_.head_dim);
   }
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
@@ -94,15 +69,12 @@ class CudaModel : public LanguageModel {
     int start, n;
     CudaSequence* s;
   };
-  // Attention window/keep of layer i for a sequence (sliding window and ring bound combined).
-  void layer_window(int i, const CudaSequence& s, int* window, int* keep) const {
-    *window = w_.layers[i].sliding_window;
-    const auto& sp = s.spec()[i];
-    if (sp.max_size > 0) {
-      const int cw = sp.max_size - sp.keep;
-      *window = *window > 0 ? std::min(*window, cw) : cw;
-    }
-    *keep = sp.keep;
+  // Attention of layer i for a sequence: its plan's window, sinks and scale.
+  static void layer_attention(int i, const CudaSequence& s, AttnArgs& a) {
+    const LayerPlan& l = s.plan().layers[i];
+    a.window = l.window;
+    a.keep = l.keep;
+    a.scale = l.scale;
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
@@ -113,7 +85,7 @@ class CudaModel : public LanguageModel {
   Rope rope_;
   CudaOptions opt_;
   CudaContext ctx_;
-  DType kv_t_;
+  DType dtype_;  // the model's float dtype (the plan's default K/V storage)
   DevWeights w_;
   int qd_ = 0, kd_ = 0, ld_ = 0;
   bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
@@ -122,7 +94,7 @@ class CudaModel : public LanguageModel {
   // decode
   DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
   size_t step_bytes_ = 0;
-  std::unique_ptr<PinnedStep> pinned_;
+  std::unique_ptr<PinnedBuffer> pinned_;
   // forward (grown on demand)
   DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
   DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
@@ -227,8 +199,8 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
   act_.ensure(static_cast<size_t>(total) * I * 4);
   tables_.ensure(tab.size() * 4);
   ids_.ensure(ids.size() * 4);
-  CPPLM_CUDA_CHECK(cudaMemcpyAsync(tables_.data(), tab.data(), tab.size() * 4, cudaMemcpyHostToDevice, ctx_.stream()));
-  CPPLM_CUDA_CHECK(cudaMemcpyAsync(ids_.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice, ctx_.stream()));
+  copy_to_device_async(ctx_, tables_.data(), tab.data(), tab.size() * 4);
+  copy_to_device_async(ctx_, ids_.data(), ids.data(), ids.size() * 4);
   const float* cos = tables_.as<float>();
   const float* sin = cos + static_cast<size_t>(total) * half;
   const int* offsets = reinterpret_cast<const int*>(cos + static_cast<size_t>(total) * D);
@@ -272,8 +244,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       a.num_heads = args_.num_attention_heads;
       a.num_kv_heads = args_.num_key_value_heads;
       a.head_dim = D;
-      a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
-      layer_window(li, *q.s, &a.window, &a.keep);
+      layer_attention(li, *q.s, a);
       a.cache = c;
       a.offset = offsets + si;
       a.out = attn + static_cast<size_t>(q.start) * qd_;
@@ -319,7 +290,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
     linear(w_.lm_head, rows, hf, nullptr, logits_.as<float>(), GemvMode::kStore);
   }
   std::vector<float> out(static_cast<size_t>(rows) * V);
-  CPPLM_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_.data(), out.size() * 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+  copy_to_host_async(ctx_, out.data(), logits_.data(), out.size() * 4);
   ctx_.sync();
   return out;
 }
@@ -355,8 +326,7 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
     a.num_heads = args_.num_attention_heads;
     a.num_kv_heads = args_.num_key_value_heads;
     a.head_dim = D;
-    a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
-    layer_window(li, s, &a.window, &a.keep);
+    layer_attention(li, s, a);
     a.cache = c;
     a.offset = offset;
     a.out = d_attn_.as<float>();
@@ -391,7 +361,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   if (token < 0 || token >= V) throw Error("decode: token id " + std::to_string(token) + " outside the vocabulary of " + std::to_string(V));
   const int off = s->offset();
   s->ensure(ctx_, off + 1);
-  auto* h = static_cast<int32_t*>(pinned_->p);
+  auto* h = static_cast<int32_t*>(pinned_->data());
   h[0] = token;
   h[1] = off;
   float* cs = reinterpret_cast<float*>(h + 2);
@@ -412,30 +382,16 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   // The step's inputs in, its kernels, the greedy token (argmax key) out: one graph, so the GPU
   // waits on no separate copy between steps.
   auto enqueue_step = [&] {
-    CPPLM_CUDA_CHECK(cudaMemcpyAsync(d_step_.data(), h, step_bytes_, cudaMemcpyHostToDevice, ctx_.stream()));
+    copy_to_device_async(ctx_, d_step_.data(), h, step_bytes_);
     enqueue_decode(*s, plan);
-    CPPLM_CUDA_CHECK(cudaMemcpyAsync(h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, fused_argmax_ ? 8 : 4,
-                                     cudaMemcpyDeviceToHost, ctx_.stream()));
+    copy_to_host_async(ctx_, h + step_bytes_ / 4, d_step_.as<char>() + step_bytes_, fused_argmax_ ? 8 : 4);
   };
   if (opt_.use_graph) {
-    if (!s->graph_ || s->graph_generation_ != s->generation()) {
-      if (s->graph_) cudaGraphExecDestroy(s->graph_), s->graph_ = nullptr;
-      cudaGraph_t g = nullptr;
-      CPPLM_CUDA_CHECK(cudaStreamBeginCapture(ctx_.stream(), cudaStreamCaptureModeThreadLocal));
-      try {
-        enqueue_step();
-      } catch (...) {
-        cudaStreamEndCapture(ctx_.stream(), &g);
-        if (g) cudaGraphDestroy(g);
-        throw;
-      }
-      CPPLM_CUDA_CHECK(cudaStreamEndCapture(ctx_.stream(), &g));
-      const cudaError_t e = cudaGraphInstantiate(&s->graph_, g, 0);
-      cudaGraphDestroy(g);
-      CPPLM_CUDA_CHECK(e);
+    if (s->graph_.empty() || s->graph_generation_ != s->generation()) {
+      s->graph_.capture(ctx_, enqueue_step);
       s->graph_generation_ = s->generation();
     }
-    CPPLM_CUDA_CHECK(cudaGraphLaunch(s->graph_, ctx_.stream()));
+    s->graph_.launch(ctx_);
   } else {
     enqueue_step();
   }
@@ -452,7 +408,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     return tok;
   }
   std::vector<float> logits(V);
-  CPPLM_CUDA_CHECK(cudaMemcpyAsync(logits.data(), d_logits_.data(), static_cast<size_t>(V) * 4, cudaMemcpyDeviceToHost, ctx_.stream()));
+  copy_to_host_async(ctx_, logits.data(), d_logits_.data(), static_cast<size_t>(V) * 4);
   ctx_.sync();
   return sampler.sample(logits);
 }
@@ -460,14 +416,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
 }  // namespace
 }  // namespace cuda
 
-int cuda_device_count() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no driver" error
-    return 0;
-  }
-  return n;
-}
+int cuda_device_count() { return cuda::device_count(); }
 
 std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOptions& opts) {
   return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, model.model_dtype(), 0, opts);
@@ -479,28 +428,7 @@ std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DTy
   return std::make_unique<cuda::CudaModel>(args, rope, nullptr, dtype, seed, opts);
 }
 
-double cuda_copy_bandwidth(int device, size_t bytes) {
-  cuda::CudaContext ctx(device);
-  cuda::DeviceBuffer a(bytes), b(bytes);
-  cuda::fill_random(ctx, a.data(), DType::F32, static_cast<int64_t>(bytes / 4), 1.0f, 1);
-  cudaEvent_t e0, e1;
-  CPPLM_CUDA_CHECK(cudaEventCreate(&e0));
-  CPPLM_CUDA_CHECK(cudaEventCreate(&e1));
-  std::vector<float> ms;
-  for (int i = 0; i < 12; ++i) {
-    CPPLM_CUDA_CHECK(cudaEventRecord(e0, ctx.stream()));
-    CPPLM_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
-    CPPLM_CUDA_CHECK(cudaEventRecord(e1, ctx.stream()));
-    CPPLM_CUDA_CHECK(cudaEventSynchronize(e1));
-    float t = 0;
-    CPPLM_CUDA_CHECK(cudaEventElapsedTime(&t, e0, e1));
-    if (i >= 2) ms.push_back(t);  // two warm-ups
-  }
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
-  std::sort(ms.begin(), ms.end());
-  return 2.0 * static_cast<double>(bytes) / (ms[ms.size() / 2] * 1e-3);
-}
+double cuda_copy_bandwidth(int device, size_t bytes) { return cuda::copy_bandwidth(device, bytes); }
 
 void cuda_fill_sequence(LanguageModel& model, SequenceState& state, int offset, uint64_t seed) {
   auto* m = dynamic_cast<cuda::CudaModel*>(&model);

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
-#include "backends/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "backends/cuda/kernels.h"
 #include "model/rope_utils.h"
 
@@ -29,7 +29,6 @@ struct DevLayer {
   DevLinear down;
   const float* ln1 = nullptr;  // input_layernorm [hidden] f32
   const float* ln2 = nullptr;  // post_attention_layernorm
-  int sliding_window = 0;
 };
 
 struct DevWeights {

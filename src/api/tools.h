@@ -1,0 +1,76 @@
+// The internal tools API: what the command-line tools need beyond the public API (include/cpplm):
+// checkpoint conversion and the benchmark's models, timers and bandwidth probes. Only standard
+// types cross it, so apps/cli includes nothing else of src/ (tests/layers checks that).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cpplm::tools {
+
+// The whole file; throws std::runtime_error naming the path (missing, unreadable, a directory).
+std::string read_text_file(const std::string& path);
+// Resident memory of this process now (bytes; 0 where unknown).
+size_t current_rss_bytes();
+// CPU threads for the kernels (0 = all cores) and how many run.
+void set_threads(int n);
+int threads();
+// The CPU kernel set in use ("avx512", "avx2", "scalar"); force_isa picks one of those.
+std::string active_isa();
+void force_isa(const std::string& name);
+// True when this build has CUDA and a GPU is visible.
+bool cuda_available();
+
+// `cpplm convert` (mlx-lm convert): cast the weights to `dtype` ("" = keep, "bf16", "f16", "f32")
+// and/or quantize them (mlx affine, bits 2..8, groups of 32/64/128) into the folder `out`.
+struct ConvertRequest {
+  std::string in, out, dtype;
+  bool quantize = false;
+  int bits = 4, group_size = 64;
+};
+void convert(const ConvertRequest& r);
+
+// Published model shapes for random-weight benchmarks (Hugging Face configs), by name.
+std::vector<std::string> published_shapes();
+
+// A model to benchmark: a checkpoint folder, or random weights of a shape (a published name or a
+// config.json path) in dtype f32|bf16|f16|q8|q4 (q: mlx affine, group 64), on "cpu" or "cuda".
+struct BenchSpec {
+  std::string model_dir, shape, dtype = "bf16", device = "cpu";
+  int kv_bits = 0;  // CacheOptions::kv_bits
+  uint64_t seed = 1234;
+  std::function<void(size_t done, size_t total)> progress;  // weight upload (GPU)
+};
+
+class BenchModel {
+ public:
+  static std::unique_ptr<BenchModel> load(const BenchSpec& spec);
+  virtual ~BenchModel() = default;
+
+  std::string name;      // "llama-3.2-1b q4", or the folder's name and dtype
+  std::string backend;   // "CPU avx512", "CUDA cuda:0 (NVIDIA H200)"
+  bool gpu = false;
+  double size_bytes = 0;  // weights as held by the device
+  double params = 0;
+  double flops_per_token = 0;        // 2 x the parameters a token passes through (pp TFLOP/s)
+  double decode_weight_bytes = 0;    // weight bytes one decode step reads
+  size_t gpu_workspace_bytes = 0;
+  // After each run: the sequence's K/V storage.
+  size_t kv_bytes = 0, kv_bytes_per_position = 0;
+  std::string kv_dtype;
+
+  // One timed run, in seconds: `depth` random tokens of context first (untimed), then n_prompt
+  // tokens as one batch (pp) or, with n_prompt 0, n_gen greedy decode steps (tg; the first step,
+  // which captures the GPU's decode graph, untimed).
+  virtual double run(int n_prompt, int n_gen, int depth) = 0;
+};
+
+// Read bandwidth of this machine's memory (GB/s; a read-only sum over `bytes`, best of reps) and
+// the GPU's device-to-device copy bandwidth (GB/s, read + write).
+double read_bandwidth_gbs(size_t bytes, int reps);
+double gpu_copy_bandwidth_gbs(size_t bytes);
+
+}  // namespace cpplm::tools

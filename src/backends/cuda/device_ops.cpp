@@ -1,0 +1,98 @@
+// Copies, pinned memory, graph capture and device queries over the CUDA runtime (device_ops.h).
+#include "backends/cuda/device_ops.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "backends/cuda/kernels.h"
+
+namespace cpplm::cuda {
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return n;
+}
+
+void upload(void* dst, const void* src, size_t bytes) { CPPLM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice)); }
+
+void upload_rows(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) {
+  CPPLM_CUDA_CHECK(cudaMemcpy2D(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyHostToDevice));
+}
+
+void copy_to_device_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes) {
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx.stream()));
+}
+
+void copy_to_host_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes) {
+  CPPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx.stream()));
+}
+
+void memset_async(const CudaContext& ctx, void* dst, size_t bytes) { CPPLM_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream())); }
+
+void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                     size_t rows) {
+  CPPLM_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, ctx.stream()));
+}
+
+PinnedBuffer::PinnedBuffer(size_t bytes) { CPPLM_CUDA_CHECK(cudaMallocHost(&p_, bytes)); }
+
+PinnedBuffer::~PinnedBuffer() {
+  if (p_) cudaFreeHost(p_);
+}
+
+void CapturedGraph::reset() {
+  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  exec_ = nullptr;
+}
+
+void CapturedGraph::capture(const CudaContext& ctx, const std::function<void()>& enqueue) {
+  reset();
+  cudaGraph_t g = nullptr;
+  CPPLM_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
+  try {
+    enqueue();
+  } catch (...) {
+    cudaStreamEndCapture(ctx.stream(), &g);
+    if (g) cudaGraphDestroy(g);
+    throw;
+  }
+  CPPLM_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &g));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, g, 0);
+  cudaGraphDestroy(g);
+  CPPLM_CUDA_CHECK(e);
+  exec_ = exec;
+}
+
+void CapturedGraph::launch(const CudaContext& ctx) const {
+  CPPLM_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx.stream()));
+}
+
+double copy_bandwidth(int device, size_t bytes) {
+  CudaContext ctx(device);
+  DeviceBuffer a(bytes), b(bytes);
+  fill_random(ctx, a.data(), DType::F32, static_cast<int64_t>(bytes / 4), 1.0f, 1);
+  cudaEvent_t e0, e1;
+  CPPLM_CUDA_CHECK(cudaEventCreate(&e0));
+  CPPLM_CUDA_CHECK(cudaEventCreate(&e1));
+  std::vector<float> ms;
+  for (int i = 0; i < 12; ++i) {
+    CPPLM_CUDA_CHECK(cudaEventRecord(e0, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaEventRecord(e1, ctx.stream()));
+    CPPLM_CUDA_CHECK(cudaEventSynchronize(e1));
+    float t = 0;
+    CPPLM_CUDA_CHECK(cudaEventElapsedTime(&t, e0, e1));
+    if (i >= 2) ms.push_back(t);  // two warm-ups
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(bytes) / (ms[ms.size() / 2] * 1e-3);
+}
+
+}  // namespace cpplm::cuda

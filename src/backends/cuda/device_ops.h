@@ -1,0 +1,62 @@
+// Host-side CUDA runtime calls the executors need (copies, pinned host memory, captured graphs,
+// device queries), so that nothing outside backends/cuda calls the CUDA runtime directly.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "backends/cuda/cuda_context.h"
+
+namespace cpplm::cuda {
+
+// GPUs visible to the CUDA runtime (0 when there is no driver or device).
+int device_count();
+
+// Blocking host-to-device copies (weight uploads): contiguous, and `rows` rows of `width` bytes
+// placed dst_pitch apart.
+void upload(void* dst, const void* src, size_t bytes);
+void upload_rows(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows);
+// Copies enqueued on the context's stream (the host side must stay valid until they run).
+void copy_to_device_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes);
+void copy_to_host_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes);
+void memset_async(const CudaContext& ctx, void* dst, size_t bytes);
+// rows rows of `width` bytes from src (rows src_pitch apart) to dst (dst_pitch apart), device to device.
+void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                     size_t rows);
+
+// Page-locked host memory (cudaMallocHost): copies from and to it can run inside a graph.
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(size_t bytes);
+  ~PinnedBuffer();
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  void* data() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+};
+
+// A CUDA graph captured from what `enqueue` puts on the context's stream, replayed by launch().
+class CapturedGraph {
+ public:
+  CapturedGraph() = default;
+  ~CapturedGraph() { reset(); }
+  CapturedGraph(const CapturedGraph&) = delete;
+  CapturedGraph& operator=(const CapturedGraph&) = delete;
+  // Replaces the graph with a new capture; an exception from `enqueue` ends the capture and leaves
+  // no graph.
+  void capture(const CudaContext& ctx, const std::function<void()>& enqueue);
+  void launch(const CudaContext& ctx) const;
+  bool empty() const { return exec_ == nullptr; }
+  void reset();
+
+ private:
+  void* exec_ = nullptr;  // cudaGraphExec_t
+};
+
+// Device-to-device copy bandwidth of `device`: bytes read + written per second, median of ten
+// copies of `bytes` after two warm-ups.
+double copy_bandwidth(int device, size_t bytes);
+
+}  // namespace cpplm::cuda

@@ -1,0 +1,48 @@
+// The layer plan on the CUDA executor: for every fixture, kv_bits and max_kv_size, the device caches
+// hold what plan_sequence says and give the CPU executor's answers (dtype, rings, rollback).
+#include <gtest/gtest.h>
+
+#include "../plan_check.h"
+#include "cuda_test_util.h"
+#include "model/llama.h"
+#include "runtime/cpu_model.h"
+
+namespace cpplm {
+namespace {
+
+class LayerPlanCuda : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LayerPlanCuda, SameAnswersAsTheCpu) {
+  SKIP_WITHOUT_GPU();
+  auto m = Model::load(data_dir() + "/hf-reference/" + GetParam());
+  const DType dtype = m->model_dtype();
+  auto gpu = make_cuda_model(*m);
+  CpuModel cpu(std::move(m));
+  for (int bits : test::kPlanKvBits)
+    for (const std::optional<int>& max_kv : test::kPlanMaxKv) {
+      SCOPED_TRACE("kv_bits " + std::to_string(bits) + ", max_kv_size " + (max_kv ? std::to_string(*max_kv) : "none"));
+      const test::PlanAnswers c = test::plan_answers(cpu, dtype, bits, max_kv), g = test::plan_answers(*gpu, dtype, bits, max_kv);
+      if (bits == 8) {  // 8-bit K/V is CPU-only for now: a clear error on the GPU
+        EXPECT_NE(g.error.find("8-bit K/V cache is not supported on the CUDA device"), std::string::npos) << g.error;
+        continue;
+      }
+      EXPECT_EQ(g.error, "");
+      EXPECT_EQ(g.kv_dtype, c.kv_dtype);
+      EXPECT_EQ(g.rings, c.rings);
+      EXPECT_EQ(g.trims, c.trims);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LayerPlanCuda,
+                         ::testing::Values("llama2-mha-f32", "llama3-gqa-bf16", "bias-headdim-f16", "rope-linear-f32",
+                                           "rope-dynamic-f32", "rope-yarn-f32", "rope-longrope-f32", "sharded-gqa-bf16",
+                                           "mistral-swa-f32"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace cpplm
