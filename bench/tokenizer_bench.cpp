@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "tokenizer/json_scan.h"
+#include "core/file_io.h"
 #include "tokenizer/tokenizer.h"
 
 #ifndef CPPLM_TOKENIZER_DATA
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   const std::string tokenizers = argc > 1 ? argv[1] : CPPLM_TOKENIZER_DATA;
   const std::string model_dir = argc > 2 ? argv[2] : std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
   try {
-    const std::string held_out = cpplm::tok::read_file(model_dir + "/held_out.txt");
+    const std::string held_out = cpplm::read_file(model_dir + "/held_out.txt");
     std::string text;
     while (text.size() < (size_t{4} << 20)) text += held_out;
     std::printf("corpus: %s x%zu = %.2f MB\n", (model_dir + "/held_out.txt").c_str(), text.size() / held_out.size(),

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/file_io.h"
+
 namespace cpplm {
 
 class MappedFile {
@@ -24,7 +26,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Whole file into a string; throws Error naming the path.
-std::string read_text_file(const std::string& path);
+// Former name of read_file (core/file_io.h), kept until its last callers move over.
+inline std::string read_text_file(const std::string& path) { return read_file(path); }
 
 }  // namespace cpplm

@@ -3,7 +3,7 @@
 #include "io/config.h"
 
 #include "core/error.h"
-#include "core/mapped_file.h"
+#include "core/json_file.h"
 
 namespace cpplm {
 using nlohmann::json;
@@ -205,9 +205,7 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
 }
 
 ModelArgs load_model_args(const std::string& config_path) {
-  json j = json::parse(read_text_file(config_path), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw Error(config_path + ": invalid JSON");
-  return parse_model_args(j, config_path);
+  return parse_model_args(parse_json_file(config_path), config_path);
 }
 
 }  // namespace cpplm

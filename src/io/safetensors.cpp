@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_file.h"
 
 namespace cpplm {
 namespace fs = std::filesystem;
@@ -69,8 +70,7 @@ ParsedSafetensors parse_safetensors(const uint8_t* bytes, size_t size, const std
     throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" +
                 std::to_string(size) + " bytes)");
   const char* hdr = reinterpret_cast<const char*>(bytes + 8);
-  json j = json::parse(hdr, hdr + n, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw Error(path + ": header is not valid JSON");
+  const json j = parse_json(std::string_view(hdr, n), path + ": header");
   if (!j.is_object()) throw Error(path + ": header is not a JSON object");
   const uint8_t* data = bytes + 8 + n;
   const uint64_t data_size = size - 8 - n;
@@ -139,8 +139,8 @@ WeightStore WeightStore::open_dir(const std::string& dir) {
     return ws;
   }
   if (fs::exists(index)) {
-    json j = json::parse(read_text_file(index.string()), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error(index.string() + ": not valid JSON");
+    const json j = parse_json_file(index.string());
+    if (!j.is_object()) throw Error(index.string() + ": not a JSON object");
     auto wm = j.find("weight_map");
     if (wm == j.end() || !wm->is_object()) throw Error(index.string() + ": missing object \"weight_map\"");
     std::vector<std::string> shard_names;

@@ -2,42 +2,14 @@
 // and `model`; anything it does not understand makes it fall back to nlohmann::json.
 #include "tokenizer/json_scan.h"
 
-#include <cstdio>
 #include <cstring>
-#include <memory>
 #include <deque>
 
 #include "core/error.h"
-#include "tokenizer/unicode.h"
+#include "core/json_file.h"
+#include "core/utf8.h"
 
 namespace cpplm::tok {
-
-std::string read_file(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  std::string out;
-  // One read of the known size (tokenizer.json files are ~10 MB); the loop covers files that grow.
-  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
-    long size = std::ftell(f.get());
-    if (size > 0) out.resize(static_cast<size_t>(size));
-    std::rewind(f.get());
-  }
-  size_t got = std::fread(out.data(), 1, out.size(), f.get());
-  out.resize(got);
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) out.append(buf, n);
-  if (std::ferror(f.get())) throw Error("cannot read " + path);
-  return out;
-}
-
-nlohmann::json parse_json(std::string_view text, const std::string& what) {
-  try {
-    return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(what + ": invalid JSON: " + e.what());
-  }
-}
 
 namespace {
 
@@ -101,7 +73,7 @@ class Scanner {
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             throw ScanFailure{};  // lone surrogate: let nlohmann report it
           }
-          utf8_append(out, cp);
+          utf8_encode_append(out, cp);
           break;
         }
         default: throw ScanFailure{};

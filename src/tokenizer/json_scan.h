@@ -12,12 +12,6 @@
 
 namespace cpplm::tok {
 
-// Reads a whole file. Throws cpplm::Error naming the path when it cannot be read.
-std::string read_file(const std::string& path);
-
-// Parses JSON text; throws cpplm::Error naming `what` (usually a file path) on bad JSON.
-nlohmann::json parse_json(std::string_view text, const std::string& what);
-
 // The strings are views into the parsed text (kept alive by the caller) or into `storage`
 // (strings that had JSON escapes).
 struct TokenizerJson {

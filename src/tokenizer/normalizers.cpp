@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/unicode.h"
@@ -60,7 +61,7 @@ class Lowercase : public Normalizer {
     while (i < s.size()) {
       char32_t cp;
       size_t len = utf8_decode(s, i, cp);
-      utf8_append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
+      utf8_encode_append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
       i += len;
     }
     s = std::move(out);

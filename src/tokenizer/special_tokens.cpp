@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "tokenizer/json_scan.h"
+#include "core/json_file.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace cpplm::tok {
@@ -41,7 +41,7 @@ std::vector<int32_t> id_list(const nlohmann::json& cfg, const char* key, const s
 
 nlohmann::json read_optional(const std::filesystem::path& p) {
   if (!std::filesystem::exists(p)) return nlohmann::json::object();
-  nlohmann::json j = parse_json(read_file(p.string()), p.string());
+  const nlohmann::json j = parse_json_file(p.string());
   if (!j.is_object()) throw Error(p.string() + ": not a JSON object");
   return j;
 }

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "core/json_file.h"
 #include "tokenizer/json_scan.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
@@ -133,7 +135,7 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& dir, const Tokeniz
   const fs::path d(dir);
   nlohmann::json config;
   if (fs::exists(d / "tokenizer_config.json")) {
-    config = tok::parse_json(tok::read_file((d / "tokenizer_config.json").string()), (d / "tokenizer_config.json").string());
+    config = parse_json_file((d / "tokenizer_config.json").string());
     if (!config.is_object()) throw Error((d / "tokenizer_config.json").string() + ": not a JSON object");
   }
   std::unique_ptr<Impl> impl;

@@ -36,8 +36,6 @@ size_t utf8_decode(std::string_view s, size_t i, char32_t& cp) {
   return 0;
 }
 
-void utf8_append(std::string& out, char32_t cp) { utf8_encode_append(out, cp); }
-
 bool utf8_valid(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -91,7 +89,7 @@ std::string utf8_lossy(std::string_view s) {
       out.append(s.data() + i, len);
       i += len;
     } else {
-      utf8_append(out, kReplacementChar);
+      utf8_encode_append(out, kReplacementChar);
       i += maximal_subpart(s, i);
     }
   }
@@ -153,7 +151,7 @@ const std::array<std::string, 256>& byte_to_unicode() {
   static const std::array<std::string, 256> table = [] {
     std::array<std::string, 256> t;
     auto cps = make_byte_table();
-    for (int b = 0; b < 256; ++b) utf8_append(t[b], cps[b]);
+    for (int b = 0; b < 256; ++b) utf8_encode_append(t[b], cps[b]);
     return t;
   }();
   return table;

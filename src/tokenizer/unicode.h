@@ -20,7 +20,6 @@ inline size_t utf8_len_at(std::string_view s, size_t i) {
   return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
 }
 
-void utf8_append(std::string& out, char32_t cp);
 bool utf8_valid(std::string_view s);
 
 // Replaces every maximal invalid subsequence by U+FFFD, as Rust's String::from_utf8_lossy

@@ -116,6 +116,15 @@ TEST(BadInput, BadConfigFiles) {
   EXPECT_MENTIONS(msg, "config.json");
   EXPECT_MENTIONS(msg, "eos_token_id");
   EXPECT_MENTIONS(load_error(write_dir("bad_gen", tj, "generation_config.json", "{")), "generation_config.json");
+  msg = load_error(write_dir("huge_number", tj, "tokenizer_config.json", R"({"model_max_length": 1e999})"));
+  EXPECT_MENTIONS(msg, "tokenizer_config.json: invalid JSON");
+}
+
+TEST(BadInput, FolderInPlaceOfAFile) {
+  const std::string dir = write_dir("json_is_folder", "");
+  fs::create_directory(dir + "/tokenizer.json");
+  const std::string msg = load_error(dir);
+  EXPECT_MENTIONS(msg, dir + "/tokenizer.json: is a directory");
 }
 
 TEST(BadInput, EosIdsAreTheUnionOfAllSources) {

@@ -40,7 +40,7 @@ TEST(BundledModel, SpecialTokens) {
 
 TEST(BundledModel, HeldOutTextRoundTrips) {
   const Tokenizer& tok = cached_tokenizer(bundled_model_dir());
-  const std::string text = slurp(bundled_model_dir() + "/held_out.txt");
+  const std::string text = read_file(bundled_model_dir() + "/held_out.txt");
   const auto ids = tok.encode(text, /*add_special_tokens=*/false);
   EXPECT_GT(ids.size(), 1000u);
   EXPECT_EQ(stream_decode(tok, ids, /*skip_special=*/true), tok.decode(ids, true));

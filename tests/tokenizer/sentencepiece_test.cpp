@@ -21,7 +21,7 @@ const Tokenizer& llama2_from_model() {
 }
 
 TEST(SentencePiece, MergesEqualConvertedTokenizerJson) {
-  const std::string text = tok::read_file(tokenizer_dir("llama2") + "/tokenizer.json");
+  const std::string text = read_file(tokenizer_dir("llama2") + "/tokenizer.json");
   auto tj = tok::parse_tokenizer_json(text, "llama2");
   auto merges = tok::sentencepiece_merges(tokenizer_dir("llama2") + "/tokenizer.model", /*by_score=*/false);
   ASSERT_EQ(merges.size(), tj.merges.size());
@@ -53,7 +53,7 @@ TEST(SentencePiece, SameIdsAsTokenizerJsonOnOracleStrings) {
 }
 
 TEST(SentencePiece, SameIdsOnLongerText) {
-  const std::string text = slurp(bundled_model_dir() + "/held_out.txt");
+  const std::string text = read_file(bundled_model_dir() + "/held_out.txt");
   EXPECT_EQ(llama2_from_model().encode(text, true), cached_tokenizer(tokenizer_dir("llama2")).encode(text, true));
 }
 

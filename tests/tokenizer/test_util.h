@@ -1,13 +1,13 @@
 // Shared helpers for the tokenizer tests: fixture paths, cached tokenizers, JSON loading.
 #pragma once
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
+#include "core/json_file.h"
 #include "tokenizer/tokenizer.h"
 
 namespace cpplm::test {
@@ -16,17 +16,10 @@ inline std::string tokenizer_dir(const std::string& name) { return std::string(C
 inline std::string test_data(const std::string& rel) { return std::string(CPPLM_TEST_DATA) + "/" + rel; }
 inline std::string bundled_model_dir() { return std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes"; }
 
-inline std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 inline const nlohmann::json& load_json(const std::string& path) {
   static std::map<std::string, nlohmann::json> cache;
   auto it = cache.find(path);
-  if (it == cache.end()) it = cache.emplace(path, nlohmann::json::parse(slurp(path))).first;
+  if (it == cache.end()) it = cache.emplace(path, parse_json_file(path)).first;
   return it->second;
 }
 

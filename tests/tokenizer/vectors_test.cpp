@@ -11,7 +11,7 @@ namespace cpplm::test {
 namespace {
 
 std::vector<std::string> read_inputs(const std::string& path) {
-  const std::string all = slurp(path);
+  const std::string all = read_file(path);
   const std::string sep = "\n__ggml_vocab_test__\n";
   std::vector<std::string> out;
   size_t prev = 0, pos;
@@ -24,7 +24,7 @@ std::vector<std::string> read_inputs(const std::string& path) {
 
 std::vector<std::vector<int32_t>> read_outputs(const std::string& path) {
   std::vector<std::vector<int32_t>> out;
-  std::istringstream lines(slurp(path));
+  std::istringstream lines(read_file(path));
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream ss(line);

@@ -2,30 +2,13 @@
 #include "tokenizer/jinja/chat_template.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/json_file.h"
 
 namespace cpplm::jinja {
 
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-nlohmann::ordered_json read_json(const std::filesystem::path& path) {
-  try {
-    return nlohmann::ordered_json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": invalid JSON: " + e.what());
-  }
-}
 
 // A special token as tokenizer_config.json stores it: "<s>", {"content": "<s>", ...} or null.
 std::optional<std::string> token_field(const nlohmann::ordered_json& config, const char* key) {
@@ -86,15 +69,15 @@ ChatTemplate ChatTemplate::from_dir(const std::string& dir) {
   const fs::path root(dir);
   nlohmann::ordered_json config;
   const fs::path config_path = root / "tokenizer_config.json";
-  if (fs::exists(config_path)) config = read_json(config_path);
+  if (fs::exists(config_path)) config = parse_json_file<nlohmann::ordered_json>(config_path.string());
   const auto bos = token_field(config, "bos_token");
   const auto eos = token_field(config, "eos_token");
 
   const fs::path jinja_path = root / "chat_template.jinja";
-  if (fs::exists(jinja_path)) return ChatTemplate(read_file(jinja_path), bos, eos, jinja_path.string());
+  if (fs::exists(jinja_path)) return ChatTemplate(read_file(jinja_path.string()), bos, eos, jinja_path.string());
   const fs::path json_path = root / "chat_template.json";
   if (fs::exists(json_path)) {
-    if (auto t = template_field(read_json(json_path), json_path.string())) {
+    if (auto t = template_field(parse_json_file<nlohmann::ordered_json>(json_path.string()), json_path.string())) {
       return ChatTemplate(*t, bos, eos, json_path.string() + ":chat_template");
     }
   }
