@@ -33,7 +33,7 @@ function(cpplm_layer target)
   target_link_libraries(${target} PUBLIC ${L_LINKS})
 endfunction()
 
-cpplm_layer(cpplm_core FOLDERS core SEES core)
+cpplm_layer(cpplm_core FOLDERS core SEES core LINKS nlohmann_json::nlohmann_json)
 cpplm_layer(cpplm_io FOLDERS io SEES core io LINKS cpplm_core nlohmann_json::nlohmann_json)
 cpplm_layer(cpplm_jinja FOLDERS tokenizer/jinja SEES core tokenizer LINKS cpplm_core nlohmann_json::nlohmann_json)
 cpplm_layer(cpplm_tokenizer FOLDERS tokenizer SEES core tokenizer

@@ -3,8 +3,7 @@
 # PyTorch peers; logs under $OUT. Binaries come prebuilt in .gpu/ (scripts/gpu_stage.sh, run where
 # the Debian build dependencies are) or are built here when .gpu/ is absent (needs those packages).
 # Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck] [--variants "V1 V2 ..."]
-# (--variants: scripts/gpu_variants.sh with those builds (.gpu/cuda_bench_V), after cuda_bench, before
-# memcheck; it also runs `cpplm bench --device cuda` and, with NCU="SHAPE...", Nsight Compute)
+# (--variants: scripts/gpu_ab.sh with those builds (.gpu/cpplm_V) after the benchmark, before memcheck)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/cpplm-gpu}
@@ -21,9 +20,9 @@ BIN=.gpu
 if [ ! -x "$BIN/cuda_tests" ]; then
   log "no prebuilt binaries: building here"
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPPLM_CUDA=ON >"$OUT/build.log" 2>&1 &&
-    cmake --build build-gpu -j"$(nproc)" --target cuda_tests cuda_bench >>"$OUT/build.log" 2>&1 || { log "build failed (see build.log)"; tail -30 "$OUT/build.log"; exit 1; }
+    cmake --build build-gpu -j"$(nproc)" --target cuda_tests cpplm_cli >>"$OUT/build.log" 2>&1 || { log "build failed (see build.log)"; tail -30 "$OUT/build.log"; exit 1; }
   BIN=.gpu-built
-  mkdir -p $BIN && cp build-gpu/tests/cuda_tests build-gpu/cuda_bench $BIN/
+  mkdir -p $BIN && cp build-gpu/tests/cuda_tests build-gpu/cpplm $BIN/
 fi
 # Carried shared libraries (libgomp), then the machine's cuBLAS (CUDA 13).
 CUBLAS_DIR=$(dirname "$(find /usr/local/cuda*/ /usr/lib /opt -name 'libcublas.so.13*' 2>/dev/null | head -1)" 2>/dev/null)
@@ -36,13 +35,14 @@ timeout 150 "$BIN/cuda_tests" >"$OUT/cuda_tests.log" 2>&1
 echo "rc=$?" >>"$OUT/cuda_tests.log"
 grep -E "^\[  FAILED|PASSED|rc=" "$OUT/cuda_tests.log" | tee -a "$OUT/summary.txt"
 
-log "cuda_bench"
-timeout 200 "$BIN/cuda_bench" 2>&1 | tee "$OUT/bench.log" | grep -v '^{' | tee -a "$OUT/summary.txt"
+log "cpplm bench --device cuda (tg after a 512-token prompt: -d 512; tg at 8192)"
+timeout 300 "$BIN/cpplm" bench --device cuda --shape llama-3.2-1b,llama-3.1-8b -p 512 -n 128 -d 0,512,8192 -r 3 2>&1 |
+  tee "$OUT/bench.log" | tee -a "$OUT/summary.txt"
 
 if [ -n "$VARIANTS" ]; then
   log "decode variants: $VARIANTS"
   # shellcheck disable=SC2086
-  OUT=$OUT scripts/gpu_variants.sh $VARIANTS | tee -a "$OUT/summary.txt"
+  OUT=$OUT scripts/gpu_ab.sh $VARIANTS | tee -a "$OUT/summary.txt"
 fi
 
 if [ $MEMCHECK = 1 ]; then
