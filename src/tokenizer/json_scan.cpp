@@ -1,5 +1,17 @@
 // Fast tokenizer.json loading (see json_scan.h). The scanner only walks the top-level object
 // and `model`; anything it does not understand makes it fall back to nlohmann::json.
+//
+// Why by hand: the whole Tokenizer::load, median of 21 loads (median of 3 such rounds), -O3, one
+// core of an AMD EPYC, with parse_tokenizer_json replaced at link time by each alternative:
+//   tokenizer.json      this scanner   nlohmann SAX (vocab and merges   nlohmann DOM, then
+//                                       from events, the rest a DOM)     vocab and merges
+//   qwen3   11.4 MB       37.3 ms        75.5 ms  (2.0x)                 ~230 ms
+//   llama3   9.1 MB       50.5 ms        90.3 ms  (1.8x)                 ~210 ms
+//   llama2   3.6 MB       10.0 ms        21.2 ms  (2.1x)                  ~48 ms
+//   mistral  1.8 MB        8.5 ms        16.3 ms  (1.9x)                  ~32 ms
+// nlohmann::json::sax_parse alone, with a handler that does nothing, takes 33 ms on qwen3 and
+// llama3 where this scanner takes 10 ms (including nlohmann's parse of the rest), so no SAX
+// handler can close the gap. Keep the scanner only while it wins by 1.5x or more.
 #include "tokenizer/json_scan.h"
 
 #include <cstring>
