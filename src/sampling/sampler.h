@@ -48,7 +48,6 @@ class Sampler {
   int32_t sample(std::span<float> logits);
   // Feeds prompt tokens (for the repetition penalty's context) without sampling.
   void accept(int32_t token);
-  bool greedy() const { return temp_ == 0.0f; }
   // Greedy with nothing that rewrites logits: a device may take the argmax itself, then call accept().
   bool plain_greedy() const { return temp_ == 0.0f && logit_steps_.empty(); }
 
