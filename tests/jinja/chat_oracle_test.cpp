@@ -1,17 +1,14 @@
 // Chat template renderings compared byte for byte with transformers' apply_chat_template (tokenizer_reference.json).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "core/json_file.h"
 #include "tokenizer/jinja/chat_template.h"
 
 namespace cpplm::jinja {
 namespace {
 
 nlohmann::ordered_json load_reference() {
-  std::ifstream in(std::string(CPPLM_TEST_DATA) + "/tokenizer_reference.json");
-  return nlohmann::ordered_json::parse(in);
+  return parse_json_file<nlohmann::ordered_json>(std::string(CPPLM_TEST_DATA) + "/tokenizer_reference.json");
 }
 
 TEST(ChatOracle, EveryReferenceRenderingIsByteIdentical) {
