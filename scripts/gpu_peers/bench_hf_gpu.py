@@ -1,4 +1,4 @@
-# Copied unchanged (below this header) from ../shared/tools/gpu_peers/bench_hf_gpu.py (cpplm steering repo, 2026-11-28): the PyTorch peers of issue 6.
+# The PyTorch peer of cpplm's GPU benchmark (transformers generate(), eager or with a compiled static cache; copied unchanged below this line from the project's reference tools, 2026-11-28).
 #!/usr/bin/env python3
 """Anchor: Hugging Face transformers batch-1 speed on the GPU, llama-bench style.
 

@@ -1,4 +1,4 @@
-# Copied unchanged (below this header) from ../shared/tools/gpu_peers/bench_torch_static.py (cpplm steering repo, 2026-11-28): the PyTorch peers of issue 6.
+# The PyTorch peer of cpplm's GPU benchmark (transformers with a static cache and torch.compile; copied unchanged below this line from the project's reference tools, 2026-11-28).
 #!/usr/bin/env python3
 """Anchor: the strong PyTorch peer on the GPU, gpt-fast style.
 
