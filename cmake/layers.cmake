@@ -35,7 +35,7 @@ endfunction()
 
 cpplm_layer(cpplm_core FOLDERS core SEES core LINKS nlohmann_json::nlohmann_json)
 cpplm_layer(cpplm_io FOLDERS io SEES core io LINKS cpplm_core nlohmann_json::nlohmann_json)
-cpplm_layer(cpplm_jinja FOLDERS tokenizer/jinja SEES core tokenizer LINKS cpplm_core nlohmann_json::nlohmann_json)
+cpplm_layer(cpplm_jinja FOLDERS tokenizer/jinja SEES core tokenizer LINKS cpplm_core nlohmann_json::nlohmann_json PkgConfig::UTF8PROC)
 cpplm_layer(cpplm_tokenizer FOLDERS tokenizer SEES core tokenizer
   LINKS cpplm_jinja PkgConfig::PCRE2 PkgConfig::UTF8PROC PkgConfig::SENTENCEPIECE)
 cpplm_layer(cpplm_sampling FOLDERS sampling SEES core sampling LINKS cpplm_core)

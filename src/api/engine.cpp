@@ -8,7 +8,7 @@
 #include "api/model_factory.h"
 #include "api/stop_matcher.h"
 #include "core/error.h"
-#include "core/mapped_file.h"
+#include "core/file_io.h"
 #include "cpplm/cpplm.h"
 #include "runtime/generate.h"
 #include "runtime/perplexity.h"
@@ -52,7 +52,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
       if (!impl->chat_template.available()) throw Error(options.chat_template + ": no chat template in this folder");
     } else {
       const Tokenizer& t = impl->tok();
-      impl->chat_template = jinja::ChatTemplate(read_text_file(options.chat_template), t.bos_token(), t.eos_token(),
+      impl->chat_template = jinja::ChatTemplate(read_file(options.chat_template), t.bos_token(), t.eos_token(),
                                                 options.chat_template);
     }
   }

@@ -11,7 +11,8 @@
 #include "api/model_factory.h"
 #include "backends/cpu/cpu_features.h"
 #include "core/error.h"
-#include "core/mapped_file.h"
+#include "core/file_io.h"
+#include "core/json_file.h"
 #include "model/convert.h"
 #include "model/llama.h"
 #include "model/random_weights.h"
@@ -104,7 +105,7 @@ class Bench : public BenchModel {
 
 }  // namespace
 
-std::string read_text_file(const std::string& path) { return cpplm::read_text_file(path); }
+std::string read_text_file(const std::string& path) { return read_file(path); }
 size_t current_rss_bytes() { return cpplm::current_rss_bytes(); }
 void set_threads(int n) {
   if (n > 0) omp_set_num_threads(n);
@@ -151,11 +152,11 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   if (!spec.shape.empty()) {
     nlohmann::json cfg;
     for (const Shape& s : kShapes)
-      if (spec.shape == s.name) cfg = nlohmann::json::parse(s.config);
+      if (spec.shape == s.name) cfg = parse_json(s.config, s.name);
     if (cfg.is_null()) {
       if (!std::filesystem::is_regular_file(spec.shape))
         throw Error("unknown shape '" + spec.shape + "' (llama-3.2-1b, llama-3.2-3b, llama-3.1-8b or a config.json)");
-      cfg = nlohmann::json::parse(read_text_file(spec.shape));
+      cfg = parse_json_file(spec.shape);
     }
     const int bits = spec.dtype == "q8" ? 8 : spec.dtype == "q4" ? 4 : 0, group = 64;
     if (spec.dtype != "f32" && spec.dtype != "bf16" && spec.dtype != "f16" && !bits)

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string>
 
-#include "core/file_io.h"
 
 namespace cpplm {
 
@@ -25,8 +24,5 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
-
-// Former name of read_file (core/file_io.h), kept until its last callers move over.
-inline std::string read_text_file(const std::string& path) { return read_file(path); }
 
 }  // namespace cpplm

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_file.h"
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
@@ -106,8 +107,7 @@ void convert_checkpoint(const std::string& in_dir, const std::string& out_dir, c
   namespace fs = std::filesystem;
   const std::string cfg = (fs::path(in_dir) / "config.json").string();
   if (!fs::exists(cfg)) throw Error(cfg + ": not found (a checkpoint folder needs config.json)");
-  nlohmann::json j = nlohmann::json::parse(read_text_file(cfg), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw Error(cfg + ": invalid JSON");
+  nlohmann::json j = parse_json_file(cfg);
   ModelArgs a = parse_model_args(j, cfg);
   resolve_model_family(a, cfg);
   WeightStore ws = WeightStore::open_dir(in_dir);

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/json_file.h"
+
 namespace {
 
 const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
@@ -17,12 +19,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string slurp(const std::string& path) { return cpplm::read_file(path); }
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -41,7 +38,7 @@ Result cpplm(const std::string& args, const std::string& stdin_text = "") {
   return r;
 }
 
-nlohmann::json reference() { return nlohmann::json::parse(slurp(kModel + "/reference.json")); }
+nlohmann::json reference() { return cpplm::parse_json_file(kModel + "/reference.json"); }
 
 TEST(Cli, GreedyTextMatchesTransformersForEveryPrompt) {
   const nlohmann::json ref = reference();
@@ -120,7 +117,7 @@ TEST(Cli, EosListsFromGenerationConfigAndConfigStop) {
   const std::string dir = ::testing::TempDir() + "cpplm_eos_lists";
   std::system(("rm -rf " + dir + " && cp -r " + kModel + " " + dir + " && chmod -R u+w " + dir).c_str());
   auto rewrite = [&](const std::string& file, const nlohmann::json& eos) {
-    auto j = nlohmann::json::parse(slurp(dir + "/" + file));
+    auto j = cpplm::parse_json_file(dir + "/" + file);
     j["eos_token_id"] = eos;
     std::ofstream(dir + "/" + file, std::ios::trunc) << j.dump();
   };

@@ -10,7 +10,7 @@
 
 #include "runtime/cuda/cuda_model.h"
 #include "cuda_test_util.h"
-#include "core/mapped_file.h"
+#include "core/json_file.h"
 #include "io/safetensors.h"
 #include "runtime/cpu_model.h"
 #include "runtime/generate.h"
@@ -156,7 +156,7 @@ TEST(CudaSmallModel, GreedyMatchesTransformers) {
   const std::string dir = models_dir() + "/llama-6m-kjv-fortunes";
   auto cpu = Model::load(dir);
   auto gpu = make_cuda_model(*cpu);
-  auto ref = nlohmann::json::parse(read_text_file(dir + "/reference.json"));
+  auto ref = parse_json_file(dir + "/reference.json");
   GenerateOptions opts;
   opts.max_tokens = 32;
   opts.eos_ids = gpu->args().eos_token_ids;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "io/safetensors_writer.h"
 #include "model/llama.h"
 #include "test_util.h"
@@ -30,10 +31,7 @@ class BadInput : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string path(const char* f) const { return (dir_ / f).string(); }
-  std::string bytes(const char* f) const {
-    std::ifstream in(path(f), std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string bytes(const char* f) const { return read_file(path(f)); }
   void write(const char* f, const std::string& b) const { std::ofstream(path(f), std::ios::binary | std::ios::trunc) << b; }
   // Rewrites the safetensors header through `edit` (data unchanged).
   template <class F>

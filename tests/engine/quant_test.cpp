@@ -10,7 +10,7 @@
 
 #include "backends/cpu/ref_kernels.h"
 #include "core/error.h"
-#include "core/mapped_file.h"
+#include "core/json_file.h"
 #include "model/convert.h"
 #include "model/llama.h"
 #include "model/random_weights.h"
@@ -110,7 +110,7 @@ TEST(Quantize, ConvertedFolderReloadsWithTheSameLogits) {
 }
 
 TEST(Quantize, BundledModelKeepsItsQuality) {
-  auto ref = nlohmann::json::parse(read_text_file(kModel + "/reference.json"));
+  auto ref = parse_json_file(kModel + "/reference.json");
   auto base = Model::load(kModel);
   // Sequences: each reference prompt + transformers' greedy continuation, and a long greedy
   // continuation of the bf16 model itself (its own text, 384 tokens).
@@ -173,7 +173,7 @@ TEST(Quantize, BundledModelKeepsItsQuality) {
 
 TEST(Quantize, PerLayerOverridesAndBadInput) {
   // A config-level override keeps one projection in float while the rest is quantized.
-  nlohmann::json cfg = nlohmann::json::parse(read_text_file(kModel + "/config.json"));
+  nlohmann::json cfg = parse_json_file(kModel + "/config.json");
   cfg["quantization"] = {{"group_size", 64}, {"bits", 8}, {"model.layers.0.mlp.down_proj", false},
                          {"model.layers.1.mlp.up_proj", {{"group_size", 32}, {"bits", 4}}}};
   ModelArgs args = parse_model_args(cfg, "config.json");

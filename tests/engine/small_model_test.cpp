@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/mapped_file.h"
+#include "core/json_file.h"
 #include "runtime/cpu_model.h"
 #include "runtime/generate.h"
 
@@ -15,7 +15,7 @@ const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortun
 
 TEST(SmallModel, GreedyMatchesTransformers) {
   auto model = std::make_unique<CpuModel>(Model::load(kModel));
-  auto ref = nlohmann::json::parse(read_text_file(kModel + "/reference.json"));
+  auto ref = parse_json_file(kModel + "/reference.json");
   GenerateOptions opts;
   opts.max_tokens = 32;
   opts.eos_ids = model->args().eos_token_ids;
