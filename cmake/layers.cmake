@@ -3,11 +3,12 @@
 # wrong-way #include fails to compile (tests/layers/include_check.cmake also checks every arrow).
 
 set(CPPLM_SRC "${CMAKE_CURRENT_SOURCE_DIR}/src")
+set(CPPLM_VIEWS "${CMAKE_CURRENT_BINARY_DIR}/include_views")
 
 # cpplm_include_view(<target> <folder>...): <target> sees src/<folder> for each folder (e.g. core,
 # backends/cpu) and nothing else of src/.
 function(cpplm_include_view target)
-  set(view "${CMAKE_CURRENT_BINARY_DIR}/include_views/${target}")
+  set(view "${CPPLM_VIEWS}/${target}")
   foreach(folder ${ARGN})
     get_filename_component(parent "${view}/${folder}" DIRECTORY)
     file(MAKE_DIRECTORY "${parent}")

@@ -8,15 +8,29 @@
 #include <string>
 #include <vector>
 
+// Symbols of the public API; everything else stays inside the shared library.
+#if defined(__GNUC__)
+#define CPPLM_API __attribute__((visibility("default")))
+#else
+#define CPPLM_API
+#endif
+
 namespace cpplm {
 
-const char* version();
+// The library's version ("0.1.0").
+CPPLM_API const char* version();
+
+// Receives a warning: one line, no trailing newline (e.g. a prompt longer than the context the
+// model was trained for). Called before the work it concerns starts.
+using WarningCallback = std::function<void(const std::string& message)>;
 
 struct LoadOptions {
   std::string device = "auto";  // "cpu", "cuda", or "auto" (cuda when a GPU is present)
   int threads = 0;               // CPU threads; 0 = all cores
   std::string chat_template;     // optional override: a .jinja file, or a folder whose
                                  // tokenizer_config.json / chat_template.jinja holds one
+  WarningCallback on_warning;    // the engine's warnings as they arise (none: only in the results'
+                                 // `warnings`); nothing is printed by the library itself
 };
 
 // Sampling and stopping. Sampling order: repetition penalty, log-softmax, top-k, top-p, min-p,
@@ -49,6 +63,7 @@ struct GenerationResult {
   int generation_tokens = 0;
   double generation_tps = 0;
   size_t peak_memory_bytes = 0;
+  std::vector<std::string> warnings;  // what was passed to LoadOptions::on_warning for this call
 };
 
 // Perplexity of a text (Engine::perplexity).
@@ -57,12 +72,13 @@ struct PerplexityStats {
   double mean_nll = 0;    // mean negative log-likelihood per scored token (nats)
   int tokens_scored = 0;
   int windows = 0;
+  std::vector<std::string> warnings;  // what was passed to LoadOptions::on_warning for this call
 };
 
 // Receives text as it becomes final (never a broken UTF-8 character); return false to stop.
 using TextCallback = std::function<bool(const std::string& text)>;
 
-class Engine {
+class CPPLM_API Engine {
  public:
   // Loads config.json, the safetensors weights and the tokenizer of `model_dir`.
   // Throws std::runtime_error with a message naming the file and field at fault.
@@ -75,6 +91,10 @@ class Engine {
   std::vector<int32_t> encode(const std::string& text, bool add_special_tokens) const;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
 
+  // Generation (generate, generate_tokens, chat) warns when the prompt plus max_tokens exceed
+  // context_length(); chat warns once per conversation (until reset()). It throws
+  // std::runtime_error naming the step when the model's logits hold a NaN or an infinity (a
+  // GPU's greedy decode keeps its logits on the device: there only the first step is checked).
   // Generates from raw text (the tokenizer adds its special tokens, e.g. BOS).
   GenerationResult generate(const std::string& prompt, const GenerationConfig& config, const TextCallback& on_text = {});
   // Generates from token ids.
@@ -89,8 +109,16 @@ class Engine {
 
   // Perplexity of `text` in non-overlapping windows of `context` tokens, each starting with BOS
   // (every token after the first of a window is scored). progress(done, total) after each window.
+  // Windows longer than context_length() are run, with a warning; NaN or infinite logits throw.
   PerplexityStats perplexity(const std::string& text, int context,
                              const std::function<void(int done, int total)>& progress = {});
+
+  // config.json's max_position_embeddings: the context the model was trained for (0 = not given).
+  int max_position_embeddings() const;
+  // The positions the model is set up for: max_position_embeddings, stretched by a "linear" or
+  // "yarn" rope_scaling factor; 0 = no known limit (not given, or "dynamic" NTK RoPE, which
+  // stretches itself). Past it quality degrades; the engine warns (LoadOptions::on_warning).
+  int context_length() const;
 
   std::string device() const;
   const std::vector<int32_t>& eos_ids() const;
@@ -104,7 +132,7 @@ class Engine {
 
 // A checkpoint's tokenizer alone (tokenizer.json or tokenizer.model, with tokenizer_config.json):
 // works on folders without weights.
-class TextTokenizer {
+class CPPLM_API TextTokenizer {
  public:
   // Throws std::runtime_error naming the folder or file at fault.
   static std::unique_ptr<TextTokenizer> load(const std::string& dir);

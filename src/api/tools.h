@@ -11,6 +11,12 @@
 
 namespace cpplm::tools {
 
+// The bundled model's folder: $CPPLM_MODEL when set, else found from this executable:
+// <exe dir>/../share/cpplm/models/llama-6m-kjv-fortunes (installed) or
+// <exe dir>/share/cpplm/models/llama-6m-kjv-fortunes (the build tree links it there). Returns the
+// installed location (for the error message) when neither exists.
+std::string bundled_model_dir();
+
 // The whole file; throws std::runtime_error naming the path (missing, unreadable, a directory).
 std::string read_text_file(const std::string& path);
 // Resident memory of this process now (bytes; 0 where unknown).
@@ -25,11 +31,14 @@ void force_isa(const std::string& name);
 bool cuda_available();
 
 // `cpplm convert` (mlx-lm convert): cast the weights to `dtype` ("" = keep, "bf16", "f16", "f32")
-// and/or quantize them (mlx affine, bits 2..8, groups of 32/64/128) into the folder `out`.
+// and/or quantize them (mlx affine, bits 2..8, groups of 32/64/128) into the folder `out`, with
+// config.json and the tokenizer, chat template and generation config files (nothing else).
 struct ConvertRequest {
   std::string in, out, dtype;
   bool quantize = false;
   int bits = 4, group_size = 64;
+  // (tensors done, tensors total, input bytes done, input bytes total); done == total: writing.
+  std::function<void(size_t, size_t, size_t, size_t)> progress;
 };
 void convert(const ConvertRequest& r);
 

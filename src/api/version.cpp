@@ -2,5 +2,5 @@
 #include "cpplm/cpplm.h"
 
 namespace cpplm {
-const char* version() { return "0.1.0"; }
+const char* version() { return CPPLM_VERSION; }  // project(cpplm VERSION ...) in CMakeLists.txt
 }  // namespace cpplm

@@ -77,7 +77,14 @@ TEST_P(CudaQuantBundled, MatchesCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Convert, CudaQuantBundled, ::testing::Values(BundledCase{4, 64}, BundledCase{8, 32}, BundledCase{4, 128}),
-                         [](const auto& info) { return "q" + std::to_string(info.param.bits) + "_g" + std::to_string(info.param.group); });
+                         [](const auto& info) {
+                           // (appended, not `"q" + std::to_string(...)`: GCC 12 warns -Wrestrict on that at -O3)
+                           std::string name = "q";
+                           name += std::to_string(info.param.bits);
+                           name += "_g";
+                           name += std::to_string(info.param.group);
+                           return name;
+                         });
 
 struct OddCase {
   const char* name;
