@@ -33,16 +33,7 @@ TEST_P(LayerPlanCuda, SameAnswersAsTheCpu) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, LayerPlanCuda,
-                         ::testing::Values("llama2-mha-f32", "llama3-gqa-bf16", "bias-headdim-f16", "rope-linear-f32",
-                                           "rope-dynamic-f32", "rope-yarn-f32", "rope-longrope-f32", "sharded-gqa-bf16",
-                                           "mistral-swa-f32"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, LayerPlanCuda, ::testing::ValuesIn(test::kPlanFixtures), test::plan_fixture_name);
 
 }  // namespace
 }  // namespace cpplm

@@ -25,16 +25,7 @@ TEST_P(LayerPlanCpu, CachesFollowThePlan) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, LayerPlanCpu,
-                         ::testing::Values("llama2-mha-f32", "llama3-gqa-bf16", "bias-headdim-f16", "rope-linear-f32",
-                                           "rope-dynamic-f32", "rope-yarn-f32", "rope-longrope-f32", "sharded-gqa-bf16",
-                                           "mistral-swa-f32"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, LayerPlanCpu, ::testing::ValuesIn(test::kPlanFixtures), test::plan_fixture_name);
 
 TEST(LayerPlan, KvStorageTable) {
   // An f16 model keeps f16 K/V by default and with kv_bits 16, on every executor.

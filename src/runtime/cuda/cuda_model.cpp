@@ -69,12 +69,24 @@ class CudaModel : public LanguageModel {
     int start, n;
     CudaSequence* s;
   };
-  // Attention of layer i for a sequence: its plan's window, sinks and scale.
-  static void layer_attention(int i, const CudaSequence& s, AttnArgs& a) {
+  // Attention of layer i for n tokens of sequence s (q, k, v in qkv rows, ld apart): the model's
+  // heads and the sequence's plan for this layer (window, sinks, scale) and cache.
+  AttnArgs layer_attention(int i, const CudaSequence& s, const float* qkv, int n, const int* offset, float* out) const {
     const LayerPlan& l = s.plan().layers[i];
+    AttnArgs a;
+    a.qkv = qkv;
+    a.n = n;
+    a.ld = ld_;
+    a.num_heads = args_.num_attention_heads;
+    a.num_kv_heads = args_.num_key_value_heads;
+    a.head_dim = args_.head_dim;
     a.window = l.window;
     a.keep = l.keep;
     a.scale = l.scale;
+    a.cache = s.layer(i);
+    a.offset = offset;
+    a.out = out;
+    return a;
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
@@ -237,17 +249,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       r.append = fused_append ? &c : nullptr;
       r.offset = offsets + si;
       rope(ctx_, r, q.s->kv_type());
-      AttnArgs a;
-      a.qkv = r.qkv;
-      a.n = q.n;
-      a.ld = ld_;
-      a.num_heads = args_.num_attention_heads;
-      a.num_kv_heads = args_.num_key_value_heads;
-      a.head_dim = D;
-      layer_attention(li, *q.s, a);
-      a.cache = c;
-      a.offset = offsets + si;
-      a.out = attn + static_cast<size_t>(q.start) * qd_;
+      AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn + static_cast<size_t>(q.start) * qd_);
       a.tensor_cores = fused_append && use_gemm;
       attention(ctx_, a, q.s->kv_type());
       if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
@@ -317,19 +319,8 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
   };
   for (int li = 0; li < args_.num_hidden_layers; ++li) {
     const DevLayer& L = w_.layers[li];
-    const KvLayer& c = s.layer(li);
     gemv1(L.qkv, x, L.ln1, qkv, GemvMode::kStore);
-    AttnArgs a;  // RoPE and the K/V append fused
-    a.qkv = qkv;
-    a.n = 1;
-    a.ld = ld_;
-    a.num_heads = args_.num_attention_heads;
-    a.num_kv_heads = args_.num_key_value_heads;
-    a.head_dim = D;
-    layer_attention(li, s, a);
-    a.cache = c;
-    a.offset = offset;
-    a.out = d_attn_.as<float>();
+    AttnArgs a = layer_attention(li, s, qkv, /*n=*/1, offset, d_attn_.as<float>());  // RoPE and the K/V append fused
     a.splits = plan.splits;
     a.warps = plan.warps;
     a.head_groups = plan.head_groups;
