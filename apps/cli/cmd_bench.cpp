@@ -3,8 +3,10 @@
 // checkpoint or random weights of published shapes, CPU or GPU. Each result prints when measured.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "api/tools.h"
 #include "cli_util.h"
@@ -52,7 +54,8 @@ std::vector<std::string> str_list(const std::string& s) {
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Throughput benchmark (llama-bench style): prompt processing (pp) and token generation (tg)", "cpplm bench"};
   std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto";
-  int threads = 0, reps = 3, seed = 1234, kv_bits = 0;
+  int threads = 0, reps = 3, kv_bits = 0;
+  uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder (default: the bundled model unless --shape)");
   app.add_option("--shape", shapes, "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path; several comma-separated");
@@ -61,7 +64,7 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("-p,--n-prompt", prompts, "prompt lengths, comma-separated (0 = none)")->capture_default_str();
   app.add_option("-n,--n-gen", gens, "generation lengths, comma-separated (0 = none)")->capture_default_str();
   app.add_option("-d,--depth", depths, "tokens of context before each test, comma-separated")->capture_default_str();
-  app.add_option("-t,--threads", threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(app, threads);
   app.add_option("-r,--repetitions", reps, "timed runs per test")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--isa", isa, "force the kernel set: avx512|avx2|scalar")->check(CLI::IsMember({"avx512", "avx2", "scalar"}));
   app.add_flag("--json", json, "print JSON lines (one object per result) instead of a markdown table");
@@ -71,13 +74,17 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes, CPU), 16, 32 (f32)")
       ->check(CLI::IsMember({0, 8, 16, 32}))->capture_default_str();
   app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16");
-  app.add_option("--seed", seed, "seed of the random weights and tokens")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the random weights and tokens: an integer from 0 to 2^64-1 (negative is an error)")
+      ->check(seed_range())->capture_default_str();
   return run(app, argc, argv, [&]() {
     tools::set_threads(threads);
     if (!isa.empty()) tools::force_isa(isa);
     const bool gpu = device == "cuda" || (device == "auto" && tools::cuda_available());
     if (kv_bf16) kv_bits = 16;
     if (!model.empty() && !shapes.empty()) throw CLI::ValidationError("--model and --shape exclude each other");
+    if (!model.empty()) check_model_dir(model);
+    for (const std::string& shape : str_list(shapes))
+      if (std::filesystem::is_directory(shape)) throw std::runtime_error(shape + ": is a directory (--shape takes a config.json file)");
     const std::vector<int> pp = int_list(prompts, "-p"), tg = int_list(gens, "-n"), ds = int_list(depths, "-d");
     // CPU: read bandwidth; GPU: device-to-device copy bandwidth (read + write). Measured before the
     // weights are loaded (the probe's 2 GiB are freed again).
@@ -92,7 +99,7 @@ int cmd_bench(int argc, char** argv) {
       spec.dtype = dtype;
       spec.device = gpu ? "cuda" : "cpu";
       spec.kv_bits = kv_bits;
-      spec.seed = static_cast<uint64_t>(seed);
+      spec.seed = seed;
       auto m = tools::BenchModel::load(spec);
       if (!header) {
         if (bw > 0 && gpu) std::printf("device-to-device copy bandwidth (2 GiB, read + write): %.1f GB/s\n\n", bw);

@@ -24,11 +24,9 @@ int cmd_chat(int argc, char** argv) {
   CLI::App app{"Chat with a model through its chat template", "cpplm chat"};
   CommonOptions o;
   std::string system;
-  add_common_options(app, o);
-  o.gen.max_tokens = 256;
+  add_common_options(app, o, GenerationConfig{}.max_tokens);  // 256, as mlx_lm.chat
   app.add_option("--system", system, "system message");
   return run(app, argc, argv, [&]() {
-    validate_common_options(o);
     check_model_dir(o.model);
     auto engine = Engine::load(o.model, o.load);
     if (!engine->has_chat_template()) throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");

@@ -18,8 +18,9 @@ int cmd_convert(int argc, char** argv) {
   app.add_option("--q-group-size", req.group_size, "weights per scale/bias group: 32, 64 or 128")
       ->check(CLI::IsMember({32, 64, 128}))->capture_default_str();
   app.add_option("--dtype", req.dtype, "float dtype of the output (default: the input's)")->check(CLI::IsMember({"bf16", "f16", "f32"}));
-  app.add_option("--threads,-t", threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(app, threads);
   return run(app, argc, argv, [&]() {
+    check_model_dir(req.in);
     tools::set_threads(threads);
     tools::convert(req);
     std::printf("wrote %s%s\n", req.out.c_str(),

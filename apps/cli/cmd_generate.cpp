@@ -12,6 +12,8 @@
 namespace cpplm::cli {
 namespace {
 
+constexpr int kGenerateMaxTokens = 100;  // mlx_lm.generate's DEFAULT_MAX_TOKENS
+
 std::vector<int32_t> parse_ids(const std::string& s) {
   std::vector<int32_t> ids;
   std::string tok;
@@ -39,15 +41,16 @@ int cmd_generate(int argc, char** argv) {
   CommonOptions o;
   std::string prompt, prompt_tokens, system;
   bool ignore_template = false, json = false;
-  add_common_options(app, o);
+  add_common_options(app, o, kGenerateMaxTokens);
   auto* p = app.add_option("--prompt,-p", prompt, "prompt text, or - to read stdin");
   auto* pt = app.add_option("--prompt-tokens", prompt_tokens, "prompt as comma-separated token ids (prints ids)");
   p->excludes(pt);
-  app.add_option("--system", system, "system message for the chat template");
+  app.add_option("--system", system,
+                 "system message for the chat template (dropped, with a warning, when no template applies: "
+                 "--ignore-chat-template, --prompt-tokens, or a model without one)");
   app.add_flag("--ignore-chat-template", ignore_template, "use the prompt as raw text");
   app.add_flag("--json", json, "print one JSON object: text, tokens, finish_reason, statistics");
   return run(app, argc, argv, [&]() {
-    validate_common_options(o);
     check_model_dir(o.model);
     if (prompt.empty() && prompt_tokens.empty())
       throw CLI::ValidationError("--prompt", "give a prompt with --prompt TEXT (or - for stdin) or --prompt-tokens IDS");
@@ -57,8 +60,14 @@ int cmd_generate(int argc, char** argv) {
     auto engine = Engine::load(o.model, o.load);
     const bool token_mode = !ids.empty();
     std::vector<int32_t> input = ids;
+    const bool templated = !token_mode && engine->has_chat_template() && !ignore_template;
+    if (!system.empty() && !templated)
+      std::fprintf(stderr, "cpplm generate: warning: --system is dropped (%s)\n",
+                   token_mode ? "--prompt-tokens is the whole prompt"
+                   : ignore_template ? "--ignore-chat-template uses the prompt as raw text"
+                                     : "the model has no chat template");
     if (!token_mode) {
-      if (engine->has_chat_template() && !ignore_template) {
+      if (templated) {
         std::vector<Message> msgs;
         if (!system.empty()) msgs.push_back({"system", system});
         msgs.push_back({"user", prompt});

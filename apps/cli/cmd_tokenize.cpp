@@ -1,6 +1,8 @@
 // `cpplm tokenize` (text → ids) and `cpplm detokenize` (ids → text) with a model's tokenizer.
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -52,12 +54,15 @@ int cmd_tokenize(int argc, char** argv) {
   app.add_option("--model,-m", model, "checkpoint folder, or a folder with only tokenizer files");
   app.add_flag("--add-special-tokens", add_special, "add the tokens of the post-processor (e.g. BOS)");
   app.add_flag("--json", json, "print a JSON object {\"ids\": [...]}");
-  auto* t = app.add_option("TEXT", text, "the text to tokenize");
-  auto* f = app.add_option("--file,-f", file, "read the whole file as one text");
+  auto* t = app.add_option("TEXT", text, "the text to tokenize, or - to read stdin");
+  auto* f = app.add_option("--file,-f", file, "read the whole file as one text (- = stdin)");
   t->excludes(f);
   return run(app, argc, argv, [&]() {
-    if (t->count() == 0 && f->count() == 0) throw CLI::ValidationError("TEXT", "give a TEXT or --file FILE");
-    const std::string input = f->count() ? tools::read_text_file(file) : text;
+    if (t->count() == 0 && f->count() == 0) throw CLI::ValidationError("TEXT", "give a TEXT, - (stdin) or --file FILE");
+    const bool from_stdin = f->count() ? file == "-" : text == "-";
+    const std::string input = from_stdin   ? std::string(std::istreambuf_iterator<char>(std::cin), {})
+                              : f->count() ? tools::read_text_file(file)
+                                           : text;
     auto tok = load_tokenizer(model);
     const std::vector<int32_t> ids = tok->encode(input, add_special);
     std::string out;

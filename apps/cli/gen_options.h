@@ -13,10 +13,10 @@ struct CommonOptions {
   bool verbose = false;
 };
 
-// Adds --model, --device, --threads and the sampling/stop/cache options (mlx-lm's names).
-void add_common_options(CLI::App& app, CommonOptions& o);
-// Range checks the parser cannot express; throws CLI::ValidationError naming the option.
-void validate_common_options(const CommonOptions& o);
+// Adds --model, --device, --threads and the sampling/stop/cache options (mlx-lm's names), each
+// checked by the parser (ranges, finite numbers); --max-tokens defaults to `default_max_tokens`,
+// which the help shows.
+void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens);
 // "Prompt: 5 tokens, 512.3 tokens-per-sec" ... on stderr, as mlx-lm reports.
 void print_stats(const GenerationResult& r);
 

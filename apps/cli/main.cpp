@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.h"
+#include "cpplm/cpplm.h"
 
 namespace {
 
@@ -24,7 +25,7 @@ const Command kCommands[] = {
 };
 
 void usage(FILE* f) {
-  std::fprintf(f, "usage: cpplm <command> [options]   (cpplm <command> --help for details)\n\ncommands:\n");
+  std::fprintf(f, "usage: cpplm <command> [options]   (cpplm <command> --help for details; cpplm --version)\n\ncommands:\n");
   for (const Command& c : kCommands) std::fprintf(f, "  %-12s %s\n", c.name, c.help);
 }
 
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("cpplm %s\n", cpplm::version());
     return 0;
   }
   for (const Command& c : kCommands) {
