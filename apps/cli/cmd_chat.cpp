@@ -1,16 +1,17 @@
 // `cpplm chat`: an interactive conversation through the chat template, streaming replies.
-// Reads one message per line (a terminal or a pipe); /reset clears the history, /quit ends.
-// Ctrl-C stops the current reply, not the program.
+// Reads one message per line: on a terminal with line editing and history (libedit), from a pipe
+// plainly; /reset clears the conversation, /quit or Ctrl-D ends. Ctrl-C stops the current reply,
+// not the program.
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <stdexcept>
 
 #include "cli_util.h"
 #include "commands.h"
 #include "gen_options.h"
+#include "line_input.h"
 
 namespace cpplm::cli {
 namespace {
@@ -44,16 +45,17 @@ int cmd_chat(int argc, char** argv) {
     reset();
     if (tty) std::fprintf(stderr, "[cpplm chat: %s on %s. /reset clears the history, /quit or Ctrl-D ends.]\n",
                           o.model.c_str(), engine->device().c_str());
+    LineInput input("cpplm", tty, &g_interrupted);
     std::string line;
     while (true) {
-      if (tty) std::fputs(">> ", stdout), std::fflush(stdout);
       g_interrupted = 0;
-      if (!std::getline(std::cin, line)) {
-        if (g_interrupted && tty) {  // Ctrl-C at the prompt: a fresh prompt
-          std::cin.clear();
-          std::fputs("\n", stdout);
-          continue;
-        }
+      const LineInput::Read got = input.next(line);
+      if (got == LineInput::Read::kInterrupted) {  // Ctrl-C at the prompt: a fresh prompt
+        std::fputs("\n", stdout);
+        continue;
+      }
+      if (got == LineInput::Read::kEnd) {  // Ctrl-D: end the prompt's line, exit 0
+        if (tty) std::fputs("\n", stdout);
         break;
       }
       if (line == "/quit" || line == "/exit") break;
