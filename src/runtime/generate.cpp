@@ -6,14 +6,22 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include "core/error.h"
+#include "runtime/cpu_model.h"
 
 namespace cpplm {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool all_finite(std::span<const float> logits) {
+  return std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); });
+}
+
 }  // namespace
 
 const char* finish_reason_name(FinishReason r) { return r == FinishReason::Stop ? "stop" : "length"; }
@@ -29,6 +37,36 @@ size_t current_rss_bytes() {
   size_t pages = 0, resident = 0;
   f >> pages >> resident;
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+int context_length(const ModelArgs& a) {
+  const RopeScaling& s = a.rope_scaling;
+  if (a.max_position_embeddings <= 0 || s.type == "dynamic") return 0;
+  double n = a.max_position_embeddings;
+  // linear: positions are divided by the factor. YaRN: the factor stretches the original
+  // context (transformers takes max_position_embeddings as the original when none is given).
+  // llama3 and longrope configs state the stretched length as max_position_embeddings.
+  if (s.type == "linear") n *= s.factor;
+  if (s.type == "yarn") n = std::max(n, s.factor * s.original_max_position_embeddings.value_or(n));
+  return static_cast<int>(std::min(n, static_cast<double>(INT32_MAX)));
+}
+
+std::string context_warning(const ModelArgs& a, const std::string& what, int64_t positions) {
+  const int limit = context_length(a);
+  if (limit <= 0 || positions <= limit) return "";
+  const std::string& type = a.rope_scaling.type;
+  const std::string n = std::to_string(limit);
+  if (type == "default")
+    return what + " exceed the model's max_position_embeddings (" + n +
+           "); quality degrades past it (a rope_scaling such as \"dynamic\" or \"yarn\" in config.json would extend it)";
+  if (limit == a.max_position_embeddings)
+    return what + " exceed the model's max_position_embeddings (" + n + "), the length its \"" + type +
+           "\" rope_scaling is set up for; quality degrades past it";
+  char factor[32];
+  std::snprintf(factor, sizeof factor, "%g", a.rope_scaling.factor);
+  return what + " exceed the model's context of " + n + " positions (max_position_embeddings " +
+         std::to_string(a.max_position_embeddings) + " stretched by its \"" + type + "\" rope_scaling, factor " + factor +
+         "); quality degrades past it";
 }
 
 GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt,
@@ -67,9 +105,33 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
   out.stats.prompt_seconds = seconds_since(t0);
 
   const auto t1 = Clock::now();
+  // A NaN or infinite logit means the forward pass broke down (NaN weights, an overflow); sampling
+  // would turn it into a meaningless token, so generation stops, naming the step (1-based) and the
+  // position whose logits they are. They are checked wherever the loop sees them: the prefill's,
+  // and every decode step of the CPU executor, whose decode is LanguageModel's default (forward,
+  // then sample), so the loop runs those two itself. A device executor's decode keeps them on the
+  // device when greedy (it copies back one token id; a check would cost a copy of the logits per
+  // token) and samples inside decode otherwise, so there only the first step is checked.
+  const bool host_decode = dynamic_cast<CpuModel*>(&model) != nullptr;
+  auto check_logits = [&](int step) {
+    if (all_finite(logits)) return;
+    const int position = static_cast<int>(session.tokens.size()) - 1;
+    session.reset();  // its cache holds what produced them
+    throw Error("generation step " + std::to_string(step) + " (position " + std::to_string(position) +
+                "): the model produced non-finite logits (NaN/inf); its weights hold NaN/inf or its activations "
+                "overflowed (check the checkpoint's tensors, dtype and config.json)");
+  };
   int32_t tok = -1;
   for (int step = 0; step < opts.max_tokens; ++step) {
     if (step == 0) {
+      check_logits(1);
+      tok = sampler.sample(logits);
+    } else if (host_decode) {
+      const int32_t last = out.tokens.back();
+      SequenceTokens in{{&last, 1}, session.state.get()};
+      logits = model.forward({&in, 1}, /*all_logits=*/false);
+      session.tokens.push_back(last);
+      check_logits(step + 1);
       tok = sampler.sample(logits);
     } else {
       tok = model.decode(*session.state, out.tokens.back(), sampler);

@@ -52,10 +52,20 @@ struct Session {
 };
 
 // Called with each new token; return false to stop (finish reason "stop"), e.g. on a stop string.
+// generate() throws Error naming the step when the model's logits hold a NaN or an infinity (on a
+// device executor only the first step's are seen: see generate.cpp).
 using TokenCallback = std::function<bool(int32_t)>;
 
 GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
                           const TokenCallback& on_token = {});
+
+// The positions config.json sets the model up for: max_position_embeddings, stretched by a linear
+// or YaRN rope_scaling factor; 0 = no known limit (max_position_embeddings not given, or dynamic
+// NTK RoPE, which stretches itself as a sequence grows).
+int context_length(const ModelArgs& args);
+// "" when `positions` fit context_length(args); else one line saying that `what` ("prompt (5613
+// tokens) + max tokens (256)") exceed it, and what would extend it.
+std::string context_warning(const ModelArgs& args, const std::string& what, int64_t positions);
 
 // Peak resident set size of this process so far, in bytes.
 size_t peak_rss_bytes();

@@ -29,7 +29,12 @@ PerplexityResult perplexity(LanguageModel& model, std::span<const int32_t> ids, 
       const float m = *std::max_element(row, row + vocab);
       double sum = 0;
       for (int v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v]) - m);
-      nll += (m + std::log(sum)) - row[chunk[t + 1]];
+      const double token_nll = (m + std::log(sum)) - row[chunk[t + 1]];
+      if (!std::isfinite(token_nll))  // a NaN or infinite logit: the forward pass broke down
+        throw Error("perplexity window " + std::to_string(r.windows + 1) + " (position " + std::to_string(t) +
+                    "): the model produced non-finite logits (NaN/inf); its weights hold NaN/inf or its activations "
+                    "overflowed (check the checkpoint's tensors, dtype and config.json)");
+      nll += token_nll;
       ++r.tokens_scored;
     }
     ++r.windows;

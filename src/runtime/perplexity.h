@@ -16,7 +16,7 @@ struct PerplexityResult {
 
 // Windows are [bos] + ids[s : s + window - 1] for s = 0, window-1, 2(window-1), ...; each is
 // scored on its own (fresh cache), every token after the first predicted. `progress(done, total)`
-// is called after each window.
+// is called after each window. Throws Error naming the window when a logit is NaN or infinite.
 PerplexityResult perplexity(LanguageModel& model, std::span<const int32_t> ids, int32_t bos, int window,
                             const std::function<void(int, int)>& progress = {});
 

@@ -1,5 +1,6 @@
-// Config values that cannot give a working model (NaN, overflow) are load errors naming the file,
-// the field and the value.
+// Models that cannot work are stopped with a clear message: config values that give NaN or
+// overflow are load errors naming the file, field and value; NaN/inf logits stop generation and
+// perplexity naming the step; the context length a config sets up, and its warning.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,11 +11,17 @@
 
 #include "core/error.h"
 #include "io/config.h"
+#include "model/random_weights.h"
 #include "model/registry.h"
+#include "runtime/cpu_model.h"
+#include "runtime/generate.h"
+#include "runtime/perplexity.h"
 
 namespace cpplm {
 namespace {
 using nlohmann::json;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 // A small untied Llama: 2 layers, GQA 4/2 heads of 16, vocabulary 96.
 json small_config() {
@@ -144,6 +151,124 @@ TEST(ConfigGuard, LoadNamesTheConfigFile) {
     EXPECT_NE(std::string(e.what()).find("1e400"), std::string::npos) << e.what();
   }
   std::filesystem::remove_all(dir);
+}
+
+// ---- non-finite logits ----
+
+std::unique_ptr<CpuModel> tiny_model(const std::function<void(std::map<std::string, Tensor>&, const ModelArgs&)>& edit = {}) {
+  const ModelArgs a = args_of(small_config());
+  auto w = random_weights(a, DType::F32, 0, 0, 7);
+  if (edit) edit(w, a);
+  return std::make_unique<CpuModel>(Model::from_tensors(a, std::move(w)));
+}
+
+// The message of the Error that `f` throws ("" when none).
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(NonFiniteLogits, PrefillNaNStopsAtStepOne) {
+  auto m = tiny_model([](auto& w, const ModelArgs&) { w.at("model.norm.weight").buf.template as<float>()[5] = kNaN; });
+  const std::vector<int32_t> prompt = {1, 2, 3, 4};
+  GenerateOptions opts;
+  opts.max_tokens = 8;
+  Session s;
+  const std::string msg = error_of([&] { generate(*m, s, prompt, opts); });
+  EXPECT_EQ(msg.rfind("generation step 1 (position 3): the model produced non-finite logits (NaN/inf)", 0), 0u) << msg;
+  EXPECT_FALSE(s.state) << "a session whose cache produced NaN is not kept";
+}
+
+TEST(NonFiniteLogits, InfiniteWeightStopsToo) {
+  auto m = tiny_model([](auto& w, const ModelArgs&) { w.at("lm_head.weight").buf.template as<float>()[0] = INFINITY; });
+  const std::vector<int32_t> prompt = {1, 2, 3};
+  Session s;
+  const std::string msg = error_of([&] { generate(*m, s, prompt, GenerateOptions{}); });
+  EXPECT_NE(msg.find("generation step 1 (position 2): the model produced non-finite logits"), std::string::npos) << msg;
+}
+
+// A NaN that appears mid-generation: the embedding row of the first generated token (untied, so
+// the prefill's logits are finite) is NaN, so the step that runs that token fails: step 2.
+TEST(NonFiniteLogits, DecodeNaNNamesTheStep) {
+  auto clean = tiny_model();
+  GenerateOptions opts;
+  opts.max_tokens = 6;
+  std::vector<int32_t> prompt;
+  int32_t first = -1;
+  for (int32_t base = 1; base < 90 && first < 0; base += 3) {
+    prompt = {base, base + 1, base + 2};
+    Session s;
+    const int32_t t = generate(*clean, s, prompt, opts).tokens.at(0);
+    if (std::find(prompt.begin(), prompt.end(), t) == prompt.end()) first = t;
+  }
+  ASSERT_GE(first, 0) << "no prompt whose first generated token is new";
+  auto bad = tiny_model([&](auto& w, const ModelArgs& a) {
+    w.at("model.embed_tokens.weight").buf.template as<float>()[static_cast<size_t>(first) * a.hidden_size] = kNaN;
+  });
+  // Greedy, and the sampler's temperature path (top-k 1 keeps the token the same).
+  for (float temp : {0.0f, 1.0f}) {
+    opts.sampling.temp = temp;
+    opts.sampling.top_k = temp > 0 ? 1 : 0;
+    Session s;
+    const std::string msg = error_of([&] { generate(*bad, s, prompt, opts); });
+    EXPECT_EQ(msg.rfind("generation step 2 (position 3): the model produced non-finite logits (NaN/inf)", 0), 0u)
+        << "temp " << temp << ": " << msg;
+  }
+  // The tokens before it were delivered as usual.
+  std::vector<int32_t> seen;
+  Session s;
+  opts.sampling.temp = 0;
+  opts.sampling.top_k = 0;
+  EXPECT_THROW(generate(*bad, s, prompt, opts, [&](int32_t t) { return seen.push_back(t), true; }), Error);
+  EXPECT_EQ(seen, std::vector<int32_t>{first});
+}
+
+TEST(NonFiniteLogits, PerplexityNamesTheWindow) {
+  auto m = tiny_model([](auto& w, const ModelArgs& a) {
+    w.at("model.embed_tokens.weight").buf.template as<float>()[static_cast<size_t>(40) * a.hidden_size] = kNaN;
+  });
+  std::vector<int32_t> ids = {5, 6, 7, 8, 9, 10, 40, 11};
+  const std::string msg = error_of([&] { perplexity(*m, ids, 1, 5); });
+  EXPECT_NE(msg.find("perplexity window 2 (position 3): the model produced non-finite logits"), std::string::npos) << msg;
+}
+
+// ---- context length ----
+
+TEST(ContextLength, FollowsTheRopeScaling) {
+  json cfg = small_config();
+  cfg["max_position_embeddings"] = 4096;
+  EXPECT_EQ(context_length(args_of(cfg)), 4096);
+  EXPECT_EQ(context_length(args_of(with(cfg, "max_position_embeddings", 0))), 0);  // unknown: no limit
+  EXPECT_EQ(context_length(args_of(with(cfg, "rope_scaling", {{"rope_type", "linear"}, {"factor", 4.0}}))), 16384);
+  EXPECT_EQ(context_length(args_of(with(cfg, "rope_scaling", {{"rope_type", "dynamic"}, {"factor", 2.0}}))), 0);
+  EXPECT_EQ(context_length(args_of(with(cfg, "rope_scaling", {{"rope_type", "yarn"}, {"factor", 2.0}}))), 8192);
+  EXPECT_EQ(context_length(args_of(
+                with(cfg, "rope_scaling", {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 4096}}))),
+            16384);
+  EXPECT_EQ(context_length(args_of(with(cfg, "rope_scaling",
+                                        {{"rope_type", "llama3"}, {"factor", 8.0}, {"original_max_position_embeddings", 1024}}))),
+            4096);
+}
+
+TEST(ContextLength, WarningNamesBothNumbersAndTheRemedy) {
+  json cfg = small_config();
+  cfg["max_position_embeddings"] = 1024;
+  const ModelArgs a = args_of(cfg);
+  EXPECT_EQ(context_warning(a, "prompt (1000 tokens) + max tokens (24)", 1024), "");
+  EXPECT_EQ(context_warning(a, "prompt (5613 tokens) + max tokens (256)", 5869),
+            "prompt (5613 tokens) + max tokens (256) exceed the model's max_position_embeddings (1024); quality degrades past "
+            "it (a rope_scaling such as \"dynamic\" or \"yarn\" in config.json would extend it)");
+  const std::string linear =
+      context_warning(args_of(with(cfg, "rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}})), "prompt (3000 tokens)", 3000);
+  EXPECT_NE(linear.find("exceed the model's context of 2048 positions (max_position_embeddings 1024 stretched by its \"linear\" "
+                        "rope_scaling, factor 2)"),
+            std::string::npos)
+      << linear;
+  EXPECT_EQ(context_warning(args_of(with(cfg, "rope_scaling", {{"rope_type", "dynamic"}, {"factor", 2.0}})), "x", 1 << 20), "");
 }
 
 }  // namespace
