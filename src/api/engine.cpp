@@ -24,11 +24,16 @@ struct Engine::Impl {
   jinja::ChatTemplate chat_template;
   std::vector<int32_t> eos;
   Session chat_session;
+  bool chat_context_warned = false;  // the conversation's context warning was given
+  WarningCallback on_warning;
 
   const Tokenizer& tok() const;
+  // Passes `message` to on_warning and keeps it in `into` (a result's warnings).
+  void warn(const std::string& message, std::vector<std::string>& into) const;
 
+  // `context_warned`: set once the context warning was given (chat gives it once per conversation).
   GenerationResult run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
-                       const TextCallback& on_text);
+                       const TextCallback& on_text, bool& context_warned);
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -39,6 +44,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   auto impl = std::make_unique<Impl>();
   impl->model = load_language_model(dir, options.device);
   impl->dir = dir;
+  impl->on_warning = options.on_warning;
   namespace fs = std::filesystem;
   // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
   if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
@@ -83,12 +89,23 @@ std::string Engine::decode(const std::vector<int32_t>& ids, bool skip_special_to
   return impl_->tok().decode(ids, skip_special_tokens);
 }
 
+void Engine::Impl::warn(const std::string& message, std::vector<std::string>& into) const {
+  into.push_back(message);
+  if (on_warning) on_warning(message);
+}
+
 std::string Engine::device() const { return impl_->model->device(); }
 const std::vector<int32_t>& Engine::eos_ids() const { return impl_->eos; }
-void Engine::reset() { impl_->chat_session.reset(); }
+int Engine::max_position_embeddings() const { return impl_->model->args().max_position_embeddings; }
+int Engine::context_length() const { return cpplm::context_length(impl_->model->args()); }
+
+void Engine::reset() {
+  impl_->chat_session.reset();
+  impl_->chat_context_warned = false;
+}
 
 GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
-                                   const TextCallback& on_text) {
+                                   const TextCallback& on_text, bool& context_warned) {
   GenerateOptions opts;
   opts.max_tokens = c.max_tokens;
   opts.sampling = {c.temp, c.top_p, c.top_k, c.min_p, c.repetition_penalty, c.repetition_context_size, c.seed};
@@ -96,11 +113,21 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
   opts.max_kv_size = c.max_kv_size;
   opts.kv_bits = c.kv_bits;
   validate(opts.sampling);
+  GenerationResult r;
+  if (!context_warned) {
+    const std::string w = context_warning(model->args(),
+                                          "prompt (" + std::to_string(prompt.size()) + " tokens) + max tokens (" +
+                                              std::to_string(c.max_tokens) + ")",
+                                          static_cast<int64_t>(prompt.size()) + c.max_tokens);
+    if (!w.empty()) {
+      warn(w, r.warnings);
+      context_warned = true;
+    }
+  }
 
   std::optional<StreamingDetokenizer> detok;
   if (tokenizer) detok.emplace(*tokenizer, /*skip_special_tokens=*/false);
   StopMatcher stops(c.stop);
-  GenerationResult r;
   bool stopped_by_caller = false;
   auto emit = [&](const std::string& s) {
     if (s.empty() || stopped_by_caller) return;
@@ -133,14 +160,15 @@ GenerationResult Engine::generate(const std::string& prompt, const GenerationCon
 GenerationResult Engine::generate_tokens(const std::vector<int32_t>& prompt, const GenerationConfig& config,
                                          const TextCallback& on_text) {
   Session session;
-  return impl_->run(session, prompt, config, on_text);
+  bool context_warned = false;
+  return impl_->run(session, prompt, config, on_text, context_warned);
 }
 
 GenerationResult Engine::chat(const std::vector<Message>& conversation, const GenerationConfig& config,
                               const TextCallback& on_text) {
   // The rendered template carries its own BOS text, so no special tokens are added again.
   const std::vector<int32_t> ids = encode(apply_chat_template(conversation, true), /*add_special_tokens=*/false);
-  return impl_->run(impl_->chat_session, ids, config, on_text);
+  return impl_->run(impl_->chat_session, ids, config, on_text, impl_->chat_context_warned);
 }
 
 PerplexityStats Engine::perplexity(const std::string& text, int context, const std::function<void(int, int)>& progress) {
@@ -149,8 +177,18 @@ PerplexityStats Engine::perplexity(const std::string& text, int context, const s
   std::optional<int32_t> bos = t.bos_id();
   if (!bos && impl_->model->args().bos_token_id) bos = *impl_->model->args().bos_token_id;
   if (!bos) throw Error(impl_->dir + ": no BOS token in tokenizer_config.json or config.json");
+  PerplexityStats stats;
+  if (context >= 2 && !ids.empty()) {  // else perplexity() refuses them
+    const int64_t longest = std::min<int64_t>(context, static_cast<int64_t>(ids.size()) + 1);
+    const std::string w = context_warning(impl_->model->args(), "perplexity windows of " + std::to_string(longest) + " tokens", longest);
+    if (!w.empty()) impl_->warn(w, stats.warnings);
+  }
   const PerplexityResult r = cpplm::perplexity(*impl_->model, ids, *bos, context, progress);
-  return {r.perplexity, r.mean_nll, r.tokens_scored, r.windows};
+  stats.perplexity = r.perplexity;
+  stats.mean_nll = r.mean_nll;
+  stats.tokens_scored = r.tokens_scored;
+  stats.windows = r.windows;
+  return stats;
 }
 
 struct TextTokenizer::Impl {
