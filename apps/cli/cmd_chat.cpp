@@ -29,6 +29,7 @@ int cmd_chat(int argc, char** argv) {
   app.add_option("--system", system, "system message");
   return run(app, argc, argv, [&]() {
     check_model_dir(o.model);
+    o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm chat: warning: %s\n", w.c_str()); };
     auto engine = Engine::load(o.model, o.load);
     if (!engine->has_chat_template()) throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
     const bool tty = isatty(STDIN_FILENO);

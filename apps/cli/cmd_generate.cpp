@@ -57,6 +57,7 @@ int cmd_generate(int argc, char** argv) {
     const std::vector<int32_t> ids = prompt_tokens.empty() ? std::vector<int32_t>{} : parse_ids(prompt_tokens);
     if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
 
+    o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm generate: warning: %s\n", w.c_str()); };
     auto engine = Engine::load(o.model, o.load);
     const bool token_mode = !ids.empty();
     std::vector<int32_t> input = ids;
