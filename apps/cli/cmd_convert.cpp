@@ -1,4 +1,7 @@
 // `cpplm convert`: writes a checkpoint in another float dtype and/or mlx affine-quantized (mlx-lm convert).
+// On a terminal, stderr shows the tensors and bytes converted so far.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "api/tools.h"
@@ -22,7 +25,21 @@ int cmd_convert(int argc, char** argv) {
   return run(app, argc, argv, [&]() {
     check_model_dir(req.in);
     tools::set_threads(threads);
-    tools::convert(req);
+    bool shown = false;
+    if (isatty(STDERR_FILENO))
+      req.progress = [&shown](size_t done, size_t total, size_t bytes_done, size_t bytes_total) {
+        std::fprintf(stderr, "\r\033[K[%zu/%zu tensors, %.1f/%.1f MiB%s]", done, total, bytes_done / double(1 << 20),
+                     bytes_total / double(1 << 20), done == total ? "; writing" : "");
+        std::fflush(stderr);
+        shown = true;
+      };
+    try {
+      tools::convert(req);
+    } catch (...) {
+      if (shown) std::fputs("\n", stderr);  // the error starts a line of its own
+      throw;
+    }
+    if (shown) std::fputs("\r\033[K", stderr);
     std::printf("wrote %s%s\n", req.out.c_str(),
                 req.quantize ? (" (" + std::to_string(req.bits) + "-bit, group " + std::to_string(req.group_size) + ")").c_str() : "");
     return 0;

@@ -133,6 +133,7 @@ void convert(const ConvertRequest& r) {
   o.quantize = r.quantize;
   o.bits = r.bits;
   o.group_size = r.group_size;
+  o.progress = r.progress;
   convert_checkpoint(r.in, r.out, o);
 }
 

@@ -59,8 +59,14 @@ std::map<std::string, Tensor> convert_weights(const WeightStore& ws, const Model
   };
   std::optional<DType> src_dtype;
   std::map<std::string, Tensor> out;
-  for (const std::string& name : ws.names()) {
+  const std::vector<std::string> names = ws.names();
+  size_t bytes_total = 0, bytes_done = 0, tensors_done = 0;
+  for (const std::string& name : names) bytes_total += ws.find(name)->nbytes();
+  for (const std::string& name : names) {
     const TensorView& t = *ws.find(name);
+    if (opts.progress) opts.progress(tensors_done, names.size(), bytes_done, bytes_total);
+    ++tensors_done;
+    bytes_done += t.nbytes();
     const std::string module = ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : "";
     if ((ends_with(name, ".scales") || ends_with(name, ".biases")) &&
         source_quant(name.substr(0, name.size() - 7)))
@@ -99,6 +105,7 @@ std::map<std::string, Tensor> convert_weights(const WeightStore& ws, const Model
       out[name] = cast(f, shape, dt);
     }
   }
+  if (opts.progress) opts.progress(names.size(), names.size(), bytes_total, bytes_total);
   if (src_dtype_out) *src_dtype_out = src_dtype.value_or(DType::F32);
   return out;
 }
@@ -112,9 +119,12 @@ void convert_checkpoint(const std::string& in_dir, const std::string& out_dir, c
   resolve_model_family(a, cfg);
   WeightStore ws = WeightStore::open_dir(in_dir);
   if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw Error(out_dir + ": output folder must differ from the input");
+  if (fs::exists(out_dir) && !fs::is_directory(out_dir)) throw Error(out_dir + ": exists and is not a folder");
   DType src_dtype = DType::F32;
   std::map<std::string, Tensor> out = convert_weights(ws, a, opts, &src_dtype);
-  fs::create_directories(out_dir);
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) throw Error(out_dir + ": cannot create the folder (" + ec.message() + ")");
   std::map<std::string, TensorView> views;
   for (const auto& [n, t] : out) views[n] = t.view();
   save_safetensors((fs::path(out_dir) / "model.safetensors").string(), views, {{"format", "mlx"}});
@@ -132,13 +142,12 @@ void convert_checkpoint(const std::string& in_dir, const std::string& out_dir, c
   std::ofstream(fs::path(out_dir) / "config.json") << j.dump(2) << "\n";
   if (!fs::exists(fs::path(out_dir) / "config.json")) throw Error(out_dir + "/config.json: cannot write");
 
-  // Everything else (tokenizer, generation config, chat template, notes) is copied as is.
-  for (const auto& e : fs::directory_iterator(in_dir)) {
-    const std::string fname = e.path().filename().string();
-    if (!e.is_regular_file() || fname == "config.json" || ends_with(fname, ".safetensors") ||
-        fname == "model.safetensors.index.json")
-      continue;
-    fs::copy_file(e.path(), fs::path(out_dir) / fname, fs::copy_options::overwrite_existing);
+  // The tokenizer, chat template and generation config as they are; nothing else of the folder.
+  for (const char* fname : kModelFiles) {
+    const fs::path from = fs::path(in_dir) / fname;
+    if (!fs::is_regular_file(from)) continue;
+    fs::copy_file(from, fs::path(out_dir) / fname, fs::copy_options::overwrite_existing, ec);
+    if (ec) throw Error((fs::path(out_dir) / fname).string() + ": cannot write (" + ec.message() + ")");
   }
 }
 
