@@ -1,6 +1,9 @@
 // `cpplm bench`: llama-bench-style throughput (pp: one prompt batch, tg: token by token) with the
 // machine's read bandwidth (CPU) or device copy bandwidth (GPU) as the decode roofline; on a
-// checkpoint or random weights of published shapes, CPU or GPU. Each result prints when measured.
+// checkpoint or random weights of published shapes, CPU or GPU. Each result prints when measured;
+// on a terminal, stderr shows which run of a test is under way.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -85,6 +88,11 @@ int cmd_bench(int argc, char** argv) {
     if (!model.empty()) check_model_dir(model);
     for (const std::string& shape : str_list(shapes))
       if (std::filesystem::is_directory(shape)) throw std::runtime_error(shape + ": is a directory (--shape takes a config.json file)");
+    // On a terminal, "[pp512: run 2/3]" on stderr while a test runs, erased before its result prints.
+    const bool progress = isatty(STDERR_FILENO);
+    auto show = [&](const std::string& what) {
+      if (progress) std::fprintf(stderr, "\r\033[K%s", what.c_str()), std::fflush(stderr);
+    };
     const std::vector<int> pp = int_list(prompts, "-p"), tg = int_list(gens, "-n"), ds = int_list(depths, "-d");
     // CPU: read bandwidth; GPU: device-to-device copy bandwidth (read + write). Measured before the
     // weights are loaded (the probe's 2 GiB are freed again).
@@ -100,7 +108,12 @@ int cmd_bench(int argc, char** argv) {
       spec.device = gpu ? "cuda" : "cpu";
       spec.kv_bits = kv_bits;
       spec.seed = seed;
+      if (progress)
+        spec.progress = [&](size_t done, size_t total) {
+          show("[uploading weights: " + std::to_string(done >> 20) + "/" + std::to_string(total >> 20) + " MiB]");
+        };
       auto m = tools::BenchModel::load(spec);
+      show("");
       if (!header) {
         if (bw > 0 && gpu) std::printf("device-to-device copy bandwidth (2 GiB, read + write): %.1f GB/s\n\n", bw);
         else if (bw > 0) std::printf("memory read bandwidth (read-only sum over 2 GiB, %d threads): %.1f GB/s\n\n", tools::threads(), bw);
@@ -114,12 +127,15 @@ int cmd_bench(int argc, char** argv) {
         r.n_prompt = np, r.n_gen = ng, r.depth = depth;
         r.test = (np > 0 ? "pp" + std::to_string(np) : "tg" + std::to_string(ng)) + (depth ? " @ d" + std::to_string(depth) : "");
         // Warm-up: CPU pages and buffers; GPU graph capture and cuBLAS heuristics (so the full test).
+        show("[" + r.test + ": warm-up]");
         if (gpu) m->run(np, ng, 0);
         else m->run(np > 0 ? std::min(np, 16) : 0, np > 0 ? 0 : std::min(ng, 4), 0);
         for (int i = 0; i < reps; ++i) {
+          show("[" + r.test + ": run " + std::to_string(i + 1) + "/" + std::to_string(reps) + "]");
           r.samples.push_back((np > 0 ? np : ng) / m->run(np, ng, depth));
           rss_peak = std::max(rss_peak, tools::current_rss_bytes());
         }
+        show("");
         for (double s : r.samples) r.mean += s / reps;
         for (double s : r.samples) r.stddev += (s - r.mean) * (s - r.mean);
         r.stddev = reps > 1 ? std::sqrt(r.stddev / (reps - 1)) : 0;
