@@ -30,6 +30,7 @@ int cmd_chat(int argc, char** argv) {
   return run(app, argc, argv, [&]() {
     check_model_dir(o.model);
     o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm chat: warning: %s\n", w.c_str()); };
+    show_progress_on_terminal(o);
     auto engine = Engine::load(o.model, o.load);
     if (!engine->has_chat_template()) throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
     const bool tty = isatty(STDIN_FILENO);

@@ -58,6 +58,7 @@ int cmd_generate(int argc, char** argv) {
     if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
 
     o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm generate: warning: %s\n", w.c_str()); };
+    if (!json) show_progress_on_terminal(o);
     auto engine = Engine::load(o.model, o.load);
     const bool token_mode = !ids.empty();
     std::vector<int32_t> input = ids;

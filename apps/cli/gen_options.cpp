@@ -1,6 +1,8 @@
 // Shared generate/chat options.
 #include "gen_options.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -47,6 +49,18 @@ void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens)
 void print_stats(const GenerationResult& r) {
   std::fprintf(stderr, "Prompt: %d tokens, %.3f tokens-per-sec\nGeneration: %d tokens, %.3f tokens-per-sec\nPeak memory: %.3f GB\n",
                r.prompt_tokens, r.prompt_tps, r.generation_tokens, r.generation_tps, r.peak_memory_bytes / 1e9);
+}
+
+void show_progress_on_terminal(CommonOptions& o) {
+  if (!isatty(STDERR_FILENO)) return;
+  o.load.on_progress = [](const std::string& what, size_t done, size_t total) {
+    std::fprintf(stderr, "\r[%s: %.0f / %.0f MiB]", what.c_str(), done / 1048576.0, total / 1048576.0);
+    if (done >= total) std::fputs("\r\033[K", stderr);
+  };
+  o.gen.on_prefill_progress = [](int done, int total) {
+    std::fprintf(stderr, "\r[prompt: %d / %d tokens]", done, total);
+    if (done >= total) std::fputs("\r\033[K", stderr);
+  };
 }
 
 }  // namespace cpplm::cli

@@ -17,6 +17,9 @@ struct CommonOptions {
 // checked by the parser (ranges, finite numbers); --max-tokens defaults to `default_max_tokens`,
 // which the help shows.
 void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens);
+// When stderr is a terminal: a progress line there while weights go to the GPU and while a long
+// prompt is prefilled (erased when done); nothing when stderr is piped.
+void show_progress_on_terminal(CommonOptions& o);
 // "Prompt: 5 tokens, 512.3 tokens-per-sec" ... on stderr, as mlx-lm reports.
 void print_stats(const GenerationResult& r);
 

@@ -31,6 +31,9 @@ struct LoadOptions {
                                  // tokenizer_config.json / chat_template.jinja holds one
   WarningCallback on_warning;    // the engine's warnings as they arise (none: only in the results'
                                  // `warnings`); nothing is printed by the library itself
+  // Progress of loading: (what, done, total) in bytes while weights are copied to the GPU. CPU
+  // weights are memory-mapped, not read, so a CPU load reports nothing.
+  std::function<void(const std::string& what, size_t done, size_t total)> on_progress;
 };
 
 // Sampling and stopping. Sampling order: repetition penalty, log-softmax, top-k, top-p, min-p,
@@ -47,6 +50,8 @@ struct GenerationConfig {
   std::vector<std::string> stop;       // stop strings (not included in the text)
   std::optional<int> max_kv_size;      // rotating KV cache bound
   int kv_bits = 0;                     // K/V cache: 0 = the model's dtype, 8 = 8-bit codes (CPU), 16, 32 = f32
+  // Called after each chunk (512 tokens) of a prompt longer than one chunk: (tokens done, total).
+  std::function<void(int done, int total)> on_prefill_progress;
 };
 
 struct Message {

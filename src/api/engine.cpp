@@ -42,7 +42,9 @@ Engine::~Engine() = default;
 std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& options) {
   if (options.threads > 0) omp_set_num_threads(options.threads);
   auto impl = std::make_unique<Impl>();
-  impl->model = load_language_model(dir, options.device);
+  std::function<void(size_t, size_t)> upload;
+  if (options.on_progress) upload = [&](size_t done, size_t total) { options.on_progress("uploading weights", done, total); };
+  impl->model = load_language_model(dir, options.device, upload);
   impl->dir = dir;
   impl->on_warning = options.on_warning;
   namespace fs = std::filesystem;
@@ -112,6 +114,7 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
   opts.eos_ids = eos;
   opts.max_kv_size = c.max_kv_size;
   opts.kv_bits = c.kv_bits;
+  opts.prefill_progress = c.on_prefill_progress;
   validate(opts.sampling);
   GenerationResult r;
   if (!context_warned) {

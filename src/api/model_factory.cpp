@@ -18,14 +18,20 @@ bool cuda_available() {
 #endif
 }
 
-std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const std::string& device) {
+std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const std::string& device,
+                                                   const std::function<void(size_t, size_t)>& progress) {
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw Error("unknown device \"" + device + "\" (expected cpu, cuda or auto)");
   if (device == "cuda" && !cuda_available()) throw Error("device cuda: this build has no CUDA support or no GPU is visible");
   auto cpu = Model::load(dir);
 #ifdef CPPLM_HAVE_CUDA
-  if (device != "cpu" && cuda_available()) return make_cuda_model(*cpu);
+  if (device != "cpu" && cuda_available()) {
+    CudaOptions o;
+    o.progress = progress;
+    return make_cuda_model(*cpu, o);
+  }
 #endif
+  (void)progress;
   return std::make_unique<CpuModel>(std::move(cpu));
 }
 

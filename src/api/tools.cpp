@@ -174,7 +174,7 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
     args = m->args();
     wtype = m->model_dtype();
     name = std::filesystem::path(spec.model_dir).filename().string() + " " +
-           (args.quantization ? "q" + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
+           (args.quantization ? std::string("q") + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
   }
   // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
   // and a bias per group.

@@ -100,6 +100,8 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
     SequenceTokens in{prompt.subspan(i, n), session.state.get()};
     logits = model.forward({&in, 1}, /*all_logits=*/false);
     session.tokens.insert(session.tokens.end(), prompt.begin() + i, prompt.begin() + i + n);
+    if (opts.prefill_progress && prompt.size() - common > static_cast<size_t>(chunk))
+      opts.prefill_progress(static_cast<int>(i + n - common), static_cast<int>(prompt.size() - common));
   }
   out.stats.prompt_tokens = static_cast<int>(prompt.size() - common);
   out.stats.prompt_seconds = seconds_since(t0);

@@ -19,6 +19,8 @@ struct GenerateOptions {
   std::optional<int> max_kv_size;  // rotating cache bound (full-attention layers)
   int kv_bits = 0;                 // K/V cache storage: CacheOptions::kv_bits
   int prefill_chunk = 512;         // prompt tokens per forward call
+  // Called after each prefill chunk of a prompt longer than one chunk: (tokens done, total).
+  std::function<void(int done, int total)> prefill_progress;
 };
 
 enum class FinishReason { Stop, Length };

@@ -10,33 +10,20 @@
 
 #include "core/json_file.h"
 
+#include "run_cli.h"
+
 namespace {
 
-const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
+using cli_test::cpplm;
+using cli_test::has;
+using cli_test::kModel;
+using cli_test::quote;
+using cli_test::Result;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
 
-std::string slurp(const std::string& path) { return cpplm::read_file(path); }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
-// Runs `cpplm ARGS` with optional stdin text; captures stdout, stderr and the exit code.
-Result cpplm(const std::string& args, const std::string& stdin_text = "") {
-  const std::string base = ::testing::TempDir() + "cpplm_cli_" + std::to_string(::getpid());
-  std::ofstream(base + ".in", std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(CPPLM_CLI) + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
-  for (const char* ext : {".in", ".out", ".err"}) std::remove((base + ext).c_str());  // leave nothing in the temp dir
-  return r;
-}
+
 
 nlohmann::json reference() { return cpplm::parse_json_file(kModel + "/reference.json"); }
 

@@ -15,34 +15,26 @@
 
 #include "core/file_io.h"
 
+#include "run_cli.h"
+
 namespace {
+
+using cli_test::cpplm;
+using cli_test::has;
+using cli_test::kModel;
+using cli_test::quote;
+using cli_test::Result;
 
 namespace fs = std::filesystem;
 
-const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";  // max_position_embeddings 1024
 
-struct Result {
-  int code;
-  std::string out, err;
-};
 
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 size_t count(const std::string& s, const std::string& needle) {
   size_t n = 0;
   for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
   return n;
 }
 
-// Runs `cpplm ARGS` with optional stdin text; captures stdout, stderr and the exit code.
-Result cpplm(const std::string& args, const std::string& stdin_text = "") {
-  const std::string base = ::testing::TempDir() + "cpplm_limits_" + std::to_string(::getpid());
-  std::ofstream(base + ".in", std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(CPPLM_CLI) + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, cpplm::read_file(base + ".out"), cpplm::read_file(base + ".err")};
-  for (const char* ext : {".in", ".out", ".err"}) std::remove((base + ext).c_str());
-  return r;
-}
 
 // A fresh, empty folder under the test temp dir, named for the running test.
 std::string fresh_dir(const std::string& what) {

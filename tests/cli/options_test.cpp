@@ -20,29 +20,21 @@
 #include "core/file_io.h"
 #include "cpplm/cpplm.h"
 
+#include "run_cli.h"
+
 namespace {
+
+using cli_test::cpplm;
+using cli_test::has;
+using cli_test::kModel;
+using cli_test::quote;
+using cli_test::Result;
 
 namespace fs = std::filesystem;
 
-const std::string kModel = std::string(CPPLM_MODELS_DIR) + "/llama-6m-kjv-fortunes";
 
-struct Result {
-  int code;
-  std::string out, err;
-};
 
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
-// Runs `cpplm ARGS` with optional stdin text; captures stdout, stderr and the exit code.
-Result cpplm(const std::string& args, const std::string& stdin_text = "") {
-  const std::string base = ::testing::TempDir() + "cpplm_options_" + std::to_string(::getpid());
-  std::ofstream(base + ".in", std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(CPPLM_CLI) + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, cpplm::read_file(base + ".out"), cpplm::read_file(base + ".err")};
-  for (const char* ext : {".in", ".out", ".err"}) std::remove((base + ext).c_str());  // leave nothing in the temp dir
-  return r;
-}
 
 // One step of a terminal session: wait until the output (after the previous step's match) shows
 // `wait_for`, then type `keys`.
@@ -319,6 +311,19 @@ TEST(Options, ChatOnATerminalEditsRecallsAndEndsOnCtrlD) {
   const size_t last = shown.rfind(">> ");
   ASSERT_NE(last, std::string::npos);
   EXPECT_EQ(shown.find('\n', last), shown.size() - 1) << r.out;
+}
+
+// A prompt of several prefill chunks shows its progress on a terminal, never in a pipe.
+TEST(Options, GenerateShowsPromptProgressOnATerminalOnly) {
+  std::string words;
+  for (int i = 0; i < 700; ++i) words += "word ";
+  const std::string args = "generate --ignore-chat-template --max-tokens 2 --prompt " + quote(words);
+  Result t = on_terminal(args, {});
+  EXPECT_EQ(t.code, 0) << t.out;
+  EXPECT_TRUE(has(t.out, "[prompt: 512 / ")) << t.out;
+  Result p = cpplm(args);
+  EXPECT_EQ(p.code, 0) << p.err;
+  EXPECT_FALSE(has(p.err, "[prompt:")) << p.err;
 }
 
 TEST(Options, ChatFromAPipeEndsAtEndOfInput) {
