@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
       fresh->encode(text, false);
       const double cold = seconds_since(t0);
       std::printf("%-13s load %6.1f ms | encode %6.1f MB/s (cold cache %6.1f MB/s) | %zu ids, %.2f bytes/token\n", name,
-                  best_load * 1e3, text.size() / best_encode / 1e6, text.size() / cold / 1e6, n_ids,
-                  double(text.size()) / n_ids);
+                  best_load * 1e3, text.size() / best_encode / 1e6, text.size() / cold / 1e6, n_ids, double(text.size()) / n_ids);
     }
   } catch (const cpplm::Error& e) {
     std::fprintf(stderr, "tokenizer_bench: %s\n", e.what());

@@ -19,7 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int pos[2] = {0, 37};
     std::vector<float> c(a.head_dim), s(a.head_dim);
     rope.tables(pos, 2, 38, c.data(), s.data());
-  } catch (const cpplm::Error&) {
-  }
+  } catch (const cpplm::Error&) {}
   return 0;
 }

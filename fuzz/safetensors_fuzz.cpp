@@ -14,7 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t i = 0; i < t.nbytes(); ++i) sum += b[i];
     }
     (void)sum;
-  } catch (const cpplm::Error&) {
-  }
+  } catch (const cpplm::Error&) {}
   return 0;
 }

@@ -24,9 +24,9 @@ struct PlanAnswers {
 };
 constexpr int kPlanTokens = 20;
 // The hf-reference fixtures the plan runs on, and gtest names for them (dashes are not allowed).
-inline const std::vector<std::string> kPlanFixtures = {"llama2-mha-f32",    "llama3-gqa-bf16",   "bias-headdim-f16",
-                                                       "rope-linear-f32",   "rope-dynamic-f32",  "rope-yarn-f32",
-                                                       "rope-longrope-f32", "sharded-gqa-bf16",  "mistral-swa-f32"};
+inline const std::vector<std::string> kPlanFixtures = {"llama2-mha-f32",    "llama3-gqa-bf16",  "bias-headdim-f16",
+                                                       "rope-linear-f32",   "rope-dynamic-f32", "rope-yarn-f32",
+                                                       "rope-longrope-f32", "sharded-gqa-bf16", "mistral-swa-f32"};
 inline std::string plan_fixture_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string n = info.param;
   for (char& ch : n)

@@ -56,7 +56,8 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
 
 void check_model_dir(const std::string& dir) {
   namespace fs = std::filesystem;
-  if (fs::exists(dir) && !fs::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": not a folder (give the checkpoint's folder)");
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw CLI::ValidationError("--model", dir + ": not a folder (give the checkpoint's folder)");
   if (!fs::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": no such model folder");
   if (!fs::exists(fs::path(dir) / "config.json"))
     throw CLI::ValidationError("--model", dir + ": not a checkpoint folder (no config.json)");
@@ -81,7 +82,9 @@ CLI::Validator int_range(long long lo, long long hi) {
 
 CLI::Validator real_range(double lo, double hi, bool lo_open) {
   const std::string low = (lo_open ? "> " : ">= ") + number(lo);
-  const std::string range = std::isinf(hi) ? low : lo_open ? low + " and <= " + number(hi) : "from " + number(lo) + " to " + number(hi);
+  const std::string range = std::isinf(hi) ? low
+                            : lo_open      ? low + " and <= " + number(hi)
+                                           : "from " + number(lo) + " to " + number(hi);
   const std::string desc = std::isinf(hi) ? low : (lo_open ? "(" : "[") + number(lo) + ", " + number(hi) + "]";
   return CLI::Validator(
       [lo, hi, lo_open, range](std::string& s) -> std::string {
@@ -115,12 +118,15 @@ CLI::Option* add_threads_option(CLI::App& app, int& threads) {
       [name](std::string& s) -> std::string {
         const unsigned cores = std::thread::hardware_concurrency();
         if (cores > 0 && std::strtoll(s.c_str(), nullptr, 10) > static_cast<long long>(cores))
-          std::fprintf(stderr, "%s: warning: --threads %s is more than the %u cores of this machine (usually slower)\n", name.c_str(),
-                       s.c_str(), cores);
+          std::fprintf(stderr, "%s: warning: --threads %s is more than the %u cores of this machine (usually slower)\n",
+                       name.c_str(), s.c_str(), cores);
         return {};
       },
       "");
-  return app.add_option("--threads,-t", threads, "CPU threads (0 = all cores)")->check(int_range(0, kMaxThreads))->check(warn)->capture_default_str();
+  return app.add_option("--threads,-t", threads, "CPU threads (0 = all cores)")
+      ->check(int_range(0, kMaxThreads))
+      ->check(warn)
+      ->capture_default_str();
 }
 
 }  // namespace cpplm::cli

@@ -61,9 +61,11 @@ int cmd_bench(int argc, char** argv) {
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder (default: the bundled model unless --shape)");
-  app.add_option("--shape", shapes, "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path; several comma-separated");
+  app.add_option("--shape", shapes,
+                 "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path; several comma-separated");
   app.add_option("--dtype", dtype, "weights for --shape: f32|bf16|f16|q8|q4 (q: mlx affine, group 64)")
-      ->check(CLI::IsMember({"f32", "bf16", "f16", "q8", "q4"}))->capture_default_str();
+      ->check(CLI::IsMember({"f32", "bf16", "f16", "q8", "q4"}))
+      ->capture_default_str();
   app.add_option("-p,--n-prompt", prompts, "prompt lengths, comma-separated (0 = none)")->capture_default_str();
   app.add_option("-n,--n-gen", gens, "generation lengths, comma-separated (0 = none)")->capture_default_str();
   app.add_option("-d,--depth", depths, "tokens of context before each test, comma-separated")->capture_default_str();
@@ -73,12 +75,15 @@ int cmd_bench(int argc, char** argv) {
   app.add_flag("--json", json, "print JSON lines (one object per result) instead of a markdown table");
   app.add_flag("--no-bandwidth", no_bw, "skip the memory bandwidth probe");
   app.add_option("--device", device, "cpu, cuda or auto (cuda when a GPU is visible)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
   app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes, CPU), 16, 32 (f32)")
-      ->check(CLI::IsMember({0, 8, 16, 32}))->capture_default_str();
+      ->check(CLI::IsMember({0, 8, 16, 32}))
+      ->capture_default_str();
   app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16");
   app.add_option("--seed", seed, "seed of the random weights and tokens: an integer from 0 to 2^64-1 (negative is an error)")
-      ->check(seed_range())->capture_default_str();
+      ->check(seed_range())
+      ->capture_default_str();
   return run(app, argc, argv, [&]() {
     tools::set_threads(threads);
     if (!isa.empty()) tools::force_isa(isa);
@@ -87,7 +92,8 @@ int cmd_bench(int argc, char** argv) {
     if (!model.empty() && !shapes.empty()) throw CLI::ValidationError("--model and --shape exclude each other");
     if (!model.empty()) check_model_dir(model);
     for (const std::string& shape : str_list(shapes))
-      if (std::filesystem::is_directory(shape)) throw std::runtime_error(shape + ": is a directory (--shape takes a config.json file)");
+      if (std::filesystem::is_directory(shape))
+        throw std::runtime_error(shape + ": is a directory (--shape takes a config.json file)");
     // On a terminal, "[pp512: run 2/3]" on stderr while a test runs, erased before its result prints.
     const bool progress = isatty(STDERR_FILENO);
     auto show = [&](const std::string& what) {
@@ -116,9 +122,11 @@ int cmd_bench(int argc, char** argv) {
       show("");
       if (!header) {
         if (bw > 0 && gpu) std::printf("device-to-device copy bandwidth (2 GiB, read + write): %.1f GB/s\n\n", bw);
-        else if (bw > 0) std::printf("memory read bandwidth (read-only sum over 2 GiB, %d threads): %.1f GB/s\n\n", tools::threads(), bw);
-        std::printf("| model | size | params | backend | threads | test | t/s | roofline |\n"
-                    "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
+        else if (bw > 0)
+          std::printf("memory read bandwidth (read-only sum over 2 GiB, %d threads): %.1f GB/s\n\n", tools::threads(), bw);
+        std::printf(
+            "| model | size | params | backend | threads | test | t/s | roofline |\n"
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
         header = true;
       }
       size_t rss_peak = 0;
@@ -142,10 +150,21 @@ int cmd_bench(int argc, char** argv) {
         // Bytes one decode step reads: the weights plus the K/V cache at the test's mean context.
         const double bpt = m->decode_weight_bytes + static_cast<double>(m->kv_bytes_per_position) * (depth + ng / 2.0);
         if (json) {
-          nlohmann::json o = {{"model", m->name}, {"size_bytes", m->size_bytes}, {"params", m->params}, {"backend", m->backend},
-                              {"threads", gpu ? 0 : tools::threads()}, {"test", r.test}, {"n_prompt", np}, {"n_gen", ng},
-                              {"n_depth", depth}, {"avg_ts", r.mean}, {"stddev_ts", r.stddev}, {"samples_ts", r.samples},
-                              {"rss_bytes", rss_peak}, {"kv_dtype", m->kv_dtype}, {"kv_cache_bytes", m->kv_bytes}};
+          nlohmann::json o = {{"model", m->name},
+                              {"size_bytes", m->size_bytes},
+                              {"params", m->params},
+                              {"backend", m->backend},
+                              {"threads", gpu ? 0 : tools::threads()},
+                              {"test", r.test},
+                              {"n_prompt", np},
+                              {"n_gen", ng},
+                              {"n_depth", depth},
+                              {"avg_ts", r.mean},
+                              {"stddev_ts", r.stddev},
+                              {"samples_ts", r.samples},
+                              {"rss_bytes", rss_peak},
+                              {"kv_dtype", m->kv_dtype},
+                              {"kv_cache_bytes", m->kv_bytes}};
           o[gpu ? "copy_bandwidth_gbs" : "read_bandwidth_gbs"] = bw;
           if (gpu) o["gpu_weights_bytes"] = m->size_bytes, o["gpu_workspace_bytes"] = m->gpu_workspace_bytes;
           if (np > 0) o["tflops"] = m->flops_per_token * r.mean / 1e12;
@@ -159,9 +178,9 @@ int cmd_bench(int argc, char** argv) {
           char roof[96] = "";
           if (np > 0) std::snprintf(roof, sizeof roof, "%.1f TFLOP/s", m->flops_per_token * r.mean / 1e12);
           else if (bw > 0) std::snprintf(roof, sizeof roof, "%.0f%% of %.1f t/s", 100 * bpt * r.mean / 1e9 / bw, bw * 1e9 / bpt);
-          std::printf("| %s | %.2f GiB | %.2f B | %s | %s | %s | %.2f ± %.2f | %s |\n", m->name.c_str(), m->size_bytes / (1ull << 30),
-                      m->params / 1e9, m->backend.c_str(), gpu ? "-" : std::to_string(tools::threads()).c_str(), r.test.c_str(),
-                      r.mean, r.stddev, roof);
+          std::printf("| %s | %.2f GiB | %.2f B | %s | %s | %s | %.2f ± %.2f | %s |\n", m->name.c_str(),
+                      m->size_bytes / (1ull << 30), m->params / 1e9, m->backend.c_str(),
+                      gpu ? "-" : std::to_string(tools::threads()).c_str(), r.test.c_str(), r.mean, r.stddev, roof);
         }
         std::fflush(stdout);
       };
@@ -173,13 +192,16 @@ int cmd_bench(int argc, char** argv) {
       }
       if (json) continue;
       if (gpu)
-        std::printf("%s: GPU memory: weights %.2f GiB, KV cache %.1f MiB (%s, largest run), workspace %.1f MiB\n", m->name.c_str(),
-                    m->size_bytes / double(1ull << 30), m->kv_bytes / double(1ull << 20), m->kv_dtype.c_str(),
+        std::printf("%s: GPU memory: weights %.2f GiB, KV cache %.1f MiB (%s, largest run), workspace %.1f MiB\n",
+                    m->name.c_str(), m->size_bytes / double(1ull << 30), m->kv_bytes / double(1ull << 20), m->kv_dtype.c_str(),
                     m->gpu_workspace_bytes / double(1ull << 20));
       else
-        std::printf("%s: resident memory (peak after a run): %.2f GiB = weights %.2f GiB + KV cache %.1f MiB (%s, largest run) + other %.1f MiB\n",
-                    m->name.c_str(), rss_peak / double(1ull << 30), m->size_bytes / (1ull << 30), m->kv_bytes / double(1ull << 20),
-                    m->kv_dtype.c_str(), (static_cast<double>(rss_peak) - m->size_bytes - static_cast<double>(m->kv_bytes)) / (1ull << 20));
+        std::printf(
+            "%s: resident memory (peak after a run): %.2f GiB = weights %.2f GiB + KV cache %.1f MiB (%s, largest run) + other "
+            "%.1f MiB\n",
+            m->name.c_str(), rss_peak / double(1ull << 30), m->size_bytes / (1ull << 30), m->kv_bytes / double(1ull << 20),
+            m->kv_dtype.c_str(),
+            (static_cast<double>(rss_peak) - m->size_bytes - static_cast<double>(m->kv_bytes)) / (1ull << 20));
     }
     return 0;
   });

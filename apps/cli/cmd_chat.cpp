@@ -32,7 +32,8 @@ int cmd_chat(int argc, char** argv) {
     o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm chat: warning: %s\n", w.c_str()); };
     show_progress_on_terminal(o);
     auto engine = Engine::load(o.model, o.load);
-    if (!engine->has_chat_template()) throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
+    if (!engine->has_chat_template())
+      throw std::runtime_error(o.model + ": the tokenizer has no chat template (use cpplm generate)");
     const bool tty = isatty(STDIN_FILENO);
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -45,8 +46,9 @@ int cmd_chat(int argc, char** argv) {
       engine->reset();
     };
     reset();
-    if (tty) std::fprintf(stderr, "[cpplm chat: %s on %s. /reset clears the history, /quit or Ctrl-D ends.]\n",
-                          o.model.c_str(), engine->device().c_str());
+    if (tty)
+      std::fprintf(stderr, "[cpplm chat: %s on %s. /reset clears the history, /quit or Ctrl-D ends.]\n", o.model.c_str(),
+                   engine->device().c_str());
     LineInput input("cpplm", tty, &g_interrupted);
     std::string line;
     while (true) {
@@ -68,7 +70,8 @@ int cmd_chat(int argc, char** argv) {
       }
       if (line.empty()) continue;
       conversation.push_back({"user", line});
-      if (o.verbose) std::fprintf(stderr, "==========\n%s\n==========\n", engine->apply_chat_template(conversation, true).c_str());
+      if (o.verbose)
+        std::fprintf(stderr, "==========\n%s\n==========\n", engine->apply_chat_template(conversation, true).c_str());
       g_interrupted = 0;
       GenerationResult r = engine->chat(conversation, o.gen, [&](const std::string& text) {
         std::fwrite(text.data(), 1, text.size(), stdout);

@@ -17,10 +17,14 @@ int cmd_convert(int argc, char** argv) {
   app.add_option("--model,-m", req.in, "input checkpoint folder")->required();
   app.add_option("--out,-o", req.out, "output folder (created)")->required();
   app.add_flag("--quantize,-q", req.quantize, "quantize Linear and embedding weights (mlx affine)");
-  app.add_option("--q-bits", req.bits, "bits per weight: 2, 3, 4, 5, 6 or 8")->check(CLI::IsMember({2, 3, 4, 5, 6, 8}))->capture_default_str();
+  app.add_option("--q-bits", req.bits, "bits per weight: 2, 3, 4, 5, 6 or 8")
+      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}))
+      ->capture_default_str();
   app.add_option("--q-group-size", req.group_size, "weights per scale/bias group: 32, 64 or 128")
-      ->check(CLI::IsMember({32, 64, 128}))->capture_default_str();
-  app.add_option("--dtype", req.dtype, "float dtype of the output (default: the input's)")->check(CLI::IsMember({"bf16", "f16", "f32"}));
+      ->check(CLI::IsMember({32, 64, 128}))
+      ->capture_default_str();
+  app.add_option("--dtype", req.dtype, "float dtype of the output (default: the input's)")
+      ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   add_threads_option(app, threads);
   return run(app, argc, argv, [&]() {
     check_model_dir(req.in);
@@ -40,8 +44,9 @@ int cmd_convert(int argc, char** argv) {
       throw;
     }
     if (shown) std::fputs("\r\033[K", stderr);
-    std::printf("wrote %s%s\n", req.out.c_str(),
-                req.quantize ? (" (" + std::to_string(req.bits) + "-bit, group " + std::to_string(req.group_size) + ")").c_str() : "");
+    std::printf(
+        "wrote %s%s\n", req.out.c_str(),
+        req.quantize ? (" (" + std::to_string(req.bits) + "-bit, group " + std::to_string(req.group_size) + ")").c_str() : "");
     return 0;
   });
 }

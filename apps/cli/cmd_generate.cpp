@@ -65,7 +65,7 @@ int cmd_generate(int argc, char** argv) {
     const bool templated = !token_mode && engine->has_chat_template() && !ignore_template;
     if (!system.empty() && !templated)
       std::fprintf(stderr, "cpplm generate: warning: --system is dropped (%s)\n",
-                   token_mode ? "--prompt-tokens is the whole prompt"
+                   token_mode        ? "--prompt-tokens is the whole prompt"
                    : ignore_template ? "--ignore-chat-template uses the prompt as raw text"
                                      : "the model has no chat template");
     if (!token_mode) {

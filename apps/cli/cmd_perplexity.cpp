@@ -18,7 +18,9 @@ int cmd_perplexity(int argc, char** argv) {
   bool json = false, allow_long = false;
   app.add_option("--model,-m", model, "checkpoint folder")->capture_default_str();
   app.add_option("--file,-f", file, "text file")->required();
-  app.add_option("--context,-c", context, "window length in tokens (BOS included)")->check(int_range(2, 1 << 20))->capture_default_str();
+  app.add_option("--context,-c", context, "window length in tokens (BOS included)")
+      ->check(int_range(2, 1 << 20))
+      ->capture_default_str();
   app.add_flag("--allow-long-context", allow_long,
                "run a --context longer than the model's context length (max_position_embeddings), with a warning");
   app.add_option("--device", device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
@@ -36,8 +38,8 @@ int cmd_perplexity(int argc, char** argv) {
       const std::string n = std::to_string(limit), max_pos = std::to_string(engine->max_position_embeddings());
       throw CLI::ValidationError("--context", std::to_string(context) + " exceeds the model's " +
                                                   (n == max_pos ? "max_position_embeddings (" + n + ")"
-                                                                : "context length (" + n + ": max_position_embeddings " + max_pos +
-                                                                      " stretched by its rope_scaling)") +
+                                                                : "context length (" + n + ": max_position_embeddings " +
+                                                                      max_pos + " stretched by its rope_scaling)") +
                                                   "; give --allow-long-context to run it anyway (quality degrades past it)");
     }
     const bool tty = isatty(STDERR_FILENO);
@@ -49,8 +51,7 @@ int cmd_perplexity(int argc, char** argv) {
     if (json)
       std::printf("{\"perplexity\": %.6f, \"mean_nll\": %.6f, \"tokens_scored\": %d, \"windows\": %d, \"context\": %d}\n",
                   r.perplexity, r.mean_nll, r.tokens_scored, r.windows, context);
-    else
-      std::printf("perplexity %.4f over %d tokens (%d windows of %d)\n", r.perplexity, r.tokens_scored, r.windows, context);
+    else std::printf("perplexity %.4f over %d tokens (%d windows of %d)\n", r.perplexity, r.tokens_scored, r.windows, context);
     return 0;
   });
 }

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "api/tools.h"
 #include "cli_util.h"
 #include "commands.h"
-#include "api/tools.h"
 #include "cpplm/cpplm.h"
 
 namespace cpplm::cli {

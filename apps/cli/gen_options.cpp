@@ -21,20 +21,34 @@ void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens)
   o.model = default_model_dir();
   o.gen.max_tokens = default_max_tokens;
   app.add_option("--model,-m", o.model, "checkpoint folder (config.json, safetensors, tokenizer)")->capture_default_str();
-  app.add_option("--device", o.load.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))->capture_default_str();
+  app.add_option("--device", o.load.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
   add_threads_option(app, o.load.threads);
-  app.add_option("--max-tokens,-n", o.gen.max_tokens, "maximum tokens to generate")->check(int_range(0, kMaxTokens))->capture_default_str();
+  app.add_option("--max-tokens,-n", o.gen.max_tokens, "maximum tokens to generate")
+      ->check(int_range(0, kMaxTokens))
+      ->capture_default_str();
   app.add_option("--temp", o.gen.temp, "sampling temperature (0 = greedy)")->check(real_range(0, kInf))->capture_default_str();
   app.add_option("--top-p", o.gen.top_p, "nucleus sampling: smallest set of tokens reaching this probability (1 = off)")
-      ->check(real_range(0, 1, /*lo_open=*/true))->capture_default_str();
-  app.add_option("--top-k", o.gen.top_k, "sample among the k most likely tokens (0 = off)")->check(int_range(0, INT32_MAX))->capture_default_str();
-  app.add_option("--min-p", o.gen.min_p, "drop tokens below min-p × the top probability (0 = off)")->check(real_range(0, 1))->capture_default_str();
+      ->check(real_range(0, 1, /*lo_open=*/true))
+      ->capture_default_str();
+  app.add_option("--top-k", o.gen.top_k, "sample among the k most likely tokens (0 = off)")
+      ->check(int_range(0, INT32_MAX))
+      ->capture_default_str();
+  app.add_option("--min-p", o.gen.min_p, "drop tokens below min-p × the top probability (0 = off)")
+      ->check(real_range(0, 1))
+      ->capture_default_str();
   app.add_option("--repetition-penalty", o.gen.repetition_penalty, "penalty for recent tokens (1 = off)")
-      ->check(real_range(0, kInf, /*lo_open=*/true))->capture_default_str();
+      ->check(real_range(0, kInf, /*lo_open=*/true))
+      ->capture_default_str();
   app.add_option("--repetition-context-size", o.gen.repetition_context_size, "tokens the penalty looks back over")
-      ->check(int_range(0, kMaxTokens))->capture_default_str();
-  app.add_option("--seed", o.gen.seed, "random seed for sampling: an integer from 0 to 2^64-1 (negative is an error); the same seed and options give the same text")
-      ->check(seed_range())->capture_default_str();
+      ->check(int_range(0, kMaxTokens))
+      ->capture_default_str();
+  app.add_option("--seed", o.gen.seed,
+                 "random seed for sampling: an integer from 0 to 2^64-1 (negative is an error); the same seed and options give "
+                 "the same text")
+      ->check(seed_range())
+      ->capture_default_str();
   app.add_option("--stop", o.gen.stop, "stop string (repeatable); not printed");
   app.add_option("--max-kv-size", o.gen.max_kv_size, "bound the KV cache to this many tokens (rotating; default: unbounded)")
       ->check(int_range(1, INT32_MAX));
@@ -47,7 +61,8 @@ void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens)
 }
 
 void print_stats(const GenerationResult& r) {
-  std::fprintf(stderr, "Prompt: %d tokens, %.3f tokens-per-sec\nGeneration: %d tokens, %.3f tokens-per-sec\nPeak memory: %.3f GB\n",
+  std::fprintf(stderr,
+               "Prompt: %d tokens, %.3f tokens-per-sec\nGeneration: %d tokens, %.3f tokens-per-sec\nPeak memory: %.3f GB\n",
                r.prompt_tokens, r.prompt_tps, r.generation_tokens, r.generation_tps, r.peak_memory_bytes / 1e9);
 }
 

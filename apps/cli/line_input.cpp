@@ -34,7 +34,7 @@ int read_char(EditLine* el, wchar_t* out) {
     wchar_t w;
     const size_t used = std::mbrtowc(&w, &c, 1, &state);
     if (used == static_cast<size_t>(-2)) continue;  // inside a multibyte character
-    if (used == static_cast<size_t>(-1)) {         // not valid in the locale: skip the byte
+    if (used == static_cast<size_t>(-1)) {          // not valid in the locale: skip the byte
       state = {};
       continue;
     }

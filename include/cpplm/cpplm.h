@@ -26,11 +26,11 @@ using WarningCallback = std::function<void(const std::string& message)>;
 
 struct LoadOptions {
   std::string device = "auto";  // "cpu", "cuda", or "auto" (cuda when a GPU is present)
-  int threads = 0;               // CPU threads; 0 = all cores
-  std::string chat_template;     // optional override: a .jinja file, or a folder whose
-                                 // tokenizer_config.json / chat_template.jinja holds one
-  WarningCallback on_warning;    // the engine's warnings as they arise (none: only in the results'
-                                 // `warnings`); nothing is printed by the library itself
+  int threads = 0;              // CPU threads; 0 = all cores
+  std::string chat_template;    // optional override: a .jinja file, or a folder whose
+                                // tokenizer_config.json / chat_template.jinja holds one
+  WarningCallback on_warning;   // the engine's warnings as they arise (none: only in the results'
+                                // `warnings`); nothing is printed by the library itself
   // Progress of loading: (what, done, total) in bytes while weights are copied to the GPU. CPU
   // weights are memory-mapped, not read, so a CPU load reports nothing.
   std::function<void(const std::string& what, size_t done, size_t total)> on_progress;
@@ -47,9 +47,9 @@ struct GenerationConfig {
   float repetition_penalty = 1.0f;
   int repetition_context_size = 20;
   uint64_t seed = 0;
-  std::vector<std::string> stop;       // stop strings (not included in the text)
-  std::optional<int> max_kv_size;      // rotating KV cache bound
-  int kv_bits = 0;                     // K/V cache: 0 = the model's dtype, 8 = 8-bit codes (CPU), 16, 32 = f32
+  std::vector<std::string> stop;   // stop strings (not included in the text)
+  std::optional<int> max_kv_size;  // rotating KV cache bound
+  int kv_bits = 0;                 // K/V cache: 0 = the model's dtype, 8 = 8-bit codes (CPU), 16, 32 = f32
   // Called after each chunk (512 tokens) of a prompt longer than one chunk: (tokens done, total).
   std::function<void(int done, int total)> on_prefill_progress;
 };
@@ -60,9 +60,9 @@ struct Message {
 };
 
 struct GenerationResult {
-  std::string text;              // generated text, without the EOS token or stop string
-  std::vector<int32_t> tokens;   // generated ids (an EOS id that stopped generation included)
-  std::string finish_reason;     // "stop" (EOS, stop string or callback) | "length"
+  std::string text;             // generated text, without the EOS token or stop string
+  std::vector<int32_t> tokens;  // generated ids (an EOS id that stopped generation included)
+  std::string finish_reason;    // "stop" (EOS, stop string or callback) | "length"
   int prompt_tokens = 0;
   double prompt_tps = 0;
   int generation_tokens = 0;
@@ -74,7 +74,7 @@ struct GenerationResult {
 // Perplexity of a text (Engine::perplexity).
 struct PerplexityStats {
   double perplexity = 0;
-  double mean_nll = 0;    // mean negative log-likelihood per scored token (nats)
+  double mean_nll = 0;  // mean negative log-likelihood per scored token (nats)
   int tokens_scored = 0;
   int windows = 0;
   std::vector<std::string> warnings;  // what was passed to LoadOptions::on_warning for this call
@@ -115,8 +115,7 @@ class CPPLM_API Engine {
   // Perplexity of `text` in non-overlapping windows of `context` tokens, each starting with BOS
   // (every token after the first of a window is scored). progress(done, total) after each window.
   // Windows longer than context_length() are run, with a warning; NaN or infinite logits throw.
-  PerplexityStats perplexity(const std::string& text, int context,
-                             const std::function<void(int done, int total)>& progress = {});
+  PerplexityStats perplexity(const std::string& text, int context, const std::function<void(int done, int total)>& progress = {});
 
   // config.json's max_position_embeddings: the context the model was trained for (0 = not given).
   int max_position_embeddings() const;

@@ -60,8 +60,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
       if (!impl->chat_template.available()) throw Error(options.chat_template + ": no chat template in this folder");
     } else {
       const Tokenizer& t = impl->tok();
-      impl->chat_template = jinja::ChatTemplate(read_file(options.chat_template), t.bos_token(), t.eos_token(),
-                                                options.chat_template);
+      impl->chat_template =
+          jinja::ChatTemplate(read_file(options.chat_template), t.bos_token(), t.eos_token(), options.chat_template);
     }
   }
   for (int32_t e : impl->model->args().eos_token_ids)
@@ -118,10 +118,10 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
   validate(opts.sampling);
   GenerationResult r;
   if (!context_warned) {
-    const std::string w = context_warning(model->args(),
-                                          "prompt (" + std::to_string(prompt.size()) + " tokens) + max tokens (" +
-                                              std::to_string(c.max_tokens) + ")",
-                                          static_cast<int64_t>(prompt.size()) + c.max_tokens);
+    const std::string w = context_warning(
+        model->args(),
+        "prompt (" + std::to_string(prompt.size()) + " tokens) + max tokens (" + std::to_string(c.max_tokens) + ")",
+        static_cast<int64_t>(prompt.size()) + c.max_tokens);
     if (!w.empty()) {
       warn(w, r.warnings);
       context_warned = true;
@@ -183,7 +183,8 @@ PerplexityStats Engine::perplexity(const std::string& text, int context, const s
   PerplexityStats stats;
   if (context >= 2 && !ids.empty()) {  // else perplexity() refuses them
     const int64_t longest = std::min<int64_t>(context, static_cast<int64_t>(ids.size()) + 1);
-    const std::string w = context_warning(impl_->model->args(), "perplexity windows of " + std::to_string(longest) + " tokens", longest);
+    const std::string w =
+        context_warning(impl_->model->args(), "perplexity windows of " + std::to_string(longest) + " tokens", longest);
     if (!w.empty()) impl_->warn(w, stats.warnings);
   }
   const PerplexityResult r = cpplm::perplexity(*impl_->model, ids, *bos, context, progress);

@@ -64,7 +64,8 @@ double matmul_params(const ModelArgs& a) {
 
 class Bench : public BenchModel {
  public:
-  Bench(std::unique_ptr<LanguageModel> lm, int kv_bits, uint64_t seed) : lm_(std::move(lm)), cache_{std::nullopt, kv_bits}, rng_(seed) {}
+  Bench(std::unique_ptr<LanguageModel> lm, int kv_bits, uint64_t seed)
+      : lm_(std::move(lm)), cache_{std::nullopt, kv_bits}, rng_(seed) {}
 
   double run(int n_prompt, int n_gen, int depth) override {
     auto seq = lm_->make_sequence(cache_);
@@ -167,7 +168,8 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
     args = parse_model_args(cfg, spec.shape);
     resolve_model_family(args, spec.shape);
     if (!gpu) m = Model::from_tensors(args, random_weights(args, wtype, bits, group, spec.seed), spec.shape);
-    const bool published = std::any_of(std::begin(kShapes), std::end(kShapes), [&](const Shape& s) { return spec.shape == s.name; });
+    const bool published =
+        std::any_of(std::begin(kShapes), std::end(kShapes), [&](const Shape& s) { return spec.shape == s.name; });
     name = (published ? spec.shape : std::filesystem::path(spec.shape).parent_path().filename().string()) + " " + spec.dtype;
   } else {
     m = Model::load(spec.model_dir);
@@ -193,7 +195,8 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
     size_bytes = static_cast<double>(mem.weights);
     workspace = mem.workspace;
     params = m ? static_cast<double>(m->num_params())
-               : matmul_params(args) + (args.tie_word_embeddings.value_or(false) ? 0.0 : double{1} * args.vocab_size * args.hidden_size);
+               : matmul_params(args) +
+                     (args.tie_word_embeddings.value_or(false) ? 0.0 : double{1} * args.vocab_size * args.hidden_size);
     backend = "CUDA " + lm->device();
 #endif
   } else {

@@ -59,13 +59,13 @@ class BenchModel {
   static std::unique_ptr<BenchModel> load(const BenchSpec& spec);
   virtual ~BenchModel() = default;
 
-  std::string name;      // "llama-3.2-1b q4", or the folder's name and dtype
-  std::string backend;   // "CPU avx512", "CUDA cuda:0 (NVIDIA H200)"
+  std::string name;     // "llama-3.2-1b q4", or the folder's name and dtype
+  std::string backend;  // "CPU avx512", "CUDA cuda:0 (NVIDIA H200)"
   bool gpu = false;
   double size_bytes = 0;  // weights as held by the device
   double params = 0;
-  double flops_per_token = 0;        // 2 x the parameters a token passes through (pp TFLOP/s)
-  double decode_weight_bytes = 0;    // weight bytes one decode step reads
+  double flops_per_token = 0;      // 2 x the parameters a token passes through (pp TFLOP/s)
+  double decode_weight_bytes = 0;  // weight bytes one decode step reads
   size_t gpu_workspace_bytes = 0;
   // After each run: the sequence's K/V storage.
   size_t kv_bytes = 0, kv_bytes_per_position = 0;

@@ -9,11 +9,9 @@ struct Info {
   size_t size;
 };
 constexpr Info kInfo[] = {
-    {DType::F32, "F32", 4},  {DType::F16, "F16", 2},  {DType::BF16, "BF16", 2},
-    {DType::F64, "F64", 8},  {DType::I8, "I8", 1},    {DType::U8, "U8", 1},
-    {DType::I16, "I16", 2},  {DType::U16, "U16", 2},  {DType::I32, "I32", 4},
-    {DType::U32, "U32", 4},  {DType::I64, "I64", 8},  {DType::U64, "U64", 8},
-    {DType::Bool, "BOOL", 1},
+    {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2}, {DType::F64, "F64", 8}, {DType::I8, "I8", 1},
+    {DType::U8, "U8", 1},   {DType::I16, "I16", 2}, {DType::U16, "U16", 2},   {DType::I32, "I32", 4}, {DType::U32, "U32", 4},
+    {DType::I64, "I64", 8}, {DType::U64, "U64", 8}, {DType::Bool, "BOOL", 1},
 };
 }  // namespace
 
@@ -70,9 +68,9 @@ uint16_t f32_to_f16(float f) {
   std::memcpy(&bits, &f, 4);
   uint32_t sign = (bits >> 16) & 0x8000u;
   uint32_t abs = bits & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
-  if (abs < 0x38800000u) {  // subnormal or zero in f16
+  if (abs < 0x38800000u) {                                               // subnormal or zero in f16
     if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
     uint32_t e = abs >> 23;
     uint32_t m = (abs & 0x7fffffu) | 0x800000u;

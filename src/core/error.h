@@ -11,10 +11,9 @@ class Error : public std::runtime_error {
 };
 
 // Checked invariant inside the library (a bug if it fires, not a user error).
-#define CPPLM_CHECK(cond, msg)                                                   \
-  do {                                                                           \
-    if (!(cond)) throw ::cpplm::Error(std::string("internal check failed: ") +  \
-                                      #cond + ": " + (msg));                     \
+#define CPPLM_CHECK(cond, msg)                                                                        \
+  do {                                                                                                \
+    if (!(cond)) throw ::cpplm::Error(std::string("internal check failed: ") + #cond + ": " + (msg)); \
   } while (0)
 
 }  // namespace cpplm

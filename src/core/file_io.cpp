@@ -19,9 +19,7 @@ struct FdCloser {
   ~FdCloser() { ::close(fd); }
 };
 
-Error file_error(const std::string& path, const char* what) {
-  return Error(path + ": " + what + ": " + std::strerror(errno));
-}
+Error file_error(const std::string& path, const char* what) { return Error(path + ": " + what + ": " + std::strerror(errno)); }
 
 }  // namespace
 

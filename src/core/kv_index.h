@@ -25,7 +25,9 @@ CPPLM_HOST_DEVICE constexpr bool kv_visible(int j, int p, int window, int keep) 
 
 // The same set as runs of positions: from a query at p, keys [0, kv_sinks_end) and
 // [kv_window_start, p] are visible (kv_visible, as ranges for loops over keys).
-CPPLM_HOST_DEVICE constexpr int kv_window_start(int p, int window) { return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0; }
+CPPLM_HOST_DEVICE constexpr int kv_window_start(int p, int window) {
+  return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+}
 CPPLM_HOST_DEVICE constexpr int kv_sinks_end(int window_start, int keep) { return keep < window_start ? keep : window_start; }
 
 // Whether position pos is still stored by a cache that has seen `offset` positions.

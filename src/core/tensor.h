@@ -25,7 +25,9 @@ struct TensorView {
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
   int64_t dim(int i) const { return shape.at(i < 0 ? shape.size() + i : i); }
   template <class T>
-  const T* as() const { return static_cast<const T*>(data); }
+  const T* as() const {
+    return static_cast<const T*>(data);
+  }
   bool empty() const { return data == nullptr; }
 };
 
@@ -38,9 +40,13 @@ class Buffer {
   void* data() { return ptr_.get(); }
   const void* data() const { return ptr_.get(); }
   template <class T>
-  T* as() { return static_cast<T*>(data()); }
+  T* as() {
+    return static_cast<T*>(data());
+  }
   template <class T>
-  const T* as() const { return static_cast<const T*>(data()); }
+  const T* as() const {
+    return static_cast<const T*>(data());
+  }
 
  private:
   struct Free {

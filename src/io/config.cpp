@@ -27,9 +27,7 @@ class Reader {
  public:
   Reader(const json& j, std::string src) : j_(j), src_(std::move(src)) {}
 
-  Error err(const std::string& field, const std::string& why) const {
-    return Error(src_ + ": field \"" + field + "\": " + why);
-  }
+  Error err(const std::string& field, const std::string& why) const { return Error(src_ + ": field \"" + field + "\": " + why); }
   const json* get(const char* key) const {
     auto it = j_.find(key);
     return (it == j_.end() || it->is_null()) ? nullptr : &*it;
@@ -105,7 +103,8 @@ RopeScaling parse_rope(const json& rs, const Reader& r, const std::string& field
   s.factor = num("factor").value_or(1.0);
   r.positive(s.factor, sub("factor"));  // frequencies are divided by it
   if (auto it = rs.find("original_max_position_embeddings"); it != rs.end() && !it->is_null())
-    s.original_max_position_embeddings = static_cast<double>(r.integer(*it, sub("original_max_position_embeddings"), 1, INT32_MAX));
+    s.original_max_position_embeddings =
+        static_cast<double>(r.integer(*it, sub("original_max_position_embeddings"), 1, INT32_MAX));
   s.low_freq_factor = num("low_freq_factor").value_or(1.0);
   s.high_freq_factor = num("high_freq_factor").value_or(4.0);
   s.beta_fast = num("beta_fast");
@@ -203,7 +202,8 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
     if (!t->is_boolean()) throw r.err("tie_word_embeddings", "expected true or false");
     a.tie_word_embeddings = t->get<bool>();
   }
-  if (const json* sw = r.get("sliding_window")) a.sliding_window = static_cast<int>(r.integer(*sw, "sliding_window", 1, INT32_MAX));
+  if (const json* sw = r.get("sliding_window"))
+    a.sliding_window = static_cast<int>(r.integer(*sw, "sliding_window", 1, INT32_MAX));
   if (const json* lt = r.get("layer_types")) {
     if (!lt->is_array()) throw r.err("layer_types", "expected a list of strings");
     for (const json& x : *lt) {
@@ -221,7 +221,8 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
   if (q && q->is_object() && q->contains("bits")) {
     a.quantization = parse_quant(*q, r, "quantization");
     for (auto it = q->begin(); it != q->end(); ++it)
-      if (it->is_object() || it->is_boolean()) a.quantization_overrides[it.key()] = parse_quant(*it, r, "quantization." + it.key());
+      if (it->is_object() || it->is_boolean())
+        a.quantization_overrides[it.key()] = parse_quant(*it, r, "quantization." + it.key());
   }
   a.eos_token_ids = int_or_list(r.get("eos_token_id"), r, "eos_token_id");
   if (const json* b = r.get("bos_token_id"); b && b->is_number_integer())
@@ -241,8 +242,6 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
   return a;
 }
 
-ModelArgs load_model_args(const std::string& config_path) {
-  return parse_model_args(parse_json_file(config_path), config_path);
-}
+ModelArgs load_model_args(const std::string& config_path) { return parse_model_args(parse_json_file(config_path), config_path); }
 
 }  // namespace cpplm

@@ -24,23 +24,19 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& path, const std::string& name, const json& v) {
-  auto fail = [&](const std::string& why) -> Error {
-    return Error(path + ": tensor '" + name + "': " + why);
-  };
+  auto fail = [&](const std::string& why) -> Error { return Error(path + ": tensor '" + name + "': " + why); };
   if (!v.is_object()) throw fail("header entry is not an object");
   Entry e{name, DType::F32, {}, 0, 0};
   auto dt = v.find("dtype");
   if (dt == v.end() || !dt->is_string()) throw fail("missing or non-string \"dtype\"");
-  if (!parse_dtype(dt->get<std::string>(), &e.dtype))
-    throw fail("unsupported dtype \"" + dt->get<std::string>() + "\"");
+  if (!parse_dtype(dt->get<std::string>(), &e.dtype)) throw fail("unsupported dtype \"" + dt->get<std::string>() + "\"");
   auto sh = v.find("shape");
   if (sh == v.end() || !sh->is_array()) throw fail("missing or non-array \"shape\"");
   uint64_t numel = 1;
   for (const json& d : *sh) {
     if (!d.is_number_unsigned()) throw fail("shape has a non-integer or negative dimension");
     uint64_t dim = d.get<uint64_t>();
-    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dim)
-      throw fail("shape " + sh->dump() + " is too large");
+    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dim) throw fail("shape " + sh->dump() + " is too large");
     numel *= dim;
     e.shape.push_back(static_cast<int64_t>(dim));
   }
@@ -53,9 +49,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   if (e.end < e.begin) throw fail("data_offsets end < begin");
   uint64_t want = numel * dtype_size(e.dtype);
   if (e.end - e.begin != want)
-    throw fail("dtype " + std::string(dtype_name(e.dtype)) + " shape " + shape_str(e.shape) +
-               " needs " + std::to_string(want) + " bytes but data_offsets span " +
-               std::to_string(e.end - e.begin));
+    throw fail("dtype " + std::string(dtype_name(e.dtype)) + " shape " + shape_str(e.shape) + " needs " + std::to_string(want) +
+               " bytes but data_offsets span " + std::to_string(e.end - e.begin));
   return e;
 }
 
@@ -67,8 +62,8 @@ ParsedSafetensors parse_safetensors(const uint8_t* bytes, size_t size, const std
   uint64_t n = 0;
   std::memcpy(&n, bytes, 8);  // little-endian u64 (x86/ARM hosts are little-endian)
   if (n > size - 8)
-    throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" +
-                std::to_string(size) + " bytes)");
+    throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) +
+                " bytes)");
   const char* hdr = reinterpret_cast<const char*>(bytes + 8);
   const json j = parse_json(std::string_view(hdr, n), path + ": header");
   if (!j.is_object()) throw Error(path + ": header is not a JSON object");
@@ -89,9 +84,8 @@ ParsedSafetensors parse_safetensors(const uint8_t* bytes, size_t size, const std
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.end > data_size)
-      throw Error(path + ": tensor '" + e.name + "': data_offsets [" + std::to_string(e.begin) + ", " +
-                  std::to_string(e.end) + ") outside the data section (" + std::to_string(data_size) +
-                  " bytes; truncated file?)");
+      throw Error(path + ": tensor '" + e.name + "': data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                  ") outside the data section (" + std::to_string(data_size) + " bytes; truncated file?)");
     if (i > 0 && e.begin < entries[i - 1].end && e.end > e.begin)
       throw Error(path + ": tensor '" + e.name + "' overlaps tensor '" + entries[i - 1].name + "'");
     out.tensors[e.name] = TensorView{data + e.begin, e.dtype, e.shape};
@@ -116,8 +110,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
 void WeightStore::add(std::unique_ptr<SafetensorsFile> f) {
   for (const auto& [name, view] : f->tensors()) {
     auto [it, inserted] = index_.emplace(name, std::make_pair(f.get(), view));
-    if (!inserted)
-      throw Error(f->path() + ": tensor '" + name + "' also appears in " + it->second.first->path());
+    if (!inserted) throw Error(f->path() + ": tensor '" + name + "' also appears in " + it->second.first->path());
   }
   files_.push_back(std::move(f));
 }

@@ -21,7 +21,7 @@ class KVCache {
       : KVCache(num_kv_heads, head_dim, /*max_size=*/0, /*keep=*/0, type) {}
   virtual ~KVCache() = default;
 
-  int offset() const { return offset_; }            // tokens seen so far
+  int offset() const { return offset_; }  // tokens seen so far
   int num_kv_heads() const { return kv_heads_; }
   int head_dim() const { return head_dim_; }
   KVType type() const { return type_; }

@@ -21,9 +21,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string torch_dtype_name(DType t) {
-  return t == DType::BF16 ? "bfloat16" : t == DType::F16 ? "float16" : "float32";
-}
+std::string torch_dtype_name(DType t) { return t == DType::BF16 ? "bfloat16" : t == DType::F16 ? "float16" : "float32"; }
 
 Tensor cast(const std::vector<float>& v, const Shape& shape, DType t) {
   Tensor out{Buffer(v.size() * dtype_size(t)), t, shape};
@@ -39,8 +37,9 @@ Tensor cast(const std::vector<float>& v, const Shape& shape, DType t) {
 
 bool is_quantizable(const std::string& name, const Shape& shape, int group_size) {
   if (shape.size() != 2 || shape[1] % group_size != 0) return false;
-  static const char* kModules[] = {"q_proj.weight", "k_proj.weight", "v_proj.weight", "o_proj.weight", "gate_proj.weight",
-                                   "up_proj.weight", "down_proj.weight", "lm_head.weight", "embed_tokens.weight"};
+  static const char* kModules[] = {"q_proj.weight",    "k_proj.weight",    "v_proj.weight",
+                                   "o_proj.weight",    "gate_proj.weight", "up_proj.weight",
+                                   "down_proj.weight", "lm_head.weight",   "embed_tokens.weight"};
   for (const char* m : kModules)
     if (ends_with(name, m)) return true;
   return false;
@@ -68,8 +67,7 @@ std::map<std::string, Tensor> convert_weights(const WeightStore& ws, const Model
     ++tensors_done;
     bytes_done += t.nbytes();
     const std::string module = ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : "";
-    if ((ends_with(name, ".scales") || ends_with(name, ".biases")) &&
-        source_quant(name.substr(0, name.size() - 7)))
+    if ((ends_with(name, ".scales") || ends_with(name, ".biases")) && source_quant(name.substr(0, name.size() - 7)))
       continue;  // read together with its weight
     Linear l;
     Shape shape = t.shape;
@@ -90,8 +88,7 @@ std::map<std::string, Tensor> convert_weights(const WeightStore& ws, const Model
     std::vector<float> f(static_cast<size_t>(num_elements(shape)));
     dequantize(l, f.data());
     const DType dt = opts.dtype.value_or(l.float_dtype());
-    if (opts.quantize && !module.empty() && is_quantizable(name, shape, opts.group_size) &&
-        (shape[1] * opts.bits) % 32 == 0) {
+    if (opts.quantize && !module.empty() && is_quantizable(name, shape, opts.group_size) && (shape[1] * opts.bits) % 32 == 0) {
       const int64_t m = shape[0], k = shape[1], groups = k / opts.group_size;
       Tensor codes{Buffer(m * k * opts.bits / 8), DType::U32, {m, k * opts.bits / 32}};
       Tensor scales{Buffer(m * groups * dtype_size(dt)), dt, {m, groups}};

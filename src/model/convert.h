@@ -27,9 +27,9 @@ struct ConvertOptions {
 // True for the weights mlx-lm quantizes in a Llama model: every Linear (q/k/v/o, gate/up/down,
 // lm_head) and the embedding table, when in_features is divisible by the group size.
 // The files besides config.json and the weights that make up a checkpoint (copied by convert).
-inline constexpr const char* kModelFiles[] = {
-    "tokenizer.json",    "tokenizer.model",     "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json", "chat_template.jinja", "chat_template.json",    "generation_config.json"};
+inline constexpr const char* kModelFiles[] = {"tokenizer.json",          "tokenizer.model",       "tokenizer_config.json",
+                                              "special_tokens_map.json", "added_tokens.json",     "chat_template.jinja",
+                                              "chat_template.json",      "generation_config.json"};
 
 bool is_quantizable(const std::string& name, const Shape& shape, int group_size);
 

@@ -16,8 +16,7 @@ KVType kv_storage(int kv_bits, DType model_dtype) {
     case 8: return KVType::Q8;
     case 16: return model_dtype == DType::F16 ? KVType::F16 : KVType::BF16;
     case 32: return KVType::F32;
-    default:
-      throw Error("kv_bits " + std::to_string(kv_bits) + " is not supported (0 = the model's dtype, 8, 16 or 32)");
+    default: throw Error("kv_bits " + std::to_string(kv_bits) + " is not supported (0 = the model's dtype, 8, 16 or 32)");
   }
 }
 

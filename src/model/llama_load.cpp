@@ -96,9 +96,9 @@ SequenceCache Model::make_cache(SequencePlan plan) const {
   SequenceCache c;
   for (const LayerPlan& l : plan.layers) {
     if (l.max_size > 0)
-      c.layers.push_back(std::make_unique<RotatingKVCache>(args_.num_key_value_heads, args_.head_dim, l.max_size, l.keep, plan.kv_type));
-    else
-      c.layers.push_back(std::make_unique<KVCache>(args_.num_key_value_heads, args_.head_dim, plan.kv_type));
+      c.layers.push_back(
+          std::make_unique<RotatingKVCache>(args_.num_key_value_heads, args_.head_dim, l.max_size, l.keep, plan.kv_type));
+    else c.layers.push_back(std::make_unique<KVCache>(args_.num_key_value_heads, args_.head_dim, plan.kv_type));
   }
   c.plan = std::move(plan);
   return c;

@@ -22,7 +22,10 @@ Tensor fill(DType t, Shape shape, float amp, uint64_t seed, bool constant = fals
   Tensor out{Buffer(static_cast<size_t>(n) * dtype_size(t)), t, std::move(shape)};
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const float u = constant ? amp : amp * (static_cast<float>(mix(seed ^ static_cast<uint64_t>(i) * 0x2545f491ull) >> 40) * (2.0f / 16777216.0f) - 1.0f);
+    const float u =
+        constant ? amp
+                 : amp * (static_cast<float>(mix(seed ^ static_cast<uint64_t>(i) * 0x2545f491ull) >> 40) * (2.0f / 16777216.0f) -
+                          1.0f);
     if (t == DType::F32) out.buf.as<float>()[i] = u;
     else if (t == DType::BF16) out.buf.as<uint16_t>()[i] = f32_to_bf16(u);
     else if (t == DType::F16) out.buf.as<uint16_t>()[i] = f32_to_f16(u);

@@ -14,8 +14,7 @@ void llama_layout(ModelArgs& a) {
 
 // Mistral: the Llama graph with sliding_window applied to every layer (when set).
 void mistral_layout(ModelArgs& a) {
-  if (a.layer_types.empty())
-    a.layer_types.assign(a.num_hidden_layers, a.sliding_window ? "sliding_attention" : "full_attention");
+  if (a.layer_types.empty()) a.layer_types.assign(a.num_hidden_layers, a.sliding_window ? "sliding_attention" : "full_attention");
 }
 
 struct Family {
@@ -48,8 +47,8 @@ void resolve_model_family(ModelArgs& a, const std::string& source) {
   fam->layout(a);
   auto err = [&](const char* f, const std::string& why) { return Error(source + ": field \"" + f + "\": " + why); };
   if (static_cast<int>(a.layer_types.size()) != a.num_hidden_layers)
-    throw err("layer_types", "has " + std::to_string(a.layer_types.size()) + " entries for " +
-                                 std::to_string(a.num_hidden_layers) + " layers");
+    throw err("layer_types",
+              "has " + std::to_string(a.layer_types.size()) + " entries for " + std::to_string(a.num_hidden_layers) + " layers");
   for (const auto& t : a.layer_types) {
     if (t != "full_attention" && t != "sliding_attention") throw err("layer_types", "unknown layer type \"" + t + "\"");
     if (t == "sliding_attention" && !a.sliding_window) throw err("sliding_window", "needed by sliding_attention layers");

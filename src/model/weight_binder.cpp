@@ -90,7 +90,8 @@ Linear WeightBinder::linear(const std::string& prefix, int64_t out, int64_t in, 
 
 void WeightBinder::check_all_bound(const std::vector<std::string>& expected, const std::string& model_type) const {
   for (const std::string& n : expected)
-    if (!used_.count(n)) throw Error(src_.file_of(n) + ": unexpected tensor '" + n + "' (not part of a " + model_type + " model)");
+    if (!used_.count(n))
+      throw Error(src_.file_of(n) + ": unexpected tensor '" + n + "' (not part of a " + model_type + " model)");
 }
 
 }  // namespace cpplm

@@ -62,7 +62,6 @@ void kv_load_row(const KVView& c, bool value, int64_t row, float* out) {
   cpu::kernels().dequant(kv_matrix(c, value), row, 0, c.head_dim, out);
 }
 
-
 // Work mapping: one (query token, kv head) pair per task, threads over all pairs; the task
 // serves every query head of the kv head's GQA group, so each cached K/V row is read once per
 // group. Keys are visited in tiles of kTile. Scores of cached keys come from the matmul kernel
@@ -70,8 +69,8 @@ void kv_load_row(const KVView& c, bool value, int64_t row, float* out) {
 // directly) and the group's (pre-scaled) queries as the tokens; new keys use dot products. Then,
 // per query head, one rescale of its accumulator per tile (online softmax, no n×n scores) and
 // the tile's values accumulated (dequantized once per tile when the cache is not f32).
-void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
-               const KVView& cache, float* out) {
+void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new, const KVView& cache,
+               float* out) {
   if (p.n >= attn::kMinBlockTokens) return attn::attention_blocks(p, q, k_new, v_new, cache, out);
   constexpr int kTile = 64, kHeadsPerCall = 8;  // matmul takes < 16 tokens on its exact path
   const int d = p.head_dim, group = p.num_heads / p.num_kv_heads;
@@ -131,7 +130,8 @@ void attention(const AttentionParams& p, const float* q, const float* k_new, con
           }
           for (int g = 0; g < group; ++g) {
             float* sc = score.data() + static_cast<size_t>(g) * kTile;
-            if (first_new < cnt) kern.dots(qs.data() + static_cast<int64_t>(g) * d, krow + first_new, cnt - first_new, d, 1.0f, sc + first_new);
+            if (first_new < cnt)
+              kern.dots(qs.data() + static_cast<int64_t>(g) * d, krow + first_new, cnt - first_new, d, 1.0f, sc + first_new);
             float* ag = acc.data() + static_cast<size_t>(g) * d;
             float tile_max = -INFINITY;
             for (int j = 0; j < cnt; ++j) tile_max = std::max(tile_max, sc[j]);

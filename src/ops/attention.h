@@ -22,24 +22,23 @@ struct KVView {
   int capacity = 0;
   int max_size = 0;  // 0 = unbounded
   int keep = 0;
-  int offset = 0;    // cached positions are [.., offset)
+  int offset = 0;  // cached positions are [.., offset)
 };
 
 // Row `row` of [kv_heads, capacity] (keys, or values when `value`) as head_dim f32 values.
 void kv_load_row(const KVView& c, bool value, int64_t row, float* out);
 
 struct AttentionParams {
-  int n = 0;               // new tokens, at positions offset .. offset+n-1
+  int n = 0;  // new tokens, at positions offset .. offset+n-1
   int num_heads = 0, num_kv_heads = 0, head_dim = 0;
   float scale = 1.0f;
-  int window = 0;          // LayerPlan::window and ::keep: key j visible from query p iff
-  int keep = 0;            // kv_visible(j, p, window, keep) (core/kv_index.h)
+  int window = 0;  // LayerPlan::window and ::keep: key j visible from query p iff
+  int keep = 0;    // kv_visible(j, p, window, keep) (core/kv_index.h)
 };
 
 // out [n, num_heads, head_dim] = softmax(q kᵀ · scale + mask) v, causal. q [n, num_heads,
 // head_dim]; k_new, v_new [n, num_kv_heads, head_dim] are the new tokens' keys/values (not
 // yet in the cache). GQA: query head h reads kv head h / (num_heads / num_kv_heads).
-void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
-               const KVView& cache, float* out);
+void attention(const AttentionParams& p, const float* q, const float* k_new, const float* v_new, const KVView& cache, float* out);
 
 }  // namespace cpplm

@@ -16,8 +16,8 @@ namespace cpplm::attn {
 //   mask, online softmax per row (one rescale of its accumulator per tile), P = exp(S - max)
 //   A[R, d] += P · V      (matmul: the tile's values transposed [d, tile] as the weight matrix)
 // No n×n scores are kept: memory per thread is O(R·(d + tile)).
-void attention_blocks(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
-                      const KVView& cache, float* out) {
+void attention_blocks(const AttentionParams& p, const float* q, const float* k_new, const float* v_new, const KVView& cache,
+                      float* out) {
   constexpr int kBlock = 16, kTile = 64;
   const int d = p.head_dim, group = p.num_heads / p.num_kv_heads, rmax = kBlock * group;
   const int nblocks = (p.n + kBlock - 1) / kBlock;

@@ -22,7 +22,7 @@ cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt);
 
 // Prefill: blocks of query tokens × the GQA group as one matrix of query rows (p.n >= kMinBlockTokens).
 constexpr int kMinBlockTokens = 16;
-void attention_blocks(const AttentionParams& p, const float* q, const float* k_new, const float* v_new,
-                      const KVView& cache, float* out);
+void attention_blocks(const AttentionParams& p, const float* q, const float* k_new, const float* v_new, const KVView& cache,
+                      float* out);
 
 }  // namespace cpplm::attn

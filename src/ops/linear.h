@@ -14,7 +14,7 @@ struct Linear {
   TensorView weight;
   TensorView scales, biases;  // quantized only
   TensorView bias;
-  int bits = 0;               // 0 = not quantized
+  int bits = 0;  // 0 = not quantized
   int group_size = 0;
   bool quantized() const { return bits > 0; }
   int64_t out_features() const { return weight.dim(0); }

@@ -58,8 +58,8 @@ void quantize_affine_row(const float* w, int64_t k, int bits, int group, DType s
   }
 }
 
-void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes,
-                     void* scales, void* biases) {
+void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes, void* scales,
+                     void* biases) {
   CPPLM_CHECK(bits >= 1 && bits <= 8 && group > 0 && k % group == 0 && (k * bits) % 32 == 0, "bad quantization shape");
   const int64_t groups = k / group, words = k * bits / 32;
   const size_t sb = dtype_size(sb_dtype);

@@ -12,8 +12,8 @@ namespace cpplm {
 // Writes codes [m, k*bits/32] packed little-endian from the lowest bit, and scales/biases
 // [m, k/group] in `sb_dtype` (F32/F16/BF16); codes are computed with the stored (rounded)
 // scale and bias, so dequantization reproduces what was quantized against.
-void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes,
-                     void* scales, void* biases);
+void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes, void* scales,
+                     void* biases);
 // One row of it (no threads): codes [k*bits/32], scales/biases [k/group].
 void quantize_affine_row(const float* w, int64_t k, int bits, int group, DType sb_dtype, uint32_t* codes, void* scales,
                          void* biases);

@@ -69,8 +69,8 @@ std::string context_warning(const ModelArgs& a, const std::string& what, int64_t
          "); quality degrades past it";
 }
 
-GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt,
-                          const GenerateOptions& opts, const TokenCallback& on_token) {
+GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
+                          const TokenCallback& on_token) {
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   if (opts.max_tokens < 0) throw Error("generate: max_tokens must be >= 0");
   Sampler sampler(opts.sampling);

@@ -15,7 +15,7 @@ namespace cpplm {
 struct GenerateOptions {
   int max_tokens = 256;
   SamplingParams sampling;
-  std::vector<int32_t> eos_ids;   // generation stops after any of these (the id is reported)
+  std::vector<int32_t> eos_ids;    // generation stops after any of these (the id is reported)
   std::optional<int> max_kv_size;  // rotating cache bound (full-attention layers)
   int kv_bits = 0;                 // K/V cache storage: CacheOptions::kv_bits
   int prefill_chunk = 512;         // prompt tokens per forward call
@@ -27,7 +27,7 @@ enum class FinishReason { Stop, Length };
 const char* finish_reason_name(FinishReason r);  // "stop" | "length"
 
 struct GenerationStats {
-  int prompt_tokens = 0;       // tokens actually run through the model (after a reused prefix)
+  int prompt_tokens = 0;  // tokens actually run through the model (after a reused prefix)
   double prompt_seconds = 0;
   int generated_tokens = 0;
   double generate_seconds = 0;  // from the first sampled token to the last

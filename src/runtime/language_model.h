@@ -21,7 +21,7 @@ class SequenceState {
   // True when the state can roll back to `offset` tokens (bounded rings cannot go below what they keep).
   virtual bool can_trim_to(int offset) const = 0;
   virtual void trim_to(int offset) = 0;
-  virtual size_t nbytes() const = 0;               // K/V storage allocated now
+  virtual size_t nbytes() const = 0;              // K/V storage allocated now
   virtual size_t bytes_per_position() const = 0;  // K/V bytes of one cached token, all layers
   virtual std::string kv_dtype() const = 0;       // "f32", "bf16", "f16", "q8"
   // The layer plan the state was made from (plan_sequence), and what its storage of layer i is:

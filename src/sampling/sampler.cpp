@@ -131,9 +131,7 @@ void log_softmax(std::span<float> x) {
   for (float& v : x) v -= lse;
 }
 
-int32_t argmax(std::span<const float> x) {
-  return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin());
-}
+int32_t argmax(std::span<const float> x) { return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin()); }
 
 Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), rng_(p.seed) {
   validate(p);

@@ -21,10 +21,10 @@
 namespace cpplm {
 
 struct SamplingParams {
-  float temp = 0.0f;          // 0 = greedy
-  float top_p = 1.0f;         // 1 = off
-  int top_k = 0;              // 0 = off
-  float min_p = 0.0f;         // 0 = off
+  float temp = 0.0f;                // 0 = greedy
+  float top_p = 1.0f;               // 1 = off
+  int top_k = 0;                    // 0 = off
+  float min_p = 0.0f;               // 0 = off
   float repetition_penalty = 1.0f;  // 1 = off
   int repetition_context_size = 20;
   uint64_t seed = 0;

@@ -30,7 +30,6 @@ uint32_t hash_bytes(std::string_view s) {
   return static_cast<uint32_t>(h);
 }
 
-
 }  // namespace
 
 void StringIdMap::reserve(size_t n, size_t bytes) {
@@ -83,8 +82,7 @@ std::optional<int32_t> StringIdMap::get(std::string_view k) const {
 }
 
 Bpe::Bpe(std::span<const std::pair<std::string_view, int64_t>> vocab,
-         std::span<const std::pair<std::string_view, std::string_view>> merges, BpeOptions options,
-         const std::string& where)
+         std::span<const std::pair<std::string_view, std::string_view>> merges, BpeOptions options, const std::string& where)
     : options_(std::move(options)) {
   int64_t max_id = -1;
   size_t bytes = 0;
@@ -117,7 +115,8 @@ Bpe::Bpe(std::span<const std::pair<std::string_view, int64_t>> vocab,
     else joined.append(b);
     auto inew = vocab_.get(joined);
     if (!inew) {
-      throw Error(where + ": merge '" + std::string(a) + " " + std::string(b) + "' gives '" + joined + "', missing from model.vocab");
+      throw Error(where + ": merge '" + std::string(a) + " " + std::string(b) + "' gives '" + joined +
+                  "', missing from model.vocab");
     }
     resolved.push_back({*ia, *ib, *inew});
     ++merge_begin_[*ia + 1];
@@ -133,9 +132,8 @@ Bpe::Bpe(std::span<const std::pair<std::string_view, int64_t>> vocab,
   size_t out = 0;
   for (size_t a = 0; a + 1 < merge_begin_.size(); ++a) {
     const size_t b = merge_begin_[a], e = merge_begin_[a + 1];
-    std::sort(merges_.begin() + b, merges_.begin() + e, [](const MergeEntry& x, const MergeEntry& y) {
-      return x.right != y.right ? x.right < y.right : x.rank < y.rank;
-    });
+    std::sort(merges_.begin() + b, merges_.begin() + e,
+              [](const MergeEntry& x, const MergeEntry& y) { return x.right != y.right ? x.right < y.right : x.rank < y.rank; });
     merge_begin_[a] = static_cast<uint32_t>(out);
     for (size_t k = b; k < e; ++k) {
       if (k + 1 < e && merges_[k + 1].right == merges_[k].right) continue;
@@ -151,8 +149,8 @@ Bpe::Bpe(std::span<const std::pair<std::string_view, int64_t>> vocab,
     unk_id_ = *id;
   }
   static constexpr std::string_view kMeta = "\xE2\x96\x81";
-  split_on_meta_ = vocab_.get(kMeta).has_value() && options_.continuing_subword_prefix.empty() &&
-                   options_.end_of_word_suffix.empty();
+  split_on_meta_ =
+      vocab_.get(kMeta).has_value() && options_.continuing_subword_prefix.empty() && options_.end_of_word_suffix.empty();
   for (size_t k = 0; k < vocab_.size() && split_on_meta_; ++k) {
     const std::string_view tok = vocab_.key(k);
     for (size_t p = tok.find(kMeta, 1); split_on_meta_ && p != std::string::npos; p = tok.find(kMeta, p + 1)) {

@@ -23,7 +23,9 @@ class StringIdMap {
   // Inserts or overwrites; returns the key's index.
   size_t set(std::string_view key, int32_t id);
   std::optional<int32_t> get(std::string_view key) const;
-  std::string_view key(size_t index) const { return std::string_view(arena_).substr(offsets_[index], offsets_[index + 1] - offsets_[index]); }
+  std::string_view key(size_t index) const {
+    return std::string_view(arena_).substr(offsets_[index], offsets_[index + 1] - offsets_[index]);
+  }
   size_t size() const { return values_.size(); }
 
  private:
@@ -52,8 +54,7 @@ class Bpe {
   // vocab: token → id; merges: pairs in priority order. Throws cpplm::Error naming `where`
   // when a merge or the unk token is not in the vocab.
   Bpe(std::span<const std::pair<std::string_view, int64_t>> vocab,
-      std::span<const std::pair<std::string_view, std::string_view>> merges, BpeOptions options,
-      const std::string& where);
+      std::span<const std::pair<std::string_view, std::string_view>> merges, BpeOptions options, const std::string& where);
 
   // Appends the ids of one pre-tokenized word (valid UTF-8).
   void tokenize(std::string_view word, std::vector<int32_t>& out) const;

@@ -51,15 +51,13 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const std::string
 // Builders used when there is no tokenizer.json (SentencePiece models, config overrides).
 // prepend_scheme: "always", "first" or "never" (split=false, as LlamaTokenizer builds it).
 std::unique_ptr<PreTokenizer> make_metaspace(const std::string& replacement, const std::string& prepend_scheme);
-std::unique_ptr<PostProcessor> make_template(const std::vector<int32_t>& before,
-                                             const std::vector<int32_t>& after);
+std::unique_ptr<PostProcessor> make_template(const std::vector<int32_t>& before, const std::vector<int32_t>& after);
 std::unique_ptr<Decoder> make_sentencepiece_decoder(bool strip_leading_space);
 
 // Reads j[key] as type T, or returns fallback when absent or null; a present value of the
 // wrong type throws cpplm::Error naming where/what.key.
 template <typename T>
-T json_get(const nlohmann::json& j, const char* key, T fallback, const std::string& where,
-           const std::string& what) {
+T json_get(const nlohmann::json& j, const char* key, T fallback, const std::string& where, const std::string& what) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
   try {

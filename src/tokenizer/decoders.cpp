@@ -128,7 +128,8 @@ class StripDecoder : public Decoder {
     for (std::string& t : tokens) {
       size_t b = 0, e = t.size();
       for (size_t k = 0; k < start_ && t.compare(b, content_.size(), content_) == 0 && b < e; ++k) b += content_.size();
-      for (size_t k = 0; k < stop_ && e >= b + content_.size() && t.compare(e - content_.size(), content_.size(), content_) == 0; ++k) {
+      for (size_t k = 0; k < stop_ && e >= b + content_.size() && t.compare(e - content_.size(), content_.size(), content_) == 0;
+           ++k) {
         e -= content_.size();
       }
       t = t.substr(b, e - b);

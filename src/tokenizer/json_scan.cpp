@@ -100,8 +100,8 @@ class Scanner {
     size_t start = p_;
     int64_t v = 0;
     while (p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9' && p_ - start < 18) v = v * 10 + (t_[p_++] - '0');
-    if (p_ == start || (p_ < t_.size() && (t_[p_] == '.' || t_[p_] == 'e' || t_[p_] == 'E' ||
-                                             (t_[p_] >= '0' && t_[p_] <= '9')))) {
+    if (p_ == start ||
+        (p_ < t_.size() && (t_[p_] == '.' || t_[p_] == 'e' || t_[p_] == 'E' || (t_[p_] >= '0' && t_[p_] <= '9')))) {
       throw ScanFailure{};
     }
     return neg ? -v : v;

@@ -15,8 +15,8 @@ namespace cpplm::tok {
 // The strings are views into the parsed text (kept alive by the caller) or into `storage`
 // (strings that had JSON escapes).
 struct TokenizerJson {
-  nlohmann::json doc;  // the document with model.vocab / model.merges emptied
-  std::vector<std::pair<std::string_view, int64_t>> vocab;           // model.vocab, file order
+  nlohmann::json doc;                                                 // the document with model.vocab / model.merges emptied
+  std::vector<std::pair<std::string_view, int64_t>> vocab;            // model.vocab, file order
   std::vector<std::pair<std::string_view, std::string_view>> merges;  // "a b" or ["a", "b"]
   std::deque<std::string> storage;
 };

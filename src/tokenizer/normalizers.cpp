@@ -41,8 +41,7 @@ class UnicodeNormalizer : public Normalizer {
     if (is_ascii(s)) return;  // ASCII is invariant under all four forms
     utf8proc_uint8_t* out = nullptr;
     utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                      static_cast<utf8proc_ssize_t>(s.size()), &out,
-                                      static_cast<utf8proc_option_t>(options_));
+                                      static_cast<utf8proc_ssize_t>(s.size()), &out, static_cast<utf8proc_option_t>(options_));
     if (n < 0) throw Error(std::string("unicode normalization failed: ") + utf8proc_errmsg(n));
     s.assign(reinterpret_cast<char*>(out), static_cast<size_t>(n));
     std::free(out);

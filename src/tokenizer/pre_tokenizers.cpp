@@ -31,8 +31,7 @@ struct Part {
 };
 
 // HF NormalizedString::split: `matches` are the pattern hits; gaps between them are parts too.
-void split_by(const std::string& s, const Ranges& matches, Behavior behavior, bool invert,
-              std::vector<std::string>& out) {
+void split_by(const std::string& s, const Ranges& matches, Behavior behavior, bool invert, std::vector<std::string>& out) {
   if (s.empty()) return;
   if (out.capacity() < out.size() + matches.size() * 2 + 1) out.reserve((out.size() + matches.size() * 2 + 1) * 3 / 2);
   if (behavior == Behavior::kIsolated) {  // every part is kept: no need to build the part list
@@ -64,9 +63,7 @@ void split_by(const std::string& s, const Ranges& matches, Behavior behavior, bo
         if (!p.is_match) merged.push_back(p);
       }
       break;
-    case Behavior::kIsolated:
-      merged = std::move(parts);
-      break;
+    case Behavior::kIsolated: merged = std::move(parts); break;
     case Behavior::kMergedWithPrevious:
       for (const Part& p : parts) {
         if (p.is_match && !previous_match && !merged.empty()) merged.back().e = p.e;
@@ -158,8 +155,7 @@ class CharSplit : public PreTokenizer {
 };
 
 // GPT-2 regex of HF pre_tokenizers/byte_level.rs.
-constexpr const char* kGpt2Regex =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2Regex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 class ByteLevel : public PreTokenizer {
  public:
@@ -269,9 +265,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j, const 
   }
   if (type == "Metaspace") {
     std::string replacement = json_get<std::string>(j, "replacement", "\xE2\x96\x81", where, what);
-    Metaspace::Prepend prepend = json_get<bool>(j, "add_prefix_space", true, where, what)
-                                     ? Metaspace::Prepend::kAlways
-                                     : Metaspace::Prepend::kNever;
+    Metaspace::Prepend prepend =
+        json_get<bool>(j, "add_prefix_space", true, where, what) ? Metaspace::Prepend::kAlways : Metaspace::Prepend::kNever;
     if (j.contains("prepend_scheme") && !j["prepend_scheme"].is_null()) {
       std::string scheme = json_get<std::string>(j, "prepend_scheme", "always", where, what);
       if (scheme == "always") prepend = Metaspace::Prepend::kAlways;

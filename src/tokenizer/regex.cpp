@@ -39,13 +39,13 @@ MatchState& match_state() {
 Regex::Regex(const std::string& pattern) : pattern_(pattern) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                        PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
+  code_ =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
   if (code_ == nullptr) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));
-    throw Error("tokenizer regex '" + pattern + "' does not compile at offset " +
-                std::to_string(offset) + ": " + reinterpret_cast<const char*>(msg));
+    throw Error("tokenizer regex '" + pattern + "' does not compile at offset " + std::to_string(offset) + ": " +
+                reinterpret_cast<const char*>(msg));
   }
   pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
 }
@@ -62,8 +62,7 @@ void Regex::find_all(std::string_view s, std::vector<std::pair<size_t, size_t>>&
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof(msg));
-      throw Error("tokenizer regex '" + pattern_ + "' failed on the input: " +
-                  reinterpret_cast<const char*>(msg));
+      throw Error("tokenizer regex '" + pattern_ + "' failed on the input: " + reinterpret_cast<const char*>(msg));
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
     size_t b = ov[0], e = ov[1];

@@ -138,10 +138,12 @@ struct LoadedModel {
 
 void load_model(const std::string& path, LoadedModel& m) {
   const std::string data = read_file(path);
-  if (auto st = m.sp.LoadFromSerializedProto(data); !st.ok()) throw Error(path + ": cannot load SentencePiece model: " + st.ToString());
+  if (auto st = m.sp.LoadFromSerializedProto(data); !st.ok())
+    throw Error(path + ": cannot load SentencePiece model: " + st.ToString());
   m.info = read_proto_info(data, path);
   if (m.info.model_type != 2) {
-    throw Error(path + ": SentencePiece model type " + std::to_string(m.info.model_type) + " is not supported (only BPE, type 2)");
+    throw Error(path + ": SentencePiece model type " + std::to_string(m.info.model_type) +
+                " is not supported (only BPE, type 2)");
   }
   if (!m.info.normalizer_name.empty() && m.info.normalizer_name != "identity") {
     throw Error(path + ": SentencePiece normalizer '" + m.info.normalizer_name + "' is not supported (only identity)");

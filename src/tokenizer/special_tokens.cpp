@@ -120,8 +120,8 @@ void apply_special_tokens(Tokenizer::Impl& impl, const std::string& dir, const n
   // transformers 5 LlamaTokenizer keeps vocab and merges but builds its own pipeline
   // (tokenization_llama.py): no normalizer, Metaspace without a double prefix, SentencePiece decoder.
   const std::string cls = json_get<std::string>(cfg, "tokenizer_class", "", tc_path, "tokenizer_config");
-  const bool llama_class = cls == "LlamaTokenizer" || cls == "LlamaTokenizerFast" || cls == "CodeLlamaTokenizer" ||
-                           cls == "CodeLlamaTokenizerFast";
+  const bool llama_class =
+      cls == "LlamaTokenizer" || cls == "LlamaTokenizerFast" || cls == "CodeLlamaTokenizer" || cls == "CodeLlamaTokenizerFast";
   if (llama_class && impl.model->byte_fallback() && from_sentencepiece != 2) {  // not for byte-level files mislabelled as Llama
     const bool add_prefix_space = json_get<bool>(cfg, "add_prefix_space", true, tc_path, "tokenizer_config");
     const bool legacy = json_get<bool>(cfg, "legacy", true, tc_path, "tokenizer_config");
@@ -149,9 +149,9 @@ void apply_special_tokens(Tokenizer::Impl& impl, const std::string& dir, const n
 }
 
 std::string clean_up_tokenization(std::string text) {
-  static const std::pair<const char*, const char*> kRules[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  static const std::pair<const char*, const char*> kRules[] = {{" .", "."},     {" ?", "?"},     {" !", "!"},   {" ,", ","},
+                                                               {" ' ", "'"},    {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"},
+                                                               {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kRules) {
     const std::string f(from);
     if (text.find(f) == std::string::npos) continue;

@@ -8,9 +8,7 @@ namespace cpplm {
 
 namespace {
 
-bool ends_with_replacement(const std::string& s) {
-  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
-}
+bool ends_with_replacement(const std::string& s) { return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0; }
 
 }  // namespace
 

@@ -23,7 +23,8 @@ std::unique_ptr<Bpe> make_model(const TokenizerJson& tj, const std::string& wher
   if (type != "BPE") throw Error(where + ": unsupported model type '" + type + "' (only BPE is supported)");
   if (tj.vocab.empty()) throw Error(where + ": model.vocab is missing or empty");
   BpeOptions o;
-  if (m.contains("unk_token") && !m["unk_token"].is_null()) o.unk_token = json_get<std::string>(m, "unk_token", "", where, "model");
+  if (m.contains("unk_token") && !m["unk_token"].is_null())
+    o.unk_token = json_get<std::string>(m, "unk_token", "", where, "model");
   o.continuing_subword_prefix = json_get<std::string>(m, "continuing_subword_prefix", "", where, "model");
   o.end_of_word_suffix = json_get<std::string>(m, "end_of_word_suffix", "", where, "model");
   o.fuse_unk = json_get<bool>(m, "fuse_unk", false, where, "model");

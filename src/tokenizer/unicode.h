@@ -29,7 +29,7 @@ std::string utf8_lossy(std::string_view s);
 bool is_whitespace(char32_t cp);  // Unicode White_Space (Rust char::is_whitespace, regex \s)
 bool is_word_char(char32_t cp);   // regex \w: letters, marks, numbers, connector punctuation
 bool is_alphanumeric(char32_t cp);
-bool is_numeric(char32_t cp);     // Unicode Nd, Nl, No (Rust char::is_numeric)
+bool is_numeric(char32_t cp);  // Unicode Nd, Nl, No (Rust char::is_numeric)
 
 // GPT-2 bytes_to_unicode: each byte maps to one printable code point, stored as UTF-8.
 const std::array<std::string, 256>& byte_to_unicode();

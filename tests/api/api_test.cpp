@@ -41,7 +41,9 @@ TEST(Api, ChatTemplateAndEncode) {
   auto e = cpplm::Engine::load(kModel);
   ASSERT_TRUE(e->has_chat_template());
   const std::string s = e->apply_chat_template({{"user", "Hi"}}, true);
-  EXPECT_EQ(s, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(s,
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_"
+            "id|>\n\n");
   EXPECT_EQ(e->encode("In the beginning God", true), (std::vector<int32_t>{0, 1357, 515, 2653, 686}));
   EXPECT_EQ(e->decode({1357, 515}), "In the");
   EXPECT_EQ(e->eos_ids(), std::vector<int32_t>{9});

@@ -14,16 +14,7 @@
 
 namespace {
 
-using cli_test::cpplm;
-using cli_test::has;
-using cli_test::kModel;
-using cli_test::quote;
-using cli_test::Result;
-
-
-
-
-
+using namespace cli_test;
 
 nlohmann::json reference() { return cpplm::parse_json_file(kModel + "/reference.json"); }
 
@@ -31,12 +22,13 @@ TEST(Cli, GreedyTextMatchesTransformersForEveryPrompt) {
   const nlohmann::json ref = reference();
   ASSERT_EQ(ref["greedy"].size(), 5u);
   for (const auto& g : ref["greedy"]) {
-    Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --prompt " + quote(g["prompt"]));
+    Result r = run_cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --prompt " + quote(g["prompt"]));
     ASSERT_EQ(r.code, 0) << r.err;
     std::string want = g["greedy_text"];
     // transformers' decode shows the EOS token that stopped it; cpplm stops there without printing it.
     const std::string eot = "<|eot_id|>";
-    if (want.size() >= eot.size() && want.compare(want.size() - eot.size(), eot.size(), eot) == 0) want.resize(want.size() - eot.size());
+    if (want.size() >= eot.size() && want.compare(want.size() - eot.size(), eot.size(), eot) == 0)
+      want.resize(want.size() - eot.size());
     EXPECT_EQ(r.out, want + "\n") << g["prompt"];
     EXPECT_NE(r.err.find("Generation:"), std::string::npos);
     EXPECT_NE(r.err.find("Peak memory:"), std::string::npos);
@@ -46,7 +38,7 @@ TEST(Cli, GreedyTextMatchesTransformersForEveryPrompt) {
 TEST(Cli, JsonHasTextTokensFinishReasonAndStats) {
   auto ref = reference()["greedy"];
   for (int i : {0, 2}) {
-    Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt " + quote(ref[i]["prompt"]));
+    Result r = run_cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt " + quote(ref[i]["prompt"]));
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["tokens"], ref[i]["greedy_ids"]);
@@ -57,34 +49,36 @@ TEST(Cli, JsonHasTextTokensFinishReasonAndStats) {
 }
 
 TEST(Cli, PromptTokensOnACheckpointWithoutTokenizer) {
-  Result r = cpplm("generate --model " + std::string(CPPLM_TEST_DATA) + "/hf-reference/llama2-mha-f32 --prompt-tokens 3,17,42 --max-tokens 5 --json");
+  Result r = run_cpplm("generate --model " + std::string(CPPLM_TEST_DATA) +
+                       "/hf-reference/llama2-mha-f32 --prompt-tokens 3,17,42 --max-tokens 5 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["tokens"].size(), 5u);
 }
 
 TEST(Cli, StdinPrompt) {
-  Result a = cpplm("generate --ignore-chat-template --max-tokens 8 --prompt -", "In the beginning God");
-  Result b = cpplm("generate --ignore-chat-template --max-tokens 8 --prompt 'In the beginning God'");
+  Result a = run_cpplm("generate --ignore-chat-template --max-tokens 8 --prompt -", "In the beginning God");
+  Result b = run_cpplm("generate --ignore-chat-template --max-tokens 8 --prompt 'In the beginning God'");
   ASSERT_EQ(a.code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
 }
 
 TEST(Cli, SeedsReproduceAndDiffer) {
   const std::string args = "generate --ignore-chat-template --max-tokens 24 --temp 0.9 --top-p 0.95 --prompt 'Once upon a time' ";
-  Result a = cpplm(args + "--seed 7"), b = cpplm(args + "--seed 7"), c = cpplm(args + "--seed 8");
+  Result a = run_cpplm(args + "--seed 7"), b = run_cpplm(args + "--seed 7"), c = run_cpplm(args + "--seed 8");
   ASSERT_EQ(a.code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out, c.out);
 }
 
 TEST(Cli, TempZeroIsGreedy) {
-  Result a = cpplm("generate --ignore-chat-template --max-tokens 16 --temp 0 --seed 3 --top-k 5 --prompt 'A computer is'");
-  Result b = cpplm("generate --ignore-chat-template --max-tokens 16 --prompt 'A computer is'");
+  Result a = run_cpplm("generate --ignore-chat-template --max-tokens 16 --temp 0 --seed 3 --top-k 5 --prompt 'A computer is'");
+  Result b = run_cpplm("generate --ignore-chat-template --max-tokens 16 --prompt 'A computer is'");
   EXPECT_EQ(a.out, b.out);
 }
 
 TEST(Cli, StopStringEndsGenerationAndIsNotPrinted) {
-  Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --stop 'children' --prompt 'And the LORD said unto Moses,'");
+  Result r = run_cpplm(
+      "generate --ignore-chat-template --max-tokens 32 --json --stop 'children' --prompt 'And the LORD said unto Moses,'");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["text"], " Speak unto the ");
@@ -92,7 +86,7 @@ TEST(Cli, StopStringEndsGenerationAndIsNotPrinted) {
 }
 
 TEST(Cli, EosStopsWithFinishReasonStop) {
-  Result r = cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt 'A computer is'");
+  Result r = run_cpplm("generate --ignore-chat-template --max-tokens 32 --json --prompt 'A computer is'");
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["finish_reason"], "stop");
   EXPECT_EQ(j["tokens"].back(), 9);
@@ -108,26 +102,27 @@ TEST(Cli, EosListsFromGenerationConfigAndConfigStop) {
     j["eos_token_id"] = eos;
     std::ofstream(dir + "/" + file, std::ios::trunc) << j.dump();
   };
-  const std::string args = "generate --ignore-chat-template --max-tokens 32 --json --model " + dir + " --prompt 'In the beginning God'";
+  const std::string args =
+      "generate --ignore-chat-template --max-tokens 32 --json --model " + dir + " --prompt 'In the beginning God'";
   rewrite("generation_config.json", {2, 515});  // " the" is the 2nd greedy token
-  auto j = nlohmann::json::parse(cpplm(args).out);
+  auto j = nlohmann::json::parse(run_cpplm(args).out);
   EXPECT_EQ(j["tokens"], nlohmann::json({4022, 515}));
   EXPECT_EQ(j["finish_reason"], "stop");
   rewrite("generation_config.json", 9);
   rewrite("config.json", {9, 611});  // 3rd greedy token
-  j = nlohmann::json::parse(cpplm(args).out);
+  j = nlohmann::json::parse(run_cpplm(args).out);
   EXPECT_EQ(j["tokens"], nlohmann::json({4022, 515, 611}));
   EXPECT_EQ(j["finish_reason"], "stop");
 }
 
 TEST(Cli, MaxKvSizeRuns) {
-  Result r = cpplm("generate --ignore-chat-template --max-tokens 40 --max-kv-size 16 --prompt 'In the beginning God'");
+  Result r = run_cpplm("generate --ignore-chat-template --max-tokens 40 --max-kv-size 16 --prompt 'In the beginning God'");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(r.out.empty());
 }
 
 TEST(Cli, PerplexityOfHeldOutText) {
-  Result r = cpplm("perplexity --json --context 256 --file " + kModel + "/held_out.txt");
+  Result r = run_cpplm("perplexity --json --context 256 --file " + kModel + "/held_out.txt");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["perplexity"].get<double>(), 45.11, 0.02);
@@ -139,14 +134,15 @@ TEST(Cli, PerplexityOfHeldOutText) {
 // perplexity (through the tokenizer, windows of 256) within 1 % and 10 % of the bf16 model.
 TEST(Cli, ConvertedQuantizedModelsKeepHeldOutPerplexity) {
   auto ppl = [](const std::string& model) {
-    Result r = cpplm("perplexity --json --context 256 --model " + model + " --file " + kModel + "/held_out.txt");
+    Result r = run_cpplm("perplexity --json --context 256 --model " + model + " --file " + kModel + "/held_out.txt");
     EXPECT_EQ(r.code, 0) << r.err;
     return nlohmann::json::parse(r.out)["perplexity"].get<double>();
   };
   const double base = ppl(kModel);
   for (int bits : {8, 4}) {
     const std::string out = ::testing::TempDir() + "cpplm_q" + std::to_string(bits) + "_" + std::to_string(::getpid());
-    Result c = cpplm("convert --model " + kModel + " --out " + out + " --quantize --q-bits " + std::to_string(bits) + " --q-group-size 64");
+    Result c = run_cpplm("convert --model " + kModel + " --out " + out + " --quantize --q-bits " + std::to_string(bits) +
+                         " --q-group-size 64");
     ASSERT_EQ(c.code, 0) << c.err;
     const double q = ppl(out);
     std::printf("[ held-out ] bf16 %.4f, %d-bit g64 %.4f (ratio %.4f)\n", base, bits, q, q / base);
@@ -159,13 +155,14 @@ TEST(Cli, ConvertedQuantizedModelsKeepHeldOutPerplexity) {
 TEST(Cli, KvBits8KeepsTheGreedyTokens) {
   const nlohmann::json ref = reference();  // kept alive: a range-for over a temporary's member dangles
   for (const auto& g : ref["greedy"]) {
-    Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --kv-bits 8 --json --prompt " + quote(g["prompt"]));
+    Result r =
+        run_cpplm("generate --ignore-chat-template --temp 0 --max-tokens 32 --kv-bits 8 --json --prompt " + quote(g["prompt"]));
     ASSERT_EQ(r.code, 0) << r.err;
     const auto got = nlohmann::json::parse(r.out)["tokens"].get<std::vector<int>>();
     const auto want = g["greedy_ids"].get<std::vector<int>>();
     EXPECT_EQ(got, std::vector<int>(want.begin(), want.begin() + std::min(want.size(), got.size()))) << g["prompt"];
   }
-  Result bad = cpplm("generate --kv-bits 4 --prompt hi");
+  Result bad = run_cpplm("generate --kv-bits 4 --prompt hi");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--kv-bits"), std::string::npos) << bad.err;
 }
@@ -173,7 +170,7 @@ TEST(Cli, KvBits8KeepsTheGreedyTokens) {
 TEST(Cli, ChatThreeTurnsThroughStdinRendersTheTemplate) {
   // The llama3_1 tokenizer fixture's template, on the bundled model (same special tokens).
   const std::string tmpl = std::string(CPPLM_TOKENIZER_DATA) + "/llama3_1";
-  Result r = cpplm("chat --verbose --max-tokens 6 --chat-template " + tmpl, "Hello!\nWhat is 2+2?\n  And 3+3?  \n");
+  Result r = run_cpplm("chat --verbose --max-tokens 6 --chat-template " + tmpl, "Hello!\nWhat is 2+2?\n  And 3+3?  \n");
   ASSERT_EQ(r.code, 0) << r.err;
   // The rendered prompts are between ========== lines on stderr.
   std::vector<std::string> prompts;
@@ -214,7 +211,7 @@ TEST(Cli, ChatThreeTurnsThroughStdinRendersTheTemplate) {
 }
 
 TEST(Cli, ChatResetAndQuit) {
-  Result r = cpplm("chat --max-tokens 4", "Hello\n/reset\nHello\n/quit\nignored\n");
+  Result r = run_cpplm("chat --max-tokens 4", "Hello\n/reset\nHello\n/quit\nignored\n");
   ASSERT_EQ(r.code, 0) << r.err;
   // After /reset the same message gets the same reply; nothing after /quit is answered.
   ASSERT_EQ(r.out.size() % 2, 0u);
@@ -223,7 +220,7 @@ TEST(Cli, ChatResetAndQuit) {
 }
 
 TEST(Cli, BenchTableOnTheCpu) {
-  Result r = cpplm("bench --device cpu -p 8 -n 4 -r 1 --no-bandwidth");
+  Result r = run_cpplm("bench --device cpu -p 8 -n 4 -r 1 --no-bandwidth");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("| pp8 |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| tg4 |"), std::string::npos) << r.out;
@@ -234,7 +231,7 @@ TEST(Cli, BenchTableOnTheCpu) {
 // run (cuBLAS alone would add ~200 MB); the KV storage type follows --kv-bits.
 TEST(Cli, BenchReportsResidentMemoryAndKvStorage) {
   for (const auto& [bits, name] : std::vector<std::pair<int, std::string>>{{0, "bf16"}, {8, "q8"}, {32, "f32"}}) {
-    Result r = cpplm("bench --device cpu -p 0 -n 4 -r 1 --no-bandwidth --json --kv-bits " + std::to_string(bits));
+    Result r = run_cpplm("bench --device cpu -p 0 -n 4 -r 1 --no-bandwidth --json --kv-bits " + std::to_string(bits));
     ASSERT_EQ(r.code, 0) << r.err;
     const nlohmann::json j = nlohmann::json::array({nlohmann::json::parse(r.out)});  // one JSON line per result
     EXPECT_EQ(j[0]["kv_dtype"], name);
@@ -248,7 +245,7 @@ TEST(Cli, BenchReportsResidentMemoryAndKvStorage) {
 
 // Without a GPU (or a CUDA build) --device cuda is a one-line error, exit 1; with one it runs there.
 TEST(Cli, BenchOnCudaRunsThereOrSaysNoGpu) {
-  Result r = cpplm("bench --device cuda -p 8 -n 4 -r 1 --no-bandwidth");
+  Result r = run_cpplm("bench --device cuda -p 8 -n 4 -r 1 --no-bandwidth");
   if (r.code == 0) {
     EXPECT_NE(r.out.find("CUDA"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("| tg4 |"), std::string::npos) << r.out;
@@ -277,7 +274,7 @@ TEST(Cli, UserErrorsAreOneLineExitTwoNothingOnStdout) {
       {"frobnicate", "frobnicate"},
   };
   for (const auto& c : cases) {
-    Result r = cpplm(c.args);
+    Result r = run_cpplm(c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args;
     EXPECT_NE(r.err.find(c.needle), std::string::npos) << c.args << ": " << r.err;
@@ -287,9 +284,10 @@ TEST(Cli, UserErrorsAreOneLineExitTwoNothingOnStdout) {
 
 TEST(Cli, CorruptCheckpointIsAClearErrorNotACrash) {
   const std::string dir = ::testing::TempDir() + "cpplm_corrupt";
-  std::system(("rm -rf " + dir + " && mkdir -p " + dir + " && cp " + kModel + "/config.json " + dir +
-               " && head -c 5000 " + kModel + "/model.safetensors > " + dir + "/model.safetensors").c_str());
-  Result r = cpplm("generate --model " + dir + " --prompt-tokens 1,2");
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir + " && cp " + kModel + "/config.json " + dir + " && head -c 5000 " +
+               kModel + "/model.safetensors > " + dir + "/model.safetensors")
+                  .c_str());
+  Result r = run_cpplm("generate --model " + dir + " --prompt-tokens 1,2");
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(r.out.empty());
   EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;

@@ -19,22 +19,15 @@
 
 namespace {
 
-using cli_test::cpplm;
-using cli_test::has;
-using cli_test::kModel;
-using cli_test::quote;
-using cli_test::Result;
+using namespace cli_test;
 
 namespace fs = std::filesystem;
-
-
 
 size_t count(const std::string& s, const std::string& needle) {
   size_t n = 0;
   for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
   return n;
 }
-
 
 // A fresh, empty folder under the test temp dir, named for the running test.
 std::string fresh_dir(const std::string& what) {
@@ -53,14 +46,15 @@ std::string held_out_text(size_t chars) {
 }
 
 TEST(Limits, GeneratePastTheContextWarnsOnce) {
-  Result r = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 1100 --prompt 'A computer is'");
+  Result r = run_cpplm("generate --ignore-chat-template --temp 0 --max-tokens 1100 --prompt 'A computer is'");
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string warning = "cpplm generate: warning: prompt (4 tokens) + max tokens (1100) exceed the model's "
-                              "max_position_embeddings (1024); quality degrades past it (a rope_scaling such as \"dynamic\" "
-                              "or \"yarn\" in config.json would extend it)\n";
+  const std::string warning =
+      "cpplm generate: warning: prompt (4 tokens) + max tokens (1100) exceed the model's "
+      "max_position_embeddings (1024); quality degrades past it (a rope_scaling such as \"dynamic\" "
+      "or \"yarn\" in config.json would extend it)\n";
   EXPECT_EQ(count(r.err, warning), 1u) << r.err;
   EXPECT_FALSE(r.out.empty());
-  Result fits = cpplm("generate --ignore-chat-template --temp 0 --max-tokens 1020 --prompt 'A computer is'");
+  Result fits = run_cpplm("generate --ignore-chat-template --temp 0 --max-tokens 1020 --prompt 'A computer is'");
   ASSERT_EQ(fits.code, 0) << fits.err;
   EXPECT_FALSE(has(fits.err, "warning")) << fits.err;
   EXPECT_EQ(fits.out, r.out);  // a warning, not a change
@@ -69,18 +63,19 @@ TEST(Limits, GeneratePastTheContextWarnsOnce) {
 // Chat warns once per conversation, however many turns stay past the limit; /reset starts over.
 TEST(Limits, ChatWarnsOncePerConversation) {
   const std::string long_line = held_out_text(4500);  // over 1024 tokens
-  Result r = cpplm("chat --max-tokens 8", long_line + "\nAnd then?\n/reset\n" + long_line + "\n");
+  Result r = run_cpplm("chat --max-tokens 8", long_line + "\nAnd then?\n/reset\n" + long_line + "\n");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(count(r.err, "cpplm chat: warning: prompt ("), 2u) << r.err;
   EXPECT_TRUE(has(r.err, "tokens) + max tokens (8) exceed the model's max_position_embeddings (1024)")) << r.err;
 }
 
 TEST(Limits, PerplexityPastTheContextIsRefused) {
-  Result r = cpplm("perplexity --context 2048 --file " + kModel + "/held_out.txt");
+  Result r = run_cpplm("perplexity --context 2048 --file " + kModel + "/held_out.txt");
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
-  EXPECT_TRUE(has(r.err, "cpplm perplexity: --context: 2048 exceeds the model's max_position_embeddings (1024); give "
-                         "--allow-long-context to run it anyway"))
+  EXPECT_TRUE(has(r.err,
+                  "cpplm perplexity: --context: 2048 exceeds the model's max_position_embeddings (1024); give "
+                  "--allow-long-context to run it anyway"))
       << r.err;
   EXPECT_EQ(count(r.err, "\n"), 1u) << r.err;
 }
@@ -88,15 +83,16 @@ TEST(Limits, PerplexityPastTheContextIsRefused) {
 TEST(Limits, PerplexityPastTheContextRunsWhenAllowed) {
   const std::string dir = fresh_dir("ppl");
   std::ofstream(dir + "/text.txt") << held_out_text(6000);  // over 1100 tokens
-  Result r = cpplm("perplexity --json --context 1100 --allow-long-context --file " + dir + "/text.txt");
+  Result r = run_cpplm("perplexity --json --context 1100 --allow-long-context --file " + dir + "/text.txt");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(count(r.err, "cpplm perplexity: warning: perplexity windows of 1100 tokens exceed the model's "
-                         "max_position_embeddings (1024); quality degrades past it"),
+  EXPECT_EQ(count(r.err,
+                  "cpplm perplexity: warning: perplexity windows of 1100 tokens exceed the model's "
+                  "max_position_embeddings (1024); quality degrades past it"),
             1u)
       << r.err;
   const double ppl = nlohmann::json::parse(r.out)["perplexity"].get<double>();
   EXPECT_TRUE(std::isfinite(ppl) && ppl > 1.0) << ppl;  // trained on 256 tokens: high, but a number
-  Result within = cpplm("perplexity --json --context 1024 --file " + dir + "/text.txt");
+  Result within = run_cpplm("perplexity --json --context 1024 --file " + dir + "/text.txt");
   ASSERT_EQ(within.code, 0) << within.err;
   EXPECT_FALSE(has(within.err, "warning")) << within.err;
   fs::remove_all(dir);
@@ -114,13 +110,13 @@ TEST(Limits, PerplexityOptionMessagesAreReadable) {
       {"-t 1e300", "--threads: must be an integer from 0 to 1024, got '1e300'"},
   };
   for (const auto& [args, needle] : cases) {
-    Result r = cpplm("perplexity " + args + file);
+    Result r = run_cpplm("perplexity " + args + file);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_TRUE(has(r.err, needle)) << args << ": " << r.err;
     EXPECT_LT(r.err.size(), 200u) << args << ": " << r.err;
   }
   const std::string dir = fresh_dir("dir");
-  Result d = cpplm("perplexity --file " + dir);
+  Result d = run_cpplm("perplexity --file " + dir);
   EXPECT_EQ(d.code, 1) << d.err;
   EXPECT_EQ(d.err, "cpplm perplexity: " + dir + ": is a directory, not a file\n");
   fs::remove_all(dir);
@@ -146,11 +142,12 @@ std::string nan_model() {
 
 TEST(Limits, NaNLogitsExitOneNamingTheStep) {
   const std::string dir = nan_model();
-  Result r = cpplm("generate --device cpu --model " + dir + " --ignore-chat-template -n 8 --prompt 'In the beginning God'");
+  Result r = run_cpplm("generate --device cpu --model " + dir + " --ignore-chat-template -n 8 --prompt 'In the beginning God'");
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_EQ(r.out, "") << "no garbage text";
-  EXPECT_TRUE(has(r.err, "cpplm generate: generation step 1 (position 4): the model produced non-finite logits (NaN/inf)")) << r.err;
-  Result p = cpplm("perplexity --device cpu --model " + dir + " --context 64 --file " + kModel + "/held_out.txt");
+  EXPECT_TRUE(has(r.err, "cpplm generate: generation step 1 (position 4): the model produced non-finite logits (NaN/inf)"))
+      << r.err;
+  Result p = run_cpplm("perplexity --device cpu --model " + dir + " --context 64 --file " + kModel + "/held_out.txt");
   EXPECT_EQ(p.code, 1) << p.err;
   EXPECT_TRUE(has(p.err, "cpplm perplexity: perplexity window 1 (position 0): the model produced non-finite logits")) << p.err;
   EXPECT_TRUE(p.out.empty()) << p.out;

@@ -24,17 +24,9 @@
 
 namespace {
 
-using cli_test::cpplm;
-using cli_test::has;
-using cli_test::kModel;
-using cli_test::quote;
-using cli_test::Result;
+using namespace cli_test;
 
 namespace fs = std::filesystem;
-
-
-
-
 
 // One step of a terminal session: wait until the output (after the previous step's match) shows
 // `wait_for`, then type `keys`.
@@ -44,7 +36,8 @@ struct Step {
 
 // Runs `cpplm ARGS` on a pseudo-terminal (its stdin, stdout and stderr), plays `steps`, then reads
 // until it exits. `out` is everything the terminal showed; a run past `timeout` is killed (-1).
-Result on_terminal(const std::string& args, const std::vector<Step>& steps, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+Result on_terminal(const std::string& args, const std::vector<Step>& steps,
+                   std::chrono::seconds timeout = std::chrono::seconds(120)) {
   struct winsize ws {};
   ws.ws_row = 24, ws.ws_col = 100;
   int master = -1;
@@ -98,7 +91,7 @@ struct BadCase {
 // A usage error: exit 2, nothing on stdout, one line on stderr naming the option and its range
 // in plain numbers (no 300-digit bound), and the hint to --help.
 void expect_usage_error(const BadCase& c) {
-  Result r = cpplm(c.args);
+  Result r = run_cpplm(c.args);
   EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
   EXPECT_TRUE(r.out.empty()) << c.args;
   EXPECT_TRUE(has(r.err, c.needle)) << c.args << ": " << r.err;
@@ -142,7 +135,7 @@ TEST(Options, NonFiniteNumbersAreRejectedAsSuch) {
 // The help shows each default the command really uses; --max-tokens: generate 100 (mlx_lm.generate),
 // chat 256 (mlx_lm.chat).
 TEST(Options, HelpShowsTheRealDefaults) {
-  Result g = cpplm("generate --help"), c = cpplm("chat --help");
+  Result g = run_cpplm("generate --help"), c = run_cpplm("chat --help");
   ASSERT_EQ(g.code, 0);
   ASSERT_EQ(c.code, 0);
   EXPECT_TRUE(has(g.out, "--max-tokens INT:[0, 16777216]=100")) << g.out;
@@ -156,18 +149,20 @@ TEST(Options, HelpShowsTheRealDefaults) {
     EXPECT_TRUE(has(help, "--version")) << help;
   }
   // generate really stops at 100 tokens: the random-weight checkpoint never samples its EOS here.
-  Result r = cpplm("generate --model " + std::string(CPPLM_TEST_DATA) + "/hf-reference/llama2-mha-f32 --prompt-tokens 3,17,42 --json");
+  Result r = run_cpplm("generate --model " + std::string(CPPLM_TEST_DATA) +
+                       "/hf-reference/llama2-mha-f32 --prompt-tokens 3,17,42 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "\"generation_tokens\":100")) << r.out;
 }
 
 TEST(Options, SeedIsDocumentedAndNeverWraps) {
-  Result h = cpplm("generate --help");
+  Result h = run_cpplm("generate --help");
   EXPECT_TRUE(has(h.out, "random seed for sampling: an integer from 0 to 2^64-1 (negative is an error)")) << h.out;
   expect_usage_error({"generate --seed -1 --prompt hi", "--seed: must be an integer from 0 to 18446744073709551615, got '-1'"});
-  expect_usage_error({"generate --seed 18446744073709551616 --prompt hi", "--seed: must be an integer from 0 to 18446744073709551615"});
+  expect_usage_error(
+      {"generate --seed 18446744073709551616 --prompt hi", "--seed: must be an integer from 0 to 18446744073709551615"});
   expect_usage_error({"bench --seed -1", "--seed: must be an integer from 0 to 18446744073709551615"});
-  Result ok = cpplm("generate --seed 18446744073709551615 --temp 1 -n 2 --ignore-chat-template --prompt hi");
+  Result ok = run_cpplm("generate --seed 18446744073709551615 --temp 1 -n 2 --ignore-chat-template --prompt hi");
   EXPECT_EQ(ok.code, 0) << ok.err;
 }
 
@@ -175,19 +170,19 @@ TEST(Options, MoreThreadsThanCoresWarnOnce) {
   const unsigned cores = std::thread::hardware_concurrency();
   if (cores == 0 || cores >= 1024) GTEST_SKIP() << "core count unknown or too large to exceed";
   const std::string t = std::to_string(cores + 1);
-  Result r = cpplm("generate -t " + t + " -n 2 --ignore-chat-template --prompt hi");
+  Result r = run_cpplm("generate -t " + t + " -n 2 --ignore-chat-template --prompt hi");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string warning = "cpplm generate: warning: --threads " + t + " is more than the " + std::to_string(cores) + " cores";
   EXPECT_TRUE(has(r.err, warning)) << r.err;
   EXPECT_EQ(r.err.find(warning), r.err.rfind(warning)) << r.err;
-  Result quiet = cpplm("generate -t " + std::to_string(cores) + " -n 2 --ignore-chat-template --prompt hi");
+  Result quiet = run_cpplm("generate -t " + std::to_string(cores) + " -n 2 --ignore-chat-template --prompt hi");
   EXPECT_FALSE(has(quiet.err, "warning")) << quiet.err;
 }
 
 TEST(Options, EveryCommandAnswersVersion) {
   const std::string want = std::string("cpplm ") + cpplm::version() + "\n";
   for (const std::string cmd : {"", "generate ", "chat ", "perplexity ", "tokenize ", "detokenize ", "bench ", "convert "}) {
-    Result r = cpplm(cmd + "--version");
+    Result r = run_cpplm(cmd + "--version");
     EXPECT_EQ(r.code, 0) << cmd << r.err;
     EXPECT_EQ(r.out, want) << cmd;
     EXPECT_TRUE(r.err.empty()) << cmd << r.err;
@@ -197,20 +192,20 @@ TEST(Options, EveryCommandAnswersVersion) {
 // The raw prompt is what generate runs with --ignore-chat-template: --system is dropped, and says so.
 TEST(Options, SystemWithoutATemplateWarnsThatItIsDropped) {
   const std::string args = "generate --ignore-chat-template --temp 0 -n 8 --prompt 'In the beginning God'";
-  Result plain = cpplm(args), sys = cpplm(args + " --system 'Be brief.'");
+  Result plain = run_cpplm(args), sys = run_cpplm(args + " --system 'Be brief.'");
   ASSERT_EQ(sys.code, 0) << sys.err;
   EXPECT_EQ(sys.out, plain.out);
   EXPECT_TRUE(has(sys.err, "cpplm generate: warning: --system is dropped (--ignore-chat-template")) << sys.err;
   EXPECT_FALSE(has(plain.err, "warning")) << plain.err;
-  Result tokens = cpplm("generate -n 2 --prompt-tokens 1,2 --system x");
+  Result tokens = run_cpplm("generate -n 2 --prompt-tokens 1,2 --system x");
   EXPECT_TRUE(has(tokens.err, "--system is dropped (--prompt-tokens")) << tokens.err;
 }
 
 TEST(Options, TokenizeReadsStdinLikeGenerate) {
   const std::string text = "In the beginning God created the heaven and the earth.\n";
-  Result direct = cpplm("tokenize '" + text + "'");
+  Result direct = run_cpplm("tokenize '" + text + "'");
   ASSERT_EQ(direct.code, 0) << direct.err;
-  Result dash = cpplm("tokenize -", text), file_dash = cpplm("tokenize --file -", text);
+  Result dash = run_cpplm("tokenize -", text), file_dash = run_cpplm("tokenize --file -", text);
   EXPECT_EQ(dash.code, 0) << dash.err;
   EXPECT_EQ(dash.out, direct.out);
   EXPECT_EQ(file_dash.out, direct.out);
@@ -234,7 +229,7 @@ TEST(Options, FileOptionsGivenADirectory) {
       {{"convert --model " + kModel + " --out " + file, file + ": exists and is not a folder"}, 1},
   };
   for (const auto& [c, code] : cases) {
-    Result r = cpplm(c.args);
+    Result r = run_cpplm(c.args);
     EXPECT_EQ(r.code, code) << c.args << "\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args << ": " << r.out;
     EXPECT_TRUE(has(r.err, c.needle)) << c.args << ": " << r.err;
@@ -252,18 +247,18 @@ TEST(Options, ConvertWritesOnlyTheModelsFiles) {
   fs::copy(kModel, in, fs::copy_options::recursive);
   std::ofstream(in + "/notes.md") << "not part of the model";
   fs::create_directories(in + "/extra");
-  Result r = cpplm("convert --model " + in + " --out " + out + " --dtype f16");
+  Result r = run_cpplm("convert --model " + in + " --out " + out + " --dtype f16");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
   EXPECT_EQ(r.out, "wrote " + out + "\n");
   std::set<std::string> files;
   for (const auto& e : fs::directory_iterator(out)) files.insert(e.path().filename().string());
-  const std::set<std::string> want = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                                      "chat_template.jinja", "generation_config.json"};
+  const std::set<std::string> want = {"config.json",           "model.safetensors",   "tokenizer.json",
+                                      "tokenizer_config.json", "chat_template.jinja", "generation_config.json"};
   EXPECT_EQ(files, want);
   for (const std::string f : {"tokenizer.json", "chat_template.jinja", "generation_config.json"})
     EXPECT_EQ(cpplm::read_file(out + "/" + f), cpplm::read_file(in + "/" + f)) << f;
-  Result g = cpplm("generate --model " + out + " --ignore-chat-template -n 4 --prompt 'In the beginning God'");
+  Result g = run_cpplm("generate --model " + out + " --ignore-chat-template -n 4 --prompt 'In the beginning God'");
   EXPECT_EQ(g.code, 0) << g.err;
   fs::remove_all(in);
   fs::remove_all(out);
@@ -281,7 +276,7 @@ TEST(Options, ConvertShowsProgressOnATerminal) {
 
 TEST(Options, BenchShowsRunsOnATerminalOnly) {
   const std::string args = "bench --device cpu -p 8 -n 4 -r 2 --no-bandwidth";
-  Result piped = cpplm(args);
+  Result piped = run_cpplm(args);
   ASSERT_EQ(piped.code, 0) << piped.err;
   EXPECT_FALSE(has(piped.err, "run 1/2")) << piped.err;
   EXPECT_FALSE(has(piped.err, "\r")) << piped.err;
@@ -321,13 +316,13 @@ TEST(Options, GenerateShowsPromptProgressOnATerminalOnly) {
   Result t = on_terminal(args, {});
   EXPECT_EQ(t.code, 0) << t.out;
   EXPECT_TRUE(has(t.out, "[prompt: 512 / ")) << t.out;
-  Result p = cpplm(args);
+  Result p = run_cpplm(args);
   EXPECT_EQ(p.code, 0) << p.err;
   EXPECT_FALSE(has(p.err, "[prompt:")) << p.err;
 }
 
 TEST(Options, ChatFromAPipeEndsAtEndOfInput) {
-  Result r = cpplm("chat --max-tokens 2", "Hello\n");
+  Result r = run_cpplm("chat --max-tokens 2", "Hello\n");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(has(r.out, ">> ")) << r.out;
 }

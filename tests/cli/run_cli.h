@@ -31,7 +31,7 @@ inline std::string quote(const std::string& s) {
 
 // Runs `cpplm ARGS` (shell syntax) with optional stdin text; captures stdout, stderr and the exit
 // code, and leaves nothing in the temp dir.
-inline Result cpplm(const std::string& args, const std::string& stdin_text = "") {
+inline Result run_cpplm(const std::string& args, const std::string& stdin_text = "") {
   static int calls = 0;
   const std::string base = ::testing::TempDir() + "cpplm_run_" + std::to_string(::getpid()) + "_" + std::to_string(++calls);
   std::ofstream(base + ".in", std::ios::binary) << stdin_text;

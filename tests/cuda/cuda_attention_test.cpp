@@ -27,10 +27,18 @@ void PrintTo(const AttnCase& c, std::ostream* os) { *os << c.name; }
 class CudaAttention : public ::testing::TestWithParam<AttnCase> {};
 
 std::unique_ptr<Model> attn_model(const AttnCase& c) {
-  nlohmann::json cfg = {{"model_type", c.window ? "mistral" : "llama"}, {"hidden_size", 192}, {"num_hidden_layers", 2},
-                        {"intermediate_size", 256}, {"num_attention_heads", c.heads}, {"num_key_value_heads", c.kv_heads},
-                        {"head_dim", c.head_dim}, {"vocab_size", 300}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
-                        {"max_position_embeddings", 4096}, {"tie_word_embeddings", false}};
+  nlohmann::json cfg = {{"model_type", c.window ? "mistral" : "llama"},
+                        {"hidden_size", 192},
+                        {"num_hidden_layers", 2},
+                        {"intermediate_size", 256},
+                        {"num_attention_heads", c.heads},
+                        {"num_key_value_heads", c.kv_heads},
+                        {"head_dim", c.head_dim},
+                        {"vocab_size", 300},
+                        {"rms_norm_eps", 1e-5},
+                        {"rope_theta", 10000.0},
+                        {"max_position_embeddings", 4096},
+                        {"tie_word_embeddings", false}};
   if (c.window) cfg["sliding_window"] = c.window;
   ModelArgs args = parse_model_args(cfg, c.name);
   resolve_model_family(args, c.name);
@@ -53,7 +61,8 @@ TEST_P(CudaAttention, MatchesCpu) {
   std::vector<int32_t> more(37);
   for (int i = 0; i < 37; ++i) more[i] = (i * 53 + 5) % V;
   const double e2 = rel_err(run(*gpu, *sg, more, true), run(cpu, *sc, more, true));
-  std::printf("[ %s ] prefill %d tokens: logits rel err %.2e; 37 more after them: %.2e (tolerance 1e-2)\n", c.name, c.prompt, e1, e2);
+  std::printf("[ %s ] prefill %d tokens: logits rel err %.2e; 37 more after them: %.2e (tolerance 1e-2)\n", c.name, c.prompt, e1,
+              e2);
   EXPECT_LE(e1, 1e-2);
   EXPECT_LE(e2, 1e-2);
   // Decode: the GPU's greedy token must be (within bf16 tolerance) the CPU's best; both continue

@@ -27,10 +27,18 @@ void PrintTo(const GemvCase& c, std::ostream* os) { *os << c.name; }
 class CudaGemvRows : public ::testing::TestWithParam<GemvCase> {};
 
 std::unique_ptr<Model> wide_model(const GemvCase& c) {
-  nlohmann::json cfg = {{"model_type", "llama"}, {"hidden_size", c.hidden}, {"num_hidden_layers", 2},
-                        {"intermediate_size", c.inter}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-                        {"head_dim", 64}, {"vocab_size", c.vocab}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
-                        {"max_position_embeddings", 512}, {"tie_word_embeddings", false}};
+  nlohmann::json cfg = {{"model_type", "llama"},
+                        {"hidden_size", c.hidden},
+                        {"num_hidden_layers", 2},
+                        {"intermediate_size", c.inter},
+                        {"num_attention_heads", 4},
+                        {"num_key_value_heads", 2},
+                        {"head_dim", 64},
+                        {"vocab_size", c.vocab},
+                        {"rms_norm_eps", 1e-5},
+                        {"rope_theta", 10000.0},
+                        {"max_position_embeddings", 512},
+                        {"tie_word_embeddings", false}};
   ModelArgs args = parse_model_args(cfg, c.name);
   resolve_model_family(args, c.name);
   return Model::from_tensors(args, random_weights(args, c.dtype, 0, 0, 5), c.name);

@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "runtime/cuda/cuda_model.h"
-#include "cuda_test_util.h"
 #include "core/json_file.h"
+#include "cuda_test_util.h"
 #include "io/safetensors.h"
 #include "runtime/cpu_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "runtime/generate.h"
 
 namespace cpplm {
@@ -128,8 +128,8 @@ TEST_P(CudaFixture, MatchesTransformers) {
     SequenceTokens in{seq, s.get()};
     std::vector<float> lg = gpu->forward({&in, 1}, true);
     const double e = rel_err(lg.data(), full.data(), full.size());
-    std::printf("[ %s%s ] GPU full-sequence logits (%zu tokens): rel err %.2e\n", c.name.c_str(), c.tensor_cores ? " tensor-cores" : "",
-                seq.size(), e);
+    std::printf("[ %s%s ] GPU full-sequence logits (%zu tokens): rel err %.2e\n", c.name.c_str(),
+                c.tensor_cores ? " tensor-cores" : "", seq.size(), e);
     EXPECT_LE(e, tol) << "full_sequence_logits";
   }
 }
@@ -146,7 +146,8 @@ std::vector<Case> all_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(HfReference, CudaFixture, ::testing::ValuesIn(all_cases()), [](const auto& info) {
-  std::string s = info.param.name + (info.param.config == "config.json" ? "_classic" : "_saved") + (info.param.tensor_cores ? "_tc" : "");
+  std::string s =
+      info.param.name + (info.param.config == "config.json" ? "_classic" : "_saved") + (info.param.tensor_cores ? "_tc" : "");
   std::replace(s.begin(), s.end(), '-', '_');
   return s;
 });

@@ -48,8 +48,8 @@ INSTANTIATE_TEST_SUITE_P(
         PlanCase{"llama70b_1k", 1024, 128, 64, 8, 132, 16, 8},
         // The 8B (64 keys per pass) at 256 positions: 2 splits, 34 KB of partials; at 640, 5 two-pass
         // splits would be 84 KB.
-        PlanCase{"llama8b_256", 256, 128, 32, 8, 132, 2, 8, 4, true},
-        PlanCase{"llama8b_640", 640, 128, 32, 8, 132, 10, 8}, PlanCase{"llama8b_8k", 8320, 128, 32, 8, 132, 32, 4},
+        PlanCase{"llama8b_256", 256, 128, 32, 8, 132, 2, 8, 4, true}, PlanCase{"llama8b_640", 640, 128, 32, 8, 132, 10, 8},
+        PlanCase{"llama8b_8k", 8320, 128, 32, 8, 132, 32, 4},
         // 4 kv heads (TinyLlama) fit one wave, but 8,192 keys need more than one 8-warp pass per
         // split; 4,096 still take one.
         PlanCase{"tinyllama_8k", 8192, 64, 32, 4, 132, 32, 4}, PlanCase{"tinyllama_4k", 4096, 64, 32, 4, 132, 32, 8},

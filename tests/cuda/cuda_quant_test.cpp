@@ -10,13 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/cpu/cpu_features.h"
-#include "runtime/cuda/cuda_model.h"
 #include "cuda_test_util.h"
 #include "io/safetensors.h"
 #include "model/convert.h"
 #include "model/random_weights.h"
 #include "model/registry.h"
 #include "runtime/cpu_model.h"
+#include "runtime/cuda/cuda_model.h"
 #include "runtime/generate.h"
 
 namespace cpplm {
@@ -58,8 +58,8 @@ TEST_P(CudaQuantBundled, MatchesCpu) {
     std::span<const int32_t> p(toks.data(), n);
     const double e = rel_err(run(*gpu, *sg, p, true), run(cpu, *sc, p, true));
     const double tol = n < 64 ? 1e-3 : 1e-2;  // f32 GEMMs; bf16 tensor cores (activations and W rounded)
-    std::printf("[ q%d g%d ] prefill %d tokens: GPU vs CPU logits rel err %.2e (tolerance %.0e), K/V %s\n", bits, group, n, e, tol,
-                sg->kv_dtype().c_str());
+    std::printf("[ q%d g%d ] prefill %d tokens: GPU vs CPU logits rel err %.2e (tolerance %.0e), K/V %s\n", bits, group, n, e,
+                tol, sg->kv_dtype().c_str());
     EXPECT_LE(e, tol) << n << " tokens";
   }
   auto sc = cpu.make_sequence({}), sg = gpu->make_sequence({});
@@ -76,8 +76,8 @@ TEST_P(CudaQuantBundled, MatchesCpu) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Convert, CudaQuantBundled, ::testing::Values(BundledCase{4, 64}, BundledCase{8, 32}, BundledCase{4, 128}),
-                         [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Convert, CudaQuantBundled,
+                         ::testing::Values(BundledCase{4, 64}, BundledCase{8, 32}, BundledCase{4, 128}), [](const auto& info) {
                            // (appended, not `"q" + std::to_string(...)`: GCC 12 warns -Wrestrict on that at -O3)
                            std::string name = "q";
                            name += std::to_string(info.param.bits);
@@ -97,10 +97,18 @@ class CudaQuantOdd : public ::testing::TestWithParam<OddCase> {};
 
 // Random codes with scales and biases that differ per group, so a wrong group index shows.
 std::unique_ptr<Model> odd_model(const OddCase& c) {
-  nlohmann::json cfg = {{"model_type", "llama"}, {"hidden_size", c.hidden}, {"num_hidden_layers", 2},
-                        {"intermediate_size", c.inter}, {"num_attention_heads", c.heads}, {"num_key_value_heads", c.kv_heads},
-                        {"head_dim", c.head_dim}, {"vocab_size", c.vocab}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
-                        {"max_position_embeddings", 512}, {"tie_word_embeddings", c.tied},
+  nlohmann::json cfg = {{"model_type", "llama"},
+                        {"hidden_size", c.hidden},
+                        {"num_hidden_layers", 2},
+                        {"intermediate_size", c.inter},
+                        {"num_attention_heads", c.heads},
+                        {"num_key_value_heads", c.kv_heads},
+                        {"head_dim", c.head_dim},
+                        {"vocab_size", c.vocab},
+                        {"rms_norm_eps", 1e-5},
+                        {"rope_theta", 10000.0},
+                        {"max_position_embeddings", 512},
+                        {"tie_word_embeddings", c.tied},
                         {"quantization", {{"group_size", c.group}, {"bits", c.bits}}}};
   ModelArgs args = parse_model_args(cfg, c.name);
   resolve_model_family(args, c.name);
@@ -139,8 +147,8 @@ TEST_P(CudaQuantOdd, MatchesCpu) {
   }
   std::vector<int32_t> chunk = {1, V - 1, V / 2, 3, V / 3};
   const double ec = rel_err(run(*gpu, *sg, chunk, true), run(cpu, *sc, chunk, true));
-  std::printf("[ %s ] q%d g%d: token-by-token logits rel err %.2e, 5-token chunk %.2e (tolerance 1e-4)\n", c.name, c.bits, c.group,
-              worst, ec);
+  std::printf("[ %s ] q%d g%d: token-by-token logits rel err %.2e, 5-token chunk %.2e (tolerance 1e-4)\n", c.name, c.bits,
+              c.group, worst, ec);
   EXPECT_LE(worst, 1e-4);
   EXPECT_LE(ec, 1e-4);
   Sampler s1(SamplingParams{}), s2(SamplingParams{});

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cpplm_bad_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("cpplm_bad_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string src = test::fixture_dir("llama2-mha-f32");
@@ -136,7 +136,8 @@ TEST_F(BadInput, OffsetsOutOfRange) {
 }
 
 TEST_F(BadInput, OverlappingTensors) {
-  edit_header([](auto& h) { h["model.norm.weight"]["data_offsets"] = h["model.layers.0.input_layernorm.weight"]["data_offsets"]; });
+  edit_header(
+      [](auto& h) { h["model.norm.weight"]["data_offsets"] = h["model.layers.0.input_layernorm.weight"]["data_offsets"]; });
   expect_error({"model.safetensors", "overlaps"});
 }
 
@@ -167,7 +168,9 @@ TEST_F(BadInput, UnexpectedTensor) {
   uint64_t n;
   std::memcpy(&n, b.data(), 8);
   const uint64_t data_size = b.size() - 8 - n;
-  edit_header([&](auto& h) { h["model.extra.weight"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {data_size, data_size + 4}}}; });
+  edit_header([&](auto& h) {
+    h["model.extra.weight"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {data_size, data_size + 4}}};
+  });
   write("model.safetensors", bytes("model.safetensors") + std::string(4, '\0'));
   expect_error({"model.extra.weight", "unexpected"});
 }

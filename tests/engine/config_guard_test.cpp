@@ -25,10 +25,17 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 // A small untied Llama: 2 layers, GQA 4/2 heads of 16, vocabulary 96.
 json small_config() {
-  return {{"model_type", "llama"},       {"hidden_size", 64},    {"num_hidden_layers", 2},
-          {"intermediate_size", 128},    {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-          {"vocab_size", 96},            {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0},
-          {"max_position_embeddings", 64}, {"tie_word_embeddings", false}};
+  return {{"model_type", "llama"},
+          {"hidden_size", 64},
+          {"num_hidden_layers", 2},
+          {"intermediate_size", 128},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"vocab_size", 96},
+          {"rms_norm_eps", 1e-5},
+          {"rope_theta", 10000.0},
+          {"max_position_embeddings", 64},
+          {"tie_word_embeddings", false}};
 }
 
 ModelArgs args_of(const json& cfg) {
@@ -63,8 +70,9 @@ TEST(ConfigGuard, SmallConfigLoads) {
 
 TEST(ConfigGuard, RopeFactorMustBePositive) {
   for (double f : {0.0, -2.0})
-    expect_config_error(with(small_config(), "rope_scaling", {{"rope_type", "linear"}, {"factor", f}}),
-                        {"field \"rope_scaling.factor\": must be a positive finite number, got " + std::string(f == 0 ? "0" : "-2")});
+    expect_config_error(
+        with(small_config(), "rope_scaling", {{"rope_type", "linear"}, {"factor", f}}),
+        {"field \"rope_scaling.factor\": must be a positive finite number, got " + std::string(f == 0 ? "0" : "-2")});
   expect_config_error(with(small_config(), "rope_parameters", {{"rope_type", "yarn"}, {"factor", 0}, {"rope_theta", 10000.0}}),
                       {"field \"rope_parameters.factor\"", "got 0"});
   expect_config_error(with(small_config(), "rope_scaling", {{"rope_type", "dynamic"}, {"factor", INFINITY}}),
@@ -75,9 +83,10 @@ TEST(ConfigGuard, RopeFactorMustBePositive) {
   const std::vector<double> half(8, 1.0);
   std::vector<double> zero = half;
   zero[3] = 0;
-  expect_config_error(with(small_config(), "rope_scaling",
-                           {{"rope_type", "longrope"}, {"original_max_position_embeddings", 32}, {"short_factor", zero}, {"long_factor", half}}),
-                      {"field \"rope_scaling.short_factor\"", "got 0"});
+  expect_config_error(
+      with(small_config(), "rope_scaling",
+           {{"rope_type", "longrope"}, {"original_max_position_embeddings", 32}, {"short_factor", zero}, {"long_factor", half}}),
+      {"field \"rope_scaling.short_factor\"", "got 0"});
 }
 
 TEST(ConfigGuard, RopeThetaMustBePositiveAndFinite) {
@@ -103,15 +112,19 @@ TEST(ConfigGuard, SizesAreReadAs64BitsAndReportedAsGiven) {
                       {"field \"hidden_size\": 1099511627776 is out of range (1 .. 16777216)"});
   expect_config_error(with(small_config(), "vocab_size", std::numeric_limits<uint64_t>::max()),
                       {"field \"vocab_size\": 18446744073709551615 is out of range"});
-  expect_config_error(with(small_config(), "intermediate_size", -3), {"field \"intermediate_size\": -3 is out of range (1 .. 16777216)"});
-  expect_config_error(with(small_config(), "num_hidden_layers", 1e20), {"field \"num_hidden_layers\": 1e+20 is out of range (1 .. 4096)"});
+  expect_config_error(with(small_config(), "intermediate_size", -3),
+                      {"field \"intermediate_size\": -3 is out of range (1 .. 16777216)"});
+  expect_config_error(with(small_config(), "num_hidden_layers", 1e20),
+                      {"field \"num_hidden_layers\": 1e+20 is out of range (1 .. 4096)"});
   expect_config_error(with(small_config(), "num_attention_heads", 0), {"field \"num_attention_heads\": 0 is out of range"});
   expect_config_error(with(small_config(), "hidden_size", 64.5), {"field \"hidden_size\": expected an integer, got 64.5"});
   expect_config_error(with(small_config(), "max_position_embeddings", -1),
                       {"field \"max_position_embeddings\": -1 is out of range (0 .. 2147483647)"});
   expect_config_error(with(small_config(), "max_position_embeddings", int64_t{1} << 32), {"4294967296 is out of range"});
-  expect_config_error(with(small_config(), "sliding_window", int64_t{1} << 32), {"field \"sliding_window\": 4294967296 is out of range"});
-  expect_config_error(with(small_config(), "eos_token_id", json::array({2, int64_t{1} << 33})), {"field \"eos_token_id\"", "8589934592"});
+  expect_config_error(with(small_config(), "sliding_window", int64_t{1} << 32),
+                      {"field \"sliding_window\": 4294967296 is out of range"});
+  expect_config_error(with(small_config(), "eos_token_id", json::array({2, int64_t{1} << 33})),
+                      {"field \"eos_token_id\"", "8589934592"});
   EXPECT_EQ(args_of(with(small_config(), "hidden_size", 64.0)).hidden_size, 64);  // integral floats still read
 }
 
@@ -262,8 +275,8 @@ TEST(ContextLength, WarningNamesBothNumbersAndTheRemedy) {
   EXPECT_EQ(context_warning(a, "prompt (5613 tokens) + max tokens (256)", 5869),
             "prompt (5613 tokens) + max tokens (256) exceed the model's max_position_embeddings (1024); quality degrades past "
             "it (a rope_scaling such as \"dynamic\" or \"yarn\" in config.json would extend it)");
-  const std::string linear =
-      context_warning(args_of(with(cfg, "rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}})), "prompt (3000 tokens)", 3000);
+  const std::string linear = context_warning(args_of(with(cfg, "rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}})),
+                                             "prompt (3000 tokens)", 3000);
   EXPECT_NE(linear.find("exceed the model's context of 2048 positions (max_position_embeddings 1024 stretched by its \"linear\" "
                         "rope_scaling, factor 2)"),
             std::string::npos)

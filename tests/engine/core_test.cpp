@@ -22,9 +22,9 @@ TEST(DType, F16RoundTripsEveryValue) {
 }
 
 TEST(DType, F16RoundsToNearestEven) {
-  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), f32_to_f16(1.0f));        // halfway, even stays
+  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), f32_to_f16(1.0f));                // halfway, even stays
   EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048), f32_to_f16(1.0f + 2.0f / 1024));  // halfway, rounds up to even
-  EXPECT_EQ(f16_to_f32(f32_to_f16(1e-7f)), std::ldexp(2.0f, -24));    // subnormal
+  EXPECT_EQ(f16_to_f32(f32_to_f16(1e-7f)), std::ldexp(2.0f, -24));            // subnormal
   EXPECT_EQ(f16_to_f32(f32_to_f16(1e6f)), INFINITY);
 }
 

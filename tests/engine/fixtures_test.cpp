@@ -18,9 +18,7 @@ struct Case {
 
 class Fixture : public ::testing::TestWithParam<Case> {};
 
-double tolerance(const Model& m) {
-  return m.model_dtype() == DType::F32 ? 1e-5 : 1e-4;
-}
+double tolerance(const Model& m) { return m.model_dtype() == DType::F32 ? 1e-5 : 1e-4; }
 
 std::vector<int32_t> row(const std::vector<double>& ids, int r, int t) {
   std::vector<int32_t> out(t);
@@ -70,7 +68,8 @@ TEST_P(Fixture, MatchesTransformers) {
     std::vector<int32_t> t0 = row(ids, 0, T), t1 = row(ids, 1, T - 5);  // different lengths too
     SequenceInput in[2] = {{t0, &c0}, {t1, &c1}};
     std::vector<float> both = model->forward(in, /*all_logits=*/true);
-    for (size_t i = 0; i < static_cast<size_t>(T) * V; ++i) ASSERT_NEAR(both[i], alone[0][i], 1e-5f * (1 + std::fabs(alone[0][i])));
+    for (size_t i = 0; i < static_cast<size_t>(T) * V; ++i)
+      ASSERT_NEAR(both[i], alone[0][i], 1e-5f * (1 + std::fabs(alone[0][i])));
     SequenceCache c1b = model->make_cache();
     SequenceInput one{t1, &c1b};
     std::vector<float> ref1 = model->forward({&one, 1}, true);

@@ -10,8 +10,8 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
-#include "test_util.h"
 #include "core/dtype.h"
+#include "test_util.h"
 
 namespace cpplm {
 namespace {
@@ -55,8 +55,8 @@ struct Case {
   int64_t m, k;
   int n;
   std::string name(cpu::Isa isa) const {
-    return std::string(cpu::isa_name(isa)) + " q" + std::to_string(bits) + " g" + std::to_string(group) + " m=" + std::to_string(m) +
-           " k=" + std::to_string(k) + " n=" + std::to_string(n);
+    return std::string(cpu::isa_name(isa)) + " q" + std::to_string(bits) + " g" + std::to_string(group) +
+           " m=" + std::to_string(m) + " k=" + std::to_string(k) + " n=" + std::to_string(n);
   }
 };
 
@@ -141,10 +141,11 @@ TEST(Int8Prefill, CloseToDequantizeThenF32) {
   // Normwise over all cases (a case of 16 outputs alone fluctuates too much for a tight bound).
   for (int b8 : {0, 1}) {
     EXPECT_LE(std::sqrt(num_all[0][b8] / den_all[0][b8]), 1e-2) << (b8 ? "q8" : "q4");
-    std::printf("[ int8     ] q%d normwise relative error vs dequantize-then-f32: normal activations %.2e (worst case %.2e), "
-                "with 8x outlier channels %.2e (worst case %.2e)\n",
-                b8 ? 8 : 4, std::sqrt(num_all[0][b8] / den_all[0][b8]), worst[0][b8], std::sqrt(num_all[1][b8] / den_all[1][b8]),
-                worst[1][b8]);
+    std::printf(
+        "[ int8     ] q%d normwise relative error vs dequantize-then-f32: normal activations %.2e (worst case %.2e), "
+        "with 8x outlier channels %.2e (worst case %.2e)\n",
+        b8 ? 8 : 4, std::sqrt(num_all[0][b8] / den_all[0][b8]), worst[0][b8], std::sqrt(num_all[1][b8] / den_all[1][b8]),
+        worst[1][b8]);
   }
 }
 

@@ -8,10 +8,10 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
-#include "test_util.h"
 #include "model/cache.h"
 #include "ops/attention.h"
 #include "ops/linear.h"
+#include "test_util.h"
 
 namespace cpplm {
 namespace {
@@ -252,44 +252,45 @@ TEST(Kernels, AttentionMatchesDirectSoftmax) {
   for (cpu::Isa isa : isas()) {
     cpu::set_active_isa(isa);
     for (auto [cached, n] : std::vector<std::pair<int, int>>{{150, 7}, {150, 37}, {0, 90}})
-    for (int window : {0, 50}) {
-      const int heads = 4, kvh = 2, d = 40, keep = window ? 3 : 0;
-      std::vector<float> kc = randn(kvh * (cached + 8) * d), vc = randn(kvh * (cached + 8) * d);
-      std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d), out(n * heads * d);
-      KVView view;
-      view.k = kc.data();
-      view.v = vc.data();
-      view.kv_heads = kvh;
-      view.head_dim = d;
-      view.capacity = cached + 8;
-      view.offset = cached;
-      AttentionParams p{n, heads, kvh, d, 0.17f, window, keep};
-      attention(p, q.data(), kn.data(), vn.data(), view, out.data());
-      for (int i = 0; i < n; ++i)
-        for (int h = 0; h < heads; ++h) {
-          const int pos = cached + i, g = h / (heads / kvh);
-          std::vector<double> sc, acc(d, 0.0);
-          std::vector<const float*> vs;
-          for (int j = 0; j <= pos; ++j) {
-            if (window && !(j > pos - window || j < keep)) continue;
-            const float* kj = j < cached ? &kc[(g * (cached + 8) + j) * d] : &kn[((j - cached) * kvh + g) * d];
-            const float* vj = j < cached ? &vc[(g * (cached + 8) + j) * d] : &vn[((j - cached) * kvh + g) * d];
-            double s = 0;
-            for (int e = 0; e < d; ++e) s += static_cast<double>(q[(i * heads + h) * d + e]) * kj[e];
-            sc.push_back(s * 0.17);
-            vs.push_back(vj);
+      for (int window : {0, 50}) {
+        const int heads = 4, kvh = 2, d = 40, keep = window ? 3 : 0;
+        std::vector<float> kc = randn(kvh * (cached + 8) * d), vc = randn(kvh * (cached + 8) * d);
+        std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d), out(n * heads * d);
+        KVView view;
+        view.k = kc.data();
+        view.v = vc.data();
+        view.kv_heads = kvh;
+        view.head_dim = d;
+        view.capacity = cached + 8;
+        view.offset = cached;
+        AttentionParams p{n, heads, kvh, d, 0.17f, window, keep};
+        attention(p, q.data(), kn.data(), vn.data(), view, out.data());
+        for (int i = 0; i < n; ++i)
+          for (int h = 0; h < heads; ++h) {
+            const int pos = cached + i, g = h / (heads / kvh);
+            std::vector<double> sc, acc(d, 0.0);
+            std::vector<const float*> vs;
+            for (int j = 0; j <= pos; ++j) {
+              if (window && !(j > pos - window || j < keep)) continue;
+              const float* kj = j < cached ? &kc[(g * (cached + 8) + j) * d] : &kn[((j - cached) * kvh + g) * d];
+              const float* vj = j < cached ? &vc[(g * (cached + 8) + j) * d] : &vn[((j - cached) * kvh + g) * d];
+              double s = 0;
+              for (int e = 0; e < d; ++e) s += static_cast<double>(q[(i * heads + h) * d + e]) * kj[e];
+              sc.push_back(s * 0.17);
+              vs.push_back(vj);
+            }
+            double mx = -1e300, l = 0;
+            for (double s : sc) mx = std::max(mx, s);
+            for (size_t j = 0; j < sc.size(); ++j) {
+              const double w = std::exp(sc[j] - mx);
+              l += w;
+              for (int e = 0; e < d; ++e) acc[e] += w * vs[j][e];
+            }
+            for (int e = 0; e < d; ++e)
+              ASSERT_NEAR(out[(i * heads + h) * d + e], acc[e] / l, 2e-5)
+                  << cpu::isa_name(isa) << " n=" << n << " window=" << window;
           }
-          double mx = -1e300, l = 0;
-          for (double s : sc) mx = std::max(mx, s);
-          for (size_t j = 0; j < sc.size(); ++j) {
-            const double w = std::exp(sc[j] - mx);
-            l += w;
-            for (int e = 0; e < d; ++e) acc[e] += w * vs[j][e];
-          }
-          for (int e = 0; e < d; ++e)
-            ASSERT_NEAR(out[(i * heads + h) * d + e], acc[e] / l, 2e-5) << cpu::isa_name(isa) << " n=" << n << " window=" << window;
-        }
-    }
+      }
   }
   cpu::set_active_isa(saved);
 }
@@ -304,44 +305,44 @@ TEST(Kernels, AttentionOverQuantizedCaches) {
     for (KVType type : {KVType::BF16, KVType::F16, KVType::Q8})
       for (int d : {40, 96})
         for (int window : {0, 50})
-        for (int n : {5, 37}) {
-          const int heads = 4, kvh = 2, cached = 150, keep = window ? 3 : 0;
-          std::vector<float> kc = randn(cached * kvh * d), vc = randn(cached * kvh * d);
-          KVCache typed(kvh, d, type), exact(kvh, d, KVType::F32);
-          typed.append(kc.data(), vc.data(), cached);
-          std::vector<float> kd(cached * kvh * d), vd(cached * kvh * d);
-          double worst = 0;
-          for (int t = 0; t < cached; ++t)
-            for (int h = 0; h < kvh; ++h) {
-              float* kr = &kd[(t * kvh + h) * d];
-              float* vr = &vd[(t * kvh + h) * d];
-              typed.key(h, t, kr);
-              typed.value(h, t, vr);
-              float lo = 0, hi = 0;
-              for (int e = 0; e < d; ++e) {
-                const float x = kc[(t * kvh + h) * d + e];
-                lo = std::min(lo, x);
-                hi = std::max(hi, x);
+          for (int n : {5, 37}) {
+            const int heads = 4, kvh = 2, cached = 150, keep = window ? 3 : 0;
+            std::vector<float> kc = randn(cached * kvh * d), vc = randn(cached * kvh * d);
+            KVCache typed(kvh, d, type), exact(kvh, d, KVType::F32);
+            typed.append(kc.data(), vc.data(), cached);
+            std::vector<float> kd(cached * kvh * d), vd(cached * kvh * d);
+            double worst = 0;
+            for (int t = 0; t < cached; ++t)
+              for (int h = 0; h < kvh; ++h) {
+                float* kr = &kd[(t * kvh + h) * d];
+                float* vr = &vd[(t * kvh + h) * d];
+                typed.key(h, t, kr);
+                typed.value(h, t, vr);
+                float lo = 0, hi = 0;
+                for (int e = 0; e < d; ++e) {
+                  const float x = kc[(t * kvh + h) * d + e];
+                  lo = std::min(lo, x);
+                  hi = std::max(hi, x);
+                }
+                for (int e = 0; e < d; ++e) {
+                  const float x = kc[(t * kvh + h) * d + e];
+                  // bf16 keeps 8 significant bits, f16 11; q8 within one step (mlx keeps the edge exact, clips)
+                  const double bound = type == KVType::BF16  ? std::ldexp(std::fabs(x), -8)
+                                       : type == KVType::F16 ? std::ldexp(std::fabs(x), -11) + 1e-7
+                                                             : (hi - lo) / 255.0 + 1e-6;
+                  ASSERT_LE(std::fabs(kr[e] - x), bound) << kv_type_name(type) << " d=" << d;
+                  worst = std::max(worst, static_cast<double>(std::fabs(kr[e] - x)));
+                }
               }
-              for (int e = 0; e < d; ++e) {
-                const float x = kc[(t * kvh + h) * d + e];
-                // bf16 keeps 8 significant bits, f16 11; q8 within one step (mlx keeps the edge exact, clips)
-                const double bound = type == KVType::BF16 ? std::ldexp(std::fabs(x), -8)
-                                     : type == KVType::F16 ? std::ldexp(std::fabs(x), -11) + 1e-7
-                                                            : (hi - lo) / 255.0 + 1e-6;
-                ASSERT_LE(std::fabs(kr[e] - x), bound) << kv_type_name(type) << " d=" << d;
-                worst = std::max(worst, static_cast<double>(std::fabs(kr[e] - x)));
-              }
-            }
-          exact.append(kd.data(), vd.data(), cached);
-          std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d);
-          std::vector<float> got(n * heads * d), want(n * heads * d);
-          AttentionParams p{n, heads, kvh, d, 0.15f, window, keep};
-          attention(p, q.data(), kn.data(), vn.data(), typed.view(), got.data());
-          attention(p, q.data(), kn.data(), vn.data(), exact.view(), want.data());
-          for (size_t i = 0; i < got.size(); ++i)
-            ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::fabs(want[i]))) << cpu::isa_name(isa) << " " << kv_type_name(type);
-        }
+            exact.append(kd.data(), vd.data(), cached);
+            std::vector<float> q = randn(n * heads * d), kn = randn(n * kvh * d), vn = randn(n * kvh * d);
+            std::vector<float> got(n * heads * d), want(n * heads * d);
+            AttentionParams p{n, heads, kvh, d, 0.15f, window, keep};
+            attention(p, q.data(), kn.data(), vn.data(), typed.view(), got.data());
+            attention(p, q.data(), kn.data(), vn.data(), exact.view(), want.data());
+            for (size_t i = 0; i < got.size(); ++i)
+              ASSERT_NEAR(got[i], want[i], 1e-5f * (1 + std::fabs(want[i]))) << cpu::isa_name(isa) << " " << kv_type_name(type);
+          }
   }
   cpu::set_active_isa(saved);
   // Storage per row: q8 is a quarter of f32 plus one f32 scale and bias per group.

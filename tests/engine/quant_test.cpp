@@ -2,11 +2,11 @@
 // (reload gives the same logits; the bundled model keeps its quality at 8 and 4 bits).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <unistd.h>
 
 #include "backends/cpu/ref_kernels.h"
 #include "core/error.h"
@@ -160,8 +160,10 @@ TEST(Quantize, BundledModelKeepsItsQuality) {
       double q_ref, q_own;
       nll_of(*q, &q_ref, &q_own);
       const double ppl_ratio_ref = std::exp(q_ref - base_ref), ppl_ratio_own = std::exp(q_own - base_own);
-      std::printf("[ quality  ] %d-bit g64, %s: perplexity ratio vs bf16 %.4f (reference sequences, bf16 ppl %.3f), %.4f (own greedy text, bf16 ppl %.3f)\n",
-                  bits, exact ? "f32 activations" : "int8 prefill", ppl_ratio_ref, std::exp(base_ref), ppl_ratio_own, std::exp(base_own));
+      std::printf(
+          "[ quality  ] %d-bit g64, %s: perplexity ratio vs bf16 %.4f (reference sequences, bf16 ppl %.3f), %.4f (own greedy "
+          "text, bf16 ppl %.3f)\n",
+          bits, exact ? "f32 activations" : "int8 prefill", ppl_ratio_ref, std::exp(base_ref), ppl_ratio_own, std::exp(base_own));
       const double limit = bits == 8 ? (exact ? 1.01 : 1.025) : 1.10;
       EXPECT_LT(ppl_ratio_ref, limit);
       EXPECT_LT(ppl_ratio_own, limit);
@@ -174,7 +176,9 @@ TEST(Quantize, BundledModelKeepsItsQuality) {
 TEST(Quantize, PerLayerOverridesAndBadInput) {
   // A config-level override keeps one projection in float while the rest is quantized.
   nlohmann::json cfg = parse_json_file(kModel + "/config.json");
-  cfg["quantization"] = {{"group_size", 64}, {"bits", 8}, {"model.layers.0.mlp.down_proj", false},
+  cfg["quantization"] = {{"group_size", 64},
+                         {"bits", 8},
+                         {"model.layers.0.mlp.down_proj", false},
                          {"model.layers.1.mlp.up_proj", {{"group_size", 32}, {"bits", 4}}}};
   ModelArgs args = parse_model_args(cfg, "config.json");
   ASSERT_EQ(args.quantization_overrides.size(), 2u);

@@ -26,8 +26,10 @@ inline std::string fixture_dir(const std::string& name) { return std::string(CPP
 inline std::vector<double> as_f64(const TensorView& t) {
   std::vector<double> out(t.numel());
   if (t.dtype == DType::F64) std::memcpy(out.data(), t.data, t.nbytes());
-  else if (t.dtype == DType::I64) for (int64_t i = 0; i < t.numel(); ++i) out[i] = static_cast<double>(t.as<int64_t>()[i]);
-  else if (t.dtype == DType::F32) for (int64_t i = 0; i < t.numel(); ++i) out[i] = t.as<float>()[i];
+  else if (t.dtype == DType::I64)
+    for (int64_t i = 0; i < t.numel(); ++i) out[i] = static_cast<double>(t.as<int64_t>()[i]);
+  else if (t.dtype == DType::F32)
+    for (int64_t i = 0; i < t.numel(); ++i) out[i] = t.as<float>()[i];
   return out;
 }
 

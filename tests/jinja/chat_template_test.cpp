@@ -27,8 +27,7 @@ TEST(ChatTemplate, BundledModelTemplateRendersTwoMessages) {
       "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are wise.<|eot_id|>"
       "<|start_header_id|>user<|end_header_id|>\n\nTell me a fortune.<|eot_id|>";
   EXPECT_EQ(tmpl.render(messages, /*add_generation_prompt=*/false), turns);
-  EXPECT_EQ(tmpl.render(messages, /*add_generation_prompt=*/true),
-            turns + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(tmpl.render(messages, /*add_generation_prompt=*/true), turns + "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 TEST(ChatTemplate, Llama31ThreeTurnConversation) {
@@ -59,12 +58,31 @@ TEST(ChatTemplate, Llama31ThreeTurnConversation) {
 TEST(ChatTemplate, Qwen3ToolsAndReasoning) {
   const auto tmpl = ChatTemplate::from_dir(kTokenizers + "/qwen3");
   ASSERT_TRUE(tmpl.available());
-  const auto messages = ordered_json::parse("[{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Weather in Zürich?\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nNeed the tool.\\n</think>\\n\\nChecking.\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich\", \"days\": 2}}}]}, {\"role\": \"tool\", \"content\": \"{\\\"temp\\\": 21.5}\"}, {\"role\": \"tool\", \"content\": \"sunny\"}, {\"role\": \"assistant\", \"content\": \"21.5 °C and sunny.\", \"reasoning_content\": \"Both results in.\"}, {\"role\": \"user\", \"content\": \"Thanks\"}]");
+  const auto messages = ordered_json::parse(
+      "[{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Weather in Zürich?\"}, "
+      "{\"role\": \"assistant\", \"content\": \"<think>\\nNeed the tool.\\n</think>\\n\\nChecking.\", \"tool_calls\": "
+      "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich\", \"days\": "
+      "2}}}]}, {\"role\": \"tool\", \"content\": \"{\\\"temp\\\": 21.5}\"}, {\"role\": \"tool\", \"content\": \"sunny\"}, "
+      "{\"role\": \"assistant\", \"content\": \"21.5 °C and sunny.\", \"reasoning_content\": \"Both results in.\"}, {\"role\": "
+      "\"user\", \"content\": \"Thanks\"}]");
   ordered_json extra;
-  extra["tools"] = ordered_json::parse("[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Weather for a city — now\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\", \"minimum\": 1}}, \"required\": [\"city\"]}}}]");
+  extra["tools"] = ordered_json::parse(
+      "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Weather for a city — now\", "
+      "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": "
+      "\"integer\", \"minimum\": 1}}, \"required\": [\"city\"]}}}]");
   extra["enable_thinking"] = false;
   EXPECT_EQ(tmpl.render(messages, /*add_generation_prompt=*/true, extra),
-            "<|im_start|>system\nBe brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Weather for a city — now\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\", \"minimum\": 1}}, \"required\": [\"city\"]}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nWeather in Zürich?<|im_end|>\n<|im_start|>assistant\nChecking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich\", \"days\": 2}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n{\"temp\": 21.5}\n</tool_response>\n<tool_response>\nsunny\n</tool_response><|im_end|>\n<|im_start|>assistant\n21.5 °C and sunny.<|im_end|>\n<|im_start|>user\nThanks<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+            "<|im_start|>system\nBe brief.\n\n# Tools\n\nYou may call one or more functions to assist with the user "
+            "query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\": "
+            "\"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Weather for a city — now\", "
+            "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": "
+            "\"integer\", \"minimum\": 1}}, \"required\": [\"city\"]}}}\n</tools>\n\nFor each function call, return a json "
+            "object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
+            "<function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nWeather in "
+            "Zürich?<|im_end|>\n<|im_start|>assistant\nChecking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+            "{\"city\": \"Zürich\", \"days\": 2}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n{\"temp\": "
+            "21.5}\n</tool_response>\n<tool_response>\nsunny\n</tool_response><|im_end|>\n<|im_start|>assistant\n21.5 °C and "
+            "sunny.<|im_end|>\n<|im_start|>user\nThanks<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
 }
 
 class TempDir {
@@ -76,9 +94,7 @@ class TempDir {
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path_ / name, std::ios::binary) << text; }
   std::string str() const { return path_.string(); }
 
  private:
@@ -124,8 +140,8 @@ TEST(ChatTemplate, BadTemplateNamesFileLineAndColumn) {
     ChatTemplate::from_dir(dir.str());
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("chat_template.jinja:2:31: no filter named 'nosuchfilter'"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("chat_template.jinja:2:31: no filter named 'nosuchfilter'"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -8,8 +8,7 @@ namespace cpplm::jinja {
 namespace {
 
 // The message of the cpplm::Error that parsing + rendering `src` throws ("" if none).
-std::string error_of(const std::string& src, const nlohmann::json& ctx = nlohmann::json::object(),
-                     Limits limits = {}) {
+std::string error_of(const std::string& src, const nlohmann::json& ctx = nlohmann::json::object(), Limits limits = {}) {
   try {
     Template(src, "t.jinja", limits).render(ctx);
   } catch (const Error& e) {
@@ -18,8 +17,8 @@ std::string error_of(const std::string& src, const nlohmann::json& ctx = nlohman
   return "";
 }
 
-void expect_error(const std::string& src, const std::string& where_and_what,
-                  const nlohmann::json& ctx = nlohmann::json::object(), Limits limits = {}) {
+void expect_error(const std::string& src, const std::string& where_and_what, const nlohmann::json& ctx = nlohmann::json::object(),
+                  Limits limits = {}) {
   const std::string msg = error_of(src, ctx, limits);
   EXPECT_EQ(msg.rfind(where_and_what, 0), 0u) << "template: " << src << "\nmessage: " << msg;
 }
@@ -80,8 +79,8 @@ TEST(JinjaErrors, LimitsStopHostileTemplates) {
   EXPECT_NE(error_of(chain + " }}").find("nested too deeply"), std::string::npos);
   Limits small;
   small.max_output_bytes = 1000;
-  expect_error("{% for i in range(100) %}{{ 'xxxxxxxxxxxxxxxxxxxx' }}{% endfor %}", "t.jinja:1:26: output exceeds the limit of 1000 bytes",
-               nlohmann::json::object(), small);
+  expect_error("{% for i in range(100) %}{{ 'xxxxxxxxxxxxxxxxxxxx' }}{% endfor %}",
+               "t.jinja:1:26: output exceeds the limit of 1000 bytes", nlohmann::json::object(), small);
   expect_error("{{ 'ab' * 100000 }}", "t.jinja:1:9: value of 200000 bytes exceeds the limit", nlohmann::json::object(), small);
   expect_error("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
                "t.jinja:1:", nlohmann::json::object(), small);

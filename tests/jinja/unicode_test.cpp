@@ -59,9 +59,7 @@ const Case kCases[] = {
      "{{ 'a\u00ad'.isprintable() }}",
      "True|True|False|True|False|True|True|False|True|True|True|True|False|True|False"},
     // \w is what str.isalnum accepts, plus '_'.
-    {"wordcount",
-     "{{ 'héllo wörld_1 ² ٣' | wordcount }}|{{ 'a–b' | wordcount }}",
-     "4|2"},
+    {"wordcount", "{{ 'héllo wörld_1 ² ٣' | wordcount }}|{{ 'a–b' | wordcount }}", "4|2"},
 };
 
 TEST(JinjaUnicode, MatchesPython) {

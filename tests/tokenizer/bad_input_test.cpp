@@ -25,8 +25,8 @@ nlohmann::json tiny_tokenizer() {
     "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}})");
 }
 
-std::string write_dir(const std::string& name, const std::string& tokenizer_json,
-                      const std::string& config_file = "", const std::string& config_text = "") {
+std::string write_dir(const std::string& name, const std::string& tokenizer_json, const std::string& config_file = "",
+                      const std::string& config_text = "") {
   const std::string dir = ::testing::TempDir() + "/cpplm_tok_" + name;
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -145,7 +145,7 @@ TEST(BadInput, InvalidUtf8IsReadLossily) {
     EXPECT_EQ(tok.encode(s, false), tok.encode(tok::utf8_lossy(s), false)) << show(s);
     EXPECT_TRUE(tok::utf8_valid(tok.decode(tok.encode(s, false), false)));
   }
-  EXPECT_EQ(tok::utf8_lossy("a\xe2\x82z"), "a\xEF\xBF\xBDz");            // one U+FFFD per maximal subpart
+  EXPECT_EQ(tok::utf8_lossy("a\xe2\x82z"), "a\xEF\xBF\xBDz");                          // one U+FFFD per maximal subpart
   EXPECT_EQ(tok::utf8_lossy("\xed\xa0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogates are invalid
 }
 

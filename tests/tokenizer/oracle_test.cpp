@@ -35,8 +35,8 @@ TEST_P(Oracle, EveryCaseMatches) {
                     dec_skip == c["decoded_skip_special"].get<std::string>();
     passed += ok;
   }
-  std::printf("[oracle] %s: %d/%d cases identical (ids, ids_with_special_tokens, decoded, decoded_skip_special)\n",
-              name.c_str(), passed, total);
+  std::printf("[oracle] %s: %d/%d cases identical (ids, ids_with_special_tokens, decoded, decoded_skip_special)\n", name.c_str(),
+              passed, total);
   EXPECT_EQ(passed, total);
 }
 

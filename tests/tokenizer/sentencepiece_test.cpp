@@ -60,9 +60,7 @@ TEST(SentencePiece, SameIdsOnLongerText) {
 TEST(SentencePiece, RejectsGarbage) {
   const std::string dir = ::testing::TempDir() + "/cpplm_bad_spm";
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir + "/tokenizer.model") << "this is not a protobuf";
-  }
+  { std::ofstream(dir + "/tokenizer.model") << "this is not a protobuf"; }
   try {
     Tokenizer::load(dir);
     FAIL() << "expected an error";

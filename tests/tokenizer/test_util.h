@@ -39,6 +39,8 @@ inline std::string stream_decode(const Tokenizer& tok, const std::vector<int32_t
 }
 
 // Printable form of a string for failure messages.
-inline std::string show(const std::string& s) { return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+inline std::string show(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace cpplm::test

@@ -63,8 +63,8 @@ TEST(LlamaCppVectors, LlamaBpeWithLlama3) {
 // llama-spm and tinyllama were made with SentencePiece semantics (a "▁" before every segment,
 // merges by score): the llama2 tokenizer.model in sentencepiece_native mode.
 const Tokenizer& llama2_native() {
-  static std::unique_ptr<Tokenizer> tok = Tokenizer::load(
-      tokenizer_dir("llama2"), TokenizerOptions{.prefer_tokenizer_model = true, .sentencepiece_native = true});
+  static std::unique_ptr<Tokenizer> tok =
+      Tokenizer::load(tokenizer_dir("llama2"), TokenizerOptions{.prefer_tokenizer_model = true, .sentencepiece_native = true});
   return *tok;
 }
 
@@ -93,7 +93,8 @@ bool vocab_matches(const Tokenizer& tok, const nlohmann::json& cases, std::strin
     // "tokens" leaves out the special tokens the post-processor added.
     size_t t = 0;
     for (const auto& id : ids) {
-      if (tok.is_special(id.get<int32_t>()) && (t >= tokens.size() || tok.id_to_piece(id) != tokens[t].get<std::string>())) continue;
+      if (tok.is_special(id.get<int32_t>()) && (t >= tokens.size() || tok.id_to_piece(id) != tokens[t].get<std::string>()))
+        continue;
       if (t >= tokens.size()) break;
       if (tok.id_to_piece(id.get<int32_t>()) != tokens[t].get<std::string>()) {
         why = name + ": id " + std::to_string(id.get<int32_t>()) + " is " + show(tok.id_to_piece(id.get<int32_t>())) +

@@ -15,9 +15,9 @@ namespace {
 
 struct S {
   static constexpr int W = 8;
-  static constexpr int kNR = 2;            // decode: rows per step (16 ymm registers)
-  static constexpr int kRB = 6, kNV = 2;   // prefill register tile: 6 rows × 16 tokens
-  static constexpr int kQR = 4, kQV = 1;   // int8 prefill register tile: 4 rows × 8 tokens
+  static constexpr int kNR = 2;           // decode: rows per step (16 ymm registers)
+  static constexpr int kRB = 6, kNV = 2;  // prefill register tile: 6 rows × 16 tokens
+  static constexpr int kQR = 4, kQV = 1;  // int8 prefill register tile: 4 rows × 8 tokens
   using V = __m256;
   using I = __m256i;
   static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }

@@ -18,9 +18,9 @@ namespace {
 
 struct S {
   static constexpr int W = 16;
-  static constexpr int kNR = 4;             // decode: rows per step
-  static constexpr int kRB = 12, kNV = 2;   // prefill register tile: 12 rows × 32 tokens
-  static constexpr int kQR = 12, kQV = 2;    // int8 prefill register tile: 12 rows × 32 tokens
+  static constexpr int kNR = 4;            // decode: rows per step
+  static constexpr int kRB = 12, kNV = 2;  // prefill register tile: 12 rows × 32 tokens
+  static constexpr int kQR = 12, kQV = 2;  // int8 prefill register tile: 12 rows × 32 tokens
   using V = __m512;
   using I = __m512i;
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
@@ -42,7 +42,7 @@ struct S {
   static V abs(V a) { return _mm512_abs_ps(a); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V round(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static V scale2(V p, V k) { return _mm512_scalef_ps(p, k); }                                   // p·2^k
+  static V scale2(V p, V k) { return _mm512_scalef_ps(p, k); }                                                   // p·2^k
   static V zero_below(V e, V x, V lo) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), e); }  // x < lo: 0
   static float reduce_max(V v) {
     const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
@@ -127,7 +127,8 @@ struct S {
 }  // namespace avx512
 
 const Kernels& kernels_avx512() {
-  static const Kernels k{avx512::matmul, avx512::dequant, avx512::dot, avx512::axpy, avx512::scale, avx512::dots, avx512::axpys, avx512::exp_sum};
+  static const Kernels k{avx512::matmul, avx512::dequant, avx512::dot,   avx512::axpy,
+                         avx512::scale,  avx512::dots,    avx512::axpys, avx512::exp_sum};
   return k;
 }
 

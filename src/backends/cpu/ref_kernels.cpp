@@ -11,9 +11,7 @@ namespace cpplm::cpu {
 
 void to_f32(const TensorView& t, int64_t start, int64_t n, float* out) {
   switch (t.dtype) {
-    case DType::F32:
-      std::memcpy(out, t.as<float>() + start, n * sizeof(float));
-      return;
+    case DType::F32: std::memcpy(out, t.as<float>() + start, n * sizeof(float)); return;
     case DType::BF16: {
       const uint16_t* p = t.as<uint16_t>() + start;
       for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
@@ -24,8 +22,7 @@ void to_f32(const TensorView& t, int64_t start, int64_t n, float* out) {
       for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
       return;
     }
-    default:
-      throw Error("to_f32: unsupported dtype " + std::string(dtype_name(t.dtype)));
+    default: throw Error("to_f32: unsupported dtype " + std::string(dtype_name(t.dtype)));
   }
 }
 

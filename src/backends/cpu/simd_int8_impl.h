@@ -43,7 +43,7 @@ inline void unpack_codes(const uint8_t* p, int kc, uint8_t* out) {
 // quad is broadcast to all lanes. Integer sums stay in registers for one activation block of 32
 // columns, then s·d·Σ (and b·Σx at a group's end) go into an f32 tile kept in L1.
 constexpr int kQR = S::kQR, kQV = S::kQV, kQT = kQV * W;
-constexpr int kKC8 = 512;  // columns per k block
+constexpr int kKC8 = 512;       // columns per k block
 constexpr int kAB = kActBlock;  // activation block (columns per int8 scale)
 static_assert(kTB % kQT == 0);
 

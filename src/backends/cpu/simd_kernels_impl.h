@@ -86,8 +86,10 @@ inline void permute_q4(const float* x, int n, int64_t k, float* out) {
 // n values of a float array of dtype t (F32/F16/BF16) from element off, as f32.
 inline void floats_to_f32(const void* p, DType t, int64_t off, int64_t n, float* out) {
   int64_t i = 0;
-  if (t == DType::BF16) for (; i + W <= n; i += W) S::store(out + i, load_w<DType::BF16>(p, off + i));
-  if (t == DType::F16) for (; i + W <= n; i += W) S::store(out + i, load_w<DType::F16>(p, off + i));
+  if (t == DType::BF16)
+    for (; i + W <= n; i += W) S::store(out + i, load_w<DType::BF16>(p, off + i));
+  if (t == DType::F16)
+    for (; i + W <= n; i += W) S::store(out + i, load_w<DType::F16>(p, off + i));
   for (; i < n; ++i) out[i] = load_scalar(p, t, off + i);
 }
 
@@ -101,8 +103,8 @@ void rows_quant(const MatRef& w, const float* x, const float* xsum, int64_t r0, 
   const uint8_t* q = static_cast<const uint8_t*>(w.w);
   thread_local std::vector<float> sb;
   sb.resize(static_cast<size_t>(2 * NR) * groups);
-  float* sf = sb.data();                       // [NR][groups] scales
-  float* bf = sb.data() + NR * groups;         // [NR][groups] biases
+  float* sf = sb.data();                // [NR][groups] scales
+  float* bf = sb.data() + NR * groups;  // [NR][groups] biases
   for (int r = 0; r < NR; ++r) {
     floats_to_f32(w.scales, w.sb_dtype, (r0 + r) * groups, groups, sf + r * groups);
     floats_to_f32(w.biases, w.sb_dtype, (r0 + r) * groups, groups, bf + r * groups);
@@ -206,8 +208,7 @@ void dequant(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out) {
       case DType::F16:
         for (; c + W <= cnt; c += W) S::store(out + c, load_w<DType::F16>(w.w, base + c));
         break;
-      default:
-        break;
+      default: break;
     }
     dequant_ref(w, r, k0 + c, cnt - c, out + c);
     return;
@@ -231,8 +232,8 @@ void dequant(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out) {
 // into a [k][tokens] panel per block of kTB tokens, weights dequantized to f32 per kRB × kKC tile
 // (once per token block), partial sums kept in a [rows][tokens] tile across k blocks.
 constexpr int kRB = S::kRB, kNV = S::kNV, kTW = kNV * W;
-constexpr int kTB = 256;  // tokens per block (multiple of kTW)
-constexpr int kKC = 256;  // columns per k block
+constexpr int kTB = 256;      // tokens per block (multiple of kTW)
+constexpr int kKC = 256;      // columns per k block
 constexpr int64_t kMB = 256;  // rows per output tile
 static_assert(kTB % kTW == 0);
 
@@ -278,8 +279,9 @@ void matmul_packed(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
           const int rb = static_cast<int>(std::min<int64_t>(kRB, me - r));
           // The next row block's slice of W: rows are far apart, so the prefetcher would not guess it.
           for (int64_t i = r + kRB; i < std::min(me, r + 2 * kRB); ++i) {
-            const char* p = static_cast<const char*>(w.w) + (w.quantized() ? (i * w.k + k0) * w.bits / 8
-                                                                              : (i * w.k + k0) * static_cast<int64_t>(dtype_size(w.dtype)));
+            const char* p =
+                static_cast<const char*>(w.w) +
+                (w.quantized() ? (i * w.k + k0) * w.bits / 8 : (i * w.k + k0) * static_cast<int64_t>(dtype_size(w.dtype)));
             const int64_t bytes = w.quantized() ? kc * w.bits / 8 : kc * static_cast<int64_t>(dtype_size(w.dtype));
             for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
           }

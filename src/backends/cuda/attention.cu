@@ -168,8 +168,8 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   if (tid == 0) a.counters[row] = 0;
 }
 
-constexpr int kTileRows = 64;     // (query, head) rows per block of the tiled kernel
-constexpr int kTileKeys = 32;     // keys per shared-memory tile
+constexpr int kTileRows = 64;      // (query, head) rows per block of the tiled kernel
+constexpr int kTileKeys = 32;      // keys per shared-memory tile
 constexpr int kTileThreads = 256;  // 4 threads per row
 constexpr int kTileMaxDims = 128;
 
@@ -186,19 +186,20 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
   const int kvh = blockIdx.x, q0 = blockIdx.y * qt;
   const int tid = threadIdx.x, r = tid / 4, sub = tid % 4;
   const int rows = min(qt, a.n - q0) * group;
-  float* qs = sm;                       // [kTileRows][dp]
-  float* ks = qs + kTileRows * dp;      // [kTileKeys][dp]
-  float* vs = ks + kTileKeys * dp;      // [kTileKeys][dp]
-  float* ps = vs + kTileKeys * dp;      // [kTileRows][kTileKeys + 1]
+  float* qs = sm;                   // [kTileRows][dp]
+  float* ks = qs + kTileRows * dp;  // [kTileKeys][dp]
+  float* vs = ks + kTileKeys * dp;  // [kTileKeys][dp]
+  float* ps = vs + kTileKeys * dp;  // [kTileRows][kTileKeys + 1]
   const int offset = *a.offset;
   for (int i = tid; i < kTileRows * d; i += kTileThreads) {
     const int rr = i / d, e = i % d;
     float v = 0.0f;
-    if (rr < rows) v = a.qkv[static_cast<int64_t>(q0 + rr / group) * a.ld + static_cast<int64_t>(kvh * group + rr % group) * d + e];
+    if (rr < rows)
+      v = a.qkv[static_cast<int64_t>(q0 + rr / group) * a.ld + static_cast<int64_t>(kvh * group + rr % group) * d + e];
     qs[rr * dp + e] = v;
   }
   const bool active = r < rows;
-  const int p = offset + q0 + (active ? r / group : 0);  // this row's query position
+  const int p = offset + q0 + (active ? r / group : 0);                 // this row's query position
   const int pmin = offset + q0, pmax = offset + q0 + rows / group - 1;  // the tile's query positions
   const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
   const KV* kc = static_cast<const KV*>(a.cache.k);
@@ -210,7 +211,7 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
   for (int j0 = 0; j0 <= pmax; j0 += kTileKeys) {
     const int j1 = j0 + kTileKeys - 1;
     if (a.window > 0 && j1 <= pmin - a.window && j0 >= a.keep) continue;  // outside every row's window
-    __syncthreads();  // previous tile's ks/vs/ps and the q load are done
+    __syncthreads();                                                      // previous tile's ks/vs/ps and the q load are done
     for (int i = tid; i < kTileKeys * d; i += kTileThreads) {
       const int kk = i / d, e = i % d, j = j0 + kk;
       float kv = 0.0f, vv = 0.0f;
@@ -298,10 +299,12 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
     const size_t smem = ((kTileRows + 2 * kTileKeys) * dp + kTileRows * (kTileKeys + 1)) * sizeof(float);
     const dim3 grid(a.num_kv_heads, (a.n + qt - 1) / qt);
     if (kv_type == DType::BF16) {
-      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(smem)));
       launch(ctx.stream(), pdl, attention_tiled_kernel<__nv_bfloat16>, grid, dim3(kTileThreads), smem, a, qt);
     } else {
-      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(smem)));
       launch(ctx.stream(), pdl, attention_tiled_kernel<float>, grid, dim3(kTileThreads), smem, a, qt);
     }
     return;
@@ -310,7 +313,8 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
               "attention: split-KV needs one query, counters and at most kMaxAttnSplits splits");
   CPPLM_CHECK(a.rope_cos == nullptr || a.n == 1, "attention: fused RoPE needs one query");
   const bool grouped = a.rope_cos != nullptr && attention_decode_grouped(a.head_dim, a.num_heads, a.num_kv_heads, kv_type);
-  CPPLM_CHECK(!a.merge_later || (grouped && a.splits > 1), "attention: unmerged partials need the grouped decode kernel and splits");
+  CPPLM_CHECK(!a.merge_later || (grouped && a.splits > 1),
+              "attention: unmerged partials need the grouped decode kernel and splits");
   CPPLM_CHECK(a.head_groups == 1 || (grouped && a.head_groups > 0 && group % a.head_groups == 0),
               "attention: head groups need the grouped decode kernel and must divide the query heads per kv head");
   if (grouped) {

@@ -77,10 +77,10 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   pdl_trigger();
 
   // Rotate the group's queries and the new key (HF rotate_half or mlx traditional pairs).
-  float* qs = sm;               // [G][d]
-  float* kn = qs + G * d;       // [d]
-  float* vn = kn + d;           // [d]
-  float* red = vn + d;          // [kW][G][d + 2]: each warp's acc, then its m and l
+  float* qs = sm;          // [G][d]
+  float* kn = qs + G * d;  // [d]
+  float* vn = kn + d;      // [d]
+  float* red = vn + d;     // [kW][G][d + 2]: each warp's acc, then its m and l
   const int half = d / 2, k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
   for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
     const int g = t / half, jj = t % half;
@@ -263,7 +263,8 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
 
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
                                  bool o_proj_merges) {
-  if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type)) return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
+  if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type))
+    return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
   // One pass per split up to 32 splits. 8 warps per block (fewer splits to merge) while the
   // blocks fit one per SM (their registers allow no more), one pass per split still holds, and
   // the shared memory stays within the default 48 KB; else 4 warps (two blocks per SM).
@@ -271,7 +272,8 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
   auto splits = [&](int warps) { return std::clamp((capacity + per_pass(warps) - 1) / per_pass(warps), 1, kMaxAttnSplits); };
   const int group = num_heads / num_kv_heads;
   DecodePlan p{splits(4), 4};
-  if (num_kv_heads * splits(8) <= num_sms && capacity <= kMaxAttnSplits * per_pass(8) && decode_smem(group, head_dim, 8) <= 48 * 1024)
+  if (num_kv_heads * splits(8) <= num_sms && capacity <= kMaxAttnSplits * per_pass(8) &&
+      decode_smem(group, head_dim, 8) <= 48 * 1024)
     p = {splits(8), 8};
   // Short contexts: splits of up to two passes, merged by the o_proj GEMV as it stages them (which
   // every SM does, so the partials must stay few: the 1B's 35 KB at 1,024 positions), and a kv

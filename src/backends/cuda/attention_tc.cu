@@ -8,18 +8,20 @@
 namespace cpplm::cuda {
 namespace {
 
-constexpr int kTcRows = 64;     // (query, head) rows per block: 16 per warp
-constexpr int kTcKeys = 64;     // keys per tile
+constexpr int kTcRows = 64;  // (query, head) rows per block: 16 per warp
+constexpr int kTcKeys = 64;  // keys per tile
 constexpr int kTcWarps = 4;
-constexpr int kTcPad = 8;       // bf16 elements of padding per shared row: ldmatrix rows hit distinct banks
+constexpr int kTcPad = 8;  // bf16 elements of padding per shared row: ldmatrix rows hit distinct banks
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
 }
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
 }
 // c (16×8 f32) += a (16×16 bf16, row) · b (16×8 bf16, col).
 __device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
@@ -42,9 +44,9 @@ template <int D>
 __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a, int qt) {
   constexpr int S = D + kTcPad;  // shared row stride (elements)
   extern __shared__ __align__(16) __nv_bfloat16 tsm[];
-  __nv_bfloat16* qs = tsm;                      // [kTcRows][S]
-  __nv_bfloat16* ks = qs + kTcRows * S;         // [2][kTcKeys][S]
-  __nv_bfloat16* vs = ks + 2 * kTcKeys * S;     // [2][kTcKeys][S]
+  __nv_bfloat16* qs = tsm;                   // [kTcRows][S]
+  __nv_bfloat16* ks = qs + kTcRows * S;      // [2][kTcKeys][S]
+  __nv_bfloat16* vs = ks + 2 * kTcKeys * S;  // [2][kTcKeys][S]
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g8 = lane / 4, t4 = lane % 4;
   const int group = a.num_heads / a.num_kv_heads, kvh = blockIdx.x, q0 = blockIdx.y * qt;
   const int rows = min(qt, a.n - q0) * group;
@@ -132,7 +134,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
     for (int i = 0; i < 2; ++i) {
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      base[i] = mx[i] * sl2;  // finite: key 0 is visible to every row, in the first tile
+      base[i] = mx[i] * sl2;                  // finite: key 0 is visible to every row, in the first tile
       corr[i] = exp2f(m[i] * sl2 - base[i]);  // 0 after the first tile's m = -inf
       m[i] = mx[i];
       l[i] *= corr[i];
@@ -169,7 +171,8 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
   for (int i = 0; i < 2; ++i) {
     const int r = r0 + 8 * i;
     if (r >= rows) continue;
-    float* out = a.out + static_cast<int64_t>(q0 + r / group) * a.num_heads * D + static_cast<int64_t>(kvh * group + r % group) * D;
+    float* out =
+        a.out + static_cast<int64_t>(q0 + r / group) * a.num_heads * D + static_cast<int64_t>(kvh * group + r % group) * D;
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
 #pragma unroll
     for (int n = 0; n < D / 8; ++n)
@@ -182,20 +185,22 @@ void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
   const int group = a.num_heads / a.num_kv_heads, qt = kTcRows / group;
   const size_t smem = static_cast<size_t>(kTcRows + 4 * kTcKeys) * (D + kTcPad) * sizeof(__nv_bfloat16);
   static bool attr = [&] {
-    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tc_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    CPPLM_CUDA_CHECK(
+        cudaFuncSetAttribute(attention_tc_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
     return true;
   }();
   (void)attr;
-  launch(ctx.stream(), ctx.pdl(), attention_tc_kernel<D>, dim3(a.num_kv_heads, (a.n + qt - 1) / qt), dim3(kTcWarps * 32), smem, a, qt);
+  launch(ctx.stream(), ctx.pdl(), attention_tc_kernel<D>, dim3(a.num_kv_heads, (a.n + qt - 1) / qt), dim3(kTcWarps * 32), smem, a,
+         qt);
 }
 
 }  // namespace
 
 bool attention_tc_supported(const AttnArgs& a, DType kv_type) {
   const int group = a.num_heads / a.num_kv_heads;
-  return kv_type == DType::BF16 && a.tensor_cores && a.window == 0 && a.cache.max_size == 0 && a.splits == 1 && a.rope_cos == nullptr &&
-         (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && a.num_heads % a.num_kv_heads == 0 && group <= kTcRows &&
-         kTcRows % group == 0;
+  return kv_type == DType::BF16 && a.tensor_cores && a.window == 0 && a.cache.max_size == 0 && a.splits == 1 &&
+         a.rope_cos == nullptr && (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) &&
+         a.num_heads % a.num_kv_heads == 0 && group <= kTcRows && kTcRows % group == 0;
 }
 
 void attention_tc(const CudaContext& ctx, const AttnArgs& a) {

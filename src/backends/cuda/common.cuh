@@ -58,7 +58,8 @@ struct TraceScope {
     unsigned* hdr = reinterpret_cast<unsigned*>(g_trace);
     const unsigned i = atomicAdd(hdr, 1u);
     if (i < hdr[1])
-      reinterpret_cast<TraceRec*>(g_trace + 64)[i] = {grid, tag, blockIdx.x + blockIdx.y * gridDim.x, sm, 0, t0, tw, global_ns(), m[0], m[1]};
+      reinterpret_cast<TraceRec*>(g_trace + 64)[i] = {grid, tag, blockIdx.x + blockIdx.y * gridDim.x, sm, 0, t0, tw, global_ns(),
+                                                      m[0], m[1]};
   }
 };
 #define CPPLM_TRACE(tag) TraceScope cpplm_trace_(tag)
@@ -81,7 +82,9 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool vali
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
 
 // Starts moving [p, p + bytes) into L2 (bulk prefetch; p and bytes multiples of 16).
 __device__ __forceinline__ void prefetch_l2(const void* p, uint32_t bytes) {
@@ -102,7 +105,8 @@ void launch(cudaStream_t stream, bool pdl, void (*kernel)(Params...), dim3 grid,
   cfg.attrs = attr;
   cfg.numAttrs = pdl ? 1 : 0;
   const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
-  if (e != cudaSuccess) throw Error(std::string("CUDA error in cudaLaunchKernelEx: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  if (e != cudaSuccess)
+    throw Error(std::string("CUDA error in cudaLaunchKernelEx: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
 __device__ __forceinline__ float to_f32(float v) { return v; }
@@ -112,11 +116,17 @@ __device__ __forceinline__ float to_f32(__nv_bfloat16 v) { return __bfloat162flo
 template <class T>
 __device__ __forceinline__ T from_f32(float v);
 template <>
-__device__ __forceinline__ float from_f32<float>(float v) { return v; }
+__device__ __forceinline__ float from_f32<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_f32<__half>(float v) {
+  return __float2half_rn(v);
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 // Stores v as element i of an array of run-time dtype t (F32, F16 or BF16).
 __device__ __forceinline__ void store_as(void* out, DType t, int64_t i, float v) {

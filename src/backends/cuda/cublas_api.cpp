@@ -16,8 +16,9 @@ CublasApi load() {
 #ifdef CPPLM_CUBLAS_DIR
   if (!lib) lib = dlopen((std::string(CPPLM_CUBLAS_DIR) + "/" + name).c_str(), RTLD_NOW | RTLD_LOCAL);
 #endif
-  if (!lib) throw Error("device cuda: cannot load " + name + " (cuBLAS of CUDA " + std::to_string(CUBLAS_VER_MAJOR) +
-                        "): " + dlerror() + "; add its folder to LD_LIBRARY_PATH");
+  if (!lib)
+    throw Error("device cuda: cannot load " + name + " (cuBLAS of CUDA " + std::to_string(CUBLAS_VER_MAJOR) + "): " + dlerror() +
+                "; add its folder to LD_LIBRARY_PATH");
   auto sym = [&](auto& fn, const char* s) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, s));
     if (!fn) throw Error("device cuda: " + name + " lacks " + s);

@@ -31,7 +31,9 @@ void copy_to_host_async(const CudaContext& ctx, void* dst, const void* src, size
   CPPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx.stream()));
 }
 
-void memset_async(const CudaContext& ctx, void* dst, size_t bytes) { CPPLM_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream())); }
+void memset_async(const CudaContext& ctx, void* dst, size_t bytes) {
+  CPPLM_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream()));
+}
 
 void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                      size_t rows) {

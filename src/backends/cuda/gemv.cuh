@@ -14,7 +14,7 @@ namespace {
 constexpr int kGemvWarps = 8;    // warps per block of gemv_kernel (several rows of x)
 constexpr int kGemv1Warps = 16;  // warps per block of gemv1_kernel (one row of x): one block per SM,
                                  // so that x is read from L2 once per SM, not once per block
-constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane and row
+constexpr int kGemvUnroll = 4;   // 16-byte loads in flight per lane and row
 
 struct NoAux {};
 

@@ -179,7 +179,8 @@ __global__ void rms_norm_kernel(const float* x, int dim, const float* w, float e
 __global__ void swiglu_kernel(const float* gu, int64_t count, int inter, void* out, DType otype) {
   pdl_wait();
   pdl_trigger();
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / inter, c = i % inter;
     const float g = gu[row * 2 * inter + 2 * c], u = gu[row * 2 * inter + 2 * c + 1];
     store_as(out, otype, i, g / (1.0f + expf(-g)) * u);
@@ -189,14 +190,16 @@ __global__ void swiglu_kernel(const float* gu, int64_t count, int inter, void* o
 __global__ void cast_kernel(const float* x, int64_t count, void* out, DType otype) {
   pdl_wait();
   pdl_trigger();
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x))
     store_as(out, otype, i, x[i]);
 }
 
 __global__ void add_bias_kernel(float* y, int64_t count, int dim, const float* b) {
   pdl_wait();
   pdl_trigger();
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x))
     y[i] += b[i % dim];
 }
 
@@ -206,7 +209,8 @@ __global__ void embedding_kernel(const void* table, DType ttype, int vocab, int 
   CPPLM_PDL_WAIT();
   pdl_trigger();
   if (zero && blockIdx.x == 0 && threadIdx.x == 0) *zero = 0;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / dim, c = i % dim;
     int id = ids[row];
     id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);  // ids are checked on the host; never read out of bounds
@@ -247,7 +251,8 @@ __global__ void argmax_kernel(const float* x, int n, int32_t* out) {
 }
 
 __global__ void fill_random_kernel(void* w, DType type, int64_t count, float scale, uint64_t seed) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const uint64_t h = splitmix64(seed * 0x100000001b3ull + static_cast<uint64_t>(i));
     const float u = static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // [0, 1)
     store_as(w, type, i, (2.0f * u - 1.0f) * scale);
@@ -255,12 +260,14 @@ __global__ void fill_random_kernel(void* w, DType type, int64_t count, float sca
 }
 
 __global__ void fill_bits_kernel(uint32_t* w, int64_t count, uint64_t seed) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x))
     w[i] = static_cast<uint32_t>(splitmix64(seed * 0x100000001b3ull + static_cast<uint64_t>(i)));
 }
 
 __global__ void fill_value_kernel(float* x, int64_t count, float v) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x))
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x))
     x[i] = v;
 }
 
@@ -271,7 +278,8 @@ __global__ void rope_kernel(RopeArgs a, KvLayer c) {
   pdl_trigger();
   const int half = a.head_dim / 2, heads = a.num_heads + a.num_kv_heads;
   const int64_t count = static_cast<int64_t>(a.n) * heads * half;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int j = static_cast<int>(i % half);
     const int h = static_cast<int>((i / half) % heads);
     const int t = static_cast<int>(i / (static_cast<int64_t>(half) * heads));
@@ -298,12 +306,15 @@ __global__ void rope_kernel(RopeArgs a, KvLayer c) {
 }
 
 template <class KV>
-__global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int v_col, int kvh, int d, KvLayer c, const int* offset) {
+__global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int v_col, int kvh, int d, KvLayer c,
+                                 const int* offset) {
   pdl_wait();
   pdl_trigger();
   const int64_t count = static_cast<int64_t>(n) * kvh * d;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
-    const int e = static_cast<int>(i % d), h = static_cast<int>((i / d) % kvh), t = static_cast<int>(i / (static_cast<int64_t>(d) * kvh));
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+    const int e = static_cast<int>(i % d), h = static_cast<int>((i / d) % kvh),
+              t = static_cast<int>(i / (static_cast<int64_t>(d) * kvh));
     const int pos = *offset + t;
     // In a ring, a later token of this chunk may take the same slot: only the last writer stores.
     if (c.max_size > 0 && pos >= c.keep && pos + (c.max_size - c.keep) < *offset + n) continue;
@@ -315,7 +326,6 @@ __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int
   }
 }
 
-
 }  // namespace
 
 CPPLM_TRACE_ATTACH(trace_attach_kernels)
@@ -323,8 +333,8 @@ CPPLM_TRACE_ATTACH(trace_attach_kernels)
 void gemv(const CudaContext& ctx, const GemvArgs& a) {
   if (a.n <= 0 || a.out <= 0) return;
   CPPLM_CHECK(!a.merge_splits || (a.n == 1 && a.mode != GemvMode::kSwiGlu && !a.norm_w &&
-                                   gemv_merges_partials(a.wtype, a.bits, a.in) && a.merge_splits <= kMaxGemvMergeSplits &&
-                                   a.merge_head_dim > 0 && a.merge_head_dim % 4 == 0 && a.in % a.merge_head_dim == 0),
+                                  gemv_merges_partials(a.wtype, a.bits, a.in) && a.merge_splits <= kMaxGemvMergeSplits &&
+                                  a.merge_head_dim > 0 && a.merge_head_dim % 4 == 0 && a.in % a.merge_head_dim == 0),
               "gemv: merging attention partials needs one row of float weights (no SwiGLU, no norm), at most "
               "kMaxGemvMergeSplits splits and head_dim % 4 == 0");
   if (a.bits) return gemv_quant(ctx, a);
@@ -360,8 +370,8 @@ void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, c
   // Row-major Y[n, out] = X[n, in] Wᵀ is column-major Yᵀ[out, n] = W[in, out]ᵀ · Xᵀ[in, n].
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   cudaDataType_t t = wtype == DType::BF16 ? CUDA_R_16BF : wtype == DType::F16 ? CUDA_R_16F : CUDA_R_32F;
-  CPPLM_CUBLAS_CHECK(cublas_api().gemm_ex(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, t, in, x, t, in, &beta, y,
-                                  CUDA_R_32F, ldy ? ldy : out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  CPPLM_CUBLAS_CHECK(cublas_api().gemm_ex(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, t, in, x, t, in, &beta,
+                                          y, CUDA_R_32F, ldy ? ldy : out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype) {
@@ -394,7 +404,8 @@ void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab
                unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
-  launch(ctx.stream(), ctx.pdl(), embedding_kernel, dim3(grid_for(count)), dim3(256), 0, table, ttype, vocab, dim, ids, count, x, zero);
+  launch(ctx.stream(), ctx.pdl(), embedding_kernel, dim3(grid_for(count)), dim3(256), 0, table, ttype, vocab, dim, ids, count, x,
+         zero);
   CPPLM_CUDA_LAUNCHED();
 }
 
@@ -437,8 +448,8 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
   const int64_t count = static_cast<int64_t>(n) * num_kv_heads * head_dim;
   if (count == 0) return;
   if (kv_type == DType::BF16)
-    launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__nv_bfloat16>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
-           num_kv_heads, head_dim, c, offset);
+    launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__nv_bfloat16>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col,
+           v_col, num_kv_heads, head_dim, c, offset);
   else if (kv_type == DType::F16)
     launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__half>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col, v_col,
            num_kv_heads, head_dim, c, offset);

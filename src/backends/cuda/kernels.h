@@ -52,8 +52,8 @@ void reserve_gemv1_quant(int max_in, int norm_in);
 bool gemv_quant_supported(int bits, int group);
 // Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
 // of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.
-void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows,
-                int in, void* out, DType otype);
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
+                void* out, DType otype);
 // x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
 void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
                      int dim, const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);

@@ -12,7 +12,9 @@ template <class SB>
 struct SbPair {  // bf16
   using Raw = uint32_t;
   static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const uint32_t*>(p) + i); }
-  static __device__ __forceinline__ float2 get(Raw u) { return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u)); }
+  static __device__ __forceinline__ float2 get(Raw u) {
+    return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+  }
 };
 template <>
 struct SbPair<__half> {
@@ -133,14 +135,16 @@ __global__ void dequantize_kernel(const uint32_t* codes, const void* sb, int gro
   };
   const int words = in / kPer, groups = in / group;
   const int64_t count = static_cast<int64_t>(rows) * words;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t row = i / words;
     const int c0 = static_cast<int>(i % words) * kPer;
     const float2 p = sb_at<SB>(sb, row * groups + c0 / group);
     const uint32_t w = __ldg(codes + i);
     Pack pk;
 #pragma unroll
-    for (int e = 0; e < kPer; ++e) pk.v[e] = from_f32<O>(fmaf(p.x, static_cast<float>((w >> (Bits * e)) & ((1u << Bits) - 1)), p.y));
+    for (int e = 0; e < kPer; ++e)
+      pk.v[e] = from_f32<O>(fmaf(p.x, static_cast<float>((w >> (Bits * e)) & ((1u << Bits) - 1)), p.y));
     *reinterpret_cast<Pack*>(out + row * in + c0) = pk;
   }
 }
@@ -151,7 +155,8 @@ __global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, in
   pdl_wait();
   pdl_trigger();
   if (zero && blockIdx.x == 0 && threadIdx.x == 0) *zero = 0;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count; i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     const int64_t t = i / dim;
     const int c = static_cast<int>(i % dim);
     int id = ids[t];
@@ -207,8 +212,12 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
     auto go = [&](auto o) {
       using O = decltype(o);
       auto* dst = static_cast<O*>(out);
-      if (bits == 4) launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in, dst);
-      else launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in, dst);
+      if (bits == 4)
+        launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in,
+               dst);
+      else
+        launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in,
+               dst);
     };
     if (otype == DType::BF16) go(__nv_bfloat16{});
     else if (otype == DType::F16) go(__half{});
@@ -216,14 +225,14 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
   });
 }
 
-void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab, int dim,
-                     const int32_t* ids, int n, float* x, unsigned long long* zero) {
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
+                     int dim, const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
   with_sb(sbtype, [&](auto s) {
-    launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group, vocab, dim,
-           ids, count, x, zero);
+    launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group,
+           vocab, dim, ids, count, x, zero);
   });
 }
 

@@ -14,11 +14,7 @@ namespace {
 class CudaModel : public LanguageModel {
  public:
   CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
-      : args_(args),
-        rope_(rope),
-        opt_(o),
-        ctx_(o.device),
-        dtype_(dtype) {
+      : args_(args), rope_(rope), opt_(o), ctx_(o.device), dtype_(dtype) {
     w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
@@ -31,11 +27,12 @@ class CudaModel : public LanguageModel {
     d_attn_ = DeviceBuffer(qd_ * sizeof(float));
     d_act_ = DeviceBuffer(I * sizeof(float));
     d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
-    d_partial_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
+    d_partial_ =
+        DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
     d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
     memset_async(ctx_, d_counters_.data(), d_counters_.size());
-    step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);  // token, offset, cos[D/2], sin[D/2]
-    d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));         // then the greedy token (argmax key)
+    step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);   // token, offset, cos[D/2], sin[D/2]
+    d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));  // then the greedy token (argmax key)
     pinned_ = std::make_unique<PinnedBuffer>(step_bytes_ + sizeof(uint64_t));
     fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
     // Every layer's o_proj (quantization may be set per module).
@@ -58,8 +55,8 @@ class CudaModel : public LanguageModel {
   const CudaContext& context() const { return ctx_; }
   CudaMemory memory() const {
     size_t ws = 0;
-    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_, &x_, &hn_, &hf_, &qkv_,
-                                  &attn_, &gu_, &act_, &tables_, &ids_, &logits_, &deq_})
+    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_, &x_, &hn_,
+                                  &hf_, &qkv_, &attn_, &gu_, &act_, &tables_, &ids_, &logits_, &deq_})
       ws += b->size();
     return {w_.bytes, ws};
   }
@@ -152,8 +149,8 @@ void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x
     float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
     for (int r0 = 0; r0 < l.out; r0 += slice) {
       const int rows = std::min(slice, l.out - r0);
-      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.bits, l.group,
-                 rows, l.in, deq_.data(), ct);
+      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.bits,
+                 l.group, rows, l.in, deq_.data(), ct);
       gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, mode == GemvMode::kAdd, l.out);
     }
     if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
@@ -180,7 +177,8 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
     CPPLM_CHECK(s != nullptr, "sequence state from another device");
     if (in.tokens.empty()) throw Error("forward: a sequence of the batch has no tokens");
     for (int32_t t : in.tokens)
-      if (t < 0 || t >= V) throw Error("forward: token id " + std::to_string(t) + " outside the vocabulary of " + std::to_string(V));
+      if (t < 0 || t >= V)
+        throw Error("forward: token id " + std::to_string(t) + " outside the vocabulary of " + std::to_string(V));
     seqs.push_back({total, static_cast<int>(in.tokens.size()), s});
     total += static_cast<int>(in.tokens.size());
     ids.insert(ids.end(), in.tokens.begin(), in.tokens.end());
@@ -252,7 +250,8 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn + static_cast<size_t>(q.start) * qd_);
       a.tensor_cores = fused_append && use_gemm;
       attention(ctx_, a, q.s->kv_type());
-      if (!fused_append) kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
+      if (!fused_append)
+        kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
     }
     if (use_gemm) {
       cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.t);
@@ -349,7 +348,8 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   auto* s = dynamic_cast<CudaSequence*>(&state);
   CPPLM_CHECK(s != nullptr, "sequence state from another device");
   const int V = args_.vocab_size, D = args_.head_dim;
-  if (token < 0 || token >= V) throw Error("decode: token id " + std::to_string(token) + " outside the vocabulary of " + std::to_string(V));
+  if (token < 0 || token >= V)
+    throw Error("decode: token id " + std::to_string(token) + " outside the vocabulary of " + std::to_string(V));
   const int off = s->offset();
   s->ensure(ctx_, off + 1);
   auto* h = static_cast<int32_t*>(pinned_->data());
@@ -413,7 +413,8 @@ std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOpt
   return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, model.model_dtype(), 0, opts);
 }
 
-std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed, const CudaOptions& opts) {
+std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed,
+                                                      const CudaOptions& opts) {
   CPPLM_CHECK(static_cast<int>(args.layer_types.size()) == args.num_hidden_layers, "layer_types must be resolved");
   Rope rope(args, "<random " + args.model_type + ">");
   return std::make_unique<cuda::CudaModel>(args, rope, nullptr, dtype, seed, opts);

@@ -29,7 +29,8 @@ std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOpt
 
 // A model of `args`' shape with random weights of `dtype` made on the GPU (benchmarks).
 // args.layer_types must be resolved (one entry per layer).
-std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed, const CudaOptions& opts = {});
+std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed,
+                                                      const CudaOptions& opts = {});
 
 // Device memory a CUDA model holds: weights and its own workspace (KV caches are per sequence).
 struct CudaMemory {

@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
-#include "runtime/cuda/cuda_model.h"
 #include "backends/cuda/kernels.h"
 #include "model/rope_utils.h"
+#include "runtime/cuda/cuda_model.h"
 
 namespace cpplm::cuda {
 
@@ -23,7 +23,7 @@ struct DevLinear {
 };
 
 struct DevLayer {
-  DevLinear qkv;      // q, k, v rows stacked: [(heads + 2 kv_heads) * head_dim, hidden]
+  DevLinear qkv;  // q, k, v rows stacked: [(heads + 2 kv_heads) * head_dim, hidden]
   DevLinear o;
   DevLinear gate_up;  // gate and up rows interleaved: [2 * intermediate, hidden]
   DevLinear down;

@@ -30,7 +30,9 @@ class CudaSequence : public SequenceState {
     offset_ = offset;
   }
   size_t nbytes() const override { return kv_.size(); }
-  size_t bytes_per_position() const override { return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_); }
+  size_t bytes_per_position() const override {
+    return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_);
+  }
   std::string kv_dtype() const override { return kv_type_name(plan_.kv_type); }
   const SequencePlan& plan() const override { return plan_; }
   LayerStorage layer_storage(int layer) const override;

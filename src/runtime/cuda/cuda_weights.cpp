@@ -53,7 +53,8 @@ class Uploader {
       if (scale == 0.0f) scale = std::sqrt(3.0f / in);
       if (rq) {
         if (!gemv_quant_supported(rq->bits, rq->group_size) || in % rq->group_size)
-          throw Error("CUDA: random " + std::to_string(rq->bits) + "-bit weights of group " + std::to_string(rq->group_size) + " are not supported");
+          throw Error("CUDA: random " + std::to_string(rq->bits) + "-bit weights of group " + std::to_string(rq->group_size) +
+                      " are not supported");
         l.bits = rq->bits, l.group = rq->group_size;
         auto* c = static_cast<uint32_t*>(alloc(static_cast<size_t>(out) * in * l.bits / 8));
         fill_random_bits(ctx_, c, static_cast<int64_t>(out) * in * l.bits / 32, seed_++);
@@ -72,7 +73,8 @@ class Uploader {
     l.t = p0.float_dtype();
     bool same = true;  // one storage format for every part
     for (const Linear* p : parts)
-      same &= p->bits == p0.bits && p->group_size == p0.group_size && p->weight.dtype == p0.weight.dtype && p->float_dtype() == l.t;
+      same &=
+          p->bits == p0.bits && p->group_size == p0.group_size && p->weight.dtype == p0.weight.dtype && p->float_dtype() == l.t;
     if (same && p0.quantized() && gemv_quant_supported(p0.bits, p0.group_size)) {
       l.bits = p0.bits, l.group = p0.group_size;
       l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave, [](const Linear* p) { return p->weight.data; });
@@ -98,7 +100,8 @@ class Uploader {
       upload(sb, h.data(), h.size());
       l.sb = sb;
     } else if (same && !p0.quantized()) {
-      l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave, [](const Linear* p) { return p->weight.data; });
+      l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave,
+                        [](const Linear* p) { return p->weight.data; });
     } else {
       // Mixed formats, or bits the GEMV does not take (2, 3, 5, 6): dequantized here to the float dtype.
       const size_t es = dtype_size(l.t);
@@ -118,7 +121,8 @@ class Uploader {
         conv.push_back(std::move(c));
       }
       size_t k = 0;
-      l.w = upload_rows(parts, static_cast<size_t>(in) * es, interleave, [&](const Linear*) { return static_cast<const void*>(conv[k++].data()); });
+      l.w = upload_rows(parts, static_cast<size_t>(in) * es, interleave,
+                        [&](const Linear*) { return static_cast<const void*>(conv[k++].data()); });
     }
     l.bias = upload_bias(parts, out, interleave);
     return l;
@@ -135,10 +139,8 @@ class Uploader {
     for (size_t k = 0; k < parts.size(); ++k) {
       const size_t rows = parts[k]->weight.dim(0);
       const void* src = data(parts[k]);
-      if (interleave)
-        cuda::upload_rows(d + k * row, parts.size() * row, src, row, row, rows);
-      else
-        upload(d + done * row, src, rows * row);
+      if (interleave) cuda::upload_rows(d + k * row, parts.size() * row, src, row, row, rows);
+      else upload(d + done * row, src, rows * row);
       done += rows;
     }
     return d;

@@ -27,7 +27,7 @@ enum class ExprType : uint8_t {
   And,
   Or,
   Not,
-  Cond,     // children[1] if children[0] else children[2] (children[2] may be null)
+  Cond,  // children[1] if children[0] else children[2] (children[2] may be null)
 };
 
 struct Expr;
@@ -56,7 +56,7 @@ enum class StmtType : uint8_t {
   FilterBlock,  // filter expr(null operand) body[0]
   Break,
   Continue,
-  Scope,        // body[0] rendered in place (generation blocks)
+  Scope,  // body[0] rendered in place (generation blocks)
 };
 
 // Assignment target: a name, a tuple of names, or a namespace attribute (ns.attr).

@@ -28,15 +28,30 @@ Value f_trim(Evaluator&, const Value& v, CallArgs& a) {
   return Value(py_strip(v.to_str(), &chars, true, true));
 }
 
-Value f_upper(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "upper"); return Value(str_upper(v.to_str())); }
-Value f_lower(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "lower"); return Value(str_lower(v.to_str())); }
-Value f_title(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "title"); return Value(jinja_title(v.to_str())); }
+Value f_upper(Evaluator&, const Value& v, CallArgs& a) {
+  bind_args(a, {}, "upper");
+  return Value(str_upper(v.to_str()));
+}
+Value f_lower(Evaluator&, const Value& v, CallArgs& a) {
+  bind_args(a, {}, "lower");
+  return Value(str_lower(v.to_str()));
+}
+Value f_title(Evaluator&, const Value& v, CallArgs& a) {
+  bind_args(a, {}, "title");
+  return Value(jinja_title(v.to_str()));
+}
 Value f_capitalize(Evaluator&, const Value& v, CallArgs& a) {
   bind_args(a, {}, "capitalize");
   return Value(str_capitalize(v.to_str()));
 }
-Value f_string(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "string"); return Value(v.to_str()); }
-Value f_escape(Evaluator&, const Value& v, CallArgs& a) { bind_args(a, {}, "escape"); return Value(html_escape(v.to_str())); }
+Value f_string(Evaluator&, const Value& v, CallArgs& a) {
+  bind_args(a, {}, "string");
+  return Value(v.to_str());
+}
+Value f_escape(Evaluator&, const Value& v, CallArgs& a) {
+  bind_args(a, {}, "escape");
+  return Value(html_escape(v.to_str()));
+}
 
 Value f_replace(Evaluator& ev, const Value& v, CallArgs& a) {
   const auto p = bind_args(a, {"old", "new", "count"}, "replace");
@@ -106,7 +121,10 @@ bool parse_py_int(const std::string& text, int base, int64_t* out) {
   bool prev_digit = false;
   for (; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '_' && prev_digit && i + 1 < s.size() && s[i + 1] != '_') { prev_digit = false; continue; }
+    if (c == '_' && prev_digit && i + 1 < s.size() && s[i + 1] != '_') {
+      prev_digit = false;
+      continue;
+    }
     int d = -1;
     if (c >= '0' && c <= '9') d = c - '0';
     else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') d = (c | 0x20) - 'a' + 10;
@@ -259,12 +277,29 @@ Value f_wordcount(Evaluator&, const Value& v, CallArgs& a) {
 const FilterTable& filters() {
   static const FilterTable kFilters = [] {
     FilterTable t = {
-        {"default", f_default},   {"d", f_default},         {"trim", f_trim},       {"upper", f_upper},
-        {"lower", f_lower},       {"title", f_title},       {"capitalize", f_capitalize},
-        {"string", f_string},     {"safe", f_string},       {"escape", f_escape},   {"e", f_escape},
-        {"forceescape", f_escape}, {"replace", f_replace},  {"indent", f_indent},   {"center", f_center},
-        {"int", f_int},           {"float", f_float},       {"abs", f_abs},         {"round", f_round},
-        {"tojson", f_tojson},     {"items", f_items},       {"attr", f_attr},       {"wordcount", f_wordcount},
+        {"default", f_default},
+        {"d", f_default},
+        {"trim", f_trim},
+        {"upper", f_upper},
+        {"lower", f_lower},
+        {"title", f_title},
+        {"capitalize", f_capitalize},
+        {"string", f_string},
+        {"safe", f_string},
+        {"escape", f_escape},
+        {"e", f_escape},
+        {"forceescape", f_escape},
+        {"replace", f_replace},
+        {"indent", f_indent},
+        {"center", f_center},
+        {"int", f_int},
+        {"float", f_float},
+        {"abs", f_abs},
+        {"round", f_round},
+        {"tojson", f_tojson},
+        {"items", f_items},
+        {"attr", f_attr},
+        {"wordcount", f_wordcount},
     };
     add_sequence_filters(t);
     return t;

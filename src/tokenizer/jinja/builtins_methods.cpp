@@ -62,7 +62,8 @@ bool affix_match(const Value& self, CallArgs& a, const char* fn, bool prefix) {
     return prefix ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
   };
   if (v[0].is_list()) {
-    for (const auto& p : v[0].items()) if (one(p)) return true;
+    for (const auto& p : v[0].items())
+      if (one(p)) return true;
     return false;
   }
   return one(v[0]);
@@ -76,9 +77,18 @@ Value m_replace(Evaluator& ev, const Value& s, CallArgs& a) {
   return Value(py_replace(s.str(), str_arg(v[0], "replace"), str_arg(v[1], "replace"), count, ev));
 }
 
-Value m_upper(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "upper"); return Value(str_upper(s.str())); }
-Value m_lower(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "lower"); return Value(str_lower(s.str())); }
-Value m_title(Evaluator&, const Value& s, CallArgs& a) { bind_args(a, {}, "title"); return Value(str_title(s.str())); }
+Value m_upper(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "upper");
+  return Value(str_upper(s.str()));
+}
+Value m_lower(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "lower");
+  return Value(str_lower(s.str()));
+}
+Value m_title(Evaluator&, const Value& s, CallArgs& a) {
+  bind_args(a, {}, "title");
+  return Value(str_title(s.str()));
+}
 Value m_capitalize(Evaluator&, const Value& s, CallArgs& a) {
   bind_args(a, {}, "capitalize");
   return Value(str_capitalize(s.str()));
@@ -139,13 +149,15 @@ Value char_class(Evaluator&, const Value& s, CallArgs& a) {
   bind_args(a, {}, "is...");
   const std::u32string cps = decode_utf8(s.str());
   if (cps.empty()) return Value(false);
-  for (char32_t c : cps) if (!Pred(c)) return Value(false);
+  for (char32_t c : cps)
+    if (!Pred(c)) return Value(false);
   return Value(true);
 }
 
 Value m_isprintable(Evaluator&, const Value& s, CallArgs& a) {
   bind_args(a, {}, "isprintable");
-  for (char32_t c : decode_utf8(s.str())) if (!py_isprintable(c)) return Value(false);
+  for (char32_t c : decode_utf8(s.str()))
+    if (!py_isprintable(c)) return Value(false);
   return Value(true);  // also for "", unlike the other is...() methods
 }
 
@@ -215,23 +227,46 @@ Value m_list_count(Evaluator&, const Value& l, CallArgs& a) {
 using MethodTable = std::unordered_map<std::string_view, MethodFn>;
 
 const MethodTable kStrMethods = {
-    {"strip", m_strip},           {"lstrip", m_lstrip},         {"rstrip", m_rstrip},
-    {"split", m_split},           {"rsplit", m_rsplit},         {"splitlines", m_splitlines},
-    {"startswith", m_startswith}, {"endswith", m_endswith},     {"replace", m_replace},
-    {"upper", m_upper},           {"lower", m_lower},           {"casefold", m_casefold},
-    {"swapcase", m_swapcase},     {"title", m_title},           {"capitalize", m_capitalize},
-    {"find", m_find},             {"rfind", m_rfind},           {"index", m_index},
-    {"count", m_count},           {"join", m_join},             {"isdigit", char_class<py_isdigit>},
-    {"isnumeric", char_class<py_isnumeric>},                    {"isdecimal", char_class<py_isdecimal>},
-    {"isalpha", char_class<py_isalpha>},                        {"isalnum", char_class<py_isalnum>},
-    {"isspace", char_class<py_isspace>},                        {"isprintable", m_isprintable},
-    {"isupper", case_class<str_isupper>},                       {"islower", case_class<str_islower>},
-    {"istitle", case_class<str_istitle>},                       {"removeprefix", m_removeprefix},
-    {"removesuffix", m_removesuffix},                           {"format", m_format},
+    {"strip", m_strip},
+    {"lstrip", m_lstrip},
+    {"rstrip", m_rstrip},
+    {"split", m_split},
+    {"rsplit", m_rsplit},
+    {"splitlines", m_splitlines},
+    {"startswith", m_startswith},
+    {"endswith", m_endswith},
+    {"replace", m_replace},
+    {"upper", m_upper},
+    {"lower", m_lower},
+    {"casefold", m_casefold},
+    {"swapcase", m_swapcase},
+    {"title", m_title},
+    {"capitalize", m_capitalize},
+    {"find", m_find},
+    {"rfind", m_rfind},
+    {"index", m_index},
+    {"count", m_count},
+    {"join", m_join},
+    {"isdigit", char_class<py_isdigit>},
+    {"isnumeric", char_class<py_isnumeric>},
+    {"isdecimal", char_class<py_isdecimal>},
+    {"isalpha", char_class<py_isalpha>},
+    {"isalnum", char_class<py_isalnum>},
+    {"isspace", char_class<py_isspace>},
+    {"isprintable", m_isprintable},
+    {"isupper", case_class<str_isupper>},
+    {"islower", case_class<str_islower>},
+    {"istitle", case_class<str_istitle>},
+    {"removeprefix", m_removeprefix},
+    {"removesuffix", m_removesuffix},
+    {"format", m_format},
 };
 
 const MethodTable kDictMethods = {
-    {"items", m_items}, {"keys", m_keys}, {"values", m_values}, {"get", m_get},
+    {"items", m_items},
+    {"keys", m_keys},
+    {"values", m_values},
+    {"get", m_get},
 };
 
 const MethodTable kListMethods = {{"index", m_list_index}, {"count", m_list_count}};
@@ -241,8 +276,9 @@ Value m_unsafe(Evaluator&, const Value& self, CallArgs&) {
   fail("access to a mutating method of '" + self.type_name() + "' object is unsafe (immutable sandbox)");
 }
 bool is_mutating(std::string_view n, bool list) {
-  if (list) return n == "append" || n == "extend" || n == "insert" || n == "pop" || n == "remove" || n == "clear" ||
-                   n == "sort" || n == "reverse";
+  if (list)
+    return n == "append" || n == "extend" || n == "insert" || n == "pop" || n == "remove" || n == "clear" || n == "sort" ||
+           n == "reverse";
   return n == "update" || n == "pop" || n == "popitem" || n == "setdefault" || n == "clear";
 }
 

@@ -18,8 +18,8 @@ Value get_path(const Value& item, const Value& attribute) {
   while (true) {
     const size_t dot = path.find('.', start);
     const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    const bool digits = !part.empty() && part.size() < 18 &&
-                        std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !part.empty() && part.size() < 18 && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
     cur = get_item(cur, digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
@@ -205,7 +205,11 @@ Value f_unique(Evaluator&, const Value& v, CallArgs& a) {
   for (const auto& item : iterate(v)) {
     const Value key = sort_key(item, p[1], p[0].truthy());
     bool dup = false;
-    for (const auto& s : seen) if (values_equal(s, key)) { dup = true; break; }
+    for (const auto& s : seen)
+      if (values_equal(s, key)) {
+        dup = true;
+        break;
+      }
     if (dup) continue;
     seen.push_back(key);
     out.push_back(item);
@@ -244,12 +248,24 @@ Value f_sum(Evaluator& ev, const Value& v, CallArgs& a) {
 }  // namespace
 
 void add_sequence_filters(FilterTable& t) {
-  t.insert({{"length", f_length},        {"count", f_length},         {"first", f_first},
-            {"last", f_last},            {"list", f_list},            {"reverse", f_reverse},
-            {"join", f_join},            {"map", f_map},              {"select", f_select},
-            {"reject", f_reject},        {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr},
-            {"sort", f_sort},            {"dictsort", f_dictsort},    {"unique", f_unique},
-            {"min", f_min},              {"max", f_max},              {"sum", f_sum}});
+  t.insert({{"length", f_length},
+            {"count", f_length},
+            {"first", f_first},
+            {"last", f_last},
+            {"list", f_list},
+            {"reverse", f_reverse},
+            {"join", f_join},
+            {"map", f_map},
+            {"select", f_select},
+            {"reject", f_reject},
+            {"selectattr", f_selectattr},
+            {"rejectattr", f_rejectattr},
+            {"sort", f_sort},
+            {"dictsort", f_dictsort},
+            {"unique", f_unique},
+            {"min", f_min},
+            {"max", f_max},
+            {"sum", f_sum}});
 }
 
 }  // namespace cpplm::jinja

@@ -31,9 +31,7 @@ bool t_callable(Evaluator&, const Value& v, CallArgs&) { return v.is_callable();
 bool t_escaped(Evaluator&, const Value&, CallArgs&) { return false; }
 
 // Undefined iterates as empty and has a length, so jinja2 counts it as iterable and a sequence.
-bool t_iterable(Evaluator&, const Value& v, CallArgs&) {
-  return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
-}
+bool t_iterable(Evaluator&, const Value& v, CallArgs&) { return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict(); }
 bool t_sequence(Evaluator& ev, const Value& v, CallArgs& a) { return t_iterable(ev, v, a); }
 
 int64_t int_operand(const Value& v) {
@@ -76,20 +74,45 @@ bool t_test(Evaluator&, const Value& v, CallArgs&) { return v.is_string() && fin
 
 const std::unordered_map<std::string_view, TestFn>& tests() {
   static const std::unordered_map<std::string_view, TestFn> kTests = {
-      {"defined", t_defined},   {"undefined", t_undefined}, {"none", t_none},
-      {"boolean", t_boolean},   {"true", t_true},           {"false", t_false},
-      {"integer", t_integer},   {"float", t_float},         {"number", t_number},
-      {"string", t_string},     {"mapping", t_mapping},     {"iterable", t_iterable},
-      {"sequence", t_sequence}, {"callable", t_callable},   {"sameas", t_sameas},
-      {"escaped", t_escaped},   {"odd", t_odd},             {"even", t_even},
+      {"defined", t_defined},
+      {"undefined", t_undefined},
+      {"none", t_none},
+      {"boolean", t_boolean},
+      {"true", t_true},
+      {"false", t_false},
+      {"integer", t_integer},
+      {"float", t_float},
+      {"number", t_number},
+      {"string", t_string},
+      {"mapping", t_mapping},
+      {"iterable", t_iterable},
+      {"sequence", t_sequence},
+      {"callable", t_callable},
+      {"sameas", t_sameas},
+      {"escaped", t_escaped},
+      {"odd", t_odd},
+      {"even", t_even},
       {"divisibleby", t_divisibleby},
-      {"eq", t_eq},             {"equalto", t_eq},          {"==", t_eq},
-      {"ne", t_ne},             {"!=", t_ne},               {"lt", t_lt},
-      {"lessthan", t_lt},       {"<", t_lt},                {"le", t_le},
-      {"<=", t_le},             {"gt", t_gt},               {"greaterthan", t_gt},
-      {">", t_gt},              {"ge", t_ge},               {">=", t_ge},
-      {"in", t_in},             {"lower", t_lower},         {"upper", t_upper},
-      {"filter", t_filter},     {"test", t_test},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"==", t_eq},
+      {"ne", t_ne},
+      {"!=", t_ne},
+      {"lt", t_lt},
+      {"lessthan", t_lt},
+      {"<", t_lt},
+      {"le", t_le},
+      {"<=", t_le},
+      {"gt", t_gt},
+      {"greaterthan", t_gt},
+      {">", t_gt},
+      {"ge", t_ge},
+      {">=", t_ge},
+      {"in", t_in},
+      {"lower", t_lower},
+      {"upper", t_upper},
+      {"filter", t_filter},
+      {"test", t_test},
   };
   return kTests;
 }

@@ -38,8 +38,8 @@ std::optional<std::string> template_field(const nlohmann::ordered_json& config, 
 }
 
 template <typename Json>
-Json context_for(const Json& messages, bool add_generation_prompt, const Json& extra,
-                 const std::optional<std::string>& bos, const std::optional<std::string>& eos) {
+Json context_for(const Json& messages, bool add_generation_prompt, const Json& extra, const std::optional<std::string>& bos,
+                 const std::optional<std::string>& eos) {
   if (!extra.is_null() && !extra.is_object()) throw Error("chat template: extra variables must be a JSON object");
   // transformers: render(messages=..., tools=None, documents=None, add_generation_prompt=..., **special_tokens, **kwargs)
   Json ctx = Json::object();
@@ -57,8 +57,8 @@ Json context_for(const Json& messages, bool add_generation_prompt, const Json& e
 
 }  // namespace
 
-ChatTemplate::ChatTemplate(const std::string& source, std::optional<std::string> bos_token,
-                           std::optional<std::string> eos_token, std::string name)
+ChatTemplate::ChatTemplate(const std::string& source, std::optional<std::string> bos_token, std::optional<std::string> eos_token,
+                           std::string name)
     : source_(source),
       bos_token_(std::move(bos_token)),
       eos_token_(std::move(eos_token)),
@@ -90,8 +90,7 @@ ChatTemplate ChatTemplate::from_dir(const std::string& dir) {
   return none;
 }
 
-std::string ChatTemplate::render(const nlohmann::json& messages, bool add_generation_prompt,
-                                 const nlohmann::json& extra) const {
+std::string ChatTemplate::render(const nlohmann::json& messages, bool add_generation_prompt, const nlohmann::json& extra) const {
   if (!template_) throw Error("this model has no chat template");
   return template_->render(context_for(messages, add_generation_prompt, extra, bos_token_, eos_token_));
 }

@@ -15,8 +15,8 @@ class ChatTemplate {
   ChatTemplate() = default;  // no template: available() is false
   // From template text and special tokens (std::nullopt: the variable stays undefined, as for
   // Qwen's null bos_token). Throws cpplm::Error "name:line:col: ..." on syntax errors.
-  ChatTemplate(const std::string& source, std::optional<std::string> bos_token,
-               std::optional<std::string> eos_token, std::string name = "chat_template");
+  ChatTemplate(const std::string& source, std::optional<std::string> bos_token, std::optional<std::string> eos_token,
+               std::string name = "chat_template");
 
   // Reads DIR/chat_template.jinja if present, else DIR/chat_template.json's or
   // DIR/tokenizer_config.json's "chat_template" (a string, or a list of {name, template}: "default"
@@ -30,8 +30,7 @@ class ChatTemplate {
   // Renders with messages, add_generation_prompt, tools=None, documents=None, bos_token,
   // eos_token, then every key of `extra` (e.g. tools, date_string, enable_thinking) on top.
   // Throws cpplm::Error (with line:col) on template errors and raise_exception().
-  std::string render(const nlohmann::json& messages, bool add_generation_prompt,
-                     const nlohmann::json& extra = {}) const;
+  std::string render(const nlohmann::json& messages, bool add_generation_prompt, const nlohmann::json& extra = {}) const;
   // Same with key order kept as in the document (Python dict order; matters for tojson).
   std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                      const nlohmann::ordered_json& extra = {}) const;

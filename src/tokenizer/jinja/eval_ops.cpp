@@ -79,9 +79,18 @@ Value arith(const std::string& op, const Value& a, const Value& b) {
     const int64_t x = a.as_int();
     const int64_t y = b.as_int();
     int64_t r = 0;
-    if (op == "+") { check_overflow(__builtin_add_overflow(x, y, &r)); return Value(r); }
-    if (op == "-") { check_overflow(__builtin_sub_overflow(x, y, &r)); return Value(r); }
-    if (op == "*") { check_overflow(__builtin_mul_overflow(x, y, &r)); return Value(r); }
+    if (op == "+") {
+      check_overflow(__builtin_add_overflow(x, y, &r));
+      return Value(r);
+    }
+    if (op == "-") {
+      check_overflow(__builtin_sub_overflow(x, y, &r));
+      return Value(r);
+    }
+    if (op == "*") {
+      check_overflow(__builtin_mul_overflow(x, y, &r));
+      return Value(r);
+    }
     if (op == "/") {
       if (y == 0) fail("division by zero");
       return Value(static_cast<double>(x) / static_cast<double>(y));
@@ -123,8 +132,14 @@ Value arith(const std::string& op, const Value& a, const Value& b) {
     return Value(x / y);
   }
   double d = 0, m = 0;
-  if (op == "//") { float_divmod(x, y, &d, &m); return Value(d); }
-  if (op == "%") { float_divmod(x, y, &d, &m); return Value(m); }
+  if (op == "//") {
+    float_divmod(x, y, &d, &m);
+    return Value(d);
+  }
+  if (op == "%") {
+    float_divmod(x, y, &d, &m);
+    return Value(m);
+  }
   if (x == 0.0 && y < 0) fail("0.0 cannot be raised to a negative power");
   if (x < 0 && y != std::floor(y)) fail("negative number cannot be raised to a fractional power");
   return Value(std::pow(x, y));
@@ -173,7 +188,8 @@ bool contains(const Value& container, const Value& item) {
       if (!item.is_string()) fail("'in <string>' requires string as left operand, not " + item.type_name());
       return container.str().find(item.str()) != std::string::npos;
     case Kind::List:
-      for (const auto& e : container.items()) if (values_equal(e, item)) return true;
+      for (const auto& e : container.items())
+        if (values_equal(e, item)) return true;
       return false;
     case Kind::Dict: return item.is_string() && container.dict_ref().find(item.str()) != nullptr;
     case Kind::Undefined: fail_undefined(container);

@@ -43,8 +43,7 @@ void Evaluator::step() {
 
 void Evaluator::check_size(size_t bytes) const {
   if (bytes > limits_.max_output_bytes) {
-    fail("value of " + std::to_string(bytes) + " bytes exceeds the limit of " +
-         std::to_string(limits_.max_output_bytes));
+    fail("value of " + std::to_string(bytes) + " bytes exceeds the limit of " + std::to_string(limits_.max_output_bytes));
   }
 }
 
@@ -163,8 +162,8 @@ void Evaluator::assign(const Target& t, Value v, Scope& scope) {
     fail("too many values to unpack (expected " + std::to_string(t.names.size()) + ")");
   }
   if (items.size() < t.names.size()) {
-    fail("not enough values to unpack (expected " + std::to_string(t.names.size()) + ", got " +
-         std::to_string(items.size()) + ")");
+    fail("not enough values to unpack (expected " + std::to_string(t.names.size()) + ", got " + std::to_string(items.size()) +
+         ")");
   }
   for (size_t i = 0; i < items.size(); ++i) scope.vars[t.names[i]] = items[i];
 }
@@ -196,15 +195,15 @@ Evaluator::Flow Evaluator::exec_for(const Stmt& s, const ScopePtr& scope) {
     frame->parent = scope;
     assign(s.target, items[static_cast<size_t>(i)], *frame);
     Dict loop;
-    loop.items = {{"index", Value(i + 1)},      {"index0", Value(i)},
-                  {"revindex", Value(n - i)},   {"revindex0", Value(n - i - 1)},
-                  {"first", Value(i == 0)},     {"last", Value(i == n - 1)},
-                  {"length", Value(n)},         {"depth", Value(1)},
-                  {"depth0", Value(0)},         {"cycle", cycle}};
-    loop.items.emplace_back("previtem", i > 0 ? items[static_cast<size_t>(i - 1)]
-                                              : Value::undefined("there is no previous item"));
-    loop.items.emplace_back("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)]
-                                                  : Value::undefined("there is no next item"));
+    loop.items = {{"index", Value(i + 1)},    {"index0", Value(i)},
+                  {"revindex", Value(n - i)}, {"revindex0", Value(n - i - 1)},
+                  {"first", Value(i == 0)},   {"last", Value(i == n - 1)},
+                  {"length", Value(n)},       {"depth", Value(1)},
+                  {"depth0", Value(0)},       {"cycle", cycle}};
+    loop.items.emplace_back("previtem",
+                            i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
+    loop.items.emplace_back("nextitem",
+                            i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
     frame->vars["loop"] = Value::dict(std::move(loop));
     const Flow f = exec(s.bodies[0], frame);
     if (f == Flow::Break) break;
@@ -251,9 +250,8 @@ Value Evaluator::call_macro(const Stmt& s, const ScopePtr& closure, CallArgs& ar
   for (size_t p = 0; p < s.params.size(); ++p) {
     if (bound[p]) continue;
     const auto& param = s.params[p];
-    frame->vars[param.name] = param.default_value
-                                  ? eval(*param.default_value, *frame)
-                                  : Value::undefined("parameter '" + param.name + "' was not provided");
+    frame->vars[param.name] = param.default_value ? eval(*param.default_value, *frame)
+                                                  : Value::undefined("parameter '" + param.name + "' was not provided");
   }
   frame->vars["varargs"] = Value::list(std::move(varargs), /*tuple=*/true);
   frame->vars["kwargs"] = Value::dict(std::move(kwargs));

@@ -14,7 +14,8 @@ namespace cpplm::jinja {
 
 SourceMap::SourceMap(std::string name, std::string_view src) : name_(std::move(name)), src_(src) {
   line_starts_.push_back(0);
-  for (size_t i = 0; i < src_.size(); ++i) if (src_[i] == '\n') line_starts_.push_back(i + 1);
+  for (size_t i = 0; i < src_.size(); ++i)
+    if (src_[i] == '\n') line_starts_.push_back(i + 1);
 }
 
 std::string SourceMap::where(size_t pos) const {
@@ -71,7 +72,8 @@ std::string rstrip_py(const std::string& s) {
 
 bool all_py_space(std::string_view s) {
   if (s.empty()) return false;  // jinja2 uses \s+ (at least one)
-  for (char32_t c : decode_utf8(s)) if (!py_isspace(c)) return false;
+  for (char32_t c : decode_utf8(s))
+    if (!py_isspace(c)) return false;
   return true;
 }
 
@@ -81,9 +83,7 @@ class Lexer {
   std::vector<Token> run();
 
  private:
-  [[noreturn]] void fail(size_t pos, const std::string& msg) const {
-    throw Error(map_.where(pos) + ": " + msg);
-  }
+  [[noreturn]] void fail(size_t pos, const std::string& msg) const { throw Error(map_.where(pos) + ": " + msg); }
   bool at(size_t p, const char* s) const { return src_.compare(p, std::strlen(s), s) == 0; }
   void emit_data(std::string text, char sign, bool lstrip_allowed, size_t pos);
   size_t match_raw_begin(size_t p) const;
@@ -144,7 +144,10 @@ bool Lexer::match_close(const char* close, bool block_like) {
     pos_ += n;
     line_starting_ = false;
     // trim_blocks=True: the first newline after a block or comment tag goes.
-    if (block_like && pos_ < src_.size() && src_[pos_] == '\n') { ++pos_; line_starting_ = true; }
+    if (block_like && pos_ < src_.size() && src_[pos_] == '\n') {
+      ++pos_;
+      line_starting_ = true;
+    }
     return true;
   }
   return false;
@@ -210,7 +213,8 @@ void Lexer::lex_tag(bool block, size_t open) {
     } else {
       static const char* kTwo[] = {"//", "**", "==", "!=", ">=", "<="};
       t.type = Tok::Op;
-      for (const char* op : kTwo) if (at(pos_, op)) t.text = op;
+      for (const char* op : kTwo)
+        if (at(pos_, op)) t.text = op;
       if (t.text.empty()) {
         if (!std::strchr("+-/*%~[](){}<>=.,:|;", c) || c == 0) {
           fail(pos_, "unexpected character '" + std::string(1, c) + "'");
@@ -268,8 +272,6 @@ std::vector<Token> Lexer::run() {
 
 }  // namespace
 
-std::vector<Token> tokenize(const std::string& src, const SourceMap& map) {
-  return Lexer(src, map).run();
-}
+std::vector<Token> tokenize(const std::string& src, const SourceMap& map) { return Lexer(src, map).run(); }
 
 }  // namespace cpplm::jinja

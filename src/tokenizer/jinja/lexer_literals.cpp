@@ -11,9 +11,7 @@ namespace cpplm::jinja {
 
 namespace {
 
-[[noreturn]] void fail(const SourceMap& map, size_t pos, const std::string& msg) {
-  throw Error(map.where(pos) + ": " + msg);
-}
+[[noreturn]] void fail(const SourceMap& map, size_t pos, const std::string& msg) { throw Error(map.where(pos) + ": " + msg); }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -23,14 +21,18 @@ size_t scan_digits(const std::string& s, size_t p) {
   if (q >= s.size() || !is_digit(s[q])) return 0;
   while (true) {
     while (q < s.size() && is_digit(s[q])) ++q;
-    if (q + 1 < s.size() && s[q] == '_' && is_digit(s[q + 1])) { ++q; continue; }
+    if (q + 1 < s.size() && s[q] == '_' && is_digit(s[q + 1])) {
+      ++q;
+      continue;
+    }
     return q - p;
   }
 }
 
 std::string strip_underscores(std::string_view s) {
   std::string out;
-  for (char c : s) if (c != '_') out.push_back(c);
+  for (char c : s)
+    if (c != '_') out.push_back(c);
   return out;
 }
 
@@ -90,7 +92,10 @@ bool scan_number(const std::string& src, size_t& pos, Token& t, const SourceMap&
       else if (digit_ok(src[q])) ++q;
       else break;
     }
-    if (q == p + 2) { base = 10; q = p; }  // "0x" without digits lexes as "0" then a name
+    if (q == p + 2) {
+      base = 10;
+      q = p;
+    }  // "0x" without digits lexes as "0" then a name
   }
   if (base == 10) {
     const bool zero = src[p] == '0';
@@ -103,7 +108,8 @@ bool scan_number(const std::string& src, size_t& pos, Token& t, const SourceMap&
       else break;
     }
   }
-  const std::string digits = strip_underscores(std::string_view(src).substr(base == 10 ? p : p + 2, q - (base == 10 ? p : p + 2)));
+  const std::string digits =
+      strip_underscores(std::string_view(src).substr(base == 10 ? p : p + 2, q - (base == 10 ? p : p + 2)));
   int64_t v = 0;
   for (char c : digits) {
     const int d = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
@@ -132,7 +138,10 @@ void scan_string(const std::string& src, size_t& pos, Token& t, const SourceMap&
   pos = p + 1;
   for (size_t i = 0; i < body.size(); ++i) {
     const char32_t c = body[i];
-    if (c != '\\' || i + 1 >= body.size()) { cps.push_back(c); continue; }
+    if (c != '\\' || i + 1 >= body.size()) {
+      cps.push_back(c);
+      continue;
+    }
     const char32_t e = body[++i];
     auto read_hex = [&](int n) -> char32_t {
       uint32_t v = 0;
@@ -171,8 +180,7 @@ void scan_string(const std::string& src, size_t& pos, Token& t, const SourceMap&
         } else if (e >= 0x80) {
           // backslashreplace turned the character into an escape that the backslash then protects.
           char buf[16];
-          std::snprintf(buf, sizeof(buf), e < 0x100 ? "\\x%02x" : e < 0x10000 ? "\\u%04x" : "\\U%08x",
-                        static_cast<unsigned>(e));
+          std::snprintf(buf, sizeof(buf), e < 0x100 ? "\\x%02x" : e < 0x10000 ? "\\u%04x" : "\\U%08x", static_cast<unsigned>(e));
           cps.push_back('\\');
           for (const char* b = buf; *b; ++b) cps.push_back(static_cast<unsigned char>(*b));
         } else {

@@ -46,8 +46,7 @@ class Parser {
   StmtPtr parse_macro(size_t pos);
   StmtPtr parse_call_block(size_t pos);
   StmtPtr parse_filter_block(size_t pos);
-  Body parse_statements(const std::vector<std::string>& end_names, size_t open_pos, const char* tag,
-                        bool drop_needle);
+  Body parse_statements(const std::vector<std::string>& end_names, size_t open_pos, const char* tag, bool drop_needle);
   Target parse_target(bool for_loop);
   void parse_params(std::vector<MacroParam>& params);
   void validate(const Body& body, bool soft) const;
@@ -80,11 +79,23 @@ class Parser {
   // Token stream helpers.
   const Token& cur() const { return toks_[i_]; }
   const Token& peek(size_t k = 1) const { return toks_[std::min(i_ + k, toks_.size() - 1)]; }
-  const Token& next() { const Token& t = toks_[i_]; if (i_ + 1 < toks_.size()) ++i_; return t; }
+  const Token& next() {
+    const Token& t = toks_[i_];
+    if (i_ + 1 < toks_.size()) ++i_;
+    return t;
+  }
   bool is_op(const char* op) const { return cur().type == Tok::Op && cur().text == op; }
   bool is_name(const char* name) const { return cur().type == Tok::Name && cur().text == name; }
-  bool skip_op(const char* op) { if (!is_op(op)) return false; next(); return true; }
-  bool skip_name(const char* name) { if (!is_name(name)) return false; next(); return true; }
+  bool skip_op(const char* op) {
+    if (!is_op(op)) return false;
+    next();
+    return true;
+  }
+  bool skip_name(const char* name) {
+    if (!is_name(name)) return false;
+    next();
+    return true;
+  }
   void expect_op(const char* op);
   std::string expect_name();
   void expect_block_end();

@@ -4,7 +4,6 @@
 
 namespace cpplm::jinja {
 
-
 std::string Parser::describe(const Token& t) {
   switch (t.type) {
     case Tok::Data: return "template data";
@@ -134,8 +133,8 @@ ExprPtr Parser::parse_compare() {
   ExprPtr cmp;
   while (true) {
     std::string op;
-    if (cur().type == Tok::Op && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
-                                  cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
+    if (cur().type == Tok::Op && (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
+                                  cur().text == ">" || cur().text == ">=")) {
       op = next().text;
     } else if (skip_name("in")) {
       op = "in";
@@ -226,9 +225,18 @@ ExprPtr Parser::parse_primary() {
   if (t.type == Tok::Name) {
     next();
     auto c = make(ExprType::Const, pos);
-    if (t.text == "true" || t.text == "True") { c->value = Value(true); return c; }
-    if (t.text == "false" || t.text == "False") { c->value = Value(false); return c; }
-    if (t.text == "none" || t.text == "None") { c->value = Value::none(); return c; }
+    if (t.text == "true" || t.text == "True") {
+      c->value = Value(true);
+      return c;
+    }
+    if (t.text == "false" || t.text == "False") {
+      c->value = Value(false);
+      return c;
+    }
+    if (t.text == "none" || t.text == "None") {
+      c->value = Value::none();
+      return c;
+    }
     c->type = ExprType::Name;
     c->name = t.text;
     return c;

@@ -4,7 +4,6 @@
 
 namespace cpplm::jinja {
 
-
 ExprPtr Parser::parse_list() {
   auto l = make(ExprType::List, next().pos);
   while (!is_op("]")) {
@@ -155,9 +154,9 @@ ExprPtr Parser::parse_filter(ExprPtr node, bool start_inline) {
     const size_t pos = cur().pos;
     std::string name = expect_name();
     while (skip_op(".")) {
-    name += '.';
-    name += expect_name();
-  }
+      name += '.';
+      name += expect_name();
+    }
     auto f = make(ExprType::Filter, pos);
     f->name = std::move(name);
     f->children.push_back(std::move(node));
@@ -183,8 +182,8 @@ ExprPtr Parser::parse_test(ExprPtr node) {
   const Token& c = cur();
   if (is_op("(")) {
     parse_call_args(*t);
-  } else if ((c.type == Tok::Name || c.type == Tok::String || c.type == Tok::Int || c.type == Tok::Float ||
-              is_op("[") || is_op("{")) &&
+  } else if ((c.type == Tok::Name || c.type == Tok::String || c.type == Tok::Int || c.type == Tok::Float || is_op("[") ||
+              is_op("{")) &&
              !is_name("else") && !is_name("or") && !is_name("and")) {
     if (is_name("is")) fail(c.pos, "You cannot chain multiple tests with is");
     t->children.push_back(parse_postfix(parse_primary()));

@@ -15,7 +15,8 @@ StmtPtr make_stmt(StmtType type, size_t pos) {
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
-  for (const auto& x : v) if (x == s) return true;
+  for (const auto& x : v)
+    if (x == s) return true;
   return false;
 }
 
@@ -61,16 +62,14 @@ Body Parser::subparse(const std::vector<std::string>& end_names, size_t open_pos
       if (tag) {
         std::string expected;
         for (const auto& n : end_names) expected += (expected.empty() ? "'" : " or '") + n + "'";
-        fail(open_pos, "unexpected end of template: '" + std::string(tag) + "' block never closed (expected " +
-                           expected + ")");
+        fail(open_pos, "unexpected end of template: '" + std::string(tag) + "' block never closed (expected " + expected + ")");
       }
       return body;
     }
   }
 }
 
-Body Parser::parse_statements(const std::vector<std::string>& end_names, size_t open_pos, const char* tag,
-                              bool drop_needle) {
+Body Parser::parse_statements(const std::vector<std::string>& end_names, size_t open_pos, const char* tag, bool drop_needle) {
   skip_op(":");
   expect_block_end();
   DepthGuardP guard(*this, open_pos);
@@ -84,12 +83,30 @@ void Parser::parse_statement(Body& body) {
   if (t.type != Tok::Name) fail(t.pos, "tag name expected");
   const std::string& name = t.text;
   const size_t pos = toks_[i_ - 1].pos;  // the "{%" that opened the tag
-  if (name == "for") { body.push_back(parse_for(pos)); return; }
-  if (name == "if") { body.push_back(parse_if(pos)); return; }
-  if (name == "set") { body.push_back(parse_set(pos)); return; }
-  if (name == "macro") { body.push_back(parse_macro(pos)); return; }
-  if (name == "call") { body.push_back(parse_call_block(pos)); return; }
-  if (name == "filter") { body.push_back(parse_filter_block(pos)); return; }
+  if (name == "for") {
+    body.push_back(parse_for(pos));
+    return;
+  }
+  if (name == "if") {
+    body.push_back(parse_if(pos));
+    return;
+  }
+  if (name == "set") {
+    body.push_back(parse_set(pos));
+    return;
+  }
+  if (name == "macro") {
+    body.push_back(parse_macro(pos));
+    return;
+  }
+  if (name == "call") {
+    body.push_back(parse_call_block(pos));
+    return;
+  }
+  if (name == "filter") {
+    body.push_back(parse_filter_block(pos));
+    return;
+  }
   if (name == "break" || name == "continue") {
     if (loop_depth_ == 0) fail(t.pos, "'" + name + "' outside of a loop");
     next();

@@ -14,8 +14,10 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
   auto strip_it = [&](char32_t c) { return chars ? set.find(c) != std::u32string::npos : py_isspace(c); };
   size_t b = 0;
   size_t e = cps.size();
-  if (left) while (b < e && strip_it(cps[b])) ++b;
-  if (right) while (e > b && strip_it(cps[e - 1])) --e;
+  if (left)
+    while (b < e && strip_it(cps[b])) ++b;
+  if (right)
+    while (e > b && strip_it(cps[e - 1])) --e;
   return encode_utf8(std::u32string_view(cps).substr(b, e - b));
 }
 
@@ -69,8 +71,7 @@ std::vector<std::string> py_split(std::string_view s, std::string_view sep, int6
   return out;
 }
 
-std::string py_replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count,
-                       const Evaluator& ev) {
+std::string py_replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count, const Evaluator& ev) {
   if (old.empty()) {
     const std::u32string cps = decode_utf8(s);
     const uint64_t slots = cps.size() + 1;
@@ -107,11 +108,22 @@ std::string py_format(std::string_view fmt, CallArgs& args, const Evaluator& ev)
   for (size_t i = 0; i < fmt.size(); ++i) {
     const char c = fmt[i];
     if (c == '}') {
-      if (i + 1 < fmt.size() && fmt[i + 1] == '}') { out += '}'; ++i; continue; }
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}') {
+        out += '}';
+        ++i;
+        continue;
+      }
       fail("Single '}' encountered in format string");
     }
-    if (c != '{') { out += c; continue; }
-    if (i + 1 < fmt.size() && fmt[i + 1] == '{') { out += '{'; ++i; continue; }
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    if (i + 1 < fmt.size() && fmt[i + 1] == '{') {
+      out += '{';
+      ++i;
+      continue;
+    }
     const size_t close = fmt.find('}', i);
     if (close == std::string_view::npos) fail("Single '{' encountered in format string");
     std::string_view field = fmt.substr(i + 1, close - i - 1);
@@ -132,7 +144,8 @@ std::string py_format(std::string_view fmt, CallArgs& args, const Evaluator& ev)
       if (idx >= args.args.size()) fail("Replacement index " + std::to_string(idx) + " out of range");
       v = &args.args[idx];
     } else {
-      for (const auto& [k, val] : args.kwargs) if (k == field) v = &val;
+      for (const auto& [k, val] : args.kwargs)
+        if (k == field) v = &val;
       if (!v) fail("KeyError: '" + std::string(field) + "'");
     }
     out += (conv == 'r' || conv == 'a') ? v->repr() : v->to_str();

@@ -12,7 +12,7 @@ namespace cpplm::jinja {
 
 // Bounds that keep hostile templates from exhausting the stack, memory or time.
 struct Limits {
-  int max_nesting = 200;                      // nested blocks/expressions at parse time; x4 for evaluation depth
+  int max_nesting = 200;                       // nested blocks/expressions at parse time; x4 for evaluation depth
   size_t max_output_bytes = size_t{64} << 20;  // rendered output, and any one string or list built while rendering
   uint64_t max_steps = 200'000'000;            // expression evaluations + loop iterations per render
 };

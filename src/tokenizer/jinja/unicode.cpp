@@ -22,12 +22,14 @@ utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<
 
 // Numeric_Type=Digit: a digit value without a decimal one in UnicodeData.txt (superscripts,
 // circled and parenthesized digits, ...), all of category No. libutf8proc has no numeric fields.
-struct Range { char32_t first, last; };
+struct Range {
+  char32_t first, last;
+};
 constexpr Range kDigitNotDecimal[] = {
-    {0xB2, 0xB3},       {0xB9, 0xB9},       {0x1369, 0x1371},   {0x19DA, 0x19DA},   {0x2070, 0x2070},
-    {0x2074, 0x2079},   {0x2080, 0x2089},   {0x2460, 0x2468},   {0x2474, 0x247C},   {0x2488, 0x2490},
-    {0x24EA, 0x24EA},   {0x24F5, 0x24FD},   {0x24FF, 0x24FF},   {0x2776, 0x277E},   {0x2780, 0x2788},
-    {0x278A, 0x2792},   {0x10A40, 0x10A43}, {0x10E60, 0x10E68}, {0x11052, 0x1105A}, {0x1F100, 0x1F10A},
+    {0xB2, 0xB3},     {0xB9, 0xB9},       {0x1369, 0x1371},   {0x19DA, 0x19DA},   {0x2070, 0x2070},
+    {0x2074, 0x2079}, {0x2080, 0x2089},   {0x2460, 0x2468},   {0x2474, 0x247C},   {0x2488, 0x2490},
+    {0x24EA, 0x24EA}, {0x24F5, 0x24FD},   {0x24FF, 0x24FF},   {0x2776, 0x277E},   {0x2780, 0x2788},
+    {0x278A, 0x2792}, {0x10A40, 0x10A43}, {0x10E60, 0x10E68}, {0x11052, 0x1105A}, {0x1F100, 0x1F10A},
 };
 
 }  // namespace
@@ -72,7 +74,11 @@ std::string encode_utf8(std::u32string_view cps) {
 
 size_t count_code_points(std::string_view s) {
   bool ascii = true;
-  for (char c : s) if (static_cast<unsigned char>(c) >= 0x80) { ascii = false; break; }
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      ascii = false;
+      break;
+    }
   return ascii ? s.size() : decode_utf8(s).size();
 }
 
@@ -87,23 +93,27 @@ bool py_isspace(char32_t c) {
 bool py_isprintable(char32_t c) {
   if (c < 0x80) return c >= 0x20 && c < 0x7F;
   switch (category(c)) {
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
-      return false;
-    default:
-      return true;
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_ZS: return false;
+    default: return true;
   }
 }
 
 bool py_isalpha(char32_t c) {
   if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
   switch (category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
-      return true;
-    default:
-      return false;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: return true;
+    default: return false;
   }
 }
 
@@ -115,7 +125,8 @@ bool py_isdecimal(char32_t c) {
 bool py_isdigit(char32_t c) {
   if (py_isdecimal(c)) return true;
   if (c < 0xB2) return false;
-  for (const Range& r : kDigitNotDecimal) if (c >= r.first && c <= r.last) return true;
+  for (const Range& r : kDigitNotDecimal)
+    if (c >= r.first && c <= r.last) return true;
   return false;
 }
 
@@ -133,8 +144,8 @@ std::vector<std::string> split_lines(std::string_view s) {
   size_t start = 0;
   for (size_t i = 0; i < cps.size(); ++i) {
     const char32_t c = cps[i];
-    const bool brk = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D ||
-                     c == 0x1E || c == 0x85 || c == 0x2028 || c == 0x2029;
+    const bool brk = c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E || c == 0x85 ||
+                     c == 0x2028 || c == 0x2029;
     if (!brk) continue;
     lines.push_back(encode_utf8(std::u32string_view(cps).substr(start, i - start)));
     if (c == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;

@@ -28,13 +28,17 @@ void set_max_value_size(uint64_t bytes) { max_size = bytes; }
 uint64_t max_value_size() { return max_size; }
 
 const Value* Dict::find(std::string_view key) const {
-  for (const auto& [k, v] : items) if (k == key) return &v;
+  for (const auto& [k, v] : items)
+    if (k == key) return &v;
   return nullptr;
 }
 
 void Dict::set(const std::string& key, Value value) {
   for (auto& [k, v] : items) {
-    if (k == key) { v = std::move(value); return; }
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
   }
   items.emplace_back(key, std::move(value));
 }
@@ -188,7 +192,10 @@ namespace {
 thread_local int repr_depth = 0;
 struct DepthGuard {
   DepthGuard() {
-    if (++repr_depth > 256) { --repr_depth; throw std::invalid_argument("value nested too deeply to print"); }
+    if (++repr_depth > 256) {
+      --repr_depth;
+      throw std::invalid_argument("value nested too deeply to print");
+    }
   }
   ~DepthGuard() { --repr_depth; }
 };

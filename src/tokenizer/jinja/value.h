@@ -42,11 +42,11 @@ class Value {
   Value() = default;  // undefined
   static Value undefined(std::string hint = {});
   static Value none();
-  Value(bool b);                      // NOLINT(google-explicit-constructor)
-  Value(int64_t i);                   // NOLINT
-  Value(int i) : Value(int64_t{i}) {}  // NOLINT
-  Value(double f);                    // NOLINT
-  Value(std::string s);               // NOLINT
+  Value(bool b);                                   // NOLINT(google-explicit-constructor)
+  Value(int64_t i);                                // NOLINT
+  Value(int i) : Value(int64_t{i}) {}              // NOLINT
+  Value(double f);                                 // NOLINT
+  Value(std::string s);                            // NOLINT
   Value(const char* s) : Value(std::string(s)) {}  // NOLINT
   static Value list(std::vector<Value> items, bool tuple = false);
   static Value dict(Dict d);
@@ -122,7 +122,7 @@ std::string format_float(double f);
 std::string repr_string(std::string_view s);
 
 struct JsonOptions {
-  int indent = -1;  // < 0: single line
+  int indent = -1;         // < 0: single line
   std::string indent_str;  // when set, used instead of `indent` spaces
   std::string item_sep = ", ";
   std::string key_sep = ": ";

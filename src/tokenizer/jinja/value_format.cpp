@@ -79,7 +79,10 @@ void dump(std::string& out, const Value& v, const JsonOptions& opt, int level) {
     }
     case Kind::String: append_json_string(out, v.str(), opt.ensure_ascii); return;
     case Kind::List: {
-      if (v.items().empty()) { out += "[]"; return; }
+      if (v.items().empty()) {
+        out += "[]";
+        return;
+      }
       out.push_back('[');
       bool first = true;
       for (const auto& e : v.items()) {
@@ -93,12 +96,14 @@ void dump(std::string& out, const Value& v, const JsonOptions& opt, int level) {
       return;
     }
     case Kind::Dict: {
-      if (v.dict_ref().items.empty()) { out += "{}"; return; }
+      if (v.dict_ref().items.empty()) {
+        out += "{}";
+        return;
+      }
       std::vector<const std::pair<std::string, Value>*> entries;
       for (const auto& kv : v.dict_ref().items) entries.push_back(&kv);
       if (opt.sort_keys) {
-        std::stable_sort(entries.begin(), entries.end(),
-                         [](const auto* a, const auto* b) { return a->first < b->first; });
+        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
       }
       out.push_back('{');
       bool first = true;
@@ -114,8 +119,7 @@ void dump(std::string& out, const Value& v, const JsonOptions& opt, int level) {
       out.push_back('}');
       return;
     }
-    default:
-      throw std::invalid_argument("Object of type " + v.type_name() + " is not JSON serializable");
+    default: throw std::invalid_argument("Object of type " + v.type_name() + " is not JSON serializable");
   }
 }
 
@@ -128,7 +132,10 @@ std::string format_float(double f) {
   auto res = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
   std::string sci(buf, res.ptr);  // e.g. "-1.2345e+02"
   std::string sign;
-  if (sci[0] == '-') { sign = "-"; sci.erase(0, 1); }
+  if (sci[0] == '-') {
+    sign = "-";
+    sci.erase(0, 1);
+  }
   const size_t e = sci.find('e');
   std::string digits = sci.substr(0, e);
   if (digits.size() > 1) digits.erase(1, 1);  // drop the '.'
@@ -170,9 +177,16 @@ std::string repr_string(std::string_view s) {
     } else if (c == '\t') {
       out += "\\t";
     } else if (!py_isprintable(c)) {
-      if (c < 0x100) { out += "\\x"; append_hex(out, c, 2); }
-      else if (c < 0x10000) { out += "\\u"; append_hex(out, c, 4); }
-      else { out += "\\U"; append_hex(out, c, 8); }
+      if (c < 0x100) {
+        out += "\\x";
+        append_hex(out, c, 2);
+      } else if (c < 0x10000) {
+        out += "\\u";
+        append_hex(out, c, 4);
+      } else {
+        out += "\\U";
+        append_hex(out, c, 8);
+      }
     } else {
       append_utf8(out, c);
     }
