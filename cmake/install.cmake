@@ -40,6 +40,8 @@ configure_package_config_file(cmake/cpplmConfig.cmake.in "${CMAKE_CURRENT_BINARY
 write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/cpplmConfigVersion.cmake" COMPATIBILITY SameMinorVersion)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/cpplmConfig.cmake" "${CMAKE_CURRENT_BINARY_DIR}/cpplmConfigVersion.cmake"
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cpplm)
+# The .pc file finds the prefix from its own folder (relocatable; any libdir, lib/<multiarch> too).
+file(RELATIVE_PATH CPPLM_PC_TO_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 configure_file(cmake/cpplm.pc.in "${CMAKE_CURRENT_BINARY_DIR}/cpplm.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/cpplm.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(DIRECTORY models/llama-6m-kjv-fortunes DESTINATION ${CMAKE_INSTALL_DATADIR}/cpplm/models)

@@ -71,7 +71,12 @@ LineInput::~LineInput() {
 LineInput::Read LineInput::next(std::string& line) {
   if (!el_) {
     if (interactive_) std::fputs(">> ", stdout), std::fflush(stdout);
-    return std::getline(std::cin, line) ? Read::kLine : Read::kEnd;
+    if (std::getline(std::cin, line)) return Read::kLine;
+    if (interrupted_ && *interrupted_) {  // Ctrl-C at the prompt: a fresh one
+      std::cin.clear();
+      return Read::kInterrupted;
+    }
+    return Read::kEnd;
   }
   int count = 0;
   const char* text = el_gets(el_, &count);

@@ -99,7 +99,8 @@ class CPPLM_API Engine {
   // Generation (generate, generate_tokens, chat) warns when the prompt plus max_tokens exceed
   // context_length(); chat warns once per conversation (until reset()). It throws
   // std::runtime_error naming the step when the model's logits hold a NaN or an infinity (a
-  // GPU's greedy decode keeps its logits on the device: there only the first step is checked).
+  // GPU's greedy decode keeps its logits on the device: there only the first step is checked;
+  // sampled GPU steps are checked).
   // Generates from raw text (the tokenizer adds its special tokens, e.g. BOS).
   GenerationResult generate(const std::string& prompt, const GenerationConfig& config, const TextCallback& on_text = {});
   // Generates from token ids.

@@ -21,6 +21,7 @@ struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
   std::string dir;
+  std::string template_error;  // the checkpoint's chat template did not parse (thrown when used)
   jinja::ChatTemplate chat_template;
   std::vector<int32_t> eos;
   Session chat_session;
@@ -43,7 +44,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   if (options.threads > 0) omp_set_num_threads(options.threads);
   auto impl = std::make_unique<Impl>();
   std::function<void(size_t, size_t)> upload;
-  if (options.on_progress) upload = [&](size_t done, size_t total) { options.on_progress("uploading weights", done, total); };
+  if (options.on_progress)
+    upload = [cb = options.on_progress](size_t done, size_t total) { cb("uploading weights", done, total); };
   impl->model = load_language_model(dir, options.device, upload);
   impl->dir = dir;
   impl->on_warning = options.on_warning;
@@ -51,17 +53,25 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
   if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
     impl->tokenizer = Tokenizer::load(dir);
-    impl->chat_template = jinja::ChatTemplate::from_dir(dir);
+    // A checkpoint's template that does not parse fails when it is used, not at load: generate
+    // from raw text, perplexity and tokenizing need no template.
+    try {
+      impl->chat_template = jinja::ChatTemplate::from_dir(dir);
+    } catch (const Error& e) {
+      impl->template_error = e.what();
+    }
     impl->eos = impl->tokenizer->eos_ids();
   }
   if (!options.chat_template.empty()) {
     if (fs::is_directory(options.chat_template)) {
       impl->chat_template = jinja::ChatTemplate::from_dir(options.chat_template);
+      impl->template_error.clear();
       if (!impl->chat_template.available()) throw Error(options.chat_template + ": no chat template in this folder");
     } else {
       const Tokenizer& t = impl->tok();
       impl->chat_template =
           jinja::ChatTemplate(read_file(options.chat_template), t.bos_token(), t.eos_token(), options.chat_template);
+      impl->template_error.clear();
     }
   }
   for (int32_t e : impl->model->args().eos_token_ids)
@@ -69,7 +79,9 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-bool Engine::has_chat_template() const { return impl_->tokenizer && impl_->chat_template.available(); }
+bool Engine::has_chat_template() const {
+  return impl_->tokenizer && (impl_->chat_template.available() || !impl_->template_error.empty());
+}
 
 const Tokenizer& Engine::Impl::tok() const {
   if (!tokenizer) throw Error("this model folder has no tokenizer (tokenizer.json or tokenizer.model)");
@@ -77,6 +89,7 @@ const Tokenizer& Engine::Impl::tok() const {
 }
 
 std::string Engine::apply_chat_template(const std::vector<Message>& messages, bool add_generation_prompt) const {
+  if (!impl_->template_error.empty()) throw Error(impl_->template_error);
   if (!has_chat_template()) throw Error("this tokenizer has no chat template");
   nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
   for (const Message& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});

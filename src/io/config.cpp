@@ -178,9 +178,7 @@ ModelArgs parse_model_args(const json& j, const std::string& source) {
   a.vocab_size = r.integer("vocab_size", std::nullopt, 1, kMaxSize);
   a.rms_norm_eps = r.number("rms_norm_eps", 1e-6);
   a.num_key_value_heads = r.integer("num_key_value_heads", a.num_attention_heads, 1, kMaxSize);
-  if (!r.get("head_dim") && a.hidden_size % a.num_attention_heads != 0)
-    throw r.err("head_dim", "missing, and num_attention_heads " + std::to_string(a.num_attention_heads) +
-                                " does not divide hidden_size " + std::to_string(a.hidden_size));
+  // Absent, head_dim is hidden_size // num_attention_heads (transformers' LlamaConfig floors too).
   a.head_dim = r.integer("head_dim", a.hidden_size / a.num_attention_heads, 1, kMaxSize);
   a.max_position_embeddings = r.integer("max_position_embeddings", 0, 0, INT32_MAX);
   a.attention_bias = r.boolean("attention_bias", false);

@@ -113,7 +113,8 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
   // and every decode step of the CPU executor, whose decode is LanguageModel's default (forward,
   // then sample), so the loop runs those two itself. A device executor's decode keeps them on the
   // device when greedy (it copies back one token id; a check would cost a copy of the logits per
-  // token) and samples inside decode otherwise, so there only the first step is checked.
+  // token), so there only the first greedy step is checked; when it samples on the host it throws
+  // NonFiniteLogits, named here like the others.
   const bool host_decode = dynamic_cast<CpuModel*>(&model) != nullptr;
   auto check_logits = [&](int step) {
     if (all_finite(logits)) return;
@@ -136,7 +137,13 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
       check_logits(step + 1);
       tok = sampler.sample(logits);
     } else {
-      tok = model.decode(*session.state, out.tokens.back(), sampler);
+      try {
+        tok = model.decode(*session.state, out.tokens.back(), sampler);
+      } catch (const NonFiniteLogits&) {  // the device's sampled decode saw them
+        session.tokens.push_back(out.tokens.back());
+        logits.assign(1, NAN);
+        check_logits(step + 1);
+      }
       session.tokens.push_back(out.tokens.back());
     }
     out.tokens.push_back(tok);

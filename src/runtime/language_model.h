@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "io/config.h"
 #include "model/layer_plan.h"
 #include "sampling/sampler.h"
@@ -37,6 +38,13 @@ class SequenceState {
 struct SequenceTokens {
   std::span<const int32_t> tokens;
   SequenceState* state = nullptr;
+};
+
+// Thrown by a device's decode() when the logits it sampled from hold a NaN or an infinity (the
+// generation loop names the step).
+class NonFiniteLogits : public Error {
+ public:
+  NonFiniteLogits() : Error("the model produced non-finite logits (NaN/inf)") {}
 };
 
 class LanguageModel {

@@ -3,6 +3,10 @@
 
 #include <cpplm/cpplm.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace {
@@ -79,6 +83,30 @@ TEST(Api, ErrorsAreExceptionsWithTheFileName) {
   cpplm::GenerationConfig bad;
   bad.top_p = -1;
   EXPECT_THROW(e->generate("x", bad), std::runtime_error);
+}
+
+}  // namespace
+
+namespace {
+
+// A checkpoint whose chat template does not parse still loads: raw-text generation and perplexity
+// need no template; using the template reports its error.
+TEST(Api, BrokenChatTemplateFailsOnlyWhenUsed) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cpplm_broken_template_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(kModel, dir);
+  std::ofstream(dir / "chat_template.jinja", std::ios::trunc) << "{% for m in messages %}{{ m.content ";
+  cpplm::LoadOptions opts;
+  opts.device = "cpu";
+  auto e = cpplm::Engine::load(dir.string(), opts);
+  cpplm::GenerationConfig cfg;
+  cfg.max_tokens = 4;
+  EXPECT_EQ(e->generate("In the beginning God", cfg).generation_tokens, 4);
+  EXPECT_GT(e->perplexity("In the beginning God created the heaven and the earth.", 16).tokens_scored, 0);
+  EXPECT_TRUE(e->has_chat_template());
+  EXPECT_THROW(e->apply_chat_template({{"user", "Hello"}}), std::runtime_error);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 #                       find_package(cpplm) and through pkg-config, and the installed CLI with its
 #                       default model (found relative to bin/cpplm)
 #   -DMODE=subdirectory the consumer with add_subdirectory(SOURCE): only the library is built
-# with SOURCE (cpplm checkout), BUILD (its build tree) and WORK (a scratch folder, emptied first).
+# with SOURCE (cpplm checkout), BUILD (its build tree), LIBDIR (its CMAKE_INSTALL_LIBDIR) and WORK (a
+# scratch folder, emptied first).
 cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -29,15 +30,15 @@ endfunction()
 if(MODE STREQUAL "install")
   set(prefix "${WORK}/prefix")
   run(${CMAKE_COMMAND} --install "${BUILD}" --prefix "${prefix}")
-  foreach(f bin/cpplm include/cpplm/cpplm.h lib/cmake/cpplm/cpplmConfig.cmake lib/pkgconfig/cpplm.pc
+  foreach(f bin/cpplm include/cpplm/cpplm.h ${LIBDIR}/cmake/cpplm/cpplmConfig.cmake ${LIBDIR}/pkgconfig/cpplm.pc
           share/cpplm/models/llama-6m-kjv-fortunes/model.safetensors share/doc/cpplm/LICENSE)
     if(NOT EXISTS "${prefix}/${f}")
       message(FATAL_ERROR "cmake --install did not install ${f}")
     endif()
   endforeach()
-  file(GLOB so "${prefix}/lib/libcpplm.so.*")
+  file(GLOB so "${prefix}/${LIBDIR}/libcpplm.so.*")
   if(NOT so)
-    message(FATAL_ERROR "no lib/libcpplm.so.* installed")
+    message(FATAL_ERROR "no ${LIBDIR}/libcpplm.so.* installed")
   endif()
   set(model "${prefix}/share/cpplm/models/llama-6m-kjv-fortunes")
   # find_package(cpplm)
@@ -46,11 +47,11 @@ if(MODE STREQUAL "install")
   run("${WORK}/package/consumer" "${model}")
   expect_output("find_package(cpplm)")
   # pkg-config
-  set(ENV{PKG_CONFIG_PATH} "${prefix}/lib/pkgconfig")
+  set(ENV{PKG_CONFIG_PATH} "${prefix}/${LIBDIR}/pkgconfig")
   run(pkg-config --cflags --libs cpplm)
   string(STRIP "${out}" flags)
   separate_arguments(flags UNIX_COMMAND "${flags}")
-  run(c++ -std=c++20 "${consumer}/main.cpp" -o "${WORK}/pkgconfig_consumer" ${flags} "-Wl,-rpath,${prefix}/lib")
+  run(c++ -std=c++20 "${consumer}/main.cpp" -o "${WORK}/pkgconfig_consumer" ${flags} "-Wl,-rpath,${prefix}/${LIBDIR}")
   run("${WORK}/pkgconfig_consumer" "${model}")
   expect_output("pkg-config")
   # The installed CLI finds its default model relative to itself, from any folder.

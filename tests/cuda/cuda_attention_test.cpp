@@ -22,6 +22,7 @@ namespace {
 struct AttnCase {
   const char* name;
   int heads, kv_heads, head_dim, window, prompt;
+  DType dtype = DType::BF16;  // the weights' and so the K/V cache's dtype
 };
 void PrintTo(const AttnCase& c, std::ostream* os) { *os << c.name; }
 class CudaAttention : public ::testing::TestWithParam<AttnCase> {};
@@ -42,7 +43,7 @@ std::unique_ptr<Model> attn_model(const AttnCase& c) {
   if (c.window) cfg["sliding_window"] = c.window;
   ModelArgs args = parse_model_args(cfg, c.name);
   resolve_model_family(args, c.name);
-  auto w = random_weights(args, DType::BF16, 0, 0, 11);
+  auto w = random_weights(args, c.dtype, 0, 0, 11);
   return Model::from_tensors(args, std::move(w), c.name);
 }
 
@@ -89,7 +90,10 @@ INSTANTIATE_TEST_SUITE_P(Heads, CudaAttention,
                                            AttnCase{"d128_g4_window", 4, 1, 128, 40, 130},
                                            AttnCase{"d64_g4_long", 8, 2, 64, 0, 2300},
                                            // 16 kv heads × 32 splits: more blocks than SMs at any block size
-                                           AttnCase{"d64_g2_long_wide", 32, 16, 64, 0, 2300}),
+                                           AttnCase{"d64_g2_long_wide", 32, 16, 64, 0, 2300},
+                                           // f16 K/V: every kernel, the tiled prefill over cached keys too
+                                           AttnCase{"d64_g4_f16", 8, 2, 64, 0, 100, DType::F16},
+                                           AttnCase{"d128_g4_window_f16", 4, 1, 128, 40, 130, DType::F16}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -139,8 +139,8 @@ TEST(ConfigGuard, ProductsThatOverflow32BitsAreRefused) {
 TEST(ConfigGuard, HeadsMustDivide) {
   expect_config_error(with(small_config(), "num_key_value_heads", 3),
                       {"field \"num_key_value_heads\": 3 does not divide num_attention_heads 4"});
-  expect_config_error(with(small_config(), "hidden_size", 66),
-                      {"field \"head_dim\": missing, and num_attention_heads 4 does not divide hidden_size 66"});
+  // Absent, head_dim is hidden_size // num_attention_heads, floored as transformers does.
+  EXPECT_EQ(args_of(with(small_config(), "hidden_size", 66)).head_dim, 16);
   EXPECT_EQ(args_of(with(with(small_config(), "hidden_size", 66), "head_dim", 16)).head_dim, 16);  // given: no rule
   expect_config_error(with(small_config(), "head_dim", 15), {"field \"head_dim\": must be even for RoPE", "got 15"});
 }

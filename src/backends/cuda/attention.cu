@@ -302,6 +302,10 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
       CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(smem)));
       launch(ctx.stream(), pdl, attention_tiled_kernel<__nv_bfloat16>, grid, dim3(kTileThreads), smem, a, qt);
+    } else if (kv_type == DType::F16) {
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(smem)));
+      launch(ctx.stream(), pdl, attention_tiled_kernel<__half>, grid, dim3(kTileThreads), smem, a, qt);
     } else {
       CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(smem)));

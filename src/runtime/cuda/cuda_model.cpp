@@ -16,6 +16,7 @@ class CudaModel : public LanguageModel {
   CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
       : args_(args), rope_(rope), opt_(o), ctx_(o.device), dtype_(dtype) {
     w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
+    opt_.progress = nullptr;  // the caller's callback need not outlive the construction
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
     kd_ = args_.num_key_value_heads * D;
@@ -401,6 +402,8 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   std::vector<float> logits(V);
   copy_to_host_async(ctx_, logits.data(), d_logits_.data(), static_cast<size_t>(V) * 4);
   ctx_.sync();
+  for (float v : logits)
+    if (!std::isfinite(v)) throw NonFiniteLogits();
   return sampler.sample(logits);
 }
 
