@@ -24,7 +24,7 @@ struct Engine::Impl {
   std::string template_error;  // the checkpoint's chat template did not parse (thrown when used)
   jinja::ChatTemplate chat_template;
   std::vector<int32_t> eos;
-  Session chat_session;
+  PromptCache chat_prompt;
   bool chat_context_warned = false;  // the conversation's context warning was given
   WarningCallback on_warning;
 
@@ -33,7 +33,7 @@ struct Engine::Impl {
   void warn(const std::string& message, std::vector<std::string>& into) const;
 
   // `context_warned`: set once the context warning was given (chat gives it once per conversation).
-  GenerationResult run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
+  GenerationResult run(PromptCache& prompt_cache, const std::vector<int32_t>& prompt, const GenerationConfig& c,
                        const TextCallback& on_text, bool& context_warned);
 };
 
@@ -115,11 +115,11 @@ int Engine::max_position_embeddings() const { return impl_->model->args().max_po
 int Engine::context_length() const { return cpplm::context_length(impl_->model->args()); }
 
 void Engine::reset() {
-  impl_->chat_session.reset();
+  impl_->chat_prompt.reset();
   impl_->chat_context_warned = false;
 }
 
-GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>& prompt, const GenerationConfig& c,
+GenerationResult Engine::Impl::run(PromptCache& prompt_cache, const std::vector<int32_t>& prompt, const GenerationConfig& c,
                                    const TextCallback& on_text, bool& context_warned) {
   GenerateOptions opts;
   opts.max_tokens = c.max_tokens;
@@ -150,7 +150,7 @@ GenerationResult Engine::Impl::run(Session& session, const std::vector<int32_t>&
     r.text += s;
     if (on_text && !on_text(s)) stopped_by_caller = true;
   };
-  GenerationOutput out = cpplm::generate(*model, session, prompt, opts, [&](int32_t tok) {
+  GenerationOutput out = cpplm::generate(*model, prompt_cache, prompt, opts, [&](int32_t tok) {
     if (std::find(eos.begin(), eos.end(), tok) != eos.end()) return false;  // EOS text is not shown
     if (detok) emit(stops.push(detok->add(tok)));
     return !stops.stopped() && !stopped_by_caller;
@@ -175,16 +175,16 @@ GenerationResult Engine::generate(const std::string& prompt, const GenerationCon
 
 GenerationResult Engine::generate_tokens(const std::vector<int32_t>& prompt, const GenerationConfig& config,
                                          const TextCallback& on_text) {
-  Session session;
+  PromptCache prompt_cache;
   bool context_warned = false;
-  return impl_->run(session, prompt, config, on_text, context_warned);
+  return impl_->run(prompt_cache, prompt, config, on_text, context_warned);
 }
 
 GenerationResult Engine::chat(const std::vector<Message>& conversation, const GenerationConfig& config,
                               const TextCallback& on_text) {
   // The rendered template carries its own BOS text, so no special tokens are added again.
   const std::vector<int32_t> ids = encode(apply_chat_template(conversation, true), /*add_special_tokens=*/false);
-  return impl_->run(impl_->chat_session, ids, config, on_text, impl_->chat_context_warned);
+  return impl_->run(impl_->chat_prompt, ids, config, on_text, impl_->chat_context_warned);
 }
 
 PerplexityStats Engine::perplexity(const std::string& text, int context, const std::function<void(int, int)>& progress) {

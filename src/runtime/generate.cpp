@@ -11,16 +11,11 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "runtime/cpu_model.h"
 
 namespace cpplm {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-bool all_finite(std::span<const float> logits) {
-  return std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); });
-}
 
 }  // namespace
 
@@ -69,8 +64,8 @@ std::string context_warning(const ModelArgs& a, const std::string& what, int64_t
          "); quality degrades past it";
 }
 
-GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
-                          const TokenCallback& on_token) {
+GenerationOutput generate(LanguageModel& model, PromptCache& prompt_cache, std::span<const int32_t> prompt,
+                          const GenerateOptions& opts, const TokenCallback& on_token) {
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   if (opts.max_tokens < 0) throw Error("generate: max_tokens must be >= 0");
   Sampler sampler(opts.sampling);
@@ -78,17 +73,18 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
 
   // Reuse the cached prefix when the state can be rolled back to it.
   size_t common = 0;
-  if (session.state) {
-    while (common < session.tokens.size() && common < prompt.size() && session.tokens[common] == prompt[common]) ++common;
+  if (prompt_cache.state) {
+    while (common < prompt_cache.tokens.size() && common < prompt.size() && prompt_cache.tokens[common] == prompt[common])
+      ++common;
     if (common == prompt.size()) --common;  // at least one token must run to produce logits
-    if (!session.state->can_trim_to(static_cast<int>(common))) common = 0;
+    if (!prompt_cache.state->can_trim_to(static_cast<int>(common))) common = 0;
   }
-  if (!session.state || common == 0) {
-    session.state = model.make_sequence({opts.max_kv_size, opts.kv_bits});
-    session.tokens.clear();
+  if (!prompt_cache.state || common == 0) {
+    prompt_cache.state = model.make_sequence({opts.max_kv_size, opts.kv_bits});
+    prompt_cache.tokens.clear();
   } else {
-    session.state->trim_to(static_cast<int>(common));
-    session.tokens.resize(common);
+    prompt_cache.state->trim_to(static_cast<int>(common));
+    prompt_cache.tokens.resize(common);
   }
   for (int32_t t : prompt) sampler.accept(t);  // repetition context includes the prompt
 
@@ -97,9 +93,9 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
   const int chunk = std::max(1, opts.prefill_chunk);
   for (size_t i = common; i < prompt.size(); i += chunk) {
     const size_t n = std::min(prompt.size() - i, static_cast<size_t>(chunk));
-    SequenceTokens in{prompt.subspan(i, n), session.state.get()};
+    SequenceTokens in{prompt.subspan(i, n), prompt_cache.state.get()};
     logits = model.forward({&in, 1}, /*all_logits=*/false);
-    session.tokens.insert(session.tokens.end(), prompt.begin() + i, prompt.begin() + i + n);
+    prompt_cache.tokens.insert(prompt_cache.tokens.end(), prompt.begin() + i, prompt.begin() + i + n);
     if (opts.prefill_progress && prompt.size() - common > static_cast<size_t>(chunk))
       opts.prefill_progress(static_cast<int>(i + n - common), static_cast<int>(prompt.size() - common));
   }
@@ -109,43 +105,28 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
   const auto t1 = Clock::now();
   // A NaN or infinite logit means the forward pass broke down (NaN weights, an overflow); sampling
   // would turn it into a meaningless token, so generation stops, naming the step (1-based) and the
-  // position whose logits they are. They are checked wherever the loop sees them: the prefill's,
-  // and every decode step of the CPU executor, whose decode is LanguageModel's default (forward,
-  // then sample), so the loop runs those two itself. A device executor's decode keeps them on the
-  // device when greedy (it copies back one token id; a check would cost a copy of the logits per
-  // token), so there only the first greedy step is checked; when it samples on the host it throws
-  // NonFiniteLogits, named here like the others.
-  const bool host_decode = dynamic_cast<CpuModel*>(&model) != nullptr;
-  auto check_logits = [&](int step) {
-    if (all_finite(logits)) return;
-    const int position = static_cast<int>(session.tokens.size()) - 1;
-    session.reset();  // its cache holds what produced them
-    throw Error("generation step " + std::to_string(step) + " (position " + std::to_string(position) +
-                "): the model produced non-finite logits (NaN/inf); its weights hold NaN/inf or its activations "
-                "overflowed (check the checkpoint's tensors, dtype and config.json)");
-  };
+  // position whose logits they are. The prefill's logits are checked here, each decode step's by
+  // the executor's decode (NonFiniteLogits): LanguageModel's default and a device's sampling
+  // decode check them on the host; a device's greedy decode keeps them on the device (it copies
+  // back one token id; a check would cost a copy of the logits per token) and is not checked.
   int32_t tok = -1;
   for (int step = 0; step < opts.max_tokens; ++step) {
-    if (step == 0) {
-      check_logits(1);
-      tok = sampler.sample(logits);
-    } else if (host_decode) {
-      const int32_t last = out.tokens.back();
-      SequenceTokens in{{&last, 1}, session.state.get()};
-      logits = model.forward({&in, 1}, /*all_logits=*/false);
-      session.tokens.push_back(last);
-      check_logits(step + 1);
-      tok = sampler.sample(logits);
-    } else {
-      try {
-        tok = model.decode(*session.state, out.tokens.back(), sampler);
-      } catch (const NonFiniteLogits&) {  // the device's sampled decode saw them
-        session.tokens.push_back(out.tokens.back());
-        logits.assign(1, NAN);
-        check_logits(step + 1);
+    try {
+      if (step == 0) {
+        check_finite(logits);
+        tok = sampler.sample(logits);
+      } else {
+        tok = model.decode(*prompt_cache.state, out.tokens.back(), sampler);
       }
-      session.tokens.push_back(out.tokens.back());
+    } catch (const NonFiniteLogits&) {
+      if (step > 0) prompt_cache.tokens.push_back(out.tokens.back());
+      const int position = static_cast<int>(prompt_cache.tokens.size()) - 1;
+      prompt_cache.reset();  // its K/V holds what produced them
+      throw Error("generation step " + std::to_string(step + 1) + " (position " + std::to_string(position) +
+                  "): the model produced non-finite logits (NaN/inf); its weights hold NaN/inf or its activations "
+                  "overflowed (check the checkpoint's tensors, dtype and config.json)");
     }
+    if (step > 0) prompt_cache.tokens.push_back(out.tokens.back());
     out.tokens.push_back(tok);
     const bool is_eos = std::find(opts.eos_ids.begin(), opts.eos_ids.end(), tok) != opts.eos_ids.end();
     const bool go_on = on_token ? on_token(tok) : true;
@@ -154,7 +135,7 @@ GenerationOutput generate(LanguageModel& model, Session& session, std::span<cons
       break;
     }
   }
-  // The last sampled token has not run through the model: the session holds what the state holds.
+  // The last sampled token has not run through the model: the prompt cache holds what the state holds.
   out.stats.generated_tokens = static_cast<int>(out.tokens.size());
   out.stats.generate_seconds = seconds_since(t1);
   out.stats.peak_rss_bytes = peak_rss_bytes();

@@ -42,9 +42,9 @@ struct GenerationOutput {
   GenerationStats stats;
 };
 
-// A conversation's state: the tokens its cache holds. A new prompt that extends them reuses
+// A conversation's K/V cache and the tokens it holds (mlx-lm's prompt cache). A new prompt that extends them reuses
 // the cache for the shared prefix (chat turns), otherwise the cache is rebuilt.
-struct Session {
+struct PromptCache {
   std::unique_ptr<SequenceState> state;
   std::vector<int32_t> tokens;
   void reset() {
@@ -58,8 +58,8 @@ struct Session {
 // device executor only the first step's are seen: see generate.cpp).
 using TokenCallback = std::function<bool(int32_t)>;
 
-GenerationOutput generate(LanguageModel& model, Session& session, std::span<const int32_t> prompt, const GenerateOptions& opts,
-                          const TokenCallback& on_token = {});
+GenerationOutput generate(LanguageModel& model, PromptCache& prompt_cache, std::span<const int32_t> prompt,
+                          const GenerateOptions& opts, const TokenCallback& on_token = {});
 
 // The positions config.json sets the model up for: max_position_embeddings, stretched by a linear
 // or YaRN rope_scaling factor; 0 = no known limit (max_position_embeddings not given, or dynamic

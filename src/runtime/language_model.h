@@ -1,5 +1,6 @@
 // A loaded model on one device, as the generation loop sees it: the CPU Model or a GPU executor.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -47,6 +48,12 @@ class NonFiniteLogits : public Error {
   NonFiniteLogits() : Error("the model produced non-finite logits (NaN/inf)") {}
 };
 
+// Throws NonFiniteLogits unless every logit is finite (before sampling from them).
+inline void check_finite(std::span<const float> logits) {
+  for (float v : logits)
+    if (!std::isfinite(v)) throw NonFiniteLogits();
+}
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -64,6 +71,7 @@ class LanguageModel {
   virtual int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) {
     SequenceTokens in{{&token, 1}, &state};
     std::vector<float> logits = forward({&in, 1}, false);
+    check_finite(logits);
     return sampler.sample(logits);
   }
 };

@@ -28,7 +28,7 @@ using namespace cli_test;
 
 namespace fs = std::filesystem;
 
-// One step of a terminal session: wait until the output (after the previous step's match) shows
+// One step of a terminal run: wait until the output (after the previous step's match) shows
 // `wait_for`, then type `keys`.
 struct Step {
   std::string wait_for, keys;

@@ -165,7 +165,7 @@ TEST(CudaSmallModel, GreedyMatchesTransformers) {
   for (const auto& g : ref["greedy"]) {
     std::vector<int32_t> prompt = g["prompt_ids"].get<std::vector<int32_t>>();
     std::vector<int32_t> want = g["greedy_ids"].get<std::vector<int32_t>>();
-    Session s;
+    PromptCache s;
     GenerationOutput out = generate(*gpu, s, prompt, opts);
     EXPECT_EQ(out.tokens, want) << g["prompt"];
     ++n;

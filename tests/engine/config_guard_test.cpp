@@ -190,16 +190,16 @@ TEST(NonFiniteLogits, PrefillNaNStopsAtStepOne) {
   const std::vector<int32_t> prompt = {1, 2, 3, 4};
   GenerateOptions opts;
   opts.max_tokens = 8;
-  Session s;
+  PromptCache s;
   const std::string msg = error_of([&] { generate(*m, s, prompt, opts); });
   EXPECT_EQ(msg.rfind("generation step 1 (position 3): the model produced non-finite logits (NaN/inf)", 0), 0u) << msg;
-  EXPECT_FALSE(s.state) << "a session whose cache produced NaN is not kept";
+  EXPECT_FALSE(s.state) << "a prompt cache whose K/V produced NaN is not kept";
 }
 
 TEST(NonFiniteLogits, InfiniteWeightStopsToo) {
   auto m = tiny_model([](auto& w, const ModelArgs&) { w.at("lm_head.weight").buf.template as<float>()[0] = INFINITY; });
   const std::vector<int32_t> prompt = {1, 2, 3};
-  Session s;
+  PromptCache s;
   const std::string msg = error_of([&] { generate(*m, s, prompt, GenerateOptions{}); });
   EXPECT_NE(msg.find("generation step 1 (position 2): the model produced non-finite logits"), std::string::npos) << msg;
 }
@@ -214,7 +214,7 @@ TEST(NonFiniteLogits, DecodeNaNNamesTheStep) {
   int32_t first = -1;
   for (int32_t base = 1; base < 90 && first < 0; base += 3) {
     prompt = {base, base + 1, base + 2};
-    Session s;
+    PromptCache s;
     const int32_t t = generate(*clean, s, prompt, opts).tokens.at(0);
     if (std::find(prompt.begin(), prompt.end(), t) == prompt.end()) first = t;
   }
@@ -226,14 +226,14 @@ TEST(NonFiniteLogits, DecodeNaNNamesTheStep) {
   for (float temp : {0.0f, 1.0f}) {
     opts.sampling.temp = temp;
     opts.sampling.top_k = temp > 0 ? 1 : 0;
-    Session s;
+    PromptCache s;
     const std::string msg = error_of([&] { generate(*bad, s, prompt, opts); });
     EXPECT_EQ(msg.rfind("generation step 2 (position 3): the model produced non-finite logits (NaN/inf)", 0), 0u)
         << "temp " << temp << ": " << msg;
   }
   // The tokens before it were delivered as usual.
   std::vector<int32_t> seen;
-  Session s;
+  PromptCache s;
   opts.sampling.temp = 0;
   opts.sampling.top_k = 0;
   EXPECT_THROW(generate(*bad, s, prompt, opts, [&](int32_t t) { return seen.push_back(t), true; }), Error);

@@ -24,7 +24,7 @@ TEST(SmallModel, GreedyMatchesTransformers) {
   for (const auto& g : ref["greedy"]) {
     std::vector<int32_t> prompt = g["prompt_ids"].get<std::vector<int32_t>>();
     std::vector<int32_t> want = g["greedy_ids"].get<std::vector<int32_t>>();
-    Session s;
+    PromptCache s;
     GenerationOutput out = generate(*model, s, prompt, opts);
     EXPECT_EQ(out.tokens, want) << g["prompt"];
     EXPECT_EQ(out.finish, want.size() < 32 ? FinishReason::Stop : FinishReason::Length);
@@ -33,19 +33,19 @@ TEST(SmallModel, GreedyMatchesTransformers) {
   EXPECT_EQ(n, 5);
 }
 
-TEST(SmallModel, SessionReusesPrefix) {
+TEST(SmallModel, PromptCacheReusesPrefix) {
   auto model = std::make_unique<CpuModel>(Model::load(kModel));
   GenerateOptions opts;
   opts.max_tokens = 8;
   std::vector<int32_t> p1 = {0, 1357, 515, 2653, 686};
-  Session s;
+  PromptCache s;
   auto a = generate(*model, s, p1, opts);
   std::vector<int32_t> p2 = p1;
   p2.insert(p2.end(), a.tokens.begin(), a.tokens.end());
   p2.push_back(515);
   auto b = generate(*model, s, p2, opts);
   EXPECT_EQ(b.stats.prompt_tokens, 2);  // only the last sampled token and the new one ran
-  Session fresh;
+  PromptCache fresh;
   auto c = generate(*model, fresh, p2, opts);
   EXPECT_EQ(b.tokens, c.tokens);
 }

@@ -402,8 +402,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   std::vector<float> logits(V);
   copy_to_host_async(ctx_, logits.data(), d_logits_.data(), static_cast<size_t>(V) * 4);
   ctx_.sync();
-  for (float v : logits)
-    if (!std::isfinite(v)) throw NonFiniteLogits();
+  check_finite(logits);
   return sampler.sample(logits);
 }
 
