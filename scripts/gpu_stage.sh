@@ -7,6 +7,6 @@ scripts/b cuda_tests cpplm_cli
 rm -rf .gpu && mkdir -p .gpu/lib
 cp build/tests/cuda_tests build/cpplm .gpu/
 # Debian libraries the binaries need that a bare GPU machine lacks (CUDA's own come from its toolkit).
-for l in $(ldd build/cpplm | grep -E "gomp|utf8proc|pcre2|sentencepiece" | awk '{print $3}'); do cp -L "$l" .gpu/lib/; done
+for l in $(ldd build/cpplm | grep -E "gomp|utf8proc|pcre2|sentencepiece|libedit|libbsd|libmd|tinfo" | awk '{print $3}'); do cp -L "$l" .gpu/lib/; done
 x=$(git rev-parse --git-path info/exclude); mkdir -p "$(dirname "$x")"; grep -qsx '/.gpu/' "$x" || echo '/.gpu/' >>"$x"
 du -sh .gpu
