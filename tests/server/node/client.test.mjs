@@ -253,6 +253,19 @@ test('n=2 gives two choices', async () => {
   assert.deepEqual([...finished].sort(), [0, 1], 'both streamed choices finish');
 });
 
+test('concurrent greedy requests give the texts they give one at a time', async () => {
+  // The server batches concurrent requests (and reuses cached prompt prefixes): neither may change
+  // a greedy continuation.
+  const prompts = [PROMPT, 'And the LORD spake unto Moses', 'Blessed are the', 'You will meet a tall'];
+  const one = prompt => client.completions.create({ model: MODEL, prompt, max_tokens: 24, temperature: 0, logit_bias: EOS_BIAS });
+  const alone = [];
+  for (const p of prompts) alone.push((await one(p)).choices[0].text);
+  const together = (await Promise.all([...prompts, ...prompts].map(one))).map(r => r.choices[0].text);
+  assert.deepEqual(together, [...alone, ...alone]);
+  const n2 = await client.chat.completions.create({ model: MODEL, messages: USER, max_tokens: 12, temperature: 0, n: 2 });
+  assert.equal(n2.choices[0].message.content, n2.choices[1].message.content, 'greedy choices are equal');
+});
+
 test('chat logprobs with top_logprobs=2', async () => {
   const r = await client.chat.completions.create({ model: MODEL, messages: USER, max_tokens: 8, temperature: 0, logprobs: true, top_logprobs: 2 });
   const c = r.choices[0];
