@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <numeric>
+#include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -22,7 +25,7 @@ class RepetitionPenalty : public SamplerStep {
       s[t] = s[t] > 0 ? s[t] / penalty_ : s[t] * penalty_;
     }
   }
-  void accept(int32_t t) override {
+  void accept(int32_t t, bool /*generated*/) override {
     recent_.push_back(t);
     if (static_cast<int>(recent_.size()) > ctx_) recent_.pop_front();
   }
@@ -31,6 +34,37 @@ class RepetitionPenalty : public SamplerStep {
   float penalty_;
   int ctx_;
   std::deque<int32_t> recent_;
+};
+
+class LogitBias : public SamplerStep {
+ public:
+  explicit LogitBias(std::vector<std::pair<int32_t, float>> bias) : bias_(std::move(bias)) {}
+  void apply(std::span<float> s) override {
+    for (auto [t, b] : bias_)
+      if (t >= 0 && static_cast<size_t>(t) < s.size()) s[t] += b;
+  }
+
+ private:
+  std::vector<std::pair<int32_t, float>> bias_;
+};
+
+// OpenAI's penalties (platform docs "Parameter details"): counts of generated tokens only.
+class PresenceFrequencyPenalty : public SamplerStep {
+ public:
+  PresenceFrequencyPenalty(float presence, float frequency) : presence_(presence), frequency_(frequency) {}
+  void apply(std::span<float> s) override {
+    for (auto [t, c] : counts_) {
+      if (t < 0 || static_cast<size_t>(t) >= s.size()) continue;
+      s[t] -= presence_ + frequency_ * static_cast<float>(c);  // c > 0 for every entry
+    }
+  }
+  void accept(int32_t t, bool generated) override {
+    if (generated) ++counts_[t];
+  }
+
+ private:
+  float presence_, frequency_;
+  std::unordered_map<int32_t, int> counts_;
 };
 
 // Indices sorted by score, descending (ties by index, for determinism).
@@ -114,29 +148,72 @@ void validate(const SamplingParams& p) {
     throw bad("repetition_penalty must be > 0, got " + std::to_string(p.repetition_penalty));
   if (p.repetition_context_size < 0)
     throw bad("repetition_context_size must be >= 0, got " + std::to_string(p.repetition_context_size));
+  if (!(p.presence_penalty >= -2.0f && p.presence_penalty <= 2.0f))
+    throw bad("presence_penalty must be in [-2, 2], got " + std::to_string(p.presence_penalty));
+  if (!(p.frequency_penalty >= -2.0f && p.frequency_penalty <= 2.0f))
+    throw bad("frequency_penalty must be in [-2, 2], got " + std::to_string(p.frequency_penalty));
+  for (auto [t, b] : p.logit_bias)
+    if (!std::isfinite(b)) throw bad("logit_bias for token " + std::to_string(t) + " must be finite");
 }
 
 std::unique_ptr<SamplerStep> make_repetition_penalty(float penalty, int ctx) {
   return std::make_unique<RepetitionPenalty>(penalty, ctx);
 }
+std::unique_ptr<SamplerStep> make_logit_bias(std::vector<std::pair<int32_t, float>> bias) {
+  return std::make_unique<LogitBias>(std::move(bias));
+}
+std::unique_ptr<SamplerStep> make_presence_frequency_penalty(float presence, float frequency) {
+  return std::make_unique<PresenceFrequencyPenalty>(presence, frequency);
+}
 std::unique_ptr<SamplerStep> make_top_k(int k) { return std::make_unique<TopK>(k); }
 std::unique_ptr<SamplerStep> make_top_p(float p) { return std::make_unique<TopP>(p); }
 std::unique_ptr<SamplerStep> make_min_p(float p) { return std::make_unique<MinP>(p); }
 
-void log_softmax(std::span<float> x) {
+float log_sum_exp(std::span<const float> x) {
   const float m = *std::max_element(x.begin(), x.end());
   double sum = 0;
   for (float v : x) sum += std::exp(static_cast<double>(v - m));
-  const float lse = m + static_cast<float>(std::log(sum));
+  return m + static_cast<float>(std::log(sum));
+}
+
+void log_softmax(std::span<float> x) {
+  const float lse = log_sum_exp(x);
   for (float& v : x) v -= lse;
+}
+
+std::vector<std::pair<int32_t, float>> top_entries(std::span<const float> x, int top_n, float offset) {
+  const size_t n = std::min(static_cast<size_t>(std::max(top_n, 0)), x.size());
+  if (n == 0) return {};
+  // "a before b": higher value, then lower index. The heap keeps the worst of the n best on top.
+  auto before = [&](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
+  std::vector<int32_t> heap;
+  heap.reserve(n);
+  for (int32_t i = 0; static_cast<size_t>(i) < x.size(); ++i) {
+    if (heap.size() < n) {
+      heap.push_back(i);
+      std::push_heap(heap.begin(), heap.end(), before);
+    } else if (before(i, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      heap.back() = i;
+      std::push_heap(heap.begin(), heap.end(), before);
+    }
+  }
+  std::sort(heap.begin(), heap.end(), before);
+  std::vector<std::pair<int32_t, float>> out;
+  out.reserve(n);
+  for (int32_t i : heap) out.emplace_back(i, x[i] - offset);
+  return out;
 }
 
 int32_t argmax(std::span<const float> x) { return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin()); }
 
 Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), rng_(p.seed) {
   validate(p);
+  if (!p.logit_bias.empty()) logit_steps_.push_back(make_logit_bias(p.logit_bias));
   if (p.repetition_penalty != 1.0f && p.repetition_context_size > 0)
     logit_steps_.push_back(make_repetition_penalty(p.repetition_penalty, p.repetition_context_size));
+  if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f)
+    logit_steps_.push_back(make_presence_frequency_penalty(p.presence_penalty, p.frequency_penalty));
   if (p.temp > 0) {  // filters only matter when sampling
     if (p.top_k > 0) logprob_steps_.push_back(make_top_k(p.top_k));
     if (p.top_p < 1.0f) logprob_steps_.push_back(make_top_p(p.top_p));
@@ -144,16 +221,25 @@ Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), rng_(p.seed) {
   }
 }
 
-void Sampler::accept(int32_t token) {
-  for (auto& s : logit_steps_) s->accept(token);
-  for (auto& s : logprob_steps_) s->accept(token);
+void Sampler::accept(int32_t token) { feed(token, /*generated=*/false); }
+
+void Sampler::feed(int32_t token, bool generated) {
+  for (auto& s : logit_steps_) s->accept(token, generated);
+  for (auto& s : logprob_steps_) s->accept(token, generated);
 }
 
-int32_t Sampler::sample(std::span<float> logits) {
+int32_t Sampler::sample(std::span<float> logits) { return sample(logits, nullptr, 0); }
+
+int32_t Sampler::sample(std::span<float> logits, TokenLogprobs* lp, int top_n) {
   for (auto& s : logit_steps_) s->apply(logits);
+  // The reported distribution: log-softmax here, before filters and temperature. log_softmax below
+  // subtracts the same lse, so a kept token's value there is bit-identical to its entry in `top`.
+  const float lse = lp ? log_sum_exp(logits) : 0.0f;
+  if (lp) lp->top = top_entries(logits, top_n, lse);
   int32_t tok;
   if (temp_ == 0.0f) {
     tok = argmax(logits);
+    if (lp) lp->logprob = logits[tok] - lse;
   } else {
     log_softmax(logits);
     for (auto& s : logprob_steps_) s->apply(logits);
@@ -171,8 +257,10 @@ int32_t Sampler::sample(std::span<float> logits) {
         break;
       }
     }
+    if (lp) lp->logprob = logits[tok];
   }
-  accept(tok);
+  if (lp) lp->token = tok;
+  feed(tok, /*generated=*/true);
   return tok;
 }
 

@@ -1,6 +1,7 @@
 // Sampling steps on hand-made logits, and seeded reproducibility.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -47,9 +48,9 @@ TEST(Sampler, MinPDropsBelowFractionOfTop) {
 
 TEST(Sampler, RepetitionPenaltyScalesSeenTokens) {
   auto step = make_repetition_penalty(2.0f, 2);
-  step->accept(0);
-  step->accept(1);
-  step->accept(2);  // context 2: token 0 falls out
+  step->accept(0, /*generated=*/false);
+  step->accept(1, /*generated=*/true);
+  step->accept(2, /*generated=*/false);  // context 2: token 0 falls out
   std::vector<float> s = {4, 4, -4, 4};
   step->apply(s);
   EXPECT_EQ(s[0], 4);
@@ -134,6 +135,152 @@ TEST(Sampler, LogSoftmaxNormalizes) {
   double s = 0;
   for (float x : v) s += std::exp(x);
   EXPECT_NEAR(s, 1.0, 1e-6);
+}
+
+TEST(Sampler, LogitBiasAddsToRawLogitsAndIgnoresOutOfRange) {
+  auto step = make_logit_bias({{0, 2.5f}, {2, -100.0f}, {7, 50.0f}, {-1, 50.0f}});
+  std::vector<float> s = {1, 1, 1};
+  step->apply(s);
+  EXPECT_EQ(s[0], 3.5f);
+  EXPECT_EQ(s[1], 1.0f);
+  EXPECT_EQ(s[2], -99.0f);
+}
+
+TEST(Sampler, LogitBiasSteersGreedy) {
+  SamplingParams p;
+  p.logit_bias = {{0, 10.0f}};
+  Sampler s(p);
+  EXPECT_FALSE(s.plain_greedy());
+  std::vector<float> l = {0.1f, 3.0f, 2.9f};
+  EXPECT_EQ(s.sample(l), 0);
+}
+
+TEST(Sampler, PresenceFrequencyCountOnlyGeneratedTokens) {
+  auto step = make_presence_frequency_penalty(/*presence=*/0.5f, /*frequency=*/0.25f);
+  step->accept(0, /*generated=*/false);  // a prompt token: not counted
+  step->accept(1, /*generated=*/true);
+  step->accept(1, /*generated=*/true);
+  step->accept(2, /*generated=*/true);
+  step->accept(99, /*generated=*/true);  // outside the logits: ignored at apply
+  std::vector<float> s = {4, 4, 4, 4};
+  step->apply(s);
+  EXPECT_EQ(s[0], 4.0f);
+  EXPECT_EQ(s[1], 4.0f - 0.5f - 2 * 0.25f);
+  EXPECT_EQ(s[2], 4.0f - 0.5f - 0.25f);
+  EXPECT_EQ(s[3], 4.0f);
+}
+
+TEST(Sampler, PresencePenaltyThroughTheSamplerSkipsPromptTokens) {
+  SamplingParams p;
+  p.presence_penalty = 2.0f;
+  Sampler s(p);
+  EXPECT_FALSE(s.plain_greedy());
+  s.accept(1);  // prompt: no penalty on token 1
+  std::vector<float> l = {0.0f, 1.0f, 0.5f};
+  EXPECT_EQ(s.sample(l), 1);  // generated now: penalised next time
+  l = {0.0f, 1.0f, 0.5f};
+  EXPECT_EQ(s.sample(l), 2);  // 1 - 2 < 0.5
+  EXPECT_EQ(l[1], -1.0f);
+}
+
+TEST(Sampler, PlainGreedyOnlyWithoutLogitSteps) {
+  EXPECT_TRUE(Sampler(SamplingParams{}).plain_greedy());
+  SamplingParams p;
+  p.frequency_penalty = -0.5f;
+  EXPECT_FALSE(Sampler(p).plain_greedy());
+  p = {};
+  p.logit_bias = {{3, 0.0f}};
+  EXPECT_FALSE(Sampler(p).plain_greedy());
+  p = {};
+  p.repetition_penalty = 1.1f;
+  EXPECT_FALSE(Sampler(p).plain_greedy());
+}
+
+TEST(Sampler, RejectsBadOpenAIParameters) {
+  SamplingParams p;
+  p.presence_penalty = 2.5f;
+  EXPECT_THROW(validate(p), Error);
+  p = {};
+  p.frequency_penalty = -2.01f;
+  EXPECT_THROW(validate(p), Error);
+  p = {};
+  p.frequency_penalty = NAN;
+  EXPECT_THROW(validate(p), Error);
+  p = {};
+  p.logit_bias = {{1, INFINITY}};
+  EXPECT_THROW(validate(p), Error);
+  p = {};
+  p.presence_penalty = -2.0f;
+  p.frequency_penalty = 2.0f;
+  p.logit_bias = {{1, -100.0f}};
+  EXPECT_NO_THROW(validate(p));
+}
+
+TEST(Sampler, TopEntriesDescendingTiesByLowerIndex) {
+  std::vector<float> x = {1, 3, 2, 3, 0, 2};
+  auto top = top_entries(x, 4, /*offset=*/1.0f);
+  ASSERT_EQ(top.size(), 4u);
+  EXPECT_EQ(top[0], std::make_pair(1, 2.0f));
+  EXPECT_EQ(top[1], std::make_pair(3, 2.0f));
+  EXPECT_EQ(top[2], std::make_pair(2, 1.0f));
+  EXPECT_EQ(top[3], std::make_pair(5, 1.0f));
+  EXPECT_EQ(top_entries(x, 0).size(), 0u);
+  EXPECT_EQ(top_entries(x, 100).size(), x.size());
+}
+
+// The reported distribution: log-softmax after bias and penalties, before filters and temperature.
+TEST(Sampler, LogprobsAreThePenalisedDistribution) {
+  for (float temp : {0.0f, 0.7f}) {
+    SamplingParams p;
+    p.temp = temp;
+    p.top_k = 2;
+    p.seed = 11;
+    p.logit_bias = {{4, 1.0f}};
+    Sampler s(p);
+    std::vector<float> raw = {0.5f, 2.0f, -1.0f, 1.5f, 0.25f, 0.0f};
+    for (int step = 0; step < 20; ++step) {
+      std::vector<float> l = raw;
+      TokenLogprobs lp;
+      const int32_t tok = s.sample(l, &lp, static_cast<int>(raw.size()));
+      EXPECT_EQ(lp.token, tok);
+      std::vector<float> expect = raw;
+      expect[4] += 1.0f;
+      log_softmax(expect);
+      ASSERT_EQ(lp.top.size(), raw.size());
+      double sum = 0;
+      for (size_t i = 0; i < lp.top.size(); ++i) {
+        sum += std::exp(lp.top[i].second);
+        EXPECT_NEAR(lp.top[i].second, expect[lp.top[i].first], 1e-6);
+        if (i > 0) {
+          EXPECT_GE(lp.top[i - 1].second, lp.top[i].second);
+        }
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-5);  // the whole vocabulary, untouched by top-k
+      EXPECT_EQ(lp.top[0].first, 1);
+      EXPECT_EQ(lp.top[1].first, 3);
+      EXPECT_EQ(lp.top[2].first, 4);  // 0.25 + bias 1 > 0.5
+      auto it = std::find_if(lp.top.begin(), lp.top.end(), [&](auto& e) { return e.first == tok; });
+      ASSERT_NE(it, lp.top.end());
+      EXPECT_EQ(lp.logprob, it->second);  // bit-identical to its entry
+      EXPECT_TRUE(temp == 0.0f ? tok == 1 : tok == 1 || tok == 3);
+    }
+  }
+}
+
+TEST(Sampler, LogprobsTopNSmallerThanTheDrawnSet) {
+  SamplingParams p;
+  p.temp = 1.0f;
+  p.seed = 2;
+  Sampler s(p);
+  std::vector<float> l(1000);
+  for (size_t i = 0; i < l.size(); ++i) l[i] = static_cast<float>(i % 17) * 0.1f;
+  TokenLogprobs lp;
+  s.sample(l, &lp, 3);
+  ASSERT_EQ(lp.top.size(), 3u);
+  EXPECT_EQ(lp.top[0].first, 16);  // ties by lower id
+  EXPECT_EQ(lp.top[1].first, 33);
+  EXPECT_EQ(lp.top[2].first, 50);
+  EXPECT_LT(lp.logprob, 0.0f);
 }
 
 }  // namespace
