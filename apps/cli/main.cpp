@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"perplexity", cpplm::cli::cmd_perplexity, "perplexity of a text file"},
     {"tokenize", cpplm::cli::cmd_tokenize, "print the token ids of a text"},
     {"detokenize", cpplm::cli::cmd_detokenize, "print the text of token ids"},
+    {"serve", cpplm::cli::cmd_serve, "OpenAI-compatible HTTP server (many clients, continuous batching)"},
     {"bench", cpplm::cli::cmd_bench, "throughput benchmark (pp/tg, llama-bench style)"},
     {"convert", cpplm::cli::cmd_convert, "cast or mlx-quantize a checkpoint"},
 };

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/model_factory.h"
-#include "api/stop_matcher.h"
+#include "tokenizer/stop_matcher.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "cpplm/cpplm.h"
@@ -49,31 +49,11 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   impl->model = load_language_model(dir, options.device, upload);
   impl->dir = dir;
   impl->on_warning = options.on_warning;
-  namespace fs = std::filesystem;
-  // A folder without tokenizer files still runs from token ids (test checkpoints are like that).
-  if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
-    impl->tokenizer = Tokenizer::load(dir);
-    // A checkpoint's template that does not parse fails when it is used, not at load: generate
-    // from raw text, perplexity and tokenizing need no template.
-    try {
-      impl->chat_template = jinja::ChatTemplate::from_dir(dir);
-    } catch (const Error& e) {
-      impl->template_error = e.what();
-    }
-    impl->eos = impl->tokenizer->eos_ids();
-  }
-  if (!options.chat_template.empty()) {
-    if (fs::is_directory(options.chat_template)) {
-      impl->chat_template = jinja::ChatTemplate::from_dir(options.chat_template);
-      impl->template_error.clear();
-      if (!impl->chat_template.available()) throw Error(options.chat_template + ": no chat template in this folder");
-    } else {
-      const Tokenizer& t = impl->tok();
-      impl->chat_template =
-          jinja::ChatTemplate(read_file(options.chat_template), t.bos_token(), t.eos_token(), options.chat_template);
-      impl->template_error.clear();
-    }
-  }
+  TextSide text = load_text_side(dir, options.chat_template);
+  impl->tokenizer = std::move(text.tokenizer);
+  impl->chat_template = std::move(text.chat_template);
+  impl->template_error = std::move(text.template_error);
+  if (impl->tokenizer) impl->eos = impl->tokenizer->eos_ids();
   for (int32_t e : impl->model->args().eos_token_ids)
     if (std::find(impl->eos.begin(), impl->eos.end(), e) == impl->eos.end()) impl->eos.push_back(e);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

@@ -1,6 +1,10 @@
 // Device selection for loaded models.
 #include "api/model_factory.h"
 
+#include <filesystem>
+
+#include "core/file_io.h"
+
 #include "core/error.h"
 #include "model/llama.h"
 #include "runtime/cpu_model.h"
@@ -33,6 +37,30 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const
 #endif
   (void)progress;
   return std::make_unique<CpuModel>(std::move(cpu));
+}
+
+TextSide load_text_side(const std::string& dir, const std::string& override_template) {
+  namespace fs = std::filesystem;
+  TextSide t;
+  if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "tokenizer.model")) {
+    t.tokenizer = Tokenizer::load(dir);
+    try {
+      t.chat_template = jinja::ChatTemplate::from_dir(dir);
+    } catch (const Error& e) {
+      t.template_error = e.what();
+    }
+  }
+  if (override_template.empty()) return t;
+  if (fs::is_directory(override_template)) {
+    t.chat_template = jinja::ChatTemplate::from_dir(override_template);
+    if (!t.chat_template.available()) throw Error(override_template + ": no chat template in this folder");
+  } else {
+    if (!t.tokenizer) throw Error("this model folder has no tokenizer (tokenizer.json or tokenizer.model)");
+    t.chat_template = jinja::ChatTemplate(read_file(override_template), t.tokenizer->bos_token(), t.tokenizer->eos_token(),
+                                          override_template);
+  }
+  t.template_error.clear();
+  return t;
 }
 
 }  // namespace cpplm

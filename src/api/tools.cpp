@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "api/loaded_model.h"
 #include "api/model_factory.h"
 #include "backends/cpu/cpu_features.h"
 #include "core/error.h"
@@ -144,13 +145,14 @@ std::vector<std::string> published_shapes() {
   return n;
 }
 
-std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
+LoadedModel load_model(const BenchSpec& spec) {
   const bool gpu = spec.device == "cuda";
   if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
+  if (spec.device != "cpu" && spec.device != "cuda") throw Error("unknown device \"" + spec.device + "\" (expected cpu or cuda)");
+  LoadedModel r;
   std::unique_ptr<Model> m;  // the CPU model (dropped once a GPU copy exists)
-  ModelArgs args;
+  ModelArgs& args = r.args;
   DType wtype = DType::BF16;
-  std::string name;
   if (!spec.shape.empty()) {
     nlohmann::json cfg;
     for (const Shape& s : kShapes)
@@ -170,51 +172,55 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
     if (!gpu) m = Model::from_tensors(args, random_weights(args, wtype, bits, group, spec.seed), spec.shape);
     const bool published =
         std::any_of(std::begin(kShapes), std::end(kShapes), [&](const Shape& s) { return spec.shape == s.name; });
-    name = (published ? spec.shape : std::filesystem::path(spec.shape).parent_path().filename().string()) + " " + spec.dtype;
+    r.name = (published ? spec.shape : std::filesystem::path(spec.shape).parent_path().filename().string()) + " " + spec.dtype;
   } else {
     m = Model::load(spec.model_dir);
     args = m->args();
     wtype = m->model_dtype();
-    name = std::filesystem::path(spec.model_dir).filename().string() + " " +
-           (args.quantization ? std::string("q") + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
+    r.name = std::filesystem::path(spec.model_dir).filename().string() + " " +
+             (args.quantization ? std::string("q") + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
   }
-  // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
-  // and a bias per group.
-  const double elem = args.quantization ? args.quantization->bits / 8.0 + 2.0 * dtype_size(wtype) / args.quantization->group_size
-                                        : static_cast<double>(dtype_size(wtype));
-  std::unique_ptr<LanguageModel> lm;
-  double size_bytes = 0, params = 0;
-  std::string backend;
-  size_t workspace = 0;
+  r.wtype = wtype;
   if (gpu) {
 #ifdef CPPLM_HAVE_CUDA
     CudaOptions o;
     o.progress = spec.progress;
-    lm = m ? make_cuda_model(*m, o) : make_cuda_model_random(args, wtype, spec.seed, o);
-    const CudaMemory mem = cuda_memory(*lm);
-    size_bytes = static_cast<double>(mem.weights);
-    workspace = mem.workspace;
-    params = m ? static_cast<double>(m->num_params())
-               : matmul_params(args) +
-                     (args.tie_word_embeddings.value_or(false) ? 0.0 : double{1} * args.vocab_size * args.hidden_size);
-    backend = "CUDA " + lm->device();
+    r.lm = m ? make_cuda_model(*m, o) : make_cuda_model_random(args, wtype, spec.seed, o);
+    const CudaMemory mem = cuda_memory(*r.lm);
+    r.size_bytes = static_cast<double>(mem.weights);
+    r.workspace = mem.workspace;
+    r.params = m ? static_cast<double>(m->num_params())
+                 : matmul_params(args) +
+                       (args.tie_word_embeddings.value_or(false) ? 0.0 : double{1} * args.vocab_size * args.hidden_size);
+    r.backend = "CUDA " + r.lm->device();
 #endif
   } else {
-    size_bytes = static_cast<double>(m->weight_bytes());
-    params = static_cast<double>(m->num_params());
-    backend = "CPU " + active_isa();
-    lm = std::make_unique<CpuModel>(std::move(m));
+    r.size_bytes = static_cast<double>(m->weight_bytes());
+    r.params = static_cast<double>(m->num_params());
+    r.backend = "CPU " + active_isa();
+    r.lm = std::make_unique<CpuModel>(std::move(m));
   }
-  auto b = std::make_unique<Bench>(std::move(lm), spec.kv_bits, spec.seed);
-  b->name = name;
-  b->backend = backend;
+  return r;
+}
+
+std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
+  LoadedModel l = load_model(spec);
+  const ModelArgs& args = l.args;
+  const bool gpu = spec.device == "cuda";
+  // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
+  // and a bias per group.
+  const double elem = args.quantization ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size
+                                        : static_cast<double>(dtype_size(l.wtype));
+  auto b = std::make_unique<Bench>(std::move(l.lm), spec.kv_bits, spec.seed);
+  b->name = l.name;
+  b->backend = l.backend;
   b->gpu = gpu;
-  b->size_bytes = size_bytes;
-  b->params = params;
+  b->size_bytes = l.size_bytes;
+  b->params = l.params;
   b->flops_per_token = 2.0 * matmul_params(args);
   // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head.
-  b->decode_weight_bytes = gpu ? matmul_params(args) * elem : size_bytes;
-  b->gpu_workspace_bytes = workspace;
+  b->decode_weight_bytes = gpu ? matmul_params(args) * elem : l.size_bytes;
+  b->gpu_workspace_bytes = l.workspace;
   return b;
 }
 

@@ -77,6 +77,30 @@ class BenchModel {
   virtual double run(int n_prompt, int n_gen, int depth) = 0;
 };
 
+// `cpplm serve`: an OpenAI-compatible HTTP server (src/server) over one model. Blocks until
+// SIGINT or SIGTERM (then stops accepting, lets running requests finish for `grace_ms`, cancels
+// the rest) and returns. Throws std::runtime_error when the model cannot load or the address
+// cannot be bound.
+struct ServeRequest {
+  BenchSpec model;            // model_dir, or shape + dtype (random weights) with `tokenizer_dir`
+  std::string tokenizer_dir;  // default: model.model_dir
+  std::string chat_template;  // a .jinja file or a folder (LoadOptions::chat_template)
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+  std::string api_key;
+  int max_concurrent = 8, max_queue = 64;
+  int ctx_size = 0;      // 0: the model's context length, at most 4096
+  size_t kv_memory = 0;  // bytes; 0: max_concurrent × ctx_size positions
+  int prefill_chunk = 256;
+  bool prefix_cache = true;
+  size_t max_body_bytes = 8u << 20;
+  int timeout_s = 30;  // read/write timeouts
+  int grace_ms = 10000;
+  std::function<void(const std::string&)> log;             // request lines and notices
+  std::function<void(const std::string& url)> on_listening;  // the server accepts connections at `url`
+};
+void serve(const ServeRequest& r);
+
 // Read bandwidth of this machine's memory (GB/s; a read-only sum over `bytes`, best of reps) and
 // the GPU's device-to-device copy bandwidth (GB/s, read + write).
 double read_bandwidth_gbs(size_t bytes, int reps);

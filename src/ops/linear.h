@@ -28,6 +28,9 @@ struct Linear {
 // y [n, out] f32 = x [n, in] f32 · Wᵀ (+ bias). Threads over output features; SIMD kernels of
 // the CPU's instruction set (backends/cpu/kernels.h).
 void linear(const Linear& l, const float* x, int n, float* y);
+// Up to this many rows, linear() computes each row exactly as it does alone (same sums, same
+// order): batched decode steps then give each sequence the logits it gets alone.
+int linear_exact_rows();
 
 // Rows `ids` of an embedding table [vocab, dim] (any float dtype, or quantized) into out [n, dim] f32.
 void embedding(const Linear& table, const int32_t* ids, int n, float* out);

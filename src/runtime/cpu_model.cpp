@@ -2,6 +2,7 @@
 #include "runtime/cpu_model.h"
 
 #include "core/error.h"
+#include "ops/linear.h"
 
 namespace cpplm {
 
@@ -12,6 +13,9 @@ void CpuSequence::trim_to(int offset) {
 std::unique_ptr<SequenceState> CpuModel::make_sequence(const CacheOptions& opts) {
   return std::make_unique<CpuSequence>(model_->make_cache(opts));
 }
+
+// Every other step of a single-token row (norms, RoPE, its own sequence's attention) is per row.
+int CpuModel::exact_batch_rows() const { return linear_exact_rows(); }
 
 std::vector<float> CpuModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
   std::vector<SequenceInput> in;

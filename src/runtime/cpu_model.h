@@ -31,6 +31,7 @@ class CpuModel : public LanguageModel {
   std::string device() const override { return "cpu"; }
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override;
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
+  int exact_batch_rows() const override;
   Model& model() { return *model_; }
 
  private:

@@ -74,6 +74,26 @@ class LanguageModel {
     check_finite(logits);
     return sampler.sample(logits);
   }
+  // The most single-token sequences one forward() call runs while giving each exactly the logits
+  // it gets alone (the same sums in the same order). 1: rows are stepped one by one (decode()).
+  virtual int exact_batch_rows() const { return 1; }
 };
+
+// One sequence's decode step in a batch (step_batch): runs `token`, then picks `next` with
+// `sampler`; with `logprobs` set, also the top `top_logprobs` of the distribution it sampled from.
+struct DecodeRow {
+  SequenceState* state = nullptr;
+  int32_t token = 0;
+  Sampler* sampler = nullptr;
+  TokenLogprobs* logprobs = nullptr;
+  int top_logprobs = 0;
+  int32_t next = -1;         // out
+  bool non_finite = false;   // out: this row's logits held a NaN or an infinity (next stays -1)
+};
+
+// Decode steps of several sequences, batched as far as the device keeps each row's logits exactly
+// what they are alone (exact_batch_rows): batching never changes a sequence's tokens. Rows that
+// need no logits on the host go through the device's decode() when it steps rows one by one.
+void step_batch(LanguageModel& model, std::span<DecodeRow> rows);
 
 }  // namespace cpplm

@@ -1,5 +1,5 @@
 // StopMatcher: hold back the longest suffix that is a prefix of some stop string.
-#include "api/stop_matcher.h"
+#include "tokenizer/stop_matcher.h"
 
 #include <algorithm>
 

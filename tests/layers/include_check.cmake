@@ -16,13 +16,14 @@ set(ALLOW_ops "core;backends/cpu;ops")
 set(ALLOW_model "core;io;ops;model")
 set(ALLOW_runtime "core;io;ops;model;sampling;runtime")
 set(ALLOW_runtime/cuda "core;io;ops;model;sampling;runtime;runtime/cuda;backends/cuda")
-set(ALLOW_api "core;io;ops;model;sampling;runtime;runtime/cuda;tokenizer;backends/cpu;api;cpplm")
+set(ALLOW_server "core;io;model;sampling;runtime;tokenizer;server")  # never ops or a backend
+set(ALLOW_api "core;io;ops;model;sampling;runtime;runtime/cuda;tokenizer;backends/cpu;server;api;cpplm")
 set(ALLOW_apps/cli "cpplm;api/tools")  # the public API and the tools API (src/api/tools.h) only
 
 # The layer of a file (by its folder) or of an include path (by its first components).
 function(layer_of path out)
   set(l "")
-  foreach(p IN ITEMS backends/cpu backends/cuda runtime/cuda api/tools apps/cli core io tokenizer sampling ops model runtime api cpplm)
+  foreach(p IN ITEMS backends/cpu backends/cuda runtime/cuda api/tools apps/cli core io tokenizer sampling ops model runtime server api cpplm)
     if(path MATCHES "^${p}(/|\\.h$)")
       set(l ${p})
       break()

@@ -1,0 +1,26 @@
+// A model loaded for the tools (benchmarks, the server): a checkpoint folder or random weights of a
+// published shape, on the CPU or the GPU, with what the reports say about it.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "api/tools.h"
+#include "core/dtype.h"
+#include "io/config.h"
+#include "runtime/language_model.h"
+
+namespace cpplm::tools {
+
+struct LoadedModel {
+  std::unique_ptr<LanguageModel> lm;
+  ModelArgs args;
+  DType wtype = DType::BF16;
+  std::string name, backend;
+  double size_bytes = 0, params = 0;
+  size_t workspace = 0;
+};
+
+// Loads what `spec` names (BenchSpec: model_dir or shape + dtype, device "cpu" or "cuda").
+LoadedModel load_model(const BenchSpec& spec);
+
+}  // namespace cpplm::tools

@@ -1,0 +1,338 @@
+// Scheduler: admission, continuous batching, chunked prefill, prefix reuse and per-sequence output.
+#include "server/scheduler.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/error.h"
+#include "tokenizer/stop_matcher.h"
+
+namespace cpplm::server {
+
+struct Scheduler::Seq {
+  std::shared_ptr<Job> job;
+  int choice = 0;
+  std::unique_ptr<SequenceState> state;
+  std::vector<int32_t> held;  // the tokens the state holds
+  size_t prefilled = 0;       // prompt tokens in the state
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<StreamingDetokenizer> detok;
+  std::unique_ptr<StopMatcher> stops;
+  int generated = 0;
+  int32_t last = -1;  // the last sampled token (not yet run)
+  bool done = false;
+  size_t reserve = 0;  // worst-case K/V bytes counted in reserved_
+  Clock::time_point last_token;
+  TokenLogprobs lp;
+  bool decoding() const { return last >= 0; }
+};
+
+struct Scheduler::Cached {
+  std::unique_ptr<SequenceState> state;
+  std::vector<int32_t> tokens;
+};
+
+Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics& metrics)
+    : served_(served), opts_(opts), metrics_(metrics) {
+  CPPLM_CHECK(served_.tokenizer != nullptr, "the served model needs a tokenizer");
+  bytes_per_position_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->bytes_per_position();
+  if (opts_.kv_memory == 0)
+    opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
+  opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
+
+size_t Scheduler::need(const Job& j) const {
+  const size_t positions = std::min<size_t>(opts_.ctx_size, j.prompt.size() + static_cast<size_t>(j.max_tokens));
+  return static_cast<size_t>(j.req.n) * positions * bytes_per_position_;
+}
+
+void Scheduler::submit(const std::shared_ptr<Job>& job) {
+  const size_t p = job->prompt.size();
+  if (p == 0) throw ApiError(400, "the prompt has no tokens", job->req.chat ? "messages" : "prompt");
+  if (p + static_cast<size_t>(job->max_tokens) > static_cast<size_t>(opts_.ctx_size))
+    throw ApiError(400,
+                   "this server's context is " + std::to_string(opts_.ctx_size) + " tokens per request (--ctx-size); you asked for " +
+                       std::to_string(p + job->max_tokens) + " (" + std::to_string(p) + " in the prompt, " +
+                       std::to_string(job->max_tokens) + " to generate)",
+                   job->req.chat ? "messages" : "prompt", "context_length_exceeded");
+  if (job->req.n > opts_.max_concurrent)
+    throw ApiError(400, "n is " + std::to_string(job->req.n) + ", more than the sequences this server runs at once (" +
+                            std::to_string(opts_.max_concurrent) + ", --max-concurrent)",
+                   "n");
+  if (need(*job) > opts_.kv_memory)
+    throw ApiError(400,
+                   "this request needs " + std::to_string(need(*job) >> 20) + " MiB of K/V cache, more than the server's budget of " +
+                       std::to_string(opts_.kv_memory >> 20) + " MiB (--kv-memory); ask for fewer tokens or a smaller n",
+                   "max_tokens");
+  job->open_choices = job->req.n;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (draining_ || stopping_) throw ApiError(503, "the server is shutting down");
+    if (static_cast<int>(queue_.size()) >= opts_.max_queue)
+      throw ApiError(429, "the server is busy: " + std::to_string(queue_.size()) + " requests are waiting; retry shortly");
+    queue_.push_back(job);
+    idle_ = false;
+  }
+  cv_.notify_all();
+}
+
+size_t Scheduler::kv_in_use() const {
+  size_t b = 0;
+  for (const auto& s : running_)
+    if (s->state) b += s->state->nbytes();
+  for (const auto& c : cache_) b += c->state->nbytes();
+  return b;
+}
+
+void Scheduler::publish_gauges() {
+  size_t queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued = queue_.size();
+  }
+  int running = 0;
+  for (const auto& s : running_) running += !s->done;
+  metrics_.gauges(running, static_cast<int>(queued), kv_in_use(), opts_.kv_memory, cache_.size());
+}
+
+void Scheduler::admit() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!queue_.empty() && queue_.front()->cancelled()) {
+        queue_.front()->finish({});
+        queue_.pop_front();
+      }
+      if (queue_.empty()) return;
+      job = queue_.front();
+      if (static_cast<int>(running_.size()) + job->req.n > opts_.max_concurrent) return;
+      const size_t nd = need(*job);
+      auto cached_bytes = [&] {
+        size_t b = 0;
+        for (const auto& c : cache_) b += c->state->nbytes();
+        return b;
+      };
+      while (!cache_.empty() && reserved_ + nd + cached_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
+      if (reserved_ + nd > opts_.kv_memory) return;  // waits for running sequences to finish
+      queue_.pop_front();
+    }
+    const size_t per_seq = need(*job) / job->req.n;
+    for (int c = 0; c < job->req.n; ++c) {
+      auto s = std::make_unique<Seq>();
+      s->job = job;
+      s->choice = c;
+      SamplingParams sp = job->req.sampling;
+      sp.seed = job->seed + static_cast<uint64_t>(c);
+      s->sampler = std::make_unique<Sampler>(sp);
+      for (int32_t t : job->prompt) s->sampler->accept(t);  // the repetition penalty sees the prompt
+      s->detok = std::make_unique<StreamingDetokenizer>(*served_.tokenizer, /*skip_special_tokens=*/false);
+      s->stops = std::make_unique<StopMatcher>(job->req.stop);
+      s->reserve = per_seq;
+      reserved_ += per_seq;
+      if (c == 0 && opts_.prefix_cache) {  // the longest cached prefix of the prompt, if worth it
+        size_t best = 0, best_i = 0;
+        for (size_t i = 0; i < cache_.size(); ++i) {
+          const auto& t = cache_[i]->tokens;
+          size_t k = 0;
+          while (k < t.size() && k + 1 < job->prompt.size() && t[k] == job->prompt[k]) ++k;
+          if (k > best && cache_[i]->state->can_trim_to(static_cast<int>(k))) best = k, best_i = i;
+        }
+        if (best >= static_cast<size_t>(opts_.min_prefix_reuse)) {
+          s->state = std::move(cache_[best_i]->state);
+          cache_.erase(cache_.begin() + best_i);
+          s->state->trim_to(static_cast<int>(best));
+          s->held.assign(job->prompt.begin(), job->prompt.begin() + best);
+          s->prefilled = best;
+          job->progress.cached_tokens = static_cast<int>(best);
+        }
+      }
+      if (!s->state) s->state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
+      running_.push_back(std::move(s));
+    }
+    job->progress.prompt_tokens = static_cast<int>(job->prompt.size());
+  }
+}
+
+void Scheduler::finish_seq(Seq& s, FinishReason why) {
+  s.done = true;
+  reserved_ -= s.reserve;
+  s.reserve = 0;
+  Job& job = *s.job;
+  job.progress.completion_tokens += s.generated;
+  if (opts_.prefix_cache && !job.cancelled() && s.state && s.state->offset() > 0) {
+    auto c = std::make_unique<Cached>();
+    c->state = std::move(s.state);
+    c->tokens = std::move(s.held);
+    cache_.push_back(std::move(c));
+    const size_t keep = static_cast<size_t>(std::max(4, opts_.max_concurrent));
+    while (cache_.size() > keep) cache_.erase(cache_.begin());
+  }
+  s.state.reset();
+  (void)why;
+  if (--job.open_choices == 0) job.finish(job.progress);
+}
+
+// Streams a sampled token: text that became final (stop strings held back), its logprobs, and
+// the finish reason when this token ends the choice.
+void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
+  const auto now = Clock::now();
+  if (s.generated > 0) metrics_.token_latency(std::chrono::duration<double>(now - s.last_token).count());
+  s.last_token = now;
+  ++s.generated;
+  s.last = tok;
+  const Job& job = *s.job;
+  ChoiceEvent e;
+  e.choice = s.choice;
+  e.tokens.push_back(tok);
+  if (lp) e.logprobs.push_back(*lp);
+  const auto& eos = served_.eos;
+  const bool is_eos = std::find(eos.begin(), eos.end(), tok) != eos.end();
+  if (!is_eos) e.text = s.stops->push(s.detok->add(tok));
+  std::optional<FinishReason> why;
+  if (is_eos || s.stops->stopped()) {
+    why = FinishReason::Stop;
+  } else if (s.generated >= job.max_tokens || job.prompt.size() + s.generated >= static_cast<size_t>(opts_.ctx_size)) {
+    why = FinishReason::Length;
+  }
+  if (why && !s.stops->stopped()) {
+    e.text += s.stops->push(s.detok->finish());
+    e.text += s.stops->stopped() ? "" : s.stops->flush();
+    if (s.stops->stopped()) why = FinishReason::Stop;
+  }
+  e.finish = why;
+  s.job->push(std::move(e));
+  if (why) finish_seq(s, *why);
+}
+
+void Scheduler::prefill(Seq& s) {
+  const std::vector<int32_t>& prompt = s.job->prompt;
+  const size_t n = std::min(prompt.size() - s.prefilled, static_cast<size_t>(opts_.prefill_chunk));
+  SequenceTokens in{std::span<const int32_t>(prompt).subspan(s.prefilled, n), s.state.get()};
+  std::vector<float> logits = served_.model->forward({&in, 1}, /*all_logits=*/false);
+  s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + n);
+  s.prefilled += n;
+  if (s.prefilled < prompt.size()) return;
+  const GenerationRequest& r = s.job->req;
+  check_finite(logits);
+  const int32_t tok = s.sampler->sample(logits, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
+  emit(s, tok, r.logprobs ? &s.lp : nullptr);
+}
+
+void Scheduler::step() {
+  // Cancelled requests leave at once, freeing their K/V.
+  for (auto& s : running_)
+    if (!s->done && s->job->cancelled()) {
+      s->state.reset();
+      finish_seq(*s, FinishReason::Stop);
+    }
+  auto failed = [&](Seq& s, const std::string& msg) {
+    s.job->fail(500, msg);
+    s.job->cancel();
+  };
+  // One batched decode step of every decoding sequence.
+  std::vector<DecodeRow> rows;
+  std::vector<Seq*> owners;
+  for (auto& s : running_)
+    if (!s->done && s->decoding()) {
+      const GenerationRequest& r = s->job->req;
+      rows.push_back({s->state.get(), s->last, s->sampler.get(), r.logprobs ? &s->lp : nullptr, r.top_logprobs});
+      owners.push_back(s.get());
+    }
+  if (!rows.empty()) {
+    step_batch(*served_.model, rows);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Seq& s = *owners[i];
+      s.held.push_back(rows[i].token);
+      if (rows[i].non_finite) {
+        failed(s, "the model produced non-finite logits (NaN/inf) at position " + std::to_string(s.held.size() - 1));
+        continue;
+      }
+      emit(s, rows[i].next, rows[i].logprobs);
+    }
+  }
+  // Prefill chunks, oldest requests first, up to the step's budget (at least one chunk).
+  int budget = opts_.prefill_budget;
+  for (auto& s : running_) {
+    if (s->done || s->decoding() || s->job->cancelled()) continue;
+    if (budget <= 0) break;
+    const int n = static_cast<int>(std::min(s->job->prompt.size() - s->prefilled, static_cast<size_t>(opts_.prefill_chunk)));
+    try {
+      prefill(*s);
+    } catch (const NonFiniteLogits&) {
+      failed(*s, "the model produced non-finite logits (NaN/inf) for the prompt");
+    }
+    budget -= n;
+  }
+}
+
+void Scheduler::retire_done() {
+  running_.erase(std::remove_if(running_.begin(), running_.end(), [](const auto& s) { return s->done; }), running_.end());
+}
+
+void Scheduler::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running_.empty(); });
+      if (stopping_) break;
+    }
+    try {
+      admit();
+      step();
+    } catch (const std::exception& e) {  // a device error: the running requests fail, the server stays up
+      std::fprintf(stderr, "cpplm serve: step failed: %s\n", e.what());
+      for (auto& s : running_)
+        if (!s->done) {
+          s->job->fail(500, std::string("the model failed: ") + e.what());
+          s->job->cancel();
+          s->state.reset();
+          finish_seq(*s, FinishReason::Stop);
+        }
+    }
+    retire_done();
+    publish_gauges();
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_ = running_.empty() && queue_.empty();
+  }
+  // Stopping: whatever is left is cancelled.
+  for (auto& s : running_)
+    if (!s->done) {
+      s->job->fail(503, "the server is shutting down");
+      s->state.reset();
+      finish_seq(*s, FinishReason::Stop);
+    }
+  running_.clear();
+  cache_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& j : queue_) j->fail(503, "the server is shutting down");
+  queue_.clear();
+}
+
+void Scheduler::shutdown(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) return;
+    draining_ = true;
+  }
+  const auto until = Clock::now() + grace;
+  while (Clock::now() < until) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (idle_) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  publish_gauges();
+}
+
+}  // namespace cpplm::server

@@ -1,0 +1,81 @@
+// The scheduler: one engine thread owns the model and runs every request through continuous
+// batching. Requests join and leave the running batch at step boundaries; each step runs one
+// batched decode step of every decoding sequence and prefill chunks of waiting prompts (a long
+// prompt advances a chunk per step, so it does not stall the others). Each sequence keeps its own
+// sampler, RNG, stop strings and detokenizer, and the executor never changes a row's logits by
+// batching it (step_batch), so a request's tokens do not depend on what else runs.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "server/job.h"
+#include "server/metrics.h"
+#include "server/served_model.h"
+
+namespace cpplm::server {
+
+struct SchedulerOptions {
+  int max_concurrent = 8;     // sequences (choices) prefilling or decoding at once
+  int max_queue = 64;         // requests waiting beyond those; more get 429
+  int ctx_size = 2048;        // positions per sequence (prompt + generated)
+  size_t kv_memory = 0;       // K/V budget in bytes: running sequences' worst case + the prefix cache
+  int prefill_chunk = 256;    // prompt tokens per forward call of one sequence
+  int prefill_budget = 512;   // prompt tokens per step over all sequences (at least one chunk)
+  int kv_bits = 0;            // CacheOptions::kv_bits
+  bool prefix_cache = true;   // keep finished sequences' K/V to reuse for prompts that extend them
+  int min_prefix_reuse = 16;  // shortest shared prefix worth reusing
+};
+
+class Scheduler {
+ public:
+  Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics& metrics);
+  ~Scheduler();  // stops the engine thread (pending jobs fail with 503)
+
+  // K/V bytes of one position of one sequence (all layers), for admission.
+  size_t bytes_per_position() const { return bytes_per_position_; }
+  const SchedulerOptions& options() const { return opts_; }
+
+  // Queues a job (prompt, max_tokens and req filled in). Throws ApiError: 400 when it can never
+  // fit (context or K/V budget), 429 when the queue is full, 503 when stopping.
+  void submit(const std::shared_ptr<Job>& job);
+
+  // Stops admitting (new submits get 503), lets running and queued jobs finish for up to `grace`,
+  // then cancels what is left and stops the engine thread.
+  void shutdown(std::chrono::milliseconds grace);
+
+ private:
+  struct Seq;
+  struct Cached;
+  void loop();
+  void admit();
+  void step();
+  void prefill(Seq& s);
+  void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
+  void finish_seq(Seq& s, FinishReason why);
+  void retire_done();
+  size_t kv_in_use() const;
+  size_t need(const Job& j) const;
+  void publish_gauges();
+
+  ServedModel& served_;
+  SchedulerOptions opts_;
+  Metrics& metrics_;
+  size_t bytes_per_position_ = 0;
+
+  std::mutex mu_;  // guards queue_ and stopping_
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stopping_ = false, draining_ = false;
+  bool idle_ = true;  // nothing queued or running (set by submit and by the engine thread)
+
+  // Engine thread only.
+  std::vector<std::unique_ptr<Seq>> running_;
+  std::vector<std::unique_ptr<Cached>> cache_;  // finished sequences kept for prefix reuse (LRU order)
+  size_t reserved_ = 0;                          // worst-case K/V of running sequences
+  std::thread thread_;
+};
+
+}  // namespace cpplm::server
