@@ -23,7 +23,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { violations } from './spec_check.mjs';
+import { prepare, violations } from './spec_check.mjs';
 
 const BASE_URL = process.env.CPPLM_BASE_URL;
 const SERVER_URL = process.env.CPPLM_SERVER_URL;
@@ -31,6 +31,9 @@ const API_KEY = process.env.CPPLM_API_KEY || 'no-key';
 const LIMITED_BASE_URL = process.env.CPPLM_LIMITED_BASE_URL;
 const VIA_PRISM = process.env.CPPLM_VIA_PRISM === '1';
 if (!BASE_URL || !SERVER_URL) throw new Error('CPPLM_BASE_URL and CPPLM_SERVER_URL must be set');
+
+prepare(['CreateChatCompletionRequest', 'CreateCompletionRequest', 'CreateChatCompletionStreamResponse',
+         'CreateCompletionResponse', 'ErrorResponse']);
 
 const MODEL = 'llama-6m-kjv-fortunes';
 const EOS_BIAS = { 1: -100, 9: -100 };  // <|end_of_text|>, <|eot_id|>: generate until max_tokens
@@ -288,6 +291,20 @@ test('chat logprobs with top_logprobs=2', async () => {
   // Without logprobs there are none.
   const plain = await client.chat.completions.create({ model: MODEL, messages: USER, max_tokens: 2, temperature: 0 });
   assert.ok(plain.choices[0].logprobs == null);
+
+  // Streamed: each content chunk carries its tokens' logprobs; together they are the same.
+  const chunks = await collect(await streamClient.chat.completions.create({
+    model: MODEL, messages: USER, max_tokens: 8, temperature: 0, logprobs: true, top_logprobs: 2, stream: true }));
+  const streamed = chunks.flatMap(ch => ch.choices[0]?.logprobs?.content ?? []);
+  assert.deepEqual(streamed.map(e => e.token), c.logprobs.content.map(e => e.token));
+  assert.equal(chunks.map(ch => ch.choices[0]?.delta?.content ?? '').join(''), c.message.content);
+
+  // "bytes" are the token's own bytes, which need not be UTF-8 by themselves: the token of the
+  // single byte 0xE2 (id 414 of the byte-level vocabulary, forced by logit_bias) is [226], whatever
+  // "token" shows for it.
+  const lone = await client.chat.completions.create({
+    model: MODEL, messages: USER, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 1, logit_bias: { 414: 100 } });
+  assert.deepEqual(lone.choices[0].logprobs.content[0].bytes, [0xe2], JSON.stringify(lone.choices[0].logprobs.content[0]));
 });
 
 test('completion logprobs=2', async () => {
@@ -307,6 +324,12 @@ test('completion logprobs=2', async () => {
     assert.ok(Math.abs(lp.token_logprobs[i] - best) < 1e-4, 'greedy: the chosen token is the most likely one');
     if (i > 0) assert.equal(lp.text_offset[i], lp.text_offset[i - 1] + lp.tokens[i - 1].length);
   }
+  // Streamed, the chunks' logprobs put together are the same (text_offset counts from the start of
+  // the completion, not of the chunk).
+  const chunks = await collect(await streamClient.completions.create({ model: MODEL, prompt: PROMPT, max_tokens: 8, temperature: 0, logprobs: 2, stream: true }));
+  const parts = chunks.map(ch => ch.choices[0]?.logprobs).filter(Boolean);
+  assert.deepEqual(parts.flatMap(l => l.tokens), lp.tokens);
+  assert.deepEqual(parts.flatMap(l => l.text_offset), lp.text_offset, 'streamed text_offset');
 });
 
 test('seeded sampling is reproducible', async () => {

@@ -45,6 +45,13 @@ function validator(name) {
   return compiled.get(name);
 }
 
+// Compiles the validators of these schemas now: compiling takes a second or more and blocks the
+// event loop, which must not happen between requests (a pooled keep-alive connection that the
+// server closes meanwhile would be reused: "other side closed").
+export function prepare(names) {
+  for (const name of names) validator(name);
+}
+
 // The violations of `value` against components.schemas[name], each "path: message", less those
 // that `ignore(error)` accepts.
 export function violations(name, value, ignore = () => false) {
