@@ -105,8 +105,10 @@ void handle_completion(const CompletionContext& ctx, bool chat, const httplib::R
   struct StreamState {
     bool started = false, ended = false;
     std::string finish = "length";
+    std::vector<size_t> offsets;  // per choice: completion logprobs' text_offset so far
   };
   auto st = std::make_shared<StreamState>();
+  st->offsets.assign(job->req.n, 0);
   const bool include_usage = job->req.include_usage;
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -119,7 +121,7 @@ void handle_completion(const CompletionContext& ctx, bool chat, const httplib::R
             for (int c = 0; c < job->req.n; ++c) out += sse(role_chunk(h, c));
         }
         for (const ChoiceEvent& e : job->take(std::chrono::milliseconds(100))) {
-          if (!e.text.empty() || (logprobs && !e.logprobs.empty())) out += sse(delta_chunk(h, e, logprobs, tok));
+          if (!e.text.empty() || (logprobs && !e.logprobs.empty())) out += sse(delta_chunk(h, e, logprobs, tok, st->offsets.at(e.choice)));
           if (e.finish) {
             st->finish = finish_reason_name(*e.finish);
             out += sse(finish_chunk(h, e.choice, st->finish));

@@ -34,15 +34,15 @@ json chat_logprobs(const std::vector<TokenLogprobs>& lps, const Tokenizer& tok) 
     json top = json::array();
     for (const auto& [id, v] : lp.top) {
       const std::string s = piece(tok, id);
-      top.push_back({{"token", s}, {"logprob", v}, {"bytes", bytes_of(s)}});
+      top.push_back({{"token", s}, {"logprob", v}, {"bytes", bytes_of(tok.token_bytes(id))}});
     }
-    content.push_back({{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(t)}, {"top_logprobs", top}});
+    content.push_back({{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(tok.token_bytes(lp.token))}, {"top_logprobs", top}});
   }
   return {{"content", content}, {"refusal", nullptr}};
 }
 
 // Completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}.
-json completion_logprobs(const std::vector<TokenLogprobs>& lps, const Tokenizer& tok, size_t offset) {
+json completion_logprobs(const std::vector<TokenLogprobs>& lps, const Tokenizer& tok, size_t& offset) {
   json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
   for (const TokenLogprobs& lp : lps) {
     const std::string t = piece(tok, lp.token);
@@ -52,7 +52,7 @@ json completion_logprobs(const std::vector<TokenLogprobs>& lps, const Tokenizer&
     for (const auto& [id, v] : lp.top) top[piece(tok, id)] = v;
     tops.push_back(top);
     offsets.push_back(offset);
-    offset += t.size();
+    offset += tok.token_bytes(lp.token).size();
   }
   return {{"text_offset", offsets}, {"token_logprobs", values}, {"tokens", tokens}, {"top_logprobs", tops}};
 }
@@ -68,7 +68,8 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
   for (size_t i = 0; i < choices.size(); ++i) {
     const ChoiceResult& c = choices[i];
     json lp = nullptr;
-    if (logprobs) lp = h.chat ? chat_logprobs(c.logprobs, tok) : completion_logprobs(c.logprobs, tok, 0);
+    size_t offset = 0;
+    if (logprobs) lp = h.chat ? chat_logprobs(c.logprobs, tok) : completion_logprobs(c.logprobs, tok, offset);
     if (h.chat)
       list.push_back({{"index", i},
                       {"message", {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}}},
@@ -89,10 +90,10 @@ std::string role_chunk(const ResponseHeader& h, int choice) {
   return to_text(out);
 }
 
-std::string delta_chunk(const ResponseHeader& h, const ChoiceEvent& e, bool logprobs, const Tokenizer& tok) {
+std::string delta_chunk(const ResponseHeader& h, const ChoiceEvent& e, bool logprobs, const Tokenizer& tok, size_t& text_offset) {
   json out = object(h, true);
   json lp = nullptr;
-  if (logprobs) lp = h.chat ? chat_logprobs(e.logprobs, tok) : completion_logprobs(e.logprobs, tok, 0);
+  if (logprobs) lp = h.chat ? chat_logprobs(e.logprobs, tok) : completion_logprobs(e.logprobs, tok, text_offset);
   if (h.chat)
     out["choices"] = json::array({{{"index", e.choice}, {"delta", {{"content", e.text}}}, {"logprobs", lp}, {"finish_reason", nullptr}}});
   else

@@ -32,9 +32,10 @@ std::string to_text(const nlohmann::ordered_json& j);
 std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResult>& choices, const Usage& u, bool logprobs,
                           const Tokenizer& tok);
 // Streaming chunks (without the "data: " framing): the assistant role of a chat choice, a content
-// delta (with the logprobs of its tokens when asked), a choice's finish, and the usage chunk.
+// delta (with the logprobs of its tokens when asked; `text_offset`: the choice's completion
+// logprobs offset so far, advanced), a choice's finish, and the usage chunk.
 std::string role_chunk(const ResponseHeader& h, int choice);
-std::string delta_chunk(const ResponseHeader& h, const ChoiceEvent& e, bool logprobs, const Tokenizer& tok);
+std::string delta_chunk(const ResponseHeader& h, const ChoiceEvent& e, bool logprobs, const Tokenizer& tok, size_t& text_offset);
 std::string finish_chunk(const ResponseHeader& h, int choice, const std::string& finish);
 std::string usage_chunk(const ResponseHeader& h, const Usage& u);
 

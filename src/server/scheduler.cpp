@@ -57,7 +57,8 @@ void Scheduler::submit(const std::shared_ptr<Job>& job) {
                    "this server's context is " + std::to_string(opts_.ctx_size) + " tokens per request (--ctx-size); you asked for " +
                        std::to_string(p + job->max_tokens) + " (" + std::to_string(p) + " in the prompt, " +
                        std::to_string(job->max_tokens) + " to generate)",
-                   job->req.chat ? "messages" : "prompt", "context_length_exceeded");
+                   p >= static_cast<size_t>(opts_.ctx_size) ? (job->req.chat ? "messages" : "prompt") : "max_tokens",
+                   "context_length_exceeded");
   if (job->req.n > opts_.max_concurrent)
     throw ApiError(400, "n is " + std::to_string(job->req.n) + ", more than the sequences this server runs at once (" +
                             std::to_string(opts_.max_concurrent) + ", --max-concurrent)",

@@ -1,6 +1,7 @@
 // cpplm::Tokenizer: loading tokenizer.json, encode and decode through the pipeline.
 #include "tokenizer/tokenizer.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "core/error.h"
@@ -184,6 +185,24 @@ std::string Tokenizer::eos_token() const { return impl_->eos_token; }
 int32_t Tokenizer::vocab_size() const { return std::max(impl_->model->max_id(), impl_->added.max_id()) + 1; }
 std::string Tokenizer::id_to_piece(int32_t id) const { return impl_->id_to_token(id); }
 std::optional<int32_t> Tokenizer::piece_to_id(std::string_view piece) const { return impl_->token_to_id(piece); }
+std::string Tokenizer::token_bytes(int32_t id) const {
+  const std::string text = decode(std::span<const int32_t>(&id, 1), false);
+  if (text.find("\xEF\xBF\xBD") == std::string::npos) return text;  // no U+FFFD: decoding lost nothing
+  const std::string piece = impl_->id_to_token(id);
+  unsigned byte = 0;
+  if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%2X>", &byte) == 1) return std::string(1, static_cast<char>(byte));
+  std::string bytes;  // byte-level BPE: every character of the piece stands for one byte
+  for (size_t i = 0; i < piece.size();) {
+    char32_t cp;
+    const size_t len = tok::utf8_decode(piece, i, cp);
+    const int b = len ? tok::unicode_to_byte(cp) : -1;
+    if (b < 0) return text;
+    bytes.push_back(static_cast<char>(b));
+    i += len;
+  }
+  return bytes;
+}
+
 bool Tokenizer::is_special(int32_t id) const {
   const tok::AddedToken* a = impl_->added.by_id(id);
   return a != nullptr && a->special;

@@ -58,6 +58,10 @@ class Tokenizer {
   // The token string of an id (added tokens included); empty for unknown ids.
   std::string id_to_piece(int32_t id) const;
   std::optional<int32_t> piece_to_id(std::string_view piece) const;
+  // The bytes `id` adds to decoded text, even when they are not valid UTF-8 alone (a byte-level
+  // BPE token holding part of a character, a SentencePiece <0xNN> byte): what OpenAI's logprobs
+  // "bytes" report. Equals decode({id}) whenever that is valid on its own.
+  std::string token_bytes(int32_t id) const;
   // True for added tokens marked special (skipped by decode(..., skip_special_tokens=true)).
   bool is_special(int32_t id) const;
   // Whether decode applies transformers' clean_up_tokenization_spaces.
