@@ -66,8 +66,9 @@ void Metrics::token_latency(double s) {
   token_latency_.observe(s);
 }
 
-void Metrics::gauges(int running, int queued, size_t kv_bytes, size_t kv_budget, size_t cached_sequences) {
+void Metrics::gauges(int running, int queued, size_t kv_bytes, size_t cache_bytes, size_t kv_budget, size_t cached_sequences) {
   std::lock_guard<std::mutex> lock(mu_);
+  cache_bytes_ = cache_bytes;
   running_ = running;
   queued_ = queued;
   kv_bytes_ = kv_bytes;
@@ -77,7 +78,7 @@ void Metrics::gauges(int running, int queued, size_t kv_bytes, size_t kv_budget,
 
 Metrics::Snapshot Metrics::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return {running_, queued_, kv_bytes_};
+  return {running_, queued_, kv_bytes_, cache_bytes_};
 }
 
 std::string Metrics::text() const {
@@ -94,7 +95,9 @@ std::string Metrics::text() const {
   counter("cpplm_generated_tokens_total", "Generated tokens of finished requests (all choices).", generated_tokens_);
   gauge("cpplm_requests_running", "Requests being prefilled or decoded.", running_);
   gauge("cpplm_requests_queued", "Requests waiting for a slot or K/V memory.", queued_);
-  gauge("cpplm_kv_bytes_in_use", "K/V cache bytes held (running sequences and the prefix cache).", static_cast<double>(kv_bytes_));
+  gauge("cpplm_kv_bytes_in_use", "K/V cache bytes of running sequences.", static_cast<double>(kv_bytes_));
+  gauge("cpplm_prefix_cache_bytes", "K/V cache bytes of finished sequences kept for prefix reuse (within the budget).",
+        static_cast<double>(cache_bytes_));
   gauge("cpplm_kv_bytes_budget", "K/V cache budget in bytes (--kv-memory).", static_cast<double>(kv_budget_));
   gauge("cpplm_prefix_cache_sequences", "Finished sequences kept for prefix reuse.", static_cast<double>(cached_sequences_));
   s += ttft_.text("cpplm_time_to_first_token_seconds", "Time from a request's arrival to its first token.");

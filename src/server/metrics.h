@@ -32,12 +32,13 @@ class Metrics {
   void ttft(double seconds);
   void token_latency(double seconds);  // time between two tokens of one sequence
   // Gauges, set by the scheduler each step.
-  void gauges(int running, int queued, size_t kv_bytes_in_use, size_t kv_bytes_budget, size_t cached_sequences);
+  // kv_bytes_in_use: K/V of running sequences; cache_bytes: of finished ones kept for prefix reuse.
+  void gauges(int running, int queued, size_t kv_bytes_in_use, size_t cache_bytes, size_t kv_bytes_budget, size_t cached_sequences);
   std::string text() const;
 
   struct Snapshot {
     int running = 0, queued = 0;
-    size_t kv_bytes = 0;
+    size_t kv_bytes = 0, cache_bytes = 0;
   };
   Snapshot snapshot() const;
 
@@ -46,7 +47,7 @@ class Metrics {
   std::map<int, uint64_t> requests_;  // by HTTP status
   uint64_t prompt_tokens_ = 0, generated_tokens_ = 0, cached_tokens_ = 0;
   int running_ = 0, queued_ = 0;
-  size_t kv_bytes_ = 0, kv_budget_ = 0, cached_sequences_ = 0;
+  size_t kv_bytes_ = 0, cache_bytes_ = 0, kv_budget_ = 0, cached_sequences_ = 0;
   Histogram ttft_, token_latency_;
 };
 

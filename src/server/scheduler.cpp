@@ -84,6 +84,11 @@ size_t Scheduler::kv_in_use() const {
   size_t b = 0;
   for (const auto& s : running_)
     if (s->state) b += s->state->nbytes();
+  return b;
+}
+
+size_t Scheduler::cache_bytes() const {
+  size_t b = 0;
   for (const auto& c : cache_) b += c->state->nbytes();
   return b;
 }
@@ -96,7 +101,7 @@ void Scheduler::publish_gauges() {
   }
   int running = 0;
   for (const auto& s : running_) running += !s->done;
-  metrics_.gauges(running, static_cast<int>(queued), kv_in_use(), opts_.kv_memory, cache_.size());
+  metrics_.gauges(running, static_cast<int>(queued), kv_in_use(), cache_bytes(), opts_.kv_memory, cache_.size());
 }
 
 void Scheduler::admit() {
@@ -112,12 +117,7 @@ void Scheduler::admit() {
       job = queue_.front();
       if (static_cast<int>(running_.size()) + job->req.n > opts_.max_concurrent) return;
       const size_t nd = need(*job);
-      auto cached_bytes = [&] {
-        size_t b = 0;
-        for (const auto& c : cache_) b += c->state->nbytes();
-        return b;
-      };
-      while (!cache_.empty() && reserved_ + nd + cached_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
+      while (!cache_.empty() && reserved_ + nd + cache_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
       if (reserved_ + nd > opts_.kv_memory) return;  // waits for running sequences to finish
       queue_.pop_front();
     }

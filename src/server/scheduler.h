@@ -56,7 +56,8 @@ class Scheduler {
   void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
   void finish_seq(Seq& s, FinishReason why);
   void retire_done();
-  size_t kv_in_use() const;
+  size_t kv_in_use() const;    // running sequences' K/V
+  size_t cache_bytes() const;  // the prefix cache's
   size_t need(const Job& j) const;
   void publish_gauges();
 
