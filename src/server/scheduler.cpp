@@ -134,7 +134,9 @@ void Scheduler::admit() {
       s->stops = std::make_unique<StopMatcher>(job->req.stop);
       s->reserve = per_seq;
       reserved_ += per_seq;
-      if (c == 0 && opts_.prefix_cache) {  // the longest cached prefix of the prompt, if worth it
+      // The longest cached prefix of the prompt, if worth it. Not for several choices: they would
+      // start from different K/V (one reused, the others fresh), and greedy choices must agree.
+      if (job->req.n == 1 && opts_.prefix_cache) {
         size_t best = 0, best_i = 0;
         for (size_t i = 0; i < cache_.size(); ++i) {
           const auto& t = cache_[i]->tokens;
