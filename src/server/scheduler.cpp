@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "runtime/threads.h"
 #include "tokenizer/stop_matcher.h"
 
 namespace cpplm::server {
@@ -39,7 +40,11 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
   if (opts_.kv_memory == 0)
     opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
-  thread_ = std::thread([this] { loop(); });
+  const int threads = opts_.threads > 0 ? opts_.threads : compute_threads();  // --threads, as set for this thread
+  thread_ = std::thread([this, threads] {
+    set_compute_threads(threads);
+    loop();
+  });
 }
 
 Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }

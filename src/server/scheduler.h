@@ -27,6 +27,7 @@ struct SchedulerOptions {
   int kv_bits = 0;            // CacheOptions::kv_bits
   bool prefix_cache = true;   // keep finished sequences' K/V to reuse for prompts that extend them
   int min_prefix_reuse = 16;  // shortest shared prefix worth reusing
+  int threads = 0;            // CPU compute threads of the engine thread (0: those of the creating thread)
 };
 
 class Scheduler {

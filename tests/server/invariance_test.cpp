@@ -12,7 +12,8 @@ TEST(ServerBatching, SixtyFourRequestsGetTheirTokensFromRunningAlone) {
   o.max_queue = 64;
   o.ctx_size = 1024;
   o.prefill_chunk = 64;  // long prompts take several chunks, interleaved with others' decode steps
-  test::check_invariance(*served, o, 64, 300);
+  o.threads = 1;         // ctest runs two suites at once on two cores (BatchedDecodeRows covers threads)
+  test::check_invariance(*served, o, 64, 200);
 }
 
 TEST(ServerBatching, BatchedDecodeRowsEqualSingleRows) {
