@@ -17,6 +17,10 @@ log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
 BIN=.gpu
+# Binaries come packed (scripts/gpu_stage.sh): unpack them; the Llama 3 tokenizer for the GPU server test too.
+if [ ! -x .gpu/cuda_tests ] && [ -f .gpux/bundle.tar.xz ]; then mkdir -p .gpu && tar xJf .gpux/bundle.tar.xz -C .gpu; fi
+mkdir -p /tmp/cpplm-tokenizers && tar xJf tests/data/tokenizers.tar.xz -C /tmp/cpplm-tokenizers
+export CPPLM_TOKENIZER_DATA=/tmp/cpplm-tokenizers/tokenizers
 if [ ! -x "$BIN/cuda_tests" ]; then
   log "no prebuilt binaries: building here"
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPPLM_CUDA=ON >"$OUT/build.log" 2>&1 &&
@@ -31,13 +35,21 @@ ldd "$BIN/cuda_tests" | grep -E "not found|cublas|gomp|stdc" | tee -a "$OUT/summ
 export CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models OMP_NUM_THREADS=4
 
 log "cuda_tests"
-timeout 150 "$BIN/cuda_tests" >"$OUT/cuda_tests.log" 2>&1
+timeout 240 "$BIN/cuda_tests" >"$OUT/cuda_tests.log" 2>&1
 echo "rc=$?" >>"$OUT/cuda_tests.log"
 grep -E "^\[  FAILED|PASSED|rc=" "$OUT/cuda_tests.log" | tee -a "$OUT/summary.txt"
 
 log "cpplm bench --device cuda (tg after a 512-token prompt: -d 512; tg at 8192)"
 timeout 300 "$BIN/cpplm" bench --device cuda --shape llama-3.2-1b,llama-3.1-8b -p 512 -n 128 -d 0,512,8192 -r 3 2>&1 |
   tee "$OUT/bench.log" | tee -a "$OUT/summary.txt"
+
+if [ -x "$BIN/serve_bench" ]; then
+  log "serve_bench: cpplm serve with 1-64 streaming clients over loopback (random weights, Llama 3 tokenizer)"
+  for s in llama-3.2-1b llama-3.1-8b; do
+    timeout 200 "$BIN/serve_bench" --shape $s --dtype bf16 --device cuda --tokenizer "$CPPLM_TOKENIZER_DATA/llama3" \
+      --prompt 128 --gen 64 2>&1 | tee -a "$OUT/serve_bench.log" | tee -a "$OUT/summary.txt"
+  done
+fi
 
 if [ -n "$VARIANTS" ]; then
   log "decode variants: $VARIANTS"
