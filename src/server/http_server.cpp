@@ -109,7 +109,12 @@ void HttpServer::routes() {
     if (!res.body.empty()) return;
     std::string msg = "request failed";
     if (res.status == 404) msg = "no such endpoint: " + req.method + " " + req.path;
-    if (res.status == 413) msg = "the request body is too large";
+    if (res.status == 413) {
+      // curl -d sends form encoding, which cpp-httplib caps at 8 KiB: say what to send instead.
+      const bool form = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+      msg = form ? "the request body is too large for a form-encoded body; send it with Content-Type: application/json"
+                 : "the request body is too large";
+    }
     if (res.status == 400) msg = "malformed HTTP request";
     send_error(res, ApiError(res.status, msg));
   });

@@ -65,6 +65,11 @@ TEST(ServerHttp, BadRequestsGetStatusAndEnvelope) {
     EXPECT_EQ(r413->status, 413);
     test::envelope_message(r413->body);
   }
+  // curl -d without a JSON content type: form encoding, capped at 8 KiB by cpp-httplib.
+  auto form = c.Post("/v1/completions", "{\"prompt\":\"" + std::string(10000, 'a') + "\"}", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_NE(test::envelope_message(form->body).find("application/json"), std::string::npos);
   // The server still answers.
   auto ok = c.Get("/health");
   ASSERT_TRUE(ok);
