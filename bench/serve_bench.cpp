@@ -134,9 +134,10 @@ int main(int argc, char** argv) {
     }
     // Per-request decode rate: tokens after the first over the time after the first token.
     per_req = tokens / wall / n;
-    std::printf("| %d | %zu | %.2f | %.1f | %.1f | %.1f | %.1f |%s\n", n, results.size(), results.size() / wall,
-                percentile(ttfts, 0.5) * 1e3, percentile(ttfts, 0.9) * 1e3, tokens / wall, per_req,
-                failed ? (" " + std::to_string(failed) + " failed").c_str() : "");
+    std::printf("| %d | %zu | %.2f | %.1f | %.1f | %.1f | %.1f |", n, results.size(), results.size() / wall,
+                percentile(ttfts, 0.5) * 1e3, percentile(ttfts, 0.9) * 1e3, tokens / wall, per_req);
+    if (failed) std::printf(" %d failed", failed);
+    std::printf("\n");
     std::fflush(stdout);
   }
   http.stop(0);

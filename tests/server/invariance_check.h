@@ -27,7 +27,6 @@ struct InvarianceCase {
 // Runs `c` to the end (or its cancellation) on `s`; returns the tokens that arrived.
 inline std::vector<int32_t> run_job(server::Scheduler& s, const InvarianceCase& c) {
   auto job = std::make_shared<server::Job>();
-  job->id = "t";
   job->req.n = 1;
   job->req.sampling.temp = c.temp;
   job->prompt = c.prompt;

@@ -13,10 +13,7 @@ namespace {
 using json = nlohmann::json;
 
 ParseLimits limits() {
-  ParseLimits l;
-  l.model_id = "m";
-  l.vocab_size = 1000;
-  l.max_n = 4;
+  ParseLimits l{std::string(1, 'm'), 1000, 4};  // (not l.model_id = "m": g++ 12's -Wrestrict misfires on it)
   return l;
 }
 
