@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   served.model = std::move(loaded.lm);
   cpplm::TextSide text = cpplm::load_text_side(tokenizer.empty() ? spec.model_dir : tokenizer, "");
   served.tokenizer = std::move(text.tokenizer);
-  served.eos = served.tokenizer->eos_ids();
+  served.eos = cpplm::stop_token_ids(served.tokenizer.get(), served.model->args());
   served.id = "bench";
   std::vector<int> levels;
   std::stringstream ss(clients_arg);

@@ -1,6 +1,4 @@
 // Engine: the public API over model, tokenizer, chat template and the generation loop.
-#include <omp.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include "cpplm/cpplm.h"
 #include "runtime/generate.h"
 #include "runtime/perplexity.h"
+#include "runtime/threads.h"
 #include "tokenizer/jinja/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -41,7 +40,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& options) {
-  if (options.threads > 0) omp_set_num_threads(options.threads);
+  set_compute_threads(options.threads);
   auto impl = std::make_unique<Impl>();
   std::function<void(size_t, size_t)> upload;
   if (options.on_progress)
@@ -53,9 +52,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& dir, const LoadOptions& 
   impl->tokenizer = std::move(text.tokenizer);
   impl->chat_template = std::move(text.chat_template);
   impl->template_error = std::move(text.template_error);
-  if (impl->tokenizer) impl->eos = impl->tokenizer->eos_ids();
-  for (int32_t e : impl->model->args().eos_token_ids)
-    if (std::find(impl->eos.begin(), impl->eos.end(), e) == impl->eos.end()) impl->eos.push_back(e);
+  impl->eos = stop_token_ids(impl->tokenizer.get(), impl->model->args());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

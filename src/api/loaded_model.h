@@ -13,6 +13,7 @@ namespace cpplm::tools {
 
 struct LoadedModel {
   std::unique_ptr<LanguageModel> lm;
+  bool gpu = false;  // on the GPU
   ModelArgs args;
   DType wtype = DType::BF16;
   std::string name, backend;
@@ -20,7 +21,8 @@ struct LoadedModel {
   size_t workspace = 0;
 };
 
-// Loads what `spec` names (BenchSpec: model_dir or shape + dtype, device "cpu" or "cuda").
+// Loads what `spec` names (BenchSpec: model_dir or shape + dtype, device "cpu", "cuda" or "auto":
+// the GPU when one is visible).
 LoadedModel load_model(const BenchSpec& spec);
 
 }  // namespace cpplm::tools

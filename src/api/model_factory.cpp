@@ -1,6 +1,7 @@
 // Device selection for loaded models.
 #include "api/model_factory.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/file_io.h"
@@ -37,6 +38,14 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const
 #endif
   (void)progress;
   return std::make_unique<CpuModel>(std::move(cpu));
+}
+
+std::vector<int32_t> stop_token_ids(const Tokenizer* tokenizer, const ModelArgs& args) {
+  std::vector<int32_t> ids;
+  if (tokenizer) ids = tokenizer->eos_ids();
+  for (int32_t e : args.eos_token_ids)
+    if (std::find(ids.begin(), ids.end(), e) == ids.end()) ids.push_back(e);
+  return ids;
 }
 
 TextSide load_text_side(const std::string& dir, const std::string& override_template) {

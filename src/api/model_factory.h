@@ -28,6 +28,10 @@ struct TextSide {
 };
 TextSide load_text_side(const std::string& dir, const std::string& override_template);
 
+// The ids generation stops at: the tokenizer's EOS ids (none without a tokenizer), then
+// config.json's eos_token_id entries it lacks.
+std::vector<int32_t> stop_token_ids(const Tokenizer* tokenizer, const ModelArgs& args);
+
 // True when this build has CUDA and a GPU is visible.
 bool cuda_available();
 

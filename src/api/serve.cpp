@@ -17,8 +17,7 @@
 namespace cpplm::tools {
 
 void serve(const ServeRequest& r) {
-  BenchSpec spec = r.model;
-  if (spec.device == "auto") spec.device = cuda_available() ? "cuda" : "cpu";
+  const BenchSpec& spec = r.model;
   server::ServedModel served;
   LoadedModel loaded = load_model(spec);
   served.model = std::move(loaded.lm);
@@ -28,9 +27,7 @@ void serve(const ServeRequest& r) {
   served.tokenizer = std::move(text.tokenizer);
   served.chat_template = std::move(text.chat_template);
   served.template_error = std::move(text.template_error);
-  served.eos = served.tokenizer->eos_ids();
-  for (int32_t e : served.model->args().eos_token_ids)
-    if (std::find(served.eos.begin(), served.eos.end(), e) == served.eos.end()) served.eos.push_back(e);
+  served.eos = stop_token_ids(served.tokenizer.get(), served.model->args());
   if (!spec.model_dir.empty()) {
     std::filesystem::path p(spec.model_dir);
     served.id = (p.filename().empty() ? p.parent_path() : p).filename().string();
@@ -50,9 +47,9 @@ void serve(const ServeRequest& r) {
   s.max_queue = std::max(0, r.max_queue);
   const int trained = context_length(served.model->args());
   s.ctx_size = r.ctx_size > 0 ? r.ctx_size : std::min(trained > 0 ? trained : 4096, 4096);
-  if (trained > 0 && s.ctx_size > trained && r.log)
-    r.log("warning: --ctx-size " + std::to_string(s.ctx_size) + " exceeds the model's context of " + std::to_string(trained) +
-          " positions; quality degrades past it");
+  const std::string w =
+      context_warning(served.model->args(), "--ctx-size (" + std::to_string(s.ctx_size) + " positions)", s.ctx_size);
+  if (!w.empty() && r.log) r.log("warning: " + w);
   s.kv_memory = r.kv_memory;
   s.kv_bits = spec.kv_bits;
   s.prefill_chunk = r.prefill_chunk;

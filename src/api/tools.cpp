@@ -1,8 +1,6 @@
 // The tools API (tools.h): conversion, utilities and the bench models over the internal layers.
 #include "api/tools.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -21,6 +19,7 @@
 #include "ops/memory_bandwidth.h"
 #include "runtime/cpu_model.h"
 #include "runtime/generate.h"
+#include "runtime/threads.h"
 #ifdef CPPLM_HAVE_CUDA
 #include "runtime/cuda/cuda_model.h"
 #endif
@@ -109,10 +108,8 @@ class Bench : public BenchModel {
 
 std::string read_text_file(const std::string& path) { return read_file(path); }
 size_t current_rss_bytes() { return cpplm::current_rss_bytes(); }
-void set_threads(int n) {
-  if (n > 0) omp_set_num_threads(n);
-}
-int threads() { return omp_get_max_threads(); }
+void set_threads(int n) { set_compute_threads(n); }
+int threads() { return compute_threads(); }
 std::string active_isa() { return std::string(cpu::isa_name(cpu::active_isa())); }
 void force_isa(const std::string& name) {
   if (name == "avx512") cpu::set_active_isa(cpu::Isa::Avx512);
@@ -146,10 +143,12 @@ std::vector<std::string> published_shapes() {
 }
 
 LoadedModel load_model(const BenchSpec& spec) {
-  const bool gpu = spec.device == "cuda";
+  if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
+    throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");
+  const bool gpu = spec.device == "cuda" || (spec.device == "auto" && cuda_available());
   if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
-  if (spec.device != "cpu" && spec.device != "cuda") throw Error("unknown device \"" + spec.device + "\" (expected cpu or cuda)");
   LoadedModel r;
+  r.gpu = gpu;
   std::unique_ptr<Model> m;  // the CPU model (dropped once a GPU copy exists)
   ModelArgs& args = r.args;
   DType wtype = DType::BF16;
@@ -206,7 +205,7 @@ LoadedModel load_model(const BenchSpec& spec) {
 std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   LoadedModel l = load_model(spec);
   const ModelArgs& args = l.args;
-  const bool gpu = spec.device == "cuda";
+  const bool gpu = l.gpu;
   // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
   // and a bias per group.
   const double elem = args.quantization ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size

@@ -6,6 +6,6 @@
 namespace cpplm {
 
 int compute_threads();             // what a parallel region of the calling thread would use
-void set_compute_threads(int n);   // n > 0
+void set_compute_threads(int n);   // n <= 0: leaves the count as it is
 
 }  // namespace cpplm

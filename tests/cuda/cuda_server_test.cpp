@@ -29,7 +29,7 @@ TEST(CudaServer, SixtyFourRequestsGetTheirTokensFromRunningAlone) {
   TextSide t = load_text_side(llama3_tokenizer(), "");
   ASSERT_TRUE(t.tokenizer) << llama3_tokenizer();
   served.tokenizer = std::move(t.tokenizer);
-  served.eos = served.tokenizer->eos_ids();
+  served.eos = cpplm::stop_token_ids(served.tokenizer.get(), served.model->args());
   server::SchedulerOptions o;
   o.max_concurrent = 64;
   o.max_queue = 64;

@@ -23,7 +23,7 @@ inline std::unique_ptr<server::ServedModel> bundled_served() {
   TextSide t = load_text_side(bundled_dir(), "");
   m->tokenizer = std::move(t.tokenizer);
   m->chat_template = std::move(t.chat_template);
-  m->eos = m->tokenizer->eos_ids();
+  m->eos = stop_token_ids(m->tokenizer.get(), m->model->args());
   m->id = "llama-6m-kjv-fortunes";
   return m;
 }
