@@ -69,7 +69,8 @@ std::string sse(const std::string& data) { return "data: " + data + "\n\n"; }
 
 void handle_completion(const CompletionContext& ctx, bool chat, const httplib::Request& req, httplib::Response& res) {
   const ServedModel& m = ctx.served;
-  const ParseLimits limits{m.id, static_cast<int>(m.tokenizer->vocab_size()), std::min(16, ctx.scheduler.options().max_concurrent)};
+  // logit_bias ids and token prompts index the model's logits and embeddings: its vocabulary bounds them.
+  const ParseLimits limits{m.id, m.model->args().vocab_size, std::min(16, ctx.scheduler.options().max_concurrent)};
   auto job = std::make_shared<Job>();
   job->req = chat ? parse_chat_request(req.body, limits) : parse_completion_request(req.body, limits);
   job->id = new_id(chat);

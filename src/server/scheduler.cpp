@@ -165,7 +165,7 @@ void Scheduler::admit() {
   }
 }
 
-void Scheduler::finish_seq(Seq& s, FinishReason why) {
+void Scheduler::finish_seq(Seq& s) {
   s.done = true;
   reserved_ -= s.reserve;
   s.reserve = 0;
@@ -180,7 +180,6 @@ void Scheduler::finish_seq(Seq& s, FinishReason why) {
     while (cache_.size() > keep) cache_.erase(cache_.begin());
   }
   s.state.reset();
-  (void)why;
   if (--job.open_choices == 0) job.finish(job.progress);
 }
 
@@ -213,21 +212,22 @@ void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
   }
   e.finish = why;
   s.job->push(std::move(e));
-  if (why) finish_seq(s, *why);
+  if (why) finish_seq(s);
 }
 
-void Scheduler::prefill(Seq& s) {
+int Scheduler::prefill(Seq& s) {
   const std::vector<int32_t>& prompt = s.job->prompt;
   const size_t n = std::min(prompt.size() - s.prefilled, static_cast<size_t>(opts_.prefill_chunk));
   SequenceTokens in{std::span<const int32_t>(prompt).subspan(s.prefilled, n), s.state.get()};
   std::vector<float> logits = served_.model->forward({&in, 1}, /*all_logits=*/false);
   s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + n);
   s.prefilled += n;
-  if (s.prefilled < prompt.size()) return;
+  if (s.prefilled < prompt.size()) return static_cast<int>(n);
   const GenerationRequest& r = s.job->req;
   check_finite(logits);
   const int32_t tok = s.sampler->sample(logits, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
   emit(s, tok, r.logprobs ? &s.lp : nullptr);
+  return static_cast<int>(n);
 }
 
 void Scheduler::step() {
@@ -235,7 +235,7 @@ void Scheduler::step() {
   for (auto& s : running_)
     if (!s->done && s->job->cancelled()) {
       s->state.reset();
-      finish_seq(*s, FinishReason::Stop);
+      finish_seq(*s);
     }
   auto failed = [&](Seq& s, const std::string& msg) {
     s.job->fail(500, msg);
@@ -267,13 +267,12 @@ void Scheduler::step() {
   for (auto& s : running_) {
     if (s->done || s->decoding() || s->job->cancelled()) continue;
     if (budget <= 0) break;
-    const int n = static_cast<int>(std::min(s->job->prompt.size() - s->prefilled, static_cast<size_t>(opts_.prefill_chunk)));
     try {
-      prefill(*s);
+      budget -= prefill(*s);
     } catch (const NonFiniteLogits&) {
       failed(*s, "the model produced non-finite logits (NaN/inf) for the prompt");
+      budget -= opts_.prefill_chunk;
     }
-    budget -= n;
   }
 }
 
@@ -298,7 +297,7 @@ void Scheduler::loop() {
           s->job->fail(500, std::string("the model failed: ") + e.what());
           s->job->cancel();
           s->state.reset();
-          finish_seq(*s, FinishReason::Stop);
+          finish_seq(*s);
         }
     }
     retire_done();
@@ -311,7 +310,7 @@ void Scheduler::loop() {
     if (!s->done) {
       s->job->fail(503, "the server is shutting down");
       s->state.reset();
-      finish_seq(*s, FinishReason::Stop);
+      finish_seq(*s);
     }
   running_.clear();
   cache_.clear();

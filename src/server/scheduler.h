@@ -53,9 +53,9 @@ class Scheduler {
   void loop();
   void admit();
   void step();
-  void prefill(Seq& s);
+  int prefill(Seq& s);  // runs the next chunk of its prompt; returns the tokens run
   void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
-  void finish_seq(Seq& s, FinishReason why);
+  void finish_seq(Seq& s);
   void retire_done();
   size_t kv_in_use() const;    // running sequences' K/V
   size_t cache_bytes() const;  // the prefix cache's
