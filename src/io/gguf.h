@@ -117,6 +117,14 @@ class GgufValue {
   size_t n_ = 0;
   std::vector<std::string_view> strings_;
   std::vector<GgufValue> items_;  // nested arrays
+  // Element i of a numeric array read as `want` (INT64: any integer type, FLOAT64: any number), in
+  // every form; throws Error when this is not such an array or i is out of range.
+  struct Number {
+    int64_t i = 0;
+    uint64_t u = 0;
+    double f = 0;
+  };
+  Number element(size_t i, GgufType want) const;
   void check_index(size_t i, GgufType want) const;
 };
 

@@ -148,35 +148,27 @@ void GgufValue::check_index(size_t i, GgufType want) const {
   if (!ok) throw Error(std::string("GGUF array of ") + gguf_type_name(elem_type_) + " read as " + gguf_type_name(want));
 }
 
+GgufValue::Number GgufValue::element(size_t i, GgufType want) const {
+  check_index(i, want);
+  Number n;
+  gguf_read_number(elem_type_, raw_ + i * scalar_size(elem_type_), &n.i, &n.u, &n.f);
+  return n;
+}
+
 int64_t GgufValue::int_at(size_t i) const {
-  check_index(i, GgufType::INT64);
-  int64_t v = 0;
-  uint64_t u = 0;
-  double f = 0;
-  gguf_read_number(elem_type_, raw_ + i * scalar_size(elem_type_), &v, &u, &f);
-  if (!is_signed(elem_type_) && u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw Error("GGUF array element " + std::to_string(u) + " does not fit in int64");
-  return v;
+  const Number n = element(i, GgufType::INT64);
+  if (!is_signed(elem_type_) && n.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw Error("GGUF array element " + std::to_string(n.u) + " does not fit in int64");
+  return n.i;
 }
 
 uint64_t GgufValue::uint_at(size_t i) const {
-  check_index(i, GgufType::INT64);
-  int64_t v = 0;
-  uint64_t u = 0;
-  double f = 0;
-  gguf_read_number(elem_type_, raw_ + i * scalar_size(elem_type_), &v, &u, &f);
-  if (is_signed(elem_type_) && v < 0) throw Error("GGUF array element " + std::to_string(v) + " is negative");
-  return u;
+  const Number n = element(i, GgufType::INT64);
+  if (is_signed(elem_type_) && n.i < 0) throw Error("GGUF array element " + std::to_string(n.i) + " is negative");
+  return n.u;
 }
 
-double GgufValue::float_at(size_t i) const {
-  check_index(i, GgufType::FLOAT64);
-  int64_t v = 0;
-  uint64_t u = 0;
-  double f = 0;
-  gguf_read_number(elem_type_, raw_ + i * scalar_size(elem_type_), &v, &u, &f);
-  return f;
-}
+double GgufValue::float_at(size_t i) const { return element(i, GgufType::FLOAT64).f; }
 
 bool GgufValue::bool_at(size_t i) const {
   check_index(i, GgufType::BOOL);
