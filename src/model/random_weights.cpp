@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm {
 namespace {
@@ -20,17 +21,18 @@ inline uint64_t mix(uint64_t z) {
 Tensor fill(DType t, Shape shape, float amp, uint64_t seed, bool constant = false) {
   const int64_t n = num_elements(shape);
   Tensor out{Buffer(static_cast<size_t>(n) * dtype_size(t)), t, std::move(shape)};
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float u =
-        constant ? amp
-                 : amp * (static_cast<float>(mix(seed ^ static_cast<uint64_t>(i) * 0x2545f491ull) >> 40) * (2.0f / 16777216.0f) -
-                          1.0f);
-    if (t == DType::F32) out.buf.as<float>()[i] = u;
-    else if (t == DType::BF16) out.buf.as<uint16_t>()[i] = f32_to_bf16(u);
-    else if (t == DType::F16) out.buf.as<uint16_t>()[i] = f32_to_f16(u);
-    else out.buf.as<uint32_t>()[i] = static_cast<uint32_t>(mix(seed + static_cast<uint64_t>(i)));
-  }
+  parallel_for(n, chunk_for(n, 4, 4096), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float u =
+          constant ? amp
+                   : amp * (static_cast<float>(mix(seed ^ static_cast<uint64_t>(i) * 0x2545f491ull) >> 40) * (2.0f / 16777216.0f) -
+                            1.0f);
+      if (t == DType::F32) out.buf.as<float>()[i] = u;
+      else if (t == DType::BF16) out.buf.as<uint16_t>()[i] = f32_to_bf16(u);
+      else if (t == DType::F16) out.buf.as<uint16_t>()[i] = f32_to_f16(u);
+      else out.buf.as<uint32_t>()[i] = static_cast<uint32_t>(mix(seed + static_cast<uint64_t>(i)));
+    }
+  });
   return out;
 }
 

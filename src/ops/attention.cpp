@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "core/thread_pool.h"
 #include "ops/attention_impl.h"
 
 namespace cpplm {
@@ -79,14 +80,13 @@ void attention(const AttentionParams& p, const float* q, const float* k_new, con
   const bool f32_cache = cache.type == KVType::F32;
   const cpu::MatRef kmat = kv_matrix(cache, false), vmat = kv_matrix(cache, true);
   const int64_t work = static_cast<int64_t>(p.n) * p.num_heads * (cache.offset + p.n) * d;
-#pragma omp parallel if (work >= (1 << 15))
-  {
+  const int64_t chunk = work >= (1 << 15) ? chunk_for(tasks, 4, 1) : tasks;
+  parallel_for(tasks, chunk, [&](int64_t task0, int64_t task1) {
     std::vector<float> acc(static_cast<size_t>(group) * d), m(group), l(group), qs(static_cast<size_t>(group) * d);
     std::vector<float> score(static_cast<size_t>(group) * kTile), vbuf(f32_cache ? 0 : kTile * d);
     const float* krow[kTile];
     const float* vrow[kTile];
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
+    for (int64_t task = task0; task < task1; ++task) {
       const int i = static_cast<int>(task / p.num_kv_heads), kvh = static_cast<int>(task % p.num_kv_heads);
       const int pos = cache.offset + i;
       const float* qg = q + (static_cast<int64_t>(i) * p.num_heads + kvh * group) * d;  // the group's query heads
@@ -154,7 +154,7 @@ void attention(const AttentionParams& p, const float* q, const float* k_new, con
         for (int e = 0; e < d; ++e) o[e] = acc[static_cast<size_t>(g) * d + e] / l[g];
       }
     }
-  }
+  });
 }
 
 }  // namespace cpplm

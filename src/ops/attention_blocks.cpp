@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "ops/attention_impl.h"
 
 namespace cpplm::attn {
@@ -26,13 +27,11 @@ void attention_blocks(const AttentionParams& p, const float* q, const float* k_n
   const cpu::MatRef kmat = kv_matrix(cache, false);
   // An 8-bit cache stays on matmul's exact path (its int8-activation path starts at kInt8MinTokens).
   const int rows_per_call = cache.type == KVType::Q8 ? cpu::kInt8MinTokens - 1 : rmax;
-#pragma omp parallel
-  {
+  parallel_for(tasks, 1, [&](int64_t task0, int64_t task1) {
     std::vector<float> qs(static_cast<size_t>(rmax) * d), acc(qs.size()), pv(qs.size()), m(rmax), l(rmax);
     std::vector<float> s(static_cast<size_t>(rmax) * kTile), kt(static_cast<size_t>(kTile) * d), vt(kt.size()), row(d);
     std::vector<int> rpos(rmax);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < tasks; ++task) {
+    for (int64_t task = task0; task < task1; ++task) {
       const int b = nblocks - 1 - static_cast<int>(task / p.num_kv_heads), kvh = static_cast<int>(task % p.num_kv_heads);
       const int i0 = b * kBlock, nb = std::min(kBlock, p.n - i0), rows = nb * group;
       for (int t = 0; t < nb; ++t)
@@ -117,7 +116,7 @@ void attention_blocks(const AttentionParams& p, const float* q, const float* k_n
         for (int e = 0; e < d; ++e) o[e] = acc[static_cast<size_t>(r) * d + e] / l[r];
       }
     }
-  }
+  });
 }
 
 }  // namespace cpplm::attn

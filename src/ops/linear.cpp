@@ -1,14 +1,13 @@
 // Linear and embedding dispatch: checks shapes once, then runs the CPU kernel over threads.
 #include "ops/linear.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm {
 namespace {
@@ -39,22 +38,22 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   const cpu::MatRef w = mat_ref(l);
   const cpu::Kernels& kern = cpu::kernels();
   const int64_t m = w.m;
+  // Row blocks (multiples of 16 rows) taken by threads as they come free, each weight row read by
+  // one thread. Decode streams the weights, so many small blocks cost nothing and keep a thread
+  // that lost its CPU from holding the others back; prefill reuses each block's activations, so
+  // its blocks are fewer and larger.
   const bool par = m * w.k * n >= kParallelMinWork;
-#pragma omp parallel if (par)
-  {
-    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-    // Contiguous row blocks per thread (multiples of 16 rows): each weight row is read by one thread.
-    const int64_t chunk = ((m + nt - 1) / nt + 15) / 16 * 16;
-    const int64_t m0 = std::min<int64_t>(m, t * chunk), m1 = std::min<int64_t>(m, m0 + chunk);
+  const int64_t chunk = par ? chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16) : m;
+  parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
     kern.matmul(w, x, n, m0, m1, y, m);
-    if (!l.bias.empty() && m1 > m0) {
+    if (!l.bias.empty()) {
       thread_local std::vector<float> b;
       b.resize(m1 - m0);
       cpu::to_f32(l.bias, m0, m1 - m0, b.data());
       for (int i = 0; i < n; ++i)
         for (int64_t r = m0; r < m1; ++r) y[i * m + r] += b[r - m0];
     }
-  }
+  });
 }
 
 // Below kInt8MinTokens rows every kernel streams weights row by row with per-row accumulators.
@@ -83,8 +82,9 @@ namespace cpplm {
 void dequantize(const Linear& l, float* out) {
   const cpu::MatRef w = mat_ref(l);
   const cpu::Kernels& kern = cpu::kernels();
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < w.m; ++r) kern.dequant(w, r, 0, w.k, out + r * w.k);
+  parallel_for(w.m, chunk_for(w.m, 4, 1), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) kern.dequant(w, r, 0, w.k, out + r * w.k);
+  });
 }
 
 }  // namespace cpplm

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm {
 namespace {
@@ -63,10 +64,11 @@ void quantize_affine(const float* w, int64_t m, int64_t k, int bits, int group, 
   CPPLM_CHECK(bits >= 1 && bits <= 8 && group > 0 && k % group == 0 && (k * bits) % 32 == 0, "bad quantization shape");
   const int64_t groups = k / group, words = k * bits / 32;
   const size_t sb = dtype_size(sb_dtype);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < m; ++r)
-    quantize_affine_row(w + r * k, k, bits, group, sb_dtype, codes + r * words, static_cast<char*>(scales) + r * groups * sb,
-                        static_cast<char*>(biases) + r * groups * sb);
+  parallel_for(m, chunk_for(m, 4, 1), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      quantize_affine_row(w + r * k, k, bits, group, sb_dtype, codes + r * words, static_cast<char*>(scales) + r * groups * sb,
+                          static_cast<char*>(biases) + r * groups * sb);
+  });
 }
 
 }  // namespace cpplm

@@ -1,13 +1,11 @@
-// Compute threads (OpenMP).
+// Compute threads: the process's thread pool (core/thread_pool.h).
 #include "runtime/threads.h"
 
-#include <omp.h>
+#include "core/thread_pool.h"
 
 namespace cpplm {
 
-int compute_threads() { return omp_get_max_threads(); }
-void set_compute_threads(int n) {
-  if (n > 0) omp_set_num_threads(n);
-}
+int compute_threads() { return pool_threads(); }
+void set_compute_threads(int n) { set_pool_threads(n); }
 
 }  // namespace cpplm

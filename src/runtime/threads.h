@@ -1,11 +1,10 @@
-// CPU compute threads of the calling thread. OpenMP keeps the count per thread: a thread started
-// later (a server's engine thread) begins with the process default, so it takes the count of the
-// thread that created it explicitly.
+// CPU compute threads: one count for the process (its thread pool, core/thread_pool.h), so a
+// thread started later (a server's engine thread) computes with the count already set.
 #pragma once
 
 namespace cpplm {
 
-int compute_threads();             // what a parallel region of the calling thread would use
+int compute_threads();             // threads a parallel loop uses, the caller included
 void set_compute_threads(int n);   // n <= 0: leaves the count as it is
 
 }  // namespace cpplm
