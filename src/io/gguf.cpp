@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <limits>
 
 #include "core/error.h"
@@ -225,6 +226,12 @@ void GgufFile::parse(const uint8_t* data, size_t size) { GgufParser(data, size, 
 
 GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)), path_(path) {
   parse(file_->data(), file_->size());
+}
+
+bool is_gguf_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in && in.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
 }
 
 GgufFile GgufFile::from_bytes(const uint8_t* data, size_t size, const std::string& name) {

@@ -194,4 +194,7 @@ class GgufFile {
   void parse(const uint8_t* data, size_t size);
 };
 
+// True when `path` is a readable file that starts with GGUF's magic (a folder or another file gives false).
+bool is_gguf_file(const std::string& path);
+
 }  // namespace cpplm

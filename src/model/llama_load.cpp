@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "model/gguf_model.h"
 #include "model/llama.h"
 #include "model/registry.h"
 
@@ -78,6 +79,12 @@ std::vector<std::string> Model::sanitize(std::vector<std::string> names, bool ti
 
 std::unique_ptr<Model> Model::load(const std::string& dir, const std::string& config_file) {
   namespace fs = std::filesystem;
+  if (is_gguf_file(dir)) {  // llama.cpp's single-file format (model/gguf_model.h)
+    auto file = std::make_shared<const GgufFile>(dir);
+    ModelArgs args = gguf_model_args(*file);
+    resolve_model_family(args, dir);
+    return std::unique_ptr<Model>(new Model(std::move(args), WeightSource::gguf(std::move(file)), dir));
+  }
   if (!fs::is_directory(dir)) throw Error(dir + ": model folder not found");
   const std::string cfg = (fs::path(dir) / config_file).string();
   if (!fs::exists(cfg)) throw Error(cfg + ": not found (a checkpoint folder needs config.json)");

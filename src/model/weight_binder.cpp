@@ -2,6 +2,7 @@
 #include "model/weight_binder.h"
 
 #include "core/error.h"
+#include "io/gguf.h"
 
 namespace cpplm {
 
@@ -16,25 +17,31 @@ WeightSource WeightSource::memory(std::map<std::string, Tensor> tensors, std::st
   WeightSource s;
   s.owned_ = std::move(tensors);
   for (const auto& [n, t] : s.owned_) s.views_[n] = t.view();
+  s.views_only_ = true;
   s.label_ = std::move(label);
   return s;
 }
 
 const TensorView* WeightSource::find(const std::string& name) const {
-  if (!owned_.empty()) {
+  if (views_only_) {
     auto it = views_.find(name);
     return it == views_.end() ? nullptr : &it->second;
   }
   return store_.find(name);
 }
 
-std::string WeightSource::file_of(const std::string& name) const { return owned_.empty() ? store_.file_of(name) : label_; }
+std::string WeightSource::file_of(const std::string& name) const { return views_only_ ? label_ : store_.file_of(name); }
 
 std::vector<std::string> WeightSource::names() const {
-  if (owned_.empty()) return store_.names();
+  if (!views_only_) return store_.names();
   std::vector<std::string> n;
-  for (const auto& kv : owned_) n.push_back(kv.first);
+  for (const auto& kv : views_) n.push_back(kv.first);
   return n;
+}
+
+const GgmlWeight* WeightSource::ggml(const std::string& name) const {
+  auto it = ggml_.find(name);
+  return it == ggml_.end() ? nullptr : &it->second;
 }
 
 WeightBinder::WeightBinder(const WeightSource& src, const ModelArgs& args, std::string config)
@@ -42,7 +49,10 @@ WeightBinder::WeightBinder(const WeightSource& src, const ModelArgs& args, std::
 
 TensorView WeightBinder::get(const std::string& name, const Shape& shape, bool quantized_codes) {
   const TensorView* t = src_.find(name);
-  if (!t) throw Error(src_.label() + ": missing tensor '" + name + "' (expected " + shape_str(shape) + ")");
+  if (!t) throw Error(src_.label() + ": missing tensor '" + src_.stored_name(name) + "' (expected " + shape_str(shape) + ")");
+  if (const GgmlWeight* g = src_.ggml(name))
+    throw Error(src_.file_of(name) + ": tensor '" + g->name + "': block-format type " + std::to_string(g->type) +
+                " where a float tensor is needed");
   if (quantized_codes) {
     if (t->dtype != DType::U32)
       throw Error(src_.file_of(name) + ": tensor '" + name + "': dtype " + std::string(dtype_name(t->dtype)) + " but " + config_ +
@@ -70,7 +80,17 @@ std::optional<QuantSpec> WeightBinder::quant_spec(const std::string& module) con
 
 Linear WeightBinder::linear(const std::string& prefix, int64_t out, int64_t in, bool bias) {
   Linear l;
-  if (std::optional<QuantSpec> q = quant_spec(prefix)) {
+  if (const GgmlWeight* g = src_.ggml(prefix + ".weight")) {
+    const TensorView* t = src_.find(prefix + ".weight");
+    if (g->cols != in || t->dim(0) != out)
+      throw Error(src_.file_of(prefix) + ": tensor '" + g->name + "': " + std::to_string(t->dim(0)) + " rows of " +
+                  std::to_string(g->cols) + " but the model's settings imply " + std::to_string(out) + " rows of " +
+                  std::to_string(in));
+    l.weight = *t;
+    l.ggml_type = g->type;
+    l.ggml_in = in;
+    used_.insert(prefix + ".weight");
+  } else if (std::optional<QuantSpec> q = quant_spec(prefix)) {
     if (in % q->group_size != 0 || (in * q->bits) % 32 != 0)
       throw Error(config_ + ": " + prefix + ": " + std::to_string(in) + " inputs cannot be quantized in groups of " +
                   std::to_string(q->group_size) + " at " + std::to_string(q->bits) + " bits");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "backends/cpu/ggml_matmul.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
 #include "core/error.h"
@@ -45,7 +46,8 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   const bool par = m * w.k * n >= kParallelMinWork;
   const int64_t chunk = par ? chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16) : m;
   parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
-    kern.matmul(w, x, n, m0, m1, y, m);
+    if (l.ggml()) cpu::ggml_matmul(l.ggml_type, l.weight.data, l.weight.dim(1), w.k, x, n, m0, m1, y, m);  // GGUF blocks
+    else kern.matmul(w, x, n, m0, m1, y, m);
     if (!l.bias.empty()) {
       thread_local std::vector<float> b;
       b.resize(m1 - m0);
@@ -65,7 +67,9 @@ void embedding(const Linear& table, const int32_t* ids, int n, float* out) {
   for (int i = 0; i < n; ++i) {
     if (ids[i] < 0 || ids[i] >= w.m)
       throw Error("token id " + std::to_string(ids[i]) + " is outside the vocabulary [0, " + std::to_string(w.m) + ")");
-    kern.dequant(w, ids[i], 0, w.k, out + static_cast<int64_t>(i) * w.k);
+    if (table.ggml())
+      cpu::ggml_dequant_row(table.ggml_type, w.w, table.weight.dim(1), w.k, ids[i], out + static_cast<int64_t>(i) * w.k);
+    else kern.dequant(w, ids[i], 0, w.k, out + static_cast<int64_t>(i) * w.k);
   }
 }
 
@@ -83,7 +87,9 @@ void dequantize(const Linear& l, float* out) {
   const cpu::MatRef w = mat_ref(l);
   const cpu::Kernels& kern = cpu::kernels();
   parallel_for(w.m, chunk_for(w.m, 4, 1), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) kern.dequant(w, r, 0, w.k, out + r * w.k);
+    for (int64_t r = r0; r < r1; ++r)
+      if (l.ggml()) cpu::ggml_dequant_row(l.ggml_type, w.w, l.weight.dim(1), w.k, r, out + r * w.k);
+      else kern.dequant(w, r, 0, w.k, out + r * w.k);
   });
 }
 

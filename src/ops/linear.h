@@ -10,17 +10,22 @@ namespace cpplm {
 // weight U32 [out, in*bits/32] (codes packed little-endian from the lowest bit), scales and
 // biases [out, in/group_size] in the model's float dtype; W = scales·q + biases per group.
 // bias [out] or empty. Also used for (quantized) embedding tables [vocab, dim].
+// llama.cpp block formats (GGUF, ggml_type >= 0: Q8_0, Q4_K, ...): weight U8 [out, row bytes], the rows
+// as stored in the file, ggml_in the inputs per row; F32/F16/BF16 GGUF tensors are plain float weights.
 struct Linear {
   TensorView weight;
   TensorView scales, biases;  // quantized only
   TensorView bias;
   int bits = 0;  // 0 = not quantized
   int group_size = 0;
+  int ggml_type = -1;   // llama.cpp's enum ggml_type of a block-format weight, -1 otherwise
+  int64_t ggml_in = 0;  // in_features of a block-format weight
   bool quantized() const { return bits > 0; }
+  bool ggml() const { return ggml_type >= 0; }
   int64_t out_features() const { return weight.dim(0); }
-  int64_t in_features() const { return quantized() ? weight.dim(1) * 32 / bits : weight.dim(1); }
-  // The float dtype of the layer (weight dtype, or that of the scales when quantized).
-  DType float_dtype() const { return quantized() ? scales.dtype : weight.dtype; }
+  int64_t in_features() const { return ggml() ? ggml_in : quantized() ? weight.dim(1) * 32 / bits : weight.dim(1); }
+  // The float dtype of the layer (weight dtype, or that of the scales when quantized; F32 for block formats).
+  DType float_dtype() const { return ggml() ? DType::F32 : quantized() ? scales.dtype : weight.dtype; }
   // Bytes of the stored tensors (what one full pass reads).
   size_t nbytes() const { return weight.nbytes() + scales.nbytes() + biases.nbytes() + bias.nbytes(); }
 };
