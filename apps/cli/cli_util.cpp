@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <string_view>
 #include <thread>
 
 #include "api/tools.h"
@@ -54,10 +56,19 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
   }
 }
 
-void check_model_dir(const std::string& dir) {
+bool is_gguf_path(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in && in.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
+}
+
+void check_model_dir(const std::string& dir, bool allow_gguf) {
   namespace fs = std::filesystem;
+  if (allow_gguf && fs::is_regular_file(dir) && is_gguf_path(dir)) return;
   if (fs::exists(dir) && !fs::is_directory(dir))
-    throw CLI::ValidationError("--model", dir + ": not a folder (give the checkpoint's folder)");
+    throw CLI::ValidationError("--model",
+                               dir + (allow_gguf ? ": not a folder or a GGUF file (give the checkpoint's folder or a .gguf file)"
+                                                 : ": not a folder (give the checkpoint's folder)"));
   if (!fs::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": no such model folder");
   if (!fs::exists(fs::path(dir) / "config.json"))
     throw CLI::ValidationError("--model", dir + ": not a checkpoint folder (no config.json)");

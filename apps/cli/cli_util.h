@@ -17,7 +17,9 @@ std::string default_model_dir();
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
 // A usage error (exit 2) unless `dir` is a folder with config.json.
-void check_model_dir(const std::string& dir);
+void check_model_dir(const std::string& dir, bool allow_gguf = true);
+// True for a file that starts with GGUF's magic (llama.cpp's single-file models).
+bool is_gguf_path(const std::string& path);
 
 // Sets the number of CPU threads (0 = all cores).
 void set_threads(int n);

@@ -60,7 +60,7 @@ int cmd_bench(int argc, char** argv) {
   int threads = 0, reps = 3, kv_bits = 0;
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
-  app.add_option("--model,-m", model, "checkpoint folder (default: the bundled model unless --shape)");
+  app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
   app.add_option("--shape", shapes,
                  "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path; several comma-separated");
   app.add_option("--dtype", dtype, "weights for --shape: f32|bf16|f16|q8|q4 (q: mlx affine, group 64)")

@@ -27,7 +27,7 @@ int cmd_convert(int argc, char** argv) {
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   add_threads_option(app, threads);
   return run(app, argc, argv, [&]() {
-    check_model_dir(req.in);
+    check_model_dir(req.in, /*allow_gguf=*/false);
     tools::set_threads(threads);
     bool shown = false;
     if (isatty(STDERR_FILENO))

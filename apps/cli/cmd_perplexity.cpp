@@ -16,7 +16,7 @@ int cmd_perplexity(int argc, char** argv) {
   std::string model = default_model_dir(), file, device = "auto";
   int context = 512, threads = 0;
   bool json = false, allow_long = false;
-  app.add_option("--model,-m", model, "checkpoint folder")->capture_default_str();
+  app.add_option("--model,-m", model, "checkpoint folder or GGUF file")->capture_default_str();
   app.add_option("--file,-f", file, "text file")->required();
   app.add_option("--context,-c", context, "window length in tokens (BOS included)")
       ->check(int_range(2, 1 << 20))

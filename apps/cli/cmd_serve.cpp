@@ -49,7 +49,7 @@ int cmd_serve(int argc, char** argv) {
   r.model.device = "auto";
   std::string kv_memory;
   int threads = 0;
-  app.add_option("-m,--model", r.model.model_dir, "checkpoint folder (default: the bundled model)");
+  app.add_option("-m,--model", r.model.model_dir, "checkpoint folder or GGUF file (default: the bundled model)");
   app.add_option("--device", r.model.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--host", r.host, "address to listen on (default 127.0.0.1: this machine only)");
   app.add_option("--port", r.port, "port (0: any free port; the startup line names it)")->check(int_range(0, 65535));

@@ -14,9 +14,9 @@
 namespace cpplm::cli {
 namespace {
 
-// --model may be a checkpoint or a folder with only tokenizer files.
+// --model may be a checkpoint, a folder with only tokenizer files or a GGUF file.
 std::unique_ptr<TextTokenizer> load_tokenizer(const std::string& dir) {
-  if (!std::filesystem::is_directory(dir)) throw CLI::ValidationError("--model", dir + ": no such folder");
+  if (!std::filesystem::is_directory(dir) && !is_gguf_path(dir)) throw CLI::ValidationError("--model", dir + ": no such folder");
   return TextTokenizer::load(dir);
 }
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "cpplm/cpplm.h"
+#include "io/gguf.h"
 #include "runtime/generate.h"
 #include "runtime/perplexity.h"
 #include "runtime/threads.h"
@@ -194,7 +195,12 @@ TextTokenizer::~TextTokenizer() = default;
 
 std::unique_ptr<TextTokenizer> TextTokenizer::load(const std::string& dir) {
   auto impl = std::make_unique<Impl>();
-  impl->tok = Tokenizer::load(dir);
+  if (is_gguf_file(dir)) {  // a GGUF file's tokenizer.ggml.* metadata
+    impl->tok = load_text_side(dir, "").tokenizer;
+    if (!impl->tok) throw Error(dir + ": this GGUF file has no tokenizer (no tokenizer.ggml.model)");
+  } else {
+    impl->tok = Tokenizer::load(dir);
+  }
   return std::unique_ptr<TextTokenizer>(new TextTokenizer(std::move(impl)));
 }
 

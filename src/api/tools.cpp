@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/json_file.h"
+#include "io/gguf.h"
 #include "model/convert.h"
 #include "model/llama.h"
 #include "model/random_weights.h"
@@ -145,7 +146,9 @@ std::vector<std::string> published_shapes() {
 LoadedModel load_model(const BenchSpec& spec) {
   if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
     throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");
-  const bool gpu = spec.device == "cuda" || (spec.device == "auto" && cuda_available());
+  const bool gguf = spec.shape.empty() && is_gguf_file(spec.model_dir);  // GGUF: CPU only for now
+  if (gguf && spec.device == "cuda") throw Error(spec.model_dir + ": GGUF models run on the CPU only for now (use --device cpu)");
+  const bool gpu = spec.device == "cuda" || (spec.device == "auto" && !gguf && cuda_available());
   if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
   LoadedModel r;
   r.gpu = gpu;

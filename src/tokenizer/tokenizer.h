@@ -11,6 +11,8 @@
 
 namespace cpplm {
 
+struct GgufVocab;  // tokenizer/gguf_tokenizer.h
+
 struct TokenizerOptions {
   // Use dir/tokenizer.model even when dir/tokenizer.json exists.
   bool prefer_tokenizer_model = false;
@@ -30,6 +32,9 @@ class Tokenizer {
 
   // Loads a tokenizer.json file alone (no special-token configuration besides its own).
   static std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& path);
+
+  // A GGUF file's tokenizer (tokenizer/gguf_tokenizer.cpp): the same stages, built from its metadata.
+  static std::unique_ptr<Tokenizer> from_gguf(const GgufVocab& vocab);
 
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
