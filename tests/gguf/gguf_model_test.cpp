@@ -125,6 +125,33 @@ TEST(GgufModel, GreedyContinuationsMatchLlamaCpp) {
   EXPECT_GE(files, 2);
 }
 
+// Llama 3.1's rope_freqs: each frequency divided by its factor. All factors 2 are linear scaling by 2; all 1
+// change nothing.
+TEST(GgufModel, RopeFreqsDivideTheFrequencies) {
+  const std::string twos = tmp_path("rope2.gguf"), ones = tmp_path("rope1.gguf"), plain = tmp_path("plain.gguf");
+  const ModelArgs base = gguf_model_args(GgufFile(q2k_file()));
+  test::write_float_gguf(q2k_file(), GgmlType::F32, twos, std::vector<float>(base.head_dim / 2, 2.0f));
+  test::write_float_gguf(q2k_file(), GgmlType::F32, ones, std::vector<float>(base.head_dim / 2, 1.0f));
+  test::write_float_gguf(q2k_file(), GgmlType::F32, plain);
+  const ModelArgs a = gguf_model_args(GgufFile(twos));
+  ModelArgs lin = base;
+  lin.rope_scaling.type = "linear";
+  lin.rope_scaling.factor = 2.0;
+  const Rope r(a, twos), l(lin, "linear");
+  const int half = base.head_dim / 2, n = 3;
+  const int pos[n] = {0, 17, 900};
+  std::vector<float> c1(n * half), s1(n * half), c2(n * half), s2(n * half);
+  r.tables(pos, n, 901, c1.data(), s1.data());
+  l.tables(pos, n, 901, c2.data(), s2.data());
+  for (int i = 0; i < n * half; ++i) {
+    EXPECT_NEAR(c1[i], c2[i], 1e-5) << i;
+    EXPECT_NEAR(s1[i], s2[i], 1e-5) << i;
+  }
+  auto m1 = Model::load(ones), m0 = Model::load(plain);
+  const std::vector<int32_t> ids = {0, 1357, 515, 2653, 686};
+  EXPECT_LE(max_rel(all_logits(*m1, ids), all_logits(*m0, ids)), 1e-6);
+}
+
 void expect_error(const std::string& path, const std::string& part) {
   try {
     Model::load(path);

@@ -87,8 +87,10 @@ inline size_t gguf_metadata_end(const std::vector<uint8_t>& b) {
 
 // A float GGUF of the bundled checkpoint, as llama.cpp's converter writes it: the metadata of `meta_from` (a
 // GGUF of the same model), its tensors in its order, 2-D tensors in `type` (F32, F16 or BF16) with Q and K rows
-// permuted (convert_hf_to_gguf.py LlamaModel.permute), 1-D tensors F32.
-inline void write_float_gguf(const std::string& meta_from, GgmlType type, const std::string& out) {
+// permuted (convert_hf_to_gguf.py LlamaModel.permute), 1-D tensors F32; plus an F32 `rope_freqs.weight` when
+// rope_freqs is given (Llama 3.1's rope factors).
+inline void write_float_gguf(const std::string& meta_from, GgmlType type, const std::string& out,
+                             const std::vector<float>& rope_freqs = {}) {
   const std::vector<uint8_t> src = read_bytes(meta_from);
   const GgufFile g(meta_from);
   const ModelArgs args = gguf_model_args(g);
@@ -99,6 +101,24 @@ inline void write_float_gguf(const std::string& meta_from, GgmlType type, const 
   };
   std::vector<std::vector<uint8_t>> data;
   uint64_t offset = 0;
+  auto put_info = [&](const std::string& name, const std::vector<uint64_t>& ne, GgmlType tt, size_t nbytes) {
+    const uint64_t len = name.size();
+    put(&len, 8);
+    put(name.data(), name.size());
+    const uint32_t nd = static_cast<uint32_t>(ne.size()), ty = static_cast<uint32_t>(tt);
+    put(&nd, 4);
+    for (uint64_t n : ne) put(&n, 8);
+    put(&ty, 4);
+    put(&offset, 8);
+    offset += (nbytes + 31) / 32 * 32;
+  };
+  if (!rope_freqs.empty()) {
+    const uint64_t n_tensors = g.tensors().size() + 1;
+    std::memcpy(&o[8], &n_tensors, 8);
+    put_info("rope_freqs.weight", {rope_freqs.size()}, GgmlType::F32, rope_freqs.size() * 4);
+    const auto* p = reinterpret_cast<const uint8_t*>(rope_freqs.data());
+    data.emplace_back(p, p + rope_freqs.size() * 4);
+  }
   for (const GgufTensor& t : g.tensors()) {
     std::string name = gguf_to_hf_name(t.name);
     if (name == "lm_head.weight") name = "model.embed_tokens.weight";
@@ -127,15 +147,7 @@ inline void write_float_gguf(const std::string& meta_from, GgmlType type, const 
         bytes.push_back(static_cast<uint8_t>(h & 0xFF));
         bytes.push_back(static_cast<uint8_t>(h >> 8));
       }
-    const uint64_t len = t.name.size();
-    put(&len, 8);
-    put(t.name.data(), t.name.size());
-    const uint32_t nd = static_cast<uint32_t>(t.ne.size()), ty = static_cast<uint32_t>(tt);
-    put(&nd, 4);
-    for (uint64_t n : t.ne) put(&n, 8);
-    put(&ty, 4);
-    put(&offset, 8);
-    offset += (bytes.size() + 31) / 32 * 32;
+    put_info(t.name, t.ne, tt, bytes.size());
     data.push_back(std::move(bytes));
   }
   o.resize((o.size() + 31) / 32 * 32, 0);
