@@ -48,10 +48,19 @@ const Kernels& kernels();
 // y = Σ_blocks s·d·(Σ q·a) + Σ_groups b·Σx (integer dot products). Every ISA computes the same.
 constexpr int kInt8MinTokens = 16;
 constexpr int kActBlock = 32;
-inline bool int8_prefill(const MatRef& w, int n) {
-  return n >= kInt8MinTokens && (w.bits == 4 || w.bits == 8) && (w.group == 32 || w.group == 64 || w.group == 128) &&
-         !exact_quant();
+// Weights the int8-activation paths take: mlx weight matrices (packed U32 codes, as the weight
+// loader requires) of 4/8-bit codes in groups of 32, 64 or 128. Other quantized MatRefs (the 8-bit
+// K/V cache: dtype left F32) keep the exact path, so attention scores stay f32 · dequantized keys.
+inline bool int8_weights(const MatRef& w) {
+  return w.dtype == DType::U32 && (w.bits == 4 || w.bits == 8) && (w.group == 32 || w.group == 64 || w.group == 128);
 }
+inline bool int8_prefill(const MatRef& w, int n) { return n >= kInt8MinTokens && int8_weights(w) && !exact_quant(); }
+// Decode (1 <= n < kInt8MinTokens) with the same weights: the same activation quantization and the
+// same sums, computed token by token (streaming W once per tile of tokens); each token's result is
+// bit-identical whatever n and the row range are (batch invariance: ops/linear.h linear_exact_rows).
+inline bool int8_decode(const MatRef& w, int n) { return n >= 1 && n < kInt8MinTokens && int8_weights(w) && !exact_quant(); }
+// Either int8 path (the scalar reference, matmul_int8_ref, serves both).
+inline bool int8_acts(const MatRef& w, int n) { return int8_prefill(w, n) || int8_decode(w, n); }
 
 // Per-ISA tables (defined in kernels_<isa>.cpp; reference in ref_kernels.cpp).
 const Kernels& kernels_scalar();

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -18,6 +19,8 @@ struct S {
   static constexpr int kNR = 2;           // decode: rows per step (16 ymm registers)
   static constexpr int kRB = 6, kNV = 2;  // prefill register tile: 6 rows × 16 tokens
   static constexpr int kQR = 4, kQV = 1;  // int8 prefill register tile: 4 rows × 8 tokens
+  static constexpr int kDR = 2;            // int8 decode: rows per step for one token ...
+  static constexpr int kDRT = 2, kDT = 2;  // ... and for tiles of up to kDT tokens
   using V = __m256;
   using I = __m256i;
   static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
@@ -76,6 +79,33 @@ struct S {
     }
   }
   static V cvt(I a) { return _mm256_cvtepi32_ps(a); }
+  // int8 decode (simd_int8_decode_impl.h): 32 bytes, all or the first n (a multiple of 4; zeros after).
+  static I bload(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static I bload_n(const void* p, int n) { return _mm256_maskload_epi32(static_cast<const int*>(p), mask(n / 4)); }
+  static I iset1(int a) { return _mm256_set1_epi32(a); }
+  static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I isrl(I a, int n) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+  static V permv(V v, I idx) { return _mm256_permutevar8x32_ps(v, idx); }  // lane l: v[idx[l]]
+  static void nibbles(I v, I& lo, I& hi) {
+    const I m = _mm256_set1_epi8(15);
+    lo = _mm256_and_si256(v, m);
+    hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+  }
+  // 4-bit codes: the two int16 pair sums fit (4·15·127 < 2^15), so they are added before widening.
+  static I dp4x2(I u1, I s1, I u2, I s2) {
+    const I p = _mm256_add_epi16(_mm256_maddubs_epi16(u1, s1), _mm256_maddubs_epi16(u2, s2));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+  }
+  static I dp8(I u, I s) { return dp<8>(izero(), u, s); }
+  // 64 bytes to their 32 even-indexed bytes (ev) and 32 odd-indexed ones (od), in order.
+  static void split_bytes(const int8_t* p, int8_t* ev, int8_t* od) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)), m = _mm256_set1_epi16(0xff);
+    const __m256i e = _mm256_packus_epi16(_mm256_and_si256(a, m), _mm256_and_si256(b, m));  // per 128-bit lane: a's, b's
+    const __m256i o = _mm256_packus_epi16(_mm256_srli_epi16(a, 8), _mm256_srli_epi16(b, 8));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(ev), _mm256_permute4x64_epi64(e, 0xd8));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(od), _mm256_permute4x64_epi64(o, 0xd8));
+  }
   // In-register 8 × 8 transpose: v[i] lane j becomes v[j] lane i.
   static void transpose(V (&v)[W]) {
     __m256 t[8], u[8];

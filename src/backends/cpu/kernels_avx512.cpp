@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -21,6 +22,8 @@ struct S {
   static constexpr int kNR = 4;            // decode: rows per step
   static constexpr int kRB = 12, kNV = 2;  // prefill register tile: 12 rows × 32 tokens
   static constexpr int kQR = 12, kQV = 2;  // int8 prefill register tile: 12 rows × 32 tokens
+  static constexpr int kDR = 4;            // int8 decode: rows per step for one token ...
+  static constexpr int kDRT = 4, kDT = 4;  // ... and for tiles of up to kDT tokens
   using V = __m512;
   using I = __m512i;
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
@@ -70,6 +73,40 @@ struct S {
     return acc;
   }
   static V cvt(I a) { return _mm512_cvtepi32_ps(a); }
+  // int8 decode (simd_int8_decode_impl.h): 64 bytes, all or the first n (a multiple of 4; zeros after).
+  static I bload(const void* p) { return _mm512_loadu_si512(p); }
+  static I bload_n(const void* p, int n) { return _mm512_maskz_loadu_epi8(_cvtu64_mask64((~0ull) >> (64 - n)), p); }
+  static I iset1(int a) { return _mm512_set1_epi32(a); }
+  static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I isrl(I a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+  static V permv(V v, I idx) { return _mm512_permutexvar_ps(idx, v); }  // lane l: v[idx[l]]
+  // Low and high nibbles of each byte.
+  static void nibbles(I v, I& lo, I& hi) {
+    const I m = _mm512_set1_epi8(15);
+    lo = _mm512_and_si512(v, m);
+    hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
+  }
+  // Per int32 lane: Σ of 4 u8·s8 products of (u1, s1) plus those of (u2, s2); Σ of u8·s8 of (u, s).
+  static I dp4x2(I u1, I s1, I u2, I s2) {
+    I acc = izero();
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u1), "v"(s1));
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u2), "v"(s2));
+    return acc;
+  }
+  static I dp8(I u, I s) {
+    I acc = izero();
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+    return acc;
+  }
+  // 128 bytes to their 64 even-indexed bytes (ev) and 64 odd-indexed ones (od), in order.
+  static void split_bytes(const int8_t* p, int8_t* ev, int8_t* od) {
+    const __m512i a = _mm512_loadu_si512(p), b = _mm512_loadu_si512(p + 64), m = _mm512_set1_epi16(0xff);
+    const __m512i e = _mm512_packus_epi16(_mm512_and_si512(a, m), _mm512_and_si512(b, m));  // per 128-bit lane: a's, b's
+    const __m512i o = _mm512_packus_epi16(_mm512_srli_epi16(a, 8), _mm512_srli_epi16(b, 8));
+    const __m512i idx = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    _mm512_storeu_si512(ev, _mm512_permutexvar_epi64(idx, e));
+    _mm512_storeu_si512(od, _mm512_permutexvar_epi64(idx, o));
+  }
   // In-register 16 × 16 transpose: v[i] lane j becomes v[j] lane i.
   static void transpose(V (&v)[W]) {
     __m512 t[16];

@@ -1,4 +1,4 @@
-// Scalar reference of the int8-activation prefill path for 4/8-bit weights (kernels.h, int8_prefill).
+// Scalar reference of the int8-activation paths for 4/8-bit weights (kernels.h: int8_prefill, int8_decode).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -50,7 +50,7 @@ void matmul_int8_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t
 }
 
 void matmul_scalar(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  if (int8_prefill(w, n)) return matmul_int8_ref(w, x, n, m0, m1, y, ldy);
+  if (int8_acts(w, n)) return matmul_int8_ref(w, x, n, m0, m1, y, ldy);
   matmul_ref(w, x, n, m0, m1, y, ldy);
 }
 

@@ -25,9 +25,9 @@ void matmul_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, 
 // One token's int8 activations for the int8 prefill path (kernels.h): per block b of `ab` columns
 // d[b] = max|x| / 127 and q[c] = round(x[c] / d[b]) (x·(127 / max|x|), nearest-even); xs[g] = Σx of group g.
 void quantize_act_ref(const float* x, int64_t k, int ab, int group, int8_t* q, float* d, float* xs);
-// The int8 prefill path in scalar code (integer dot products per block); the oracle for the SIMD ones.
+// The int8 prefill and decode paths in scalar code (integer dot products per block); the oracle for the SIMD ones.
 void matmul_int8_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
-// The scalar table's matmul: matmul_int8_ref where int8_prefill(w, n), else matmul_ref.
+// The scalar table's matmul: matmul_int8_ref where int8_acts(w, n), else matmul_ref.
 void matmul_scalar(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
 
 }  // namespace cpplm::cpu
