@@ -56,36 +56,6 @@ json byte_level_pre_tokenizer(const PreTokenizerSpec& spec) {
   return {{"type", "Sequence"}, {"pretokenizers", seq}};
 }
 
-// The merges SentencePiece's BPE applies, ranked by the merged piece's score (transformers
-// convert_slow_tokenizer.py generate_merges; tokenizer/sentencepiece.cpp does the same from a tokenizer.model).
-std::vector<std::pair<std::string_view, std::string_view>> score_merges(const std::vector<std::string_view>& pieces,
-                                                                        const std::vector<float>& scores) {
-  std::unordered_map<std::string_view, int32_t> ids;
-  for (size_t k = 0; k < pieces.size(); ++k) ids.emplace(pieces[k], static_cast<int32_t>(k));
-  struct Merge {
-    std::string_view left, right;
-    int32_t merged;
-    size_t left_chars;
-  };
-  std::vector<Merge> merges;
-  for (size_t k = 0; k < pieces.size(); ++k) {
-    const std::string_view p = pieces[k];
-    size_t chars = 1;
-    for (size_t cut = tok::utf8_len_at(p, 0); cut < p.size(); cut += tok::utf8_len_at(p, cut), ++chars)
-      if (ids.count(p.substr(0, cut)) && ids.count(p.substr(cut)))
-        merges.push_back({p.substr(0, cut), p.substr(cut), static_cast<int32_t>(k), chars});
-  }
-  std::stable_sort(merges.begin(), merges.end(), [&](const Merge& a, const Merge& b) {
-    if (scores[a.merged] != scores[b.merged]) return scores[a.merged] > scores[b.merged];
-    if (a.merged != b.merged) return a.merged < b.merged;
-    return a.left_chars < b.left_chars;
-  });
-  std::vector<std::pair<std::string_view, std::string_view>> out;
-  out.reserve(merges.size());
-  for (const Merge& m : merges) out.emplace_back(m.left, m.right);
-  return out;
-}
-
 void check_id(const GgufVocab& v, const std::optional<int32_t>& id, const char* key) {
   if (id && (*id < 0 || static_cast<size_t>(*id) >= v.tokens.size()))
     throw Error(v.source + ": key \"" + key + "\": token id " + std::to_string(*id) + " is outside the vocabulary of " +
@@ -143,7 +113,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufVocab& v) {
     if (v.unk_id) o.unk_token = std::string(v.tokens[*v.unk_id]);
     o.fuse_unk = true;
     o.byte_fallback = true;
-    const auto merges = score_merges(v.tokens, v.scores);
+    const auto merges = tok::generate_merges(v.tokens, v.scores, /*by_score=*/true);
     impl->model = std::make_unique<tok::Bpe>(vocab, merges, std::move(o), where);
     // llama.cpp's SPM session: spaces become "▁" and the text gets a leading "▁" (add_space_prefix).
     const bool prefix = v.add_space_prefix.value_or(true);

@@ -97,37 +97,40 @@ ProtoInfo read_proto_info(std::string_view data, const std::string& where) {
   return info;
 }
 
+}  // namespace
+
 // transformers convert_slow_tokenizer.py generate_merges: every split of every piece into two
 // pieces of the vocab. transformers 5 ranks them by the merged piece's id (then the left part's
 // length); SentencePiece itself merges by the merged piece's score (by_score).
-std::vector<std::pair<std::string, std::string>> generate_merges(const std::vector<std::string>& pieces,
-                                                                 const std::vector<float>& scores, bool by_score) {
+std::vector<std::pair<std::string_view, std::string_view>> generate_merges(const std::vector<std::string_view>& pieces,
+                                                                           const std::vector<float>& scores, bool by_score) {
   std::unordered_map<std::string_view, int32_t> vocab;
   for (size_t k = 0; k < pieces.size(); ++k) vocab.emplace(pieces[k], static_cast<int32_t>(k));
   struct Merge {
-    int32_t left, right, merged;
+    std::string_view left, right;
+    int32_t merged;
     size_t left_chars;
   };
   std::vector<Merge> merges;
   for (size_t k = 0; k < pieces.size(); ++k) {
-    const std::string& p = pieces[k];
+    const std::string_view p = pieces[k];
     size_t chars = 1;
-    for (size_t cut = utf8_len_at(p, 0); cut < p.size(); cut += utf8_len_at(p, cut), ++chars) {
-      auto l = vocab.find(std::string_view(p).substr(0, cut));
-      auto r = vocab.find(std::string_view(p).substr(cut));
-      if (l != vocab.end() && r != vocab.end()) merges.push_back({l->second, r->second, static_cast<int32_t>(k), chars});
-    }
+    for (size_t cut = utf8_len_at(p, 0); cut < p.size(); cut += utf8_len_at(p, cut), ++chars)
+      if (vocab.count(p.substr(0, cut)) && vocab.count(p.substr(cut)))
+        merges.push_back({p.substr(0, cut), p.substr(cut), static_cast<int32_t>(k), chars});
   }
   std::stable_sort(merges.begin(), merges.end(), [&](const Merge& a, const Merge& b) {
     if (by_score && scores[a.merged] != scores[b.merged]) return scores[a.merged] > scores[b.merged];
     if (a.merged != b.merged) return a.merged < b.merged;
     return a.left_chars < b.left_chars;
   });
-  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::pair<std::string_view, std::string_view>> out;
   out.reserve(merges.size());
-  for (const Merge& m : merges) out.emplace_back(pieces[m.left], pieces[m.right]);
+  for (const Merge& m : merges) out.emplace_back(m.left, m.right);
   return out;
 }
+
+namespace {
 
 struct LoadedModel {
   sentencepiece::SentencePieceProcessor sp;
@@ -162,7 +165,10 @@ void load_model(const std::string& path, LoadedModel& m) {
 std::vector<std::pair<std::string, std::string>> sentencepiece_merges(const std::string& path, bool by_score) {
   LoadedModel m;
   load_model(path, m);
-  return generate_merges(m.pieces, m.scores, by_score);
+  const std::vector<std::string_view> views(m.pieces.begin(), m.pieces.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [l, r] : generate_merges(views, m.scores, by_score)) out.emplace_back(l, r);
+  return out;
 }
 
 std::unique_ptr<Tokenizer::Impl> load_sentencepiece(const std::string& path, bool native) {
@@ -181,9 +187,8 @@ std::unique_ptr<Tokenizer::Impl> load_sentencepiece(const std::string& path, boo
   if (sp.unk_id() >= 0) o.unk_token = pieces[sp.unk_id()];
   o.fuse_unk = true;
   o.byte_fallback = true;
-  const auto merges = generate_merges(pieces, m.scores, /*by_score=*/native);
-  std::vector<std::pair<std::string_view, std::string_view>> merge_views(merges.begin(), merges.end());
-  impl->model = std::make_unique<Bpe>(vocab, merge_views, std::move(o), path);
+  const std::vector<std::string_view> views(pieces.begin(), pieces.end());
+  impl->model = std::make_unique<Bpe>(vocab, generate_merges(views, m.scores, /*by_score=*/native), std::move(o), path);
   for (int id = 0; id < n; ++id) {
     int type = static_cast<size_t>(id) < info.piece_types.size() ? info.piece_types[id] : 1;
     if (!sp.IsControl(id) && !sp.IsUnknown(id) && type != 4) continue;

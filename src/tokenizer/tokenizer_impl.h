@@ -44,6 +44,9 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(const std::string& path);
 // tokenizer.model (SentencePiece BPE) → the pipeline transformers' LlamaConverter builds, or
 // (native) the one that reproduces SentencePiece's own encoding.
 std::unique_ptr<Tokenizer::Impl> load_sentencepiece(const std::string& path, bool native);
+// SentencePiece BPE merges from the pieces and their scores (views into `pieces`).
+std::vector<std::pair<std::string_view, std::string_view>> generate_merges(const std::vector<std::string_view>& pieces,
+                                                                           const std::vector<float>& scores, bool by_score);
 // The merges derived from a tokenizer.model (exposed for tests).
 std::vector<std::pair<std::string, std::string>> sentencepiece_merges(const std::string& path, bool by_score);
 // Applies tokenizer_config.json (may be null), config.json and generation_config.json of dir.
