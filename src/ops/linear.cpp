@@ -45,8 +45,10 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   // its blocks are fewer and larger.
   const bool par = m * w.k * n >= kParallelMinWork;
   const int64_t chunk = par ? chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16) : m;
+  // GGUF block formats: the activations quantized once for all row blocks (llama.cpp's q8 formats).
+  const cpu::GgmlActs* acts = l.ggml() ? cpu::ggml_prepare_acts(l.ggml_type, x, n, w.k) : nullptr;
   parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
-    if (l.ggml()) cpu::ggml_matmul(l.ggml_type, l.weight.data, l.weight.dim(1), w.k, x, n, m0, m1, y, m);  // GGUF blocks
+    if (l.ggml()) cpu::ggml_matmul(l.ggml_type, l.weight.data, l.weight.dim(1), w.k, x, n, m0, m1, y, m, acts);  // GGUF blocks
     else kern.matmul(w, x, n, m0, m1, y, m);
     if (!l.bias.empty()) {
       thread_local std::vector<float> b;

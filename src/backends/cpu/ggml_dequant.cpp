@@ -6,93 +6,16 @@
 #include <cstring>
 #include <string>
 
+#include "backends/cpu/ggml_blocks.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
 namespace cpplm::cpu {
 namespace {
 
-constexpr int kQK = 32;    // elements per block of the legacy and IQ4_NL formats
-constexpr int kQKK = 256;  // elements per super-block of the K formats and IQ4_XS
-
-// Scales are IEEE halves (ggml_half); codes are little-endian bytes, low nibble first.
-struct BlockQ8_0 {
-  uint16_t d;
-  int8_t qs[kQK];  // y = d * q
-};
-struct BlockQ4_0 {
-  uint16_t d;
-  uint8_t qs[kQK / 2];  // element j in the low nibble of byte j, element j+16 in its high nibble; y = d * (q - 8)
-};
-struct BlockQ4_1 {
-  uint16_t d, m;        // y = d * q + m
-  uint8_t qs[kQK / 2];  // nibbles as in Q4_0
-};
-struct BlockQ5_0 {
-  uint16_t d;
-  uint8_t qh[4];        // 32 fifth bits: bit j of the little-endian word belongs to element j
-  uint8_t qs[kQK / 2];  // low 4 bits as in Q4_0; y = d * (q - 16)
-};
-struct BlockQ5_1 {
-  uint16_t d, m;  // y = d * q + m
-  uint8_t qh[4];
-  uint8_t qs[kQK / 2];
-};
-struct BlockQ2_K {
-  uint8_t scales[kQKK / 16];  // per 16 elements: low nibble scale, high nibble min (4 bits each)
-  uint8_t qs[kQKK / 4];       // 2-bit codes: 32 bytes cover 128 elements in 4 shifts of 2 bits
-  uint16_t d, dmin;           // super-block scale of the scales and of the mins
-};
-struct BlockQ3_K {
-  uint8_t hmask[kQKK / 8];  // third bit of each code (set means no -4)
-  uint8_t qs[kQKK / 4];     // low 2 bits, arranged as in Q2_K
-  uint8_t scales[12];       // 16 signed 6-bit scales (stored +32), packed 4+2 bits
-  uint16_t d;
-};
-struct BlockQ4_K {
-  uint16_t d, dmin;
-  uint8_t scales[12];    // 8 (scale, min) pairs of 6 bits, see scale_min_k4
-  uint8_t qs[kQKK / 2];  // per 64 elements: 32 bytes, low nibbles first 32 elements, high nibbles next 32
-};
-struct BlockQ5_K {
-  uint16_t d, dmin;
-  uint8_t scales[12];
-  uint8_t qh[kQKK / 8];  // fifth bits: bit 2k of qh[l] for element l of the k-th 32-run's low nibbles, 2k+1 for the high
-  uint8_t qs[kQKK / 2];
-};
-struct BlockQ6_K {
-  uint8_t ql[kQKK / 2];      // low 4 bits
-  uint8_t qh[kQKK / 4];      // high 2 bits
-  int8_t scales[kQKK / 16];  // signed 8-bit scale per 16 elements
-  uint16_t d;
-};
-struct BlockIQ4_NL {
-  uint16_t d;
-  uint8_t qs[kQK / 2];  // nibbles as in Q4_0, indexing kIQ4NL
-};
-struct BlockIQ4_XS {
-  uint16_t d;
-  uint16_t scales_h;            // high 2 bits of the 8 sub-block scales
-  uint8_t scales_l[kQKK / 64];  // low 4 bits, two per byte
-  uint8_t qs[kQKK / 2];         // per 32 elements: 16 bytes of nibbles as in IQ4_NL
-};
-static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
-static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 && sizeof(BlockIQ4_NL) == 18);
-static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144);
-static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockIQ4_XS) == 136);
-
-// The non-linear 4-bit code book of IQ4_NL and IQ4_XS (ggml-common.h kvalues_iq4nl).
-constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+using namespace ggml;  // NOLINT: the block layouts
 
 float h2f(uint16_t h) { return f16_to_f32(h); }
-
-// Blocks are copied out one at a time: the source may be unaligned.
-template <class B>
-B load(const uint8_t* p, size_t i) {
-  B b;
-  std::memcpy(&b, p + i * sizeof(B), sizeof(B));
-  return b;
-}
 
 void dequant_q8_0(const uint8_t* p, size_t nb, float* y) {
   for (size_t i = 0; i < nb; ++i, y += kQK) {

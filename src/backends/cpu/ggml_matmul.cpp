@@ -1,4 +1,4 @@
-// ggml block-format matmul: correctness first (dequantize-then-f32); integer kernels can replace the inner loop.
+// ggml block-format matmul: integer dot products on quantized activations (ggml_qdot), or dequantize-then-f32.
 #include "backends/cpu/ggml_matmul.h"
 
 #include <string>
@@ -24,9 +24,25 @@ void ggml_dequant_row(uint32_t type, const void* w, size_t row_bytes, int64_t k,
                   out);
 }
 
+const GgmlActs* ggml_prepare_acts(uint32_t type, const float* x, int n, int64_t k) {
+  if (exact_quant()) return nullptr;
+  thread_local GgmlActs acts;
+  ggml_quantize_acts(type, x, n, k, &acts);
+  return &acts;
+}
+
 void ggml_matmul(uint32_t type, const void* w, size_t row_bytes, int64_t k, const float* x, int n, int64_t m0, int64_t m1,
-                 float* y, int64_t ldy) {
-  if (m1 <= m0) return;
+                 float* y, int64_t ldy, const GgmlActs* acts) {
+  if (m1 <= m0 || n <= 0) return;
+  if (!exact_quant()) {
+    if (acts == nullptr) {
+      thread_local GgmlActs own;
+      ggml_quantize_acts(type, x, n, k, &own);
+      acts = &own;
+    }
+    ggml_matmul_q(active_isa(), type, w, row_bytes, *acts, m0, m1, y, ldy);
+    return;
+  }
   const Kernels& kern = kernels();
   thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(k));

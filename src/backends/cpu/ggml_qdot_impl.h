@@ -1,0 +1,352 @@
+// SIMD bodies of the ggml integer dot products, written once over a small traits struct V (256-bit integer dot of
+// unsigned weight bytes with signed activation bytes) and compiled per ISA (ggml_qdot_avx2.cpp, ggml_qdot_avx512.cpp).
+// Include only from those files, after <immintrin.h>, inside an ISA-specific namespace.
+//
+// Row streaming (any number of tokens): for each row, a run of weight blocks is unpacked once into bytes and dotted
+// with every token. Legacy types (blocks of 32): the integer sum of each block, then the block's f32 product formed
+// as ggml's generic vec_dot forms it and added to the token's sum in block order, so the result equals the scalar
+// reference bit for bit. K types (super-blocks of 256): exact integer sums per super-block (Σ scale·Σq·a and the
+// min/offset terms), then sum += (dx·dy)·isum − (dmin·dy)·summ per super-block.
+
+namespace detail {
+
+// Keeps the compiler from fusing a product into the following addition (ggml's generic code rounds each product).
+template <class T>
+inline T opaque(T v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
+
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+inline uint16_t rd16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+inline __m256i nibbles32(const uint8_t* qs) {  // 16 bytes -> elements 0..15 (low nibbles), 16..31 (high)
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+}
+
+// Bit j of the 32-bit word as 0x10 in byte j (Q5_0 / Q5_1 fifth bits).
+inline __m256i bits_to_0x10(uint32_t qh) {
+  const __m256i v = _mm256_set1_epi32(static_cast<int>(qh));
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bytes = _mm256_shuffle_epi8(v, shuf);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Sums of each of 8 vectors of 8 int32 lanes: lane j of the result = Σ lanes of p[j].
+inline __m256i reduce8(const __m256i p[8]) {
+  const __m256i h01 = _mm256_hadd_epi32(p[0], p[1]), h23 = _mm256_hadd_epi32(p[2], p[3]);
+  const __m256i h45 = _mm256_hadd_epi32(p[4], p[5]), h67 = _mm256_hadd_epi32(p[6], p[7]);
+  const __m256i a = _mm256_hadd_epi32(h01, h23), b = _mm256_hadd_epi32(h45, h67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+inline int hsum8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+constexpr int8_t kIQ4NLv[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// ---- legacy types (blocks of 32 against q8_0 / q8_1) ----
+
+enum class Legacy { Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL };
+
+template <Legacy L>
+struct LegacyInfo;
+template <>
+struct LegacyInfo<Legacy::Q8_0> {
+  static constexpr size_t kBytes = 34;
+  static constexpr bool kSigned = true, kMin = false;
+  static constexpr int kOff = 0;
+};
+template <>
+struct LegacyInfo<Legacy::Q4_0> {
+  static constexpr size_t kBytes = 18;
+  static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kOff = 8;
+};
+template <>
+struct LegacyInfo<Legacy::Q4_1> {
+  static constexpr size_t kBytes = 20;
+  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOff = 0;
+};
+template <>
+struct LegacyInfo<Legacy::Q5_0> {
+  static constexpr size_t kBytes = 22;
+  static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kOff = 16;
+};
+template <>
+struct LegacyInfo<Legacy::Q5_1> {
+  static constexpr size_t kBytes = 24;
+  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOff = 0;
+};
+template <>
+struct LegacyInfo<Legacy::IQ4_NL> {
+  static constexpr size_t kBytes = 18;
+  static constexpr bool kSigned = true, kMin = false;
+  static constexpr int kOff = 0;
+};
+
+// The 32 codes of block `blk` (unsigned, or signed for Q8_0 / IQ4_NL), its d and (Q4_1, Q5_1) m as f16 bits.
+template <Legacy L>
+inline __m256i legacy_codes(const uint8_t* blk, uint16_t* d, uint16_t* m) {
+  *d = rd16(blk);
+  if constexpr (L == Legacy::Q8_0) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  } else if constexpr (L == Legacy::Q4_0) {
+    return nibbles32(blk + 2);
+  } else if constexpr (L == Legacy::IQ4_NL) {
+    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLv)));
+    return _mm256_shuffle_epi8(tbl, nibbles32(blk + 2));
+  } else if constexpr (L == Legacy::Q4_1) {
+    *m = rd16(blk + 2);
+    return nibbles32(blk + 4);
+  } else if constexpr (L == Legacy::Q5_0) {
+    uint32_t qh;
+    std::memcpy(&qh, blk + 2, 4);
+    return _mm256_or_si256(nibbles32(blk + 6), bits_to_0x10(qh));
+  } else {
+    *m = rd16(blk + 2);
+    uint32_t qh;
+    std::memcpy(&qh, blk + 4, 4);
+    return _mm256_or_si256(nibbles32(blk + 8), bits_to_0x10(qh));
+  }
+}
+
+// Per-call token data, padded to whole runs of 8 blocks: block scales dy, (q8_1) s, and Σq per block.
+struct TokenPrep {
+  int64_t nbp = 0;
+  std::vector<float> dy, sy;
+  std::vector<int32_t> sum;
+};
+
+inline void prep_tokens(const GgmlActs& a, TokenPrep* p) {
+  const int64_t nb = a.k / 32;
+  p->nbp = (nb + 7) / 8 * 8;
+  const size_t sz = static_cast<size_t>(a.n * p->nbp);
+  p->dy.assign(sz, 0.0f);
+  p->sy.assign(sz, 0.0f);
+  p->sum.assign(sz, 0);
+  for (int t = 0; t < a.n; ++t) {
+    const float* d = a.scales(t);
+    const int32_t* bs = a.bsums(t);
+    for (int64_t b = 0; b < nb; ++b) {
+      p->dy[t * p->nbp + b] = d[b];
+      if (a.kind == GgmlActKind::Q8_1) p->sy[t * p->nbp + b] = a.sums(t)[b];
+      p->sum[t * p->nbp + b] = bs[2 * b] + bs[2 * b + 1];
+    }
+  }
+}
+
+// The f32 terms of 8 blocks as ggml's generic vec_dot forms them, from the exact integer sums `isum`.
+template <Legacy L>
+inline __m256 legacy_terms(__m256i isum, __m256 dx, __m256 dy, __m256 mx, __m256 sy) {
+  const __m256 fi = _mm256_cvtepi32_ps(isum);
+  if constexpr (L == Legacy::Q8_0) return _mm256_mul_ps(fi, _mm256_mul_ps(dx, dy));                // sumi*(dx*dy)
+  else if constexpr (L == Legacy::Q4_0) return _mm256_mul_ps(opaque(_mm256_mul_ps(fi, dx)), dy);  // sumi*dx*dy
+  else if constexpr (LegacyInfo<L>::kMin)
+    return _mm256_add_ps(opaque(_mm256_mul_ps(_mm256_mul_ps(dx, dy), fi)), opaque(_mm256_mul_ps(mx, sy)));
+  else return _mm256_mul_ps(_mm256_mul_ps(dx, dy), fi);  // (dx*dy)*sumi, (dy*dx)*sumi
+}
+
+template <class V, Legacy L>
+void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  using I = LegacyInfo<L>;
+  thread_local TokenPrep prep;
+  prep_tokens(a, &prep);
+  const int64_t nb = a.k / 32, nbp = prep.nbp;
+  thread_local std::vector<float> acc;
+  acc.resize(static_cast<size_t>(a.n));
+  constexpr bool kSignedDot = I::kSigned && !V::kWide;        // abs/sign trick (AVX2 maddubs)
+  constexpr int kOff = I::kSigned && V::kWide ? 128 : I::kOff;  // codes stored + kOff; Σq·kOff subtracted
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t r = m0; r < m1; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+      const int cnt = static_cast<int>(std::min<int64_t>(8, nb - b0));
+      __m256i wc[8];
+      alignas(16) uint16_t dh[8] = {}, mh[8] = {};
+      for (int j = 0; j < cnt; ++j) {
+        __m256i c = legacy_codes<L>(row + (b0 + j) * I::kBytes, &dh[j], &mh[j]);
+        if constexpr (I::kSigned && V::kWide) c = _mm256_xor_si256(c, flip);
+        wc[j] = c;
+      }
+      __m256i wabs[8];
+      if constexpr (kSignedDot)
+        for (int j = 0; j < cnt; ++j) wabs[j] = _mm256_sign_epi8(wc[j], wc[j]);
+      const __m256 dx = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
+      const __m256 mx = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mh)));
+      for (int t = 0; t < a.n; ++t) {
+        const int8_t* at = a.codes(t) + b0 * 32;
+        __m256i p[8];
+        for (int j = 0; j < 8; ++j) {
+          if (j >= cnt) {
+            p[j] = _mm256_setzero_si256();
+            continue;
+          }
+          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 32 * j));
+          if constexpr (kSignedDot) p[j] = V::dot(_mm256_setzero_si256(), wabs[j], _mm256_sign_epi8(av, wc[j]));
+          else p[j] = V::dot(_mm256_setzero_si256(), wc[j], av);
+        }
+        __m256i isum = reduce8(p);
+        if constexpr (kOff != 0) {
+          const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(prep.sum.data() + t * nbp + b0));
+          isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(s, _mm256_set1_epi32(kOff)));
+        }
+        const __m256 dy = _mm256_loadu_ps(prep.dy.data() + t * nbp + b0);
+        __m256 sy = _mm256_setzero_ps();
+        if constexpr (I::kMin) sy = _mm256_loadu_ps(prep.sy.data() + t * nbp + b0);
+        alignas(32) float f[8];
+        _mm256_store_ps(f, legacy_terms<L>(isum, dx, dy, mx, sy));
+        float s = acc[t];
+        for (int j = 0; j < cnt; ++j) s += f[j];
+        acc[t] = s;
+      }
+    }
+    for (int t = 0; t < a.n; ++t) y[t * ldy + r] = acc[t];
+  }
+}
+
+// ---- K types (super-blocks of 256 against q8_K) ----
+
+enum class KType { Q4_K, Q5_K, Q6_K };
+
+inline void k4_scales(const uint8_t* packed, uint8_t scales[8], uint8_t mins[8]) {
+  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+  uint32_t utmp[4];
+  std::memcpy(utmp, packed, 12);
+  utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+  const uint32_t uaux = utmp[1] & kmask1;
+  utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+  utmp[2] = uaux;
+  utmp[0] &= kmask1;
+  std::memcpy(scales, utmp, 8);
+  std::memcpy(mins, utmp + 2, 8);
+}
+
+// Unpacks one super-block into 8 vectors of 32 unsigned codes (elements in order), the per-lane integer scales
+// (sc[i] applies to lane l of vector i), the offset/min weights per 16 columns (mw: the integer multiplying Σq of
+// group g, subtracted), and d / dmin as f32.
+template <KType K>
+inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i sc[8], int32_t mw[16], float* d, float* dmin) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  if constexpr (K == KType::Q6_K) {
+    const uint8_t* ql = blk;
+    const uint8_t* qh = blk + 128;
+    const int8_t* s8 = reinterpret_cast<const int8_t*>(blk + 192);
+    *d = h2f(rd16(blk + 208));
+    *dmin = 0.0f;
+    const __m256i m3 = _mm256_set1_epi8(0x30);
+    for (int c = 0; c < 2; ++c, ql += 64, qh += 32) {
+      const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i q1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+      codes[4 * c + 0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m3));
+      codes[4 * c + 1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m3));
+      codes[4 * c + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(h, m3));
+      codes[4 * c + 3] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m3));
+    }
+    for (int i = 0; i < 8; ++i) {
+      sc[i] = _mm256_setr_epi32(s8[2 * i], s8[2 * i], s8[2 * i], s8[2 * i], s8[2 * i + 1], s8[2 * i + 1], s8[2 * i + 1],
+                                s8[2 * i + 1]);
+    }
+    for (int g = 0; g < 16; ++g) mw[g] = 32 * s8[g];
+  } else {
+    *d = h2f(rd16(blk));
+    *dmin = h2f(rd16(blk + 2));
+    uint8_t scales[8], mins[8];
+    k4_scales(blk + 4, scales, mins);
+    const uint8_t* qs = blk + 16 + (K == KType::Q5_K ? 32 : 0);
+    __m256i hb = _mm256_setzero_si256();
+    if constexpr (K == KType::Q5_K) hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
+    const __m256i one = _mm256_set1_epi8(1);
+    for (int j = 0; j < 4; ++j, qs += 32) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
+      __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (K == KType::Q5_K) {
+        const __m256i b0 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one);
+        const __m256i b1 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one);
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(b0, 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(b1, 4));
+      }
+      codes[2 * j] = lo;
+      codes[2 * j + 1] = hi;
+    }
+    for (int i = 0; i < 8; ++i) sc[i] = _mm256_set1_epi32(scales[i]);
+    for (int g = 0; g < 16; ++g) mw[g] = mins[g / 2];
+  }
+}
+
+template <class V, KType K>
+void rows_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  constexpr size_t kBytes = K == KType::Q4_K ? 144 : K == KType::Q5_K ? 176 : 210;
+  const int64_t nb = a.k / 256;
+  thread_local std::vector<float> acc;
+  acc.resize(static_cast<size_t>(a.n));
+  for (int64_t r = m0; r < m1; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int64_t b = 0; b < nb; ++b) {
+      __m256i codes[8], sc[8];
+      alignas(32) int32_t mw[16];
+      float dx, dminx;
+      k_unpack<K>(row + b * kBytes, codes, sc, mw, &dx, &dminx);
+      const __m256i mw0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mw));
+      const __m256i mw1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mw + 8));
+      for (int t = 0; t < a.n; ++t) {
+        const int8_t* at = a.codes(t) + b * 256;
+        __m256i tot = _mm256_setzero_si256();
+        for (int i = 0; i < 8; ++i) {
+          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 32 * i));
+          tot = _mm256_add_epi32(tot, _mm256_mullo_epi32(V::dot(_mm256_setzero_si256(), codes[i], av), sc[i]));
+        }
+        const int32_t* bs = a.bsums(t) + b * 16;
+        const __m256i bs0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs));
+        const __m256i bs1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + 8));
+        const int summ = hsum8(_mm256_add_epi32(_mm256_mullo_epi32(bs0, mw0), _mm256_mullo_epi32(bs1, mw1)));
+        const int isum = hsum8(tot);
+        const float dy = a.scales(t)[b];
+        if constexpr (K == KType::Q6_K) acc[t] += (dx * dy) * static_cast<float>(isum - summ);
+        else acc[t] += (dx * dy) * static_cast<float>(isum) - (dminx * dy) * static_cast<float>(summ);
+      }
+    }
+    for (int t = 0; t < a.n; ++t) y[t * ldy + r] = acc[t];
+  }
+}
+
+// Row-streaming kernels by ggml type; false for a type without one.
+template <class V>
+bool rows_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
+              int64_t ldy) {
+  const auto* w = static_cast<const uint8_t*>(wv);
+  switch (static_cast<GgmlQuant>(type)) {
+    case GgmlQuant::Q8_0: rows_legacy<V, Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_0: rows_legacy<V, Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_1: rows_legacy<V, Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_0: rows_legacy<V, Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_1: rows_legacy<V, Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::IQ4_NL: rows_legacy<V, Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_K: rows_k<V, KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_K: rows_k<V, KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q6_K: rows_k<V, KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    default: return false;
+  }
+}
+
+}  // namespace detail
