@@ -3,9 +3,10 @@
 // simd_int8_impl.h (quantize_act). No include guard on purpose (see simd_kernels_impl.h).
 //
 // Weights are streamed once per call, S::kDR rows per step (S::kDRT when n > 1; a step's rows stay
-// in L1 while each tile of up to S::kDT tokens runs over them), straight from packed storage (rows
-// of the next step prefetched): one integer vector I holds 4W code bytes, a chunk of kCW columns. Lane l of a dot product (vpdpbusd / maddubs: 4 bytes per int32 lane) covers kCPL
-// consecutive columns, so each lane stays inside one activation block of 32:
+// in L1 while each tile of up to S::kDT tokens runs over them), straight from packed storage (the
+// next step's rows prefetched): one integer vector I holds 4W code bytes, a chunk of kCW columns.
+// Lane l of a dot product (vpdpbusd / maddubs: 4 bytes per int32 lane) covers kCPL consecutive
+// columns, so each lane stays inside one activation block of 32:
 //  - 8 bits: bytes are codes in column order; the activations are used in column order.
 //  - 4 bits: byte i holds the codes of columns 2i (low nibble) and 2i+1 (high nibble), so the
 //    activations of each chunk are stored once per call as [even columns | odd columns] and
