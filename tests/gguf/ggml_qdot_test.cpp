@@ -146,6 +146,32 @@ TEST(GgmlQdot, Q8_KActivationsAsGgmlRef) {
   EXPECT_EQ(a.d[0], 0.0f);
 }
 
+// The SIMD quantizers give the scalar quantizer's values (codes, scales, sums, panel) on every ISA.
+TEST(GgmlQdot, ActivationsEqualOnEveryIsa) {
+  std::mt19937 rng(6);
+  const int n = 19;
+  const int64_t k = 768;
+  std::vector<float> x = random_acts(n, k, rng);
+  x[5] = -9.0f, x[6] = 9.0f;  // equal magnitudes: the first one gives the q8_K sign
+  const cpu::Isa saved = cpu::active_isa();
+  for (auto type : {GgmlQuant::Q8_0, GgmlQuant::Q4_1, GgmlQuant::Q4_K}) {
+    cpu::set_active_isa(cpu::Isa::Scalar);
+    GgmlActs want;
+    cpu::ggml_quantize_acts(tid(type), x.data(), n, k, &want);
+    for (cpu::Isa isa : isas()) {
+      cpu::set_active_isa(isa);
+      GgmlActs got;
+      cpu::ggml_quantize_acts(tid(type), x.data(), n, k, &got);
+      EXPECT_EQ(got.q, want.q) << cpu::isa_name(isa);
+      EXPECT_EQ(got.d, want.d) << cpu::isa_name(isa);
+      EXPECT_EQ(got.s, want.s) << cpu::isa_name(isa);
+      EXPECT_EQ(got.bsum, want.bsum) << cpu::isa_name(isa);
+      EXPECT_EQ(got.panel, want.panel) << cpu::isa_name(isa);
+    }
+  }
+  cpu::set_active_isa(saved);
+}
+
 // The reference dot against dequantize-then-f32: within the activations' quantization error.
 TEST(GgmlQdot, ReferenceWithinActivationQuantizationError) {
   std::mt19937 rng(3);

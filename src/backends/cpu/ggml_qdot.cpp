@@ -11,6 +11,7 @@
 #include "backends/cpu/ggml_dequant.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm::cpu {
 namespace {
@@ -359,18 +360,45 @@ void ggml_quantize_acts(uint32_t type, const float* x, int n, int64_t k, GgmlAct
   a.d.resize(static_cast<size_t>(n * nb));
   a.s.resize(a.kind == GgmlActKind::Q8_1 ? static_cast<size_t>(n * (k / 32)) : 0);
   a.bsum.resize(static_cast<size_t>(n * (k / 16)));
-  for (int t = 0; t < n; ++t) {
+  const Isa isa = active_isa();
+  auto one = [&](int t) {
     const float* xt = x + static_cast<int64_t>(t) * k;
     int8_t* q = a.q.data() + static_cast<int64_t>(t) * k;
     float* d = a.d.data() + static_cast<int64_t>(t) * nb;
-    if (a.kind == GgmlActKind::Q8_K) quantize_q8_k(xt, k, q, d);
-    else quantize_q8_0_1(xt, k, a.kind == GgmlActKind::Q8_1, q, d, a.kind == GgmlActKind::Q8_1 ? a.s.data() + t * (k / 32) : nullptr);
+    float* s = a.kind == GgmlActKind::Q8_1 ? a.s.data() + t * (k / 32) : nullptr;
     int32_t* bs = a.bsum.data() + static_cast<int64_t>(t) * (k / 16);
+    if (isa == Isa::Avx512) return ggml_quantize_token_avx512(a.kind, xt, k, q, d, s, bs);
+    if (isa == Isa::Avx2) return ggml_quantize_token_avx2(a.kind, xt, k, q, d, s, bs);
+    if (a.kind == GgmlActKind::Q8_K) quantize_q8_k(xt, k, q, d);
+    else quantize_q8_0_1(xt, k, a.kind == GgmlActKind::Q8_1, q, d, s);
     for (int64_t g = 0; g < k / 16; ++g) {
-      int s = 0;
-      for (int j = 0; j < 16; ++j) s += q[g * 16 + j];
-      bs[g] = s;
+      int sum = 0;
+      for (int j = 0; j < 16; ++j) sum += q[g * 16 + j];
+      bs[g] = sum;
     }
+  };
+  // Tokens in parallel (a nested call runs on the caller).
+  parallel_for(n, std::max<int64_t>(1, n / (2 * pool_threads())), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) one(static_cast<int>(t));
+  });
+  a.panel.clear();
+  if (a.kind != GgmlActKind::Q8_K && n >= kGgmlPanelMin) {
+    const int groups = (n + 15) / 16;
+    a.panel.assign(static_cast<size_t>(groups * nb) * sizeof(GgmlPanelBlock), 0);
+    auto* pb = reinterpret_cast<GgmlPanelBlock*>(a.panel.data());
+    parallel_for(groups, 1, [&](int64_t g0, int64_t g1) {
+    for (int t = static_cast<int>(g0) * 16; t < std::min(n, static_cast<int>(g1) * 16); ++t) {
+      const int g = t / 16, l = t % 16;
+      const int8_t* q = a.codes(t);
+      for (int64_t b = 0; b < nb; ++b) {
+        GgmlPanelBlock& p = pb[g * nb + b];
+        for (int c = 0; c < 8; ++c) std::memcpy(p.q[c][l], q + b * 32 + 4 * c, 4);
+        p.sum[l] = a.bsums(t)[2 * b] + a.bsums(t)[2 * b + 1];
+        p.d[l] = a.scales(t)[b];
+        p.s[l] = a.kind == GgmlActKind::Q8_1 ? a.sums(t)[b] : 0.0f;
+      }
+    }
+    });
   }
 }
 

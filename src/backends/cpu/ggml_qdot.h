@@ -26,11 +26,26 @@ struct GgmlActs {
   std::vector<float> d;          // [n][k / block]
   std::vector<float> s;          // [n][k / 32], q8_1 only
   std::vector<int32_t> bsum;     // [n][k / 16]
+  // q8_0 / q8_1 with n >= kGgmlPanelMin: the tokens as lanes for the prefill kernels, per group of 16 tokens and
+  // block of 32 columns a GgmlPanelBlock (tokens past n zero).
+  std::vector<uint8_t> panel;
   const int8_t* codes(int t) const { return q.data() + static_cast<int64_t>(t) * k; }
   const float* scales(int t) const { return d.data() + static_cast<int64_t>(t) * (k / block); }
   const float* sums(int t) const { return s.data() + static_cast<int64_t>(t) * (k / 32); }
   const int32_t* bsums(int t) const { return bsum.data() + static_cast<int64_t>(t) * (k / 16); }
 };
+
+constexpr int kGgmlPanelMin = 16;
+struct GgmlPanelBlock {
+  int8_t q[8][16][4];  // columns 4c..4c+3 of token lane l at q[c][l]
+  int32_t sum[16];     // Σq of the block
+  float d[16];
+  float s[16];         // q8_1 only
+};
+static_assert(sizeof(GgmlPanelBlock) == 704);
+inline const GgmlPanelBlock* ggml_panel(const GgmlActs& a, int group) {
+  return reinterpret_cast<const GgmlPanelBlock*>(a.panel.data()) + static_cast<int64_t>(group) * (a.k / 32);
+}
 
 // The activation kind of a ggml weight type; throws Error for a type without a dot product.
 GgmlActKind ggml_act_kind(uint32_t type);
@@ -58,6 +73,10 @@ bool ggml_matmul_q_avx512(uint32_t type, const void* w, size_t row_bytes, const 
                           int64_t ldy);
 bool ggml_matmul_q_avx2(uint32_t type, const void* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
                         int64_t ldy);
+
+// One token's activations on that ISA (the same values as the scalar quantizer); s may be null except for q8_1.
+void ggml_quantize_token_avx512(GgmlActKind kind, const float* x, int64_t k, int8_t* q, float* d, float* s, int32_t* bsum);
+void ggml_quantize_token_avx2(GgmlActKind kind, const float* x, int64_t k, int8_t* q, float* d, float* s, int32_t* bsum);
 
 // Dispatch on `isa` (Scalar = the reference).
 void ggml_matmul_q(Isa isa, uint32_t type, const void* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,

@@ -22,6 +22,10 @@ struct V {
 
 }  // namespace avx2_ggml
 
+void ggml_quantize_token_avx2(GgmlActKind kind, const float* x, int64_t k, int8_t* q, float* d, float* s, int32_t* bsum) {
+  avx2_ggml::detail::quantize_token(kind, x, k, q, d, s, bsum);
+}
+
 bool ggml_matmul_q_avx2(uint32_t type, const void* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
                         int64_t ldy) {
   return avx2_ggml::detail::rows_any<avx2_ggml::V>(type, w, row_bytes, a, m0, m1, y, ldy);

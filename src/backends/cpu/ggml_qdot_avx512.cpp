@@ -1,4 +1,4 @@
-// ggml integer dot products, AVX-512 VNNI (vpdpbusd on 256-bit vectors): ggml_qdot_impl.h compiled for this instruction set.
+// ggml integer dot products, AVX-512 VNNI (vpdpbusd): ggml_qdot_impl.h compiled for this instruction set.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -18,10 +18,114 @@ struct V {
   static constexpr bool kWide = true;  // u up to 255 without saturation
 };
 
+// Prefill (n >= kGgmlPanelMin, legacy types): tokens are the 16 lanes of a zmm (GgmlPanelBlock). R rows × T groups
+// of 16 tokens share each unpacked weight block; per (row, token) the block's integer sum, then its f32 term as
+// ggml's generic vec_dot forms it added in block order: the same values as the row-streaming kernel.
+template <detail::Legacy L, int T, int R>
+void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
+  using I = detail::LegacyInfo<L>;
+  constexpr int kOff = I::kSigned ? 128 : I::kOff;
+  const int64_t nb = a.k / 32;
+  const GgmlPanelBlock* pan[T];
+  for (int t = 0; t < T; ++t) pan[t] = ggml_panel(a, g0 + t);
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t b = 0; b < nb; ++b) {
+    alignas(32) uint8_t wb[R][32];
+    float dx[R], mx[R];
+    for (int r = 0; r < R; ++r) {
+      uint16_t dh = 0, mh = 0;
+      __m256i c = detail::legacy_codes<L>(w + static_cast<size_t>(r0 + r) * row_bytes + b * I::kBytes, &dh, &mh);
+      if constexpr (I::kSigned) c = _mm256_xor_si256(c, flip);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(wb[r]), c);
+      dx[r] = detail::h2f(dh);
+      mx[r] = detail::h2f(mh);
+    }
+    for (int t = 0; t < T; ++t) {
+      const GgmlPanelBlock& p = pan[t][b];
+      __m512i av[8];
+      for (int c = 0; c < 8; ++c) av[c] = _mm512_loadu_si512(p.q[c]);
+      __m512i init = _mm512_setzero_si512();
+      if constexpr (kOff != 0) init = _mm512_mullo_epi32(_mm512_loadu_si512(p.sum), _mm512_set1_epi32(-kOff));
+      const __m512 dy = _mm512_loadu_ps(p.d);
+      for (int r = 0; r < R; ++r) {
+        __m512i isum = init;
+        for (int c = 0; c < 8; ++c) {
+          int32_t w4;
+          std::memcpy(&w4, wb[r] + 4 * c, 4);
+          isum = _mm512_dpbusd_epi32(isum, _mm512_set1_epi32(w4), av[c]);
+        }
+        const __m512 fi = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), isum);  // maskz: g++ 12 warns on the unmasked form
+        const __m512 dxv = _mm512_set1_ps(dx[r]);
+        __m512 term;
+        if constexpr (L == detail::Legacy::Q8_0) {
+          term = _mm512_mul_ps(fi, _mm512_mul_ps(dxv, dy));
+        } else if constexpr (L == detail::Legacy::Q4_0) {
+          term = _mm512_mul_ps(detail::opaque(_mm512_mul_ps(fi, dxv)), dy);
+        } else if constexpr (I::kMin) {
+          const __m512 mt = detail::opaque(_mm512_mul_ps(_mm512_set1_ps(mx[r]), _mm512_loadu_ps(p.s)));
+          term = _mm512_add_ps(detail::opaque(_mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi)), mt);
+        } else {
+          term = _mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi);
+        }
+        acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(term));
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    const int tok0 = (g0 + t) * 16;
+    const int lanes = std::min(16, a.n - tok0);
+    for (int r = 0; r < R; ++r) {
+      alignas(64) float o[16];
+      _mm512_store_ps(o, acc[r][t]);
+      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
+    }
+  }
+}
+
+template <detail::Legacy L>
+void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  constexpr int R = 3, T = 3;
+  const int groups = (a.n + 15) / 16;
+  int g0 = 0;
+  for (; g0 + T <= groups; g0 += T) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy);
+    for (; r < m1; ++r) tile_legacy<L, T, 1>(w, row_bytes, a, g0, r, y, ldy);
+  }
+  for (; g0 < groups; ++g0) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile_legacy<L, 1, R>(w, row_bytes, a, g0, r, y, ldy);
+    for (; r < m1; ++r) tile_legacy<L, 1, 1>(w, row_bytes, a, g0, r, y, ldy);
+  }
+}
+
+bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
+                 int64_t ldy) {
+  if (a.panel.empty()) return false;
+  const auto* w = static_cast<const uint8_t*>(wv);
+  switch (static_cast<GgmlQuant>(type)) {
+    case GgmlQuant::Q8_0: prefill_legacy<detail::Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_0: prefill_legacy<detail::Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_1: prefill_legacy<detail::Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_0: prefill_legacy<detail::Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_1: prefill_legacy<detail::Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::IQ4_NL: prefill_legacy<detail::Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    default: return false;
+  }
+}
+
 }  // namespace avx512_ggml
+
+void ggml_quantize_token_avx512(GgmlActKind kind, const float* x, int64_t k, int8_t* q, float* d, float* s, int32_t* bsum) {
+  avx512_ggml::detail::quantize_token(kind, x, k, q, d, s, bsum);
+}
 
 bool ggml_matmul_q_avx512(uint32_t type, const void* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
                         int64_t ldy) {
+  if (avx512_ggml::prefill_any(type, w, row_bytes, a, m0, m1, y, ldy)) return true;
   return avx512_ggml::detail::rows_any<avx512_ggml::V>(type, w, row_bytes, a, m0, m1, y, ldy);
 }
 

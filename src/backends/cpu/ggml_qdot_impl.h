@@ -180,7 +180,7 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
     for (int64_t b0 = 0; b0 < nb; b0 += 8) {
       const int cnt = static_cast<int>(std::min<int64_t>(8, nb - b0));
       __m256i wc[8];
-      alignas(16) uint16_t dh[8] = {}, mh[8] = {};
+      uint16_t dh[8] = {}, mh[8] = {};
       for (int j = 0; j < cnt; ++j) {
         __m256i c = legacy_codes<L>(row + (b0 + j) * I::kBytes, &dh[j], &mh[j]);
         if constexpr (I::kSigned && V::kWide) c = _mm256_xor_si256(c, flip);
@@ -189,8 +189,15 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
       __m256i wabs[8];
       if constexpr (kSignedDot)
         for (int j = 0; j < cnt; ++j) wabs[j] = _mm256_sign_epi8(wc[j], wc[j]);
-      const __m256 dx = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
-      const __m256 mx = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mh)));
+      // Built in registers: a 128-bit load of halves just stored would stall on store forwarding.
+      const __m256 dx = _mm256_cvtph_ps(_mm_setr_epi16(static_cast<short>(dh[0]), static_cast<short>(dh[1]), static_cast<short>(dh[2]),
+                                                       static_cast<short>(dh[3]), static_cast<short>(dh[4]), static_cast<short>(dh[5]),
+                                                       static_cast<short>(dh[6]), static_cast<short>(dh[7])));
+      __m256 mx = _mm256_setzero_ps();
+      if constexpr (I::kMin)
+        mx = _mm256_cvtph_ps(_mm_setr_epi16(static_cast<short>(mh[0]), static_cast<short>(mh[1]), static_cast<short>(mh[2]),
+                                            static_cast<short>(mh[3]), static_cast<short>(mh[4]), static_cast<short>(mh[5]),
+                                            static_cast<short>(mh[6]), static_cast<short>(mh[7])));
       for (int t = 0; t < a.n; ++t) {
         const int8_t* at = a.codes(t) + b0 * 32;
         __m256i p[8];
@@ -327,6 +334,80 @@ void rows_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, i
       }
     }
     for (int t = 0; t < a.n; ++t) y[t * ldy + r] = acc[t];
+  }
+}
+
+// ---- activation quantization (the same values as ggml_qdot.cpp's scalar code) ----
+
+inline float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// 32 int32 (4 vectors, elements in order) to 32 bytes in order (values within ±127).
+inline void pack32(__m256i i0, __m256i i1, __m256i i2, __m256i i3, int8_t* q) {
+  const __m256i a = _mm256_packs_epi32(i0, i1), b = _mm256_packs_epi32(i2, i3);
+  const __m256i p = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(a, b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), p);
+}
+
+// One token: codes q [k], scales d, (q8_1) s, bsum per 16.
+inline void quantize_token(GgmlActKind kind, const float* x, int64_t k, int8_t* q, float* d, float* s, int32_t* bsum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  if (kind != GgmlActKind::Q8_K) {
+    for (int64_t b = 0; b < k / 32; ++b, x += 32, q += 32) {
+      __m256 v[4];
+      for (int j = 0; j < 4; ++j) v[j] = _mm256_loadu_ps(x + 8 * j);
+      __m256 m = _mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1]));
+      m = _mm256_max_ps(m, _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+      const float amax = hmax8(m);
+      const float dd = amax / 127.f;
+      d[b] = _cvtsh_ss(_cvtss_sh(dd, 0));
+      const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
+      __m256i i[4];
+      for (int j = 0; j < 4; ++j) i[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], id));
+      pack32(i[0], i[1], i[2], i[3], q);
+      const int s0 = hsum8(_mm256_add_epi32(i[0], i[1])), s1 = hsum8(_mm256_add_epi32(i[2], i[3]));
+      bsum[2 * b] = s0;
+      bsum[2 * b + 1] = s1;
+      if (kind == GgmlActKind::Q8_1) s[b] = _cvtsh_ss(_cvtss_sh(dd * static_cast<float>(s0 + s1), 0));
+    }
+    return;
+  }
+  for (int64_t b = 0; b < k / 256; ++b, x += 256, q += 256) {
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < 256; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    const float amax = hmax8(m);
+    if (amax == 0.0f) {
+      d[b] = 0.0f;
+      std::memset(q, 0, 256);
+      for (int g = 0; g < 16; ++g) bsum[b * 16 + g] = 0;
+      continue;
+    }
+    // The first element of largest magnitude gives the sign (ggml's strict '>' scan).
+    float max = 0.0f;
+    const __m256 am = _mm256_set1_ps(amax);
+    for (int j = 0; j < 256; j += 8) {
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), am, _CMP_EQ_OQ));
+      if (hit) {
+        max = x[j + __builtin_ctz(static_cast<unsigned>(hit))];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m256 is = _mm256_set1_ps(iscale);
+    const __m256i lim = _mm256_set1_epi32(127);
+    for (int j = 0; j < 256; j += 32) {
+      __m256i i[4];
+      for (int u = 0; u < 4; ++u)
+        i[u] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(is, _mm256_loadu_ps(x + j + 8 * u))), lim);
+      pack32(i[0], i[1], i[2], i[3], q + j);
+      bsum[b * 16 + j / 16] = hsum8(_mm256_add_epi32(i[0], i[1]));
+      bsum[b * 16 + j / 16 + 1] = hsum8(_mm256_add_epi32(i[2], i[3]));
+    }
+    d[b] = 1 / iscale;
   }
 }
 
