@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -88,34 +89,63 @@ TEST(GgufModel, F32FileGivesTheCheckpointsLogits) { check_float_file(GgmlType::F
 TEST(GgufModel, BF16FileGivesTheCheckpointsLogits) { check_float_file(GgmlType::BF16, 1e-5); }
 TEST(GgufModel, F16FileGivesTheCheckpointsLogits) { check_float_file(GgmlType::F16, 1e-3); }
 
+// Logits after `prompt` and then `cont` fed one token at a time (the greedy loop's steps).
+std::vector<float> logits_after(Model& m, const std::vector<int32_t>& prompt, const std::vector<int32_t>& cont) {
+  SequenceCache cache = m.make_cache();
+  std::vector<int32_t> next = prompt;
+  std::vector<float> logits;
+  for (size_t i = 0; i <= cont.size(); ++i) {
+    SequenceInput in{next, &cache};
+    logits = m.forward(std::span<const SequenceInput>(&in, 1), /*all_logits=*/false);
+    if (i < cont.size()) next = {cont[i]};
+  }
+  return logits;
+}
+
 // llama.cpp's greedy continuations (reference/llamacpp_reference.json) on every fixture file present; the F16
-// file is remade from the checkpoint (write_float_gguf) when absent.
+// and Q8_0 files are remade from the checkpoint (write_float_gguf) when absent.
 TEST(GgufModel, GreedyContinuationsMatchLlamaCpp) {
   const auto ref = parse_json_file(std::string(CPPLM_TEST_DATA) + "/gguf/reference/llamacpp_reference.json");
   int files = 0;
   for (const auto& [name, prompts] : ref.items()) {
     std::string path = gguf_dir() + "/" + name;
     if (!std::filesystem::exists(path)) {
-      if (name != "llama-6m-kjv-fortunes-f16.gguf") continue;
+      const bool f16 = name == "llama-6m-kjv-fortunes-f16.gguf", q8 = name == "llama-6m-kjv-fortunes-q8_0.gguf";
+      if (!f16 && !q8) continue;
       path = tmp_path(name);
-      test::write_float_gguf(q2k_file(), GgmlType::F16, path);
+      test::write_float_gguf(q2k_file(), f16 ? GgmlType::F16 : GgmlType::Q8_0, path);
     }
     ++files;
     auto m = Model::load(path);
     int match = 0;
     std::string agree;  // per prompt: tokens equal before the first difference
+    size_t pi = 0;
+    std::string margins;  // where a continuation parts from llama.cpp's: our logits of both tokens
     for (const auto& p : prompts) {
+      ++pi;
       const auto want = p.at("llamacpp_greedy_ids").get<std::vector<int32_t>>();
       const auto got = test::greedy(*m, p.at("prompt_ids").get<std::vector<int32_t>>(), 32, 9);
       match += got == want;
       size_t same = 0;
       while (same < got.size() && same < want.size() && got[same] == want[same]) ++same;
+      if (same < got.size() && same < want.size()) {  // our margin where the continuations part
+        const auto prompt = p.at("prompt_ids").get<std::vector<int32_t>>();
+        const std::vector<float> lg = logits_after(*m, prompt, std::vector<int32_t>(want.begin(), want.begin() + same));
+        const float ours = lg[got[same]], theirs = lg[want[same]];
+        float top = -1e30f;
+        for (float v : lg) top = std::max(top, v);
+        char line[200];
+        std::snprintf(line, sizeof line, "  prompt %zu, token %zu: cpplm %d (%.4f), llama.cpp %d (%.4f here): margin %.4f of top logit %.3f\n",
+                      pi, same, got[same], ours, want[same], theirs, ours - theirs, top);
+        margins += line;
+      }
       agree += ' ';
       agree += std::to_string(same);
       agree += '/';
       agree += std::to_string(want.size());
     }
     std::printf("%s: %d/5 greedy continuations equal llama.cpp's (common prefixes:%s)\n", name.c_str(), match, agree.c_str());
+    std::printf("%s", margins.c_str());
     const bool exact =
         name.find("f16") != std::string::npos || name.find("bf16") != std::string::npos || name.find("q8_0") != std::string::npos;
     if (exact) {
@@ -123,6 +153,27 @@ TEST(GgufModel, GreedyContinuationsMatchLlamaCpp) {
     }
   }
   EXPECT_GE(files, 2);
+}
+
+// The Q8_0 writer (ggml's quantize_row_q8_0_ref) gives llama-quantize's tensor bytes (with CPPLM_GGUF_DIR).
+TEST(GgufModel, Q8_0WriterReproducesLlamaQuantize) {
+  const std::string theirs = gguf_dir() + "/llama-6m-kjv-fortunes-q8_0.gguf";
+  if (!std::filesystem::exists(theirs)) GTEST_SKIP() << "no " << theirs;
+  const std::string ours = tmp_path("q8_0-writer.gguf");
+  test::write_float_gguf(q2k_file(), GgmlType::Q8_0, ours);
+  const GgufFile a(ours), b(theirs);
+  int checked = 0;
+  for (const GgufTensor& t : b.tensors()) {
+    const GgufTensor* u = nullptr;
+    for (const GgufTensor& v : a.tensors())
+      if (v.name == t.name) u = &v;
+    ASSERT_NE(u, nullptr) << t.name;
+    ASSERT_EQ(u->type, t.type) << t.name;
+    ASSERT_EQ(u->nbytes, t.nbytes) << t.name;
+    EXPECT_EQ(std::memcmp(u->data, t.data, t.nbytes), 0) << t.name;
+    ++checked;
+  }
+  EXPECT_GT(checked, 10);
 }
 
 // Llama 3.1's rope_freqs: each frequency divided by its factor. All factors 2 are linear scaling by 2; all 1

@@ -2,6 +2,7 @@
 // (llama.cpp's converter layout: Q/K rows permuted, norms F32), byte patches for bad files, greedy decoding.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -139,9 +140,21 @@ inline void write_float_gguf(const std::string& meta_from, GgmlType type, const 
     }
     const GgmlType tt = t.ne.size() == 1 ? GgmlType::F32 : type;
     std::vector<uint8_t> bytes;
-    if (tt == GgmlType::F32)
+    if (tt == GgmlType::F32) {
       bytes.assign(reinterpret_cast<uint8_t*>(f.data()), reinterpret_cast<uint8_t*>(f.data()) + f.size() * 4);
-    else
+    } else if (tt == GgmlType::Q8_0) {
+      // ggml's quantize_row_q8_0_ref (what llama-quantize runs for Q8_0): d = amax/127 as f16, q = roundf(x/d).
+      for (size_t b = 0; b < f.size(); b += 32) {
+        float amax = 0.0f;
+        for (size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(f[b + j]));
+        const float d = amax / ((1 << 7) - 1);
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t h = f32_to_f16(d);
+        bytes.push_back(static_cast<uint8_t>(h & 0xFF));
+        bytes.push_back(static_cast<uint8_t>(h >> 8));
+        for (size_t j = 0; j < 32; ++j) bytes.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::roundf(f[b + j] * id))));
+      }
+    } else
       for (float x : f) {
         const uint16_t h = tt == GgmlType::F16 ? f32_to_f16(x) : f32_to_bf16(x);
         bytes.push_back(static_cast<uint8_t>(h & 0xFF));
