@@ -382,22 +382,23 @@ void ggml_quantize_acts(uint32_t type, const float* x, int n, int64_t k, GgmlAct
     for (int64_t t = t0; t < t1; ++t) one(static_cast<int>(t));
   });
   a.panel.clear();
-  if (a.kind != GgmlActKind::Q8_K && n >= kGgmlPanelMin) {
+  if (n >= kGgmlPanelMin) {
     const int groups = (n + 15) / 16;
-    a.panel.assign(static_cast<size_t>(groups * nb) * sizeof(GgmlPanelBlock), 0);
+    a.panel.assign(static_cast<size_t>(groups * (k / 32)) * sizeof(GgmlPanelBlock), 0);
     auto* pb = reinterpret_cast<GgmlPanelBlock*>(a.panel.data());
     parallel_for(groups, 1, [&](int64_t g0, int64_t g1) {
-    for (int t = static_cast<int>(g0) * 16; t < std::min(n, static_cast<int>(g1) * 16); ++t) {
-      const int g = t / 16, l = t % 16;
-      const int8_t* q = a.codes(t);
-      for (int64_t b = 0; b < nb; ++b) {
-        GgmlPanelBlock& p = pb[g * nb + b];
-        for (int c = 0; c < 8; ++c) std::memcpy(p.q[c][l], q + b * 32 + 4 * c, 4);
-        p.sum[l] = a.bsums(t)[2 * b] + a.bsums(t)[2 * b + 1];
-        p.d[l] = a.scales(t)[b];
-        p.s[l] = a.kind == GgmlActKind::Q8_1 ? a.sums(t)[b] : 0.0f;
+      for (int t = static_cast<int>(g0) * 16; t < std::min(n, static_cast<int>(g1) * 16); ++t) {
+        const int g = t / 16, l = t % 16;
+        const int8_t* q = a.codes(t);
+        for (int64_t b = 0; b < k / 32; ++b) {
+          GgmlPanelBlock& p = pb[g * (k / 32) + b];
+          for (int c = 0; c < 8; ++c) std::memcpy(p.q[c][l], q + b * 32 + 4 * c, 4);
+          p.sum[l] = a.bsums(t)[2 * b] + a.bsums(t)[2 * b + 1];
+          p.sum_lo[l] = a.bsums(t)[2 * b];
+          p.d[l] = a.scales(t)[b * 32 / a.block];
+          p.s[l] = a.kind == GgmlActKind::Q8_1 ? a.sums(t)[b] : 0.0f;
+        }
       }
-    }
     });
   }
 }

@@ -26,8 +26,8 @@ struct GgmlActs {
   std::vector<float> d;          // [n][k / block]
   std::vector<float> s;          // [n][k / 32], q8_1 only
   std::vector<int32_t> bsum;     // [n][k / 16]
-  // q8_0 / q8_1 with n >= kGgmlPanelMin: the tokens as lanes for the prefill kernels, per group of 16 tokens and
-  // block of 32 columns a GgmlPanelBlock (tokens past n zero).
+  // n >= kGgmlPanelMin: the tokens as lanes for the prefill kernels, per group of 16 tokens and block of 32
+  // columns a GgmlPanelBlock (tokens past n zero).
   std::vector<uint8_t> panel;
   const int8_t* codes(int t) const { return q.data() + static_cast<int64_t>(t) * k; }
   const float* scales(int t) const { return d.data() + static_cast<int64_t>(t) * (k / block); }
@@ -39,10 +39,11 @@ constexpr int kGgmlPanelMin = 16;
 struct GgmlPanelBlock {
   int8_t q[8][16][4];  // columns 4c..4c+3 of token lane l at q[c][l]
   int32_t sum[16];     // Σq of the block
-  float d[16];
+  int32_t sum_lo[16];  // Σq of its first 16 columns
+  float d[16];         // the token's scale of this block (q8_K: of its super-block)
   float s[16];         // q8_1 only
 };
-static_assert(sizeof(GgmlPanelBlock) == 704);
+static_assert(sizeof(GgmlPanelBlock) == 768);
 inline const GgmlPanelBlock* ggml_panel(const GgmlActs& a, int group) {
   return reinterpret_cast<const GgmlPanelBlock*>(a.panel.data()) + static_cast<int64_t>(group) * (a.k / 32);
 }

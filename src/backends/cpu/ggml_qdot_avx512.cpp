@@ -102,6 +102,113 @@ void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64
   }
 }
 
+// Prefill with Q4_K, Q5_K, Q6_K: the same panel (q8_K codes, sums per 32 and per first 16 columns, the
+// super-block's d in every block); per (row, token) the super-block's exact integer sums, then the row kernel's f32
+// terms, so a token gets the same bits as from rows_k.
+template <detail::KType K, int T, int R>
+void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
+  constexpr size_t kBytes = K == detail::KType::Q4_K ? 144 : K == detail::KType::Q5_K ? 176 : 210;
+  constexpr bool kQ6 = K == detail::KType::Q6_K;
+  const int64_t nsb = a.k / 256;
+  const GgmlPanelBlock* pan[T];
+  for (int t = 0; t < T; ++t) pan[t] = ggml_panel(a, g0 + t);
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    alignas(32) uint8_t wb[R][256];
+    int32_t sc[R][16], mn[R][8];
+    float dx[R], dm[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = w + static_cast<size_t>(r0 + r) * row_bytes + sb * kBytes;
+      __m256i codes[8], scv[8];
+      alignas(32) int32_t mw[16];
+      detail::k_unpack<K>(blk, codes, scv, mw, &dx[r], &dm[r]);
+      for (int i = 0; i < 8; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(wb[r] + 32 * i), codes[i]);
+      if constexpr (kQ6) {
+        for (int g = 0; g < 16; ++g) sc[r][g] = reinterpret_cast<const int8_t*>(blk + 192)[g];
+      } else {
+        uint8_t s8[8], m8[8];
+        detail::k4_scales(blk + 4, s8, m8);
+        for (int j = 0; j < 8; ++j) sc[r][j] = s8[j], mn[r][j] = m8[j];
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      __m512i tot[R], summ[R];
+      for (int r = 0; r < R; ++r) tot[r] = summ[r] = _mm512_setzero_si512();
+      for (int j = 0; j < 8; ++j) {
+        const GgmlPanelBlock& p = pan[t][sb * 8 + j];
+        __m512i av[8];
+        for (int c = 0; c < 8; ++c) av[c] = _mm512_loadu_si512(p.q[c]);
+        const __m512i s32 = _mm512_loadu_si512(p.sum);
+        const __m512i slo = _mm512_loadu_si512(p.sum_lo);
+        for (int r = 0; r < R; ++r) {
+          if constexpr (kQ6) {
+            __m512i ia = _mm512_mullo_epi32(slo, _mm512_set1_epi32(-32 * 1));
+            __m512i ib = _mm512_mullo_epi32(_mm512_sub_epi32(s32, slo), _mm512_set1_epi32(-32));
+            for (int c = 0; c < 4; ++c) {
+              int32_t w4;
+              std::memcpy(&w4, wb[r] + 32 * j + 4 * c, 4);
+              ia = _mm512_dpbusd_epi32(ia, _mm512_set1_epi32(w4), av[c]);
+              std::memcpy(&w4, wb[r] + 32 * j + 16 + 4 * c, 4);
+              ib = _mm512_dpbusd_epi32(ib, _mm512_set1_epi32(w4), av[c + 4]);
+            }
+            tot[r] = _mm512_add_epi32(tot[r], _mm512_add_epi32(_mm512_mullo_epi32(ia, _mm512_set1_epi32(sc[r][2 * j])),
+                                                               _mm512_mullo_epi32(ib, _mm512_set1_epi32(sc[r][2 * j + 1]))));
+          } else {
+            __m512i is = _mm512_setzero_si512();
+            for (int c = 0; c < 8; ++c) {
+              int32_t w4;
+              std::memcpy(&w4, wb[r] + 32 * j + 4 * c, 4);
+              is = _mm512_dpbusd_epi32(is, _mm512_set1_epi32(w4), av[c]);
+            }
+            tot[r] = _mm512_add_epi32(tot[r], _mm512_mullo_epi32(is, _mm512_set1_epi32(sc[r][j])));
+            summ[r] = _mm512_add_epi32(summ[r], _mm512_mullo_epi32(s32, _mm512_set1_epi32(mn[r][j])));
+          }
+        }
+      }
+      const __m512 dy = _mm512_loadu_ps(pan[t][sb * 8].d);
+      for (int r = 0; r < R; ++r) {
+        const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), tot[r]);
+        const __m512 p1 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dx[r]), dy), ft));
+        if constexpr (kQ6) {
+          acc[r][t] = _mm512_add_ps(acc[r][t], p1);
+        } else {
+          const __m512 fs = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), summ[r]);
+          const __m512 p2 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dm[r]), dy), fs));
+          acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(_mm512_sub_ps(p1, p2)));
+        }
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    const int tok0 = (g0 + t) * 16;
+    const int lanes = std::min(16, a.n - tok0);
+    for (int r = 0; r < R; ++r) {
+      alignas(64) float o[16];
+      _mm512_store_ps(o, acc[r][t]);
+      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
+    }
+  }
+}
+
+template <detail::KType K>
+void prefill_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  constexpr int R = 3, T = 2;
+  const int groups = (a.n + 15) / 16;
+  int g0 = 0;
+  for (; g0 + T <= groups; g0 += T) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile_k<K, T, R>(w, row_bytes, a, g0, r, y, ldy);
+    for (; r < m1; ++r) tile_k<K, T, 1>(w, row_bytes, a, g0, r, y, ldy);
+  }
+  for (; g0 < groups; ++g0) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile_k<K, 1, R>(w, row_bytes, a, g0, r, y, ldy);
+    for (; r < m1; ++r) tile_k<K, 1, 1>(w, row_bytes, a, g0, r, y, ldy);
+  }
+}
+
 bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
                  int64_t ldy) {
   if (a.panel.empty()) return false;
@@ -113,6 +220,9 @@ bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs
     case GgmlQuant::Q5_0: prefill_legacy<detail::Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlQuant::Q5_1: prefill_legacy<detail::Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlQuant::IQ4_NL: prefill_legacy<detail::Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q4_K: prefill_k<detail::KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q5_K: prefill_k<detail::KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlQuant::Q6_K: prefill_k<detail::KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     default: return false;
   }
 }
