@@ -29,6 +29,7 @@ cpu::MatRef kv_matrix(const KVView& c, bool value) {
       m.scales = value ? c.v_scales : c.k_scales;
       m.biases = value ? c.v_biases : c.k_biases;
       m.sb_dtype = DType::F32;
+      m.exact = true;
       break;
     default: break;
   }

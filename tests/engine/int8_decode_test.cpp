@@ -217,9 +217,9 @@ TEST(Int8Decode, OnlyFor4And8BitWeightsInGroupsOf32To128) {
     }
   w.bits = 0;  // float weights
   EXPECT_FALSE(cpu::int8_decode(w, 1));
-  w.bits = 8;  // codes not stored as an mlx weight (the 8-bit K/V cache leaves dtype F32): exact path
+  w.bits = 8;  // a matrix that asks to stay exact (the 8-bit K/V cache)
   w.group = 64;
-  w.dtype = DType::F32;
+  w.exact = true;
   EXPECT_FALSE(cpu::int8_decode(w, 1));
   EXPECT_FALSE(cpu::int8_prefill(w, 16));
 }

@@ -15,7 +15,7 @@ Isa active_isa();
 // Forces a set (tests, benchmarks); throws Error when the CPU lacks it.
 void set_active_isa(Isa isa);
 
-// Exact quantized prefill: when true, prefill with 4/8-bit weights keeps f32 activations
+// Exact quantized matmuls: when true, prefill and decode with 4/8-bit weights keep f32 activations
 // (dequantize-then-f32 within 1e-5) instead of int8 activations. Starts as CPPLM_EXACT_QUANT=1
 // (read once); set_exact_quant overrides it (tests).
 bool exact_quant();

@@ -18,6 +18,9 @@ struct MatRef {
   const void* scales = nullptr;
   const void* biases = nullptr;
   DType sb_dtype = DType::F32;
+  // Keep f32 activations even where int8 ones would apply (the 8-bit K/V cache: attention scores
+  // and value sums stay exact).
+  bool exact = false;
   bool quantized() const { return bits > 0; }
 };
 
@@ -48,11 +51,10 @@ const Kernels& kernels();
 // y = Σ_blocks s·d·(Σ q·a) + Σ_groups b·Σx (integer dot products). Every ISA computes the same.
 constexpr int kInt8MinTokens = 16;
 constexpr int kActBlock = 32;
-// Weights the int8-activation paths take: mlx weight matrices (packed U32 codes, as the weight
-// loader requires) of 4/8-bit codes in groups of 32, 64 or 128. Other quantized MatRefs (the 8-bit
-// K/V cache: dtype left F32) keep the exact path, so attention scores stay f32 · dequantized keys.
+// Weights the int8-activation paths take: 4/8-bit codes in groups of 32, 64 or 128, unless the
+// MatRef asks to stay exact (the 8-bit K/V cache: attention scores stay f32 · dequantized keys).
 inline bool int8_weights(const MatRef& w) {
-  return w.dtype == DType::U32 && (w.bits == 4 || w.bits == 8) && (w.group == 32 || w.group == 64 || w.group == 128);
+  return !w.exact && (w.bits == 4 || w.bits == 8) && (w.group == 32 || w.group == 64 || w.group == 128);
 }
 inline bool int8_prefill(const MatRef& w, int n) { return n >= kInt8MinTokens && int8_weights(w) && !exact_quant(); }
 // Decode (1 <= n < kInt8MinTokens) with the same weights: the same activation quantization and the
