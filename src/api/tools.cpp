@@ -179,8 +179,12 @@ LoadedModel load_model(const BenchSpec& spec) {
     m = Model::load(spec.model_dir);
     args = m->args();
     wtype = m->model_dtype();
-    r.name = std::filesystem::path(spec.model_dir).filename().string() + " " +
-             (args.quantization ? std::string("q") + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
+    const std::filesystem::path path(spec.model_dir);
+    if (std::filesystem::is_regular_file(path))  // a GGUF file: its name says its types (a file may mix several)
+      r.name = path.filename().string();
+    else
+      r.name = path.filename().string() + " " +
+               (args.quantization ? std::string("q") + std::to_string(args.quantization->bits) : std::string(dtype_name(wtype)));
   }
   r.wtype = wtype;
   if (gpu) {
