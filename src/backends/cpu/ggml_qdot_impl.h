@@ -132,6 +132,8 @@ struct TokenPrep {
   int64_t nbp = 0;
   std::vector<float> dy, sy;
   std::vector<int32_t> sum;
+  // Codes per pair of blocks (b, b+1) as the row kernel dots them: b[0:16], b+1[0:16], b[16:32], b+1[16:32].
+  std::vector<int8_t> ap;
 };
 
 inline void prep_tokens(const GgmlActs& a, TokenPrep* p) {
@@ -150,6 +152,16 @@ inline void prep_tokens(const GgmlActs& a, TokenPrep* p) {
       p->sum[t * p->nbp + b] = bs[2 * b] + bs[2 * b + 1];
     }
   }
+  p->ap.assign(static_cast<size_t>(a.n * p->nbp * 32), 0);
+  for (int t = 0; t < a.n; ++t) {
+    const int8_t* q = a.codes(t);
+    int8_t* o = p->ap.data() + t * p->nbp * 32;
+    for (int64_t b = 0; b < nb; ++b) {
+      int8_t* dst = o + (b / 2) * 64 + (b % 2) * 16;
+      std::memcpy(dst, q + b * 32, 16);
+      std::memcpy(dst + 32, q + b * 32 + 16, 16);
+    }
+  }
 }
 
 // The f32 terms of 8 blocks as ggml's generic vec_dot forms them, from the exact integer sums `isum`.
@@ -163,88 +175,114 @@ inline __m256 legacy_terms(__m256i isum, __m256 dx, __m256 dy, __m256 mx, __m256
   else return _mm256_mul_ps(_mm256_mul_ps(dx, dy), fi);  // (dx*dy)*sumi, (dy*dx)*sumi
 }
 
-// RR rows at once (one unpack of each row per run of 8 blocks, dotted with every token).
-template <class V, Legacy L, int RR>
-inline void rows_legacy_rr(const uint8_t* w, size_t row_bytes, const GgmlActs& a, const TokenPrep& prep, int64_t r0, float* acc) {
+// Two blocks' codes as P = [b first 16 | b1 first 16], Q = [b last 16 | b1 last 16] (the layout of TokenPrep::ap).
+template <Legacy L, bool kFlip>
+inline void legacy_pair(const uint8_t* b0, const uint8_t* b1, __m256i* P, __m256i* Q, uint16_t* d0, uint16_t* d1, uint16_t* m0,
+                        uint16_t* m1) {
+  if constexpr (L == Legacy::Q4_0) {
+    *d0 = rd16(b0), *d1 = rd16(b1);
+    const __m256i q = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b1 + 2)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 2)));
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    *P = _mm256_and_si256(q, m);
+    *Q = _mm256_and_si256(_mm256_srli_epi16(q, 4), m);
+  } else if constexpr (L == Legacy::Q8_0) {
+    *d0 = rd16(b0), *d1 = rd16(b1);
+    __m256i p = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b1 + 2)),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 2)));
+    __m256i q = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b1 + 18)),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0 + 18)));
+    if constexpr (kFlip) {
+      const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+      p = _mm256_xor_si256(p, flip), q = _mm256_xor_si256(q, flip);
+    }
+    *P = p, *Q = q;
+  } else {
+    __m256i c0 = legacy_codes<L>(b0, d0, m0), c1 = legacy_codes<L>(b1, d1, m1);
+    if constexpr (kFlip) {
+      const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+      c0 = _mm256_xor_si256(c0, flip), c1 = _mm256_xor_si256(c1, flip);
+    }
+    *P = _mm256_permute2x128_si256(c0, c1, 0x20);
+    *Q = _mm256_permute2x128_si256(c0, c1, 0x31);
+  }
+}
+
+inline __m256 halves_to_ps(const uint16_t h[8]) {  // built in registers (a 128-bit reload of just-stored halves stalls)
+  return _mm256_cvtph_ps(_mm_setr_epi16(static_cast<short>(h[0]), static_cast<short>(h[1]), static_cast<short>(h[2]),
+                                        static_cast<short>(h[3]), static_cast<short>(h[4]), static_cast<short>(h[5]),
+                                        static_cast<short>(h[6]), static_cast<short>(h[7])));
+}
+
+// Row streaming: per run of 8 blocks the row is unpacked once (4 pairs of blocks), then per token 8 dot
+// instructions, 3 horizontal adds give the 8 block sums, and the f32 terms are added in block order.
+template <class V, Legacy L>
+void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   using I = LegacyInfo<L>;
+  thread_local TokenPrep prep;
+  prep_tokens(a, &prep);
   const int64_t nb = a.k / 32, nbp = prep.nbp;
   const int n = a.n;
   constexpr bool kSignedDot = I::kSigned && !V::kWide;        // abs/sign trick (AVX2 maddubs)
   constexpr int kOff = I::kSigned && V::kWide ? 128 : I::kOff;  // codes stored + kOff; Σq·kOff subtracted
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  std::fill(acc, acc + RR * n, 0.0f);
-  for (int64_t b0 = 0; b0 < nb; b0 += 8) {
-    const int cnt = static_cast<int>(std::min<int64_t>(8, nb - b0));
-    __m256i wc[RR][8], wabs[RR][8];
-    __m256 dx[RR], mx[RR];
-    for (int rr = 0; rr < RR; ++rr) {
-      const uint8_t* row = w + static_cast<size_t>(r0 + rr) * row_bytes;
-      uint16_t dh[8] = {}, mh[8] = {};
-      for (int j = 0; j < cnt; ++j) {
-        __m256i c = legacy_codes<L>(row + (b0 + j) * I::kBytes, &dh[j], &mh[j]);
-        if constexpr (I::kSigned && V::kWide) c = _mm256_xor_si256(c, flip);
-        wc[rr][j] = c;
-        if constexpr (kSignedDot) wabs[rr][j] = _mm256_sign_epi8(c, c);
-      }
-      // Built in registers: a 128-bit load of halves just stored would stall on store forwarding.
-      dx[rr] = _mm256_cvtph_ps(_mm_setr_epi16(static_cast<short>(dh[0]), static_cast<short>(dh[1]), static_cast<short>(dh[2]),
-                                              static_cast<short>(dh[3]), static_cast<short>(dh[4]), static_cast<short>(dh[5]),
-                                              static_cast<short>(dh[6]), static_cast<short>(dh[7])));
-      mx[rr] = _mm256_setzero_ps();
-      if constexpr (I::kMin)
-        mx[rr] = _mm256_cvtph_ps(_mm_setr_epi16(static_cast<short>(mh[0]), static_cast<short>(mh[1]), static_cast<short>(mh[2]),
-                                                static_cast<short>(mh[3]), static_cast<short>(mh[4]), static_cast<short>(mh[5]),
-                                                static_cast<short>(mh[6]), static_cast<short>(mh[7])));
-    }
-    for (int t = 0; t < n; ++t) {
-      const int8_t* at = a.codes(t) + b0 * 32;
-      __m256i corr = _mm256_setzero_si256();
-      if constexpr (kOff != 0)
-        corr = _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(prep.sum.data() + t * nbp + b0)),
-                                  _mm256_set1_epi32(kOff));
-      const __m256 dy = _mm256_loadu_ps(prep.dy.data() + t * nbp + b0);
-      __m256 sy = _mm256_setzero_ps();
-      if constexpr (I::kMin) sy = _mm256_loadu_ps(prep.sy.data() + t * nbp + b0);
-      alignas(32) float f[RR][8];
-      for (int rr = 0; rr < RR; ++rr) {
-        __m256i p[8];
-        for (int j = 0; j < 8; ++j) {
-          if (j >= cnt) {
-            p[j] = _mm256_setzero_si256();
-            continue;
-          }
-          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 32 * j));
-          if constexpr (kSignedDot) p[j] = V::dot(_mm256_setzero_si256(), wabs[rr][j], _mm256_sign_epi8(av, wc[rr][j]));
-          else p[j] = V::dot(_mm256_setzero_si256(), wc[rr][j], av);
-        }
-        const __m256i isum = _mm256_sub_epi32(reduce8(p), corr);
-        _mm256_store_ps(f[rr], legacy_terms<L>(isum, dx[rr], dy, mx[rr], sy));
-      }
-      float s[RR];
-      for (int rr = 0; rr < RR; ++rr) s[rr] = acc[rr * n + t];
-      for (int j = 0; j < cnt; ++j)
-        for (int rr = 0; rr < RR; ++rr) s[rr] += f[rr][j];
-      for (int rr = 0; rr < RR; ++rr) acc[rr * n + t] = s[rr];
-    }
-  }
-}
-
-template <class V, Legacy L>
-void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  thread_local TokenPrep prep;
-  prep_tokens(a, &prep);
-  constexpr int RR = 1;  // 2 rows at once measured slower (tg 13 vs 15 tokens/s, one thread)
+  thread_local std::vector<int32_t> corr;
+  corr.resize(prep.sum.size());
+  for (size_t i = 0; i < corr.size(); ++i) corr[i] = kOff * prep.sum[i];
   thread_local std::vector<float> acc;
-  acc.resize(static_cast<size_t>(RR * a.n));
-  int64_t r = m0;
-  for (; r + RR <= m1; r += RR) {
-    rows_legacy_rr<V, L, RR>(w, row_bytes, a, prep, r, acc.data());
-    for (int rr = 0; rr < RR; ++rr)
-      for (int t = 0; t < a.n; ++t) y[t * ldy + r + rr] = acc[rr * a.n + t];
-  }
-  for (; r < m1; ++r) {
-    rows_legacy_rr<V, L, 1>(w, row_bytes, a, prep, r, acc.data());
-    for (int t = 0; t < a.n; ++t) y[t * ldy + r] = acc[t];
+  acc.resize(static_cast<size_t>(n));
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t r = m0; r < m1; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+      const int cnt = static_cast<int>(std::min<int64_t>(8, nb - b0));
+      __m256i P[4], Q[4], Pa[4], Qa[4];
+      uint16_t dh[8] = {}, mh[8] = {};
+      for (int i = 0; i < 4; ++i) {
+        if (2 * i >= cnt) {
+          P[i] = Q[i] = Pa[i] = Qa[i] = _mm256_setzero_si256();
+          continue;
+        }
+        const uint8_t* blk = row + (b0 + 2 * i) * I::kBytes;
+        const uint8_t* blk1 = 2 * i + 1 < cnt ? blk + I::kBytes : blk;  // a missing second block meets zero codes
+        legacy_pair<L, I::kSigned && V::kWide>(blk, blk1, &P[i], &Q[i], &dh[2 * i], &dh[2 * i + 1], &mh[2 * i], &mh[2 * i + 1]);
+        if constexpr (kSignedDot) Pa[i] = _mm256_sign_epi8(P[i], P[i]), Qa[i] = _mm256_sign_epi8(Q[i], Q[i]);
+      }
+      if (cnt % 2) dh[cnt] = mh[cnt] = 0;
+      const __m256 dx = halves_to_ps(dh);
+      __m256 mx = _mm256_setzero_ps();
+      if constexpr (I::kMin) mx = halves_to_ps(mh);
+      for (int t = 0; t < n; ++t) {
+        const int8_t* at = prep.ap.data() + (t * nbp + b0) * 32;
+        __m256i v[4];
+        for (int i = 0; i < 4; ++i) {
+          const __m256i ap = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 64 * i));
+          const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 64 * i + 32));
+          if constexpr (kSignedDot) {
+            v[i] = V::dot(V::dot(_mm256_setzero_si256(), Pa[i], _mm256_sign_epi8(ap, P[i])), Qa[i], _mm256_sign_epi8(aq, Q[i]));
+          } else {
+            v[i] = V::dot(V::dot(_mm256_setzero_si256(), P[i], ap), Q[i], aq);
+          }
+        }
+        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+        __m256i isum = _mm256_permutevar8x32_epi32(h, order);
+        if constexpr (kOff != 0)
+          isum = _mm256_sub_epi32(isum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr.data() + t * nbp + b0)));
+        const __m256 dy = _mm256_loadu_ps(prep.dy.data() + t * nbp + b0);
+        __m256 sy = _mm256_setzero_ps();
+        if constexpr (I::kMin) sy = _mm256_loadu_ps(prep.sy.data() + t * nbp + b0);
+        alignas(32) float f[8];
+        _mm256_store_ps(f, legacy_terms<L>(isum, dx, dy, mx, sy));
+        float s = acc[t];
+        if (cnt == 8) {  // straight-line adds for whole runs
+          for (int j = 0; j < 8; ++j) s += f[j];
+        } else {
+          for (int j = 0; j < cnt; ++j) s += f[j];
+        }
+        acc[t] = s;
+      }
+    }
+    for (int t = 0; t < n; ++t) y[t * ldy + r] = acc[t];
   }
 }
 
