@@ -29,8 +29,9 @@ cpu::MatRef mat_ref(const Linear& l) {
   return w;
 }
 
-// Below this many multiply-adds a call runs on one thread (waking the others costs more).
-constexpr int64_t kParallelMinWork = 1 << 16;
+// Below this many multiply-adds a call runs on one thread (waking the others costs more), and a
+// chunk of rows holds at least half of it (taking a chunk costs a shared cache line).
+constexpr int64_t kParallelMinWork = 1 << 17;
 
 }  // namespace
 
@@ -44,7 +45,8 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   // that lost its CPU from holding the others back; prefill reuses each block's activations, so
   // its blocks are fewer and larger.
   const bool par = m * w.k * n >= kParallelMinWork;
-  const int64_t chunk = par ? chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16) : m;
+  const int64_t min_rows = (kParallelMinWork / 2 + w.k * n - 1) / (w.k * n);
+  const int64_t chunk = par ? std::max(chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16), (min_rows + 15) / 16 * 16) : m;
   // GGUF block formats: the activations quantized once for all row blocks (llama.cpp's q8 formats).
   const cpu::GgmlActs* acts = l.ggml() ? cpu::ggml_prepare_acts(l.ggml_type, x, n, w.k) : nullptr;
   parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
