@@ -20,10 +20,9 @@ namespace cpplm {
 namespace {
 
 using cpu::GgmlActs;
-using cpu::GgmlQuant;
 
 struct TypeCase {
-  GgmlQuant type;
+  GgmlType type;
   const char* name;
   std::vector<int> f16_at;  // byte offsets of f16 scales within a block
   bool exact;               // SIMD f32 combination equals the reference bit for bit
@@ -31,17 +30,17 @@ struct TypeCase {
 
 const std::vector<TypeCase>& cases() {
   static const std::vector<TypeCase> c = {
-      {GgmlQuant::Q8_0, "Q8_0", {0}, true},        {GgmlQuant::Q4_0, "Q4_0", {0}, true},
-      {GgmlQuant::Q4_1, "Q4_1", {0, 2}, true},     {GgmlQuant::Q5_0, "Q5_0", {0}, true},
-      {GgmlQuant::Q5_1, "Q5_1", {0, 2}, true},     {GgmlQuant::IQ4_NL, "IQ4_NL", {0}, true},
-      {GgmlQuant::Q2_K, "Q2_K", {80, 82}, true},   {GgmlQuant::Q3_K, "Q3_K", {108}, true},
-      {GgmlQuant::Q4_K, "Q4_K", {0, 2}, false},    {GgmlQuant::Q5_K, "Q5_K", {0, 2}, false},
-      {GgmlQuant::Q6_K, "Q6_K", {208}, false},     {GgmlQuant::IQ4_XS, "IQ4_XS", {0}, true},
+      {GgmlType::Q8_0, "Q8_0", {0}, true},        {GgmlType::Q4_0, "Q4_0", {0}, true},
+      {GgmlType::Q4_1, "Q4_1", {0, 2}, true},     {GgmlType::Q5_0, "Q5_0", {0}, true},
+      {GgmlType::Q5_1, "Q5_1", {0, 2}, true},     {GgmlType::IQ4_NL, "IQ4_NL", {0}, true},
+      {GgmlType::Q2_K, "Q2_K", {80, 82}, true},   {GgmlType::Q3_K, "Q3_K", {108}, true},
+      {GgmlType::Q4_K, "Q4_K", {0, 2}, false},    {GgmlType::Q5_K, "Q5_K", {0, 2}, false},
+      {GgmlType::Q6_K, "Q6_K", {208}, false},     {GgmlType::IQ4_XS, "IQ4_XS", {0}, true},
   };
   return c;
 }
 
-uint32_t tid(GgmlQuant t) { return static_cast<uint32_t>(t); }
+uint32_t tid(GgmlType t) { return static_cast<uint32_t>(t); }
 
 // Random rows: random code bytes, block scales of moderate size (positive and negative).
 std::vector<uint8_t> random_rows(const TypeCase& c, int64_t m, int64_t k, std::mt19937& rng) {
@@ -78,7 +77,7 @@ std::vector<cpu::Isa> isas() {
   return v;
 }
 
-size_t row_bytes(GgmlQuant t, int64_t k) { return cpu::ggml_row_bytes(tid(t), k); }
+size_t row_bytes(GgmlType t, int64_t k) { return cpu::ggml_row_bytes(tid(t), k); }
 
 // x86 ggml (quantize_row_q8_0 / q8_1 of ggml-cpu/arch/x86/quants.c), written out independently.
 TEST(GgmlQdot, Q8_0ActivationsAsLlamaCppOnX86) {
@@ -89,7 +88,7 @@ TEST(GgmlQdot, Q8_0ActivationsAsLlamaCppOnX86) {
   // A tie: amax = 127 makes id = 1, so 2.5 rounds to 2 (half to even), -3.5 to -4.
   for (int j = 32; j < 64; ++j) x[j] = 0.25f;
   x[32] = 127.0f, x[33] = 2.5f, x[34] = -3.5f;
-  for (auto kind : {GgmlQuant::Q8_0, GgmlQuant::Q4_1}) {
+  for (auto kind : {GgmlType::Q8_0, GgmlType::Q4_1}) {
     GgmlActs a;
     cpu::ggml_quantize_acts(tid(kind), x.data(), 1, k, &a);
     for (int64_t b = 0; b < k / 32; ++b) {
@@ -104,7 +103,7 @@ TEST(GgmlQdot, Q8_0ActivationsAsLlamaCppOnX86) {
         EXPECT_EQ(a.q[b * 32 + j], q) << b << " " << j;
         sum += q;
       }
-      if (kind == GgmlQuant::Q4_1) {
+      if (kind == GgmlType::Q4_1) {
         EXPECT_EQ(a.s[b], f16_to_f32(f32_to_f16(d * static_cast<float>(sum))));
       }
       EXPECT_EQ(a.bsum[2 * b] + a.bsum[2 * b + 1], sum);
@@ -122,7 +121,7 @@ TEST(GgmlQdot, Q8_KActivationsAsGgmlRef) {
   x[10] = -20.0f;   // block 0: negative max → d > 0
   x[300] = 15.0f;   // block 1: positive max → d < 0
   GgmlActs a;
-  cpu::ggml_quantize_acts(tid(GgmlQuant::Q4_K), x.data(), 1, k, &a);
+  cpu::ggml_quantize_acts(tid(GgmlType::Q4_K), x.data(), 1, k, &a);
   EXPECT_EQ(a.q[10], -127);
   EXPECT_EQ(a.q[300], -127);
   EXPECT_GT(a.d[0], 0.0f);
@@ -142,7 +141,7 @@ TEST(GgmlQdot, Q8_KActivationsAsGgmlRef) {
     }
   }
   std::vector<float> z(256, 0.0f);
-  cpu::ggml_quantize_acts(tid(GgmlQuant::Q6_K), z.data(), 1, 256, &a);
+  cpu::ggml_quantize_acts(tid(GgmlType::Q6_K), z.data(), 1, 256, &a);
   EXPECT_EQ(a.d[0], 0.0f);
 }
 
@@ -154,7 +153,7 @@ TEST(GgmlQdot, ActivationsEqualOnEveryIsa) {
   std::vector<float> x = random_acts(n, k, rng);
   x[5] = -9.0f, x[6] = 9.0f;  // equal magnitudes: the first one gives the q8_K sign
   const cpu::Isa saved = cpu::active_isa();
-  for (auto type : {GgmlQuant::Q8_0, GgmlQuant::Q4_1, GgmlQuant::Q4_K}) {
+  for (auto type : {GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_K}) {
     cpu::set_active_isa(cpu::Isa::Scalar);
     GgmlActs want;
     cpu::ggml_quantize_acts(tid(type), x.data(), n, k, &want);

@@ -77,7 +77,7 @@ TEST(GgmlDequant, ManyRowsInOneCall) {
   const TensorView& raw = f.tensors().at("blk.3.ffn_down.weight.raw");
   const TensorView& want = f.tensors().at("blk.3.ffn_down.weight.want");
   std::vector<float> got(static_cast<size_t>(want.numel()));
-  cpu::ggml_dequantize(static_cast<uint32_t>(cpu::GgmlQuant::Q4_K), raw.data, raw.nbytes(), got.size(), got.data());
+  cpu::ggml_dequantize(static_cast<uint32_t>(GgmlType::Q4_K), raw.data, raw.nbytes(), got.size(), got.data());
   EXPECT_EQ(std::memcmp(got.data(), want.data, got.size() * 4), 0);
 }
 
@@ -97,7 +97,7 @@ TEST(GgmlDequant, FixtureBytesComeFromTheGguf) {
 TEST(GgmlDequant, F32IsCopied) {
   const float src[3] = {1.5f, -0.0f, 3e-40f};
   float dst[3];
-  cpu::ggml_dequantize(static_cast<uint32_t>(cpu::GgmlQuant::F32), src, sizeof(src), 3, dst);
+  cpu::ggml_dequantize(static_cast<uint32_t>(GgmlType::F32), src, sizeof(src), 3, dst);
   EXPECT_EQ(std::memcmp(src, dst, sizeof(src)), 0);
 }
 
@@ -113,7 +113,7 @@ void expect_error(uint32_t type, size_t src_bytes, size_t n, const std::string& 
 }
 
 TEST(GgmlDequant, BadCountsAndBuffersThrow) {
-  using Q = cpu::GgmlQuant;
+  using Q = GgmlType;
   expect_error(static_cast<uint32_t>(Q::Q4_K), 144, 128, "Q4_K");          // half a super-block
   expect_error(static_cast<uint32_t>(Q::Q8_0), 34 * 4, 100, "Q8_0");       // not a multiple of 32
   expect_error(static_cast<uint32_t>(Q::Q6_K), 210 * 2 - 1, 512, "Q6_K");  // buffer one byte short

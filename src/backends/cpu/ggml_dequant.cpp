@@ -216,47 +216,28 @@ void dequant_iq4_xs(const uint8_t* p, size_t nb, float* y) {
   }
 }
 
-const char* type_name(uint32_t type) {
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::F32: return "F32";
-    case GgmlQuant::F16: return "F16";
-    case GgmlQuant::BF16: return "BF16";
-    case GgmlQuant::Q4_0: return "Q4_0";
-    case GgmlQuant::Q4_1: return "Q4_1";
-    case GgmlQuant::Q5_0: return "Q5_0";
-    case GgmlQuant::Q5_1: return "Q5_1";
-    case GgmlQuant::Q8_0: return "Q8_0";
-    case GgmlQuant::Q2_K: return "Q2_K";
-    case GgmlQuant::Q3_K: return "Q3_K";
-    case GgmlQuant::Q4_K: return "Q4_K";
-    case GgmlQuant::Q5_K: return "Q5_K";
-    case GgmlQuant::Q6_K: return "Q6_K";
-    case GgmlQuant::IQ4_NL: return "IQ4_NL";
-    case GgmlQuant::IQ4_XS: return "IQ4_XS";
-  }
-  return nullptr;
-}
+const char* type_name(uint32_t type) { return ggml_type_name(static_cast<GgmlType>(type)); }
 
 }  // namespace
 
 bool ggml_block_layout(uint32_t type, size_t* block_elems, size_t* block_bytes) {
   size_t e = kQK, b = 0;
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::F32: e = 1, b = 4; break;
-    case GgmlQuant::F16:
-    case GgmlQuant::BF16: e = 1, b = 2; break;
-    case GgmlQuant::Q4_0: b = sizeof(BlockQ4_0); break;
-    case GgmlQuant::Q4_1: b = sizeof(BlockQ4_1); break;
-    case GgmlQuant::Q5_0: b = sizeof(BlockQ5_0); break;
-    case GgmlQuant::Q5_1: b = sizeof(BlockQ5_1); break;
-    case GgmlQuant::Q8_0: b = sizeof(BlockQ8_0); break;
-    case GgmlQuant::IQ4_NL: b = sizeof(BlockIQ4_NL); break;
-    case GgmlQuant::Q2_K: e = kQKK, b = sizeof(BlockQ2_K); break;
-    case GgmlQuant::Q3_K: e = kQKK, b = sizeof(BlockQ3_K); break;
-    case GgmlQuant::Q4_K: e = kQKK, b = sizeof(BlockQ4_K); break;
-    case GgmlQuant::Q5_K: e = kQKK, b = sizeof(BlockQ5_K); break;
-    case GgmlQuant::Q6_K: e = kQKK, b = sizeof(BlockQ6_K); break;
-    case GgmlQuant::IQ4_XS: e = kQKK, b = sizeof(BlockIQ4_XS); break;
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::F32: e = 1, b = 4; break;
+    case GgmlType::F16:
+    case GgmlType::BF16: e = 1, b = 2; break;
+    case GgmlType::Q4_0: b = sizeof(BlockQ4_0); break;
+    case GgmlType::Q4_1: b = sizeof(BlockQ4_1); break;
+    case GgmlType::Q5_0: b = sizeof(BlockQ5_0); break;
+    case GgmlType::Q5_1: b = sizeof(BlockQ5_1); break;
+    case GgmlType::Q8_0: b = sizeof(BlockQ8_0); break;
+    case GgmlType::IQ4_NL: b = sizeof(BlockIQ4_NL); break;
+    case GgmlType::Q2_K: e = kQKK, b = sizeof(BlockQ2_K); break;
+    case GgmlType::Q3_K: e = kQKK, b = sizeof(BlockQ3_K); break;
+    case GgmlType::Q4_K: e = kQKK, b = sizeof(BlockQ4_K); break;
+    case GgmlType::Q5_K: e = kQKK, b = sizeof(BlockQ5_K); break;
+    case GgmlType::Q6_K: e = kQKK, b = sizeof(BlockQ6_K); break;
+    case GgmlType::IQ4_XS: e = kQKK, b = sizeof(BlockIQ4_XS); break;
     default: return false;
   }
   *block_elems = e;
@@ -280,26 +261,27 @@ void ggml_dequantize(uint32_t type, const void* src, size_t src_bytes, size_t n,
                 " bytes, " + std::to_string(src_bytes) + " given");
   }
   const auto* p = static_cast<const uint8_t*>(src);
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::F32: std::memcpy(dst, p, n * 4); break;
-    case GgmlQuant::F16:
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::F32: std::memcpy(dst, p, n * 4); break;
+    case GgmlType::F16:
       for (size_t i = 0; i < n; ++i) dst[i] = h2f(load<uint16_t>(p, i));
       break;
-    case GgmlQuant::BF16:
+    case GgmlType::BF16:
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load<uint16_t>(p, i));
       break;
-    case GgmlQuant::Q4_0: dequant_q4_0(p, nb, dst); break;
-    case GgmlQuant::Q4_1: dequant_q4_1(p, nb, dst); break;
-    case GgmlQuant::Q5_0: dequant_q5<BlockQ5_0, false>(p, nb, dst); break;
-    case GgmlQuant::Q5_1: dequant_q5<BlockQ5_1, true>(p, nb, dst); break;
-    case GgmlQuant::Q8_0: dequant_q8_0(p, nb, dst); break;
-    case GgmlQuant::Q2_K: dequant_q2_k(p, nb, dst); break;
-    case GgmlQuant::Q3_K: dequant_q3_k(p, nb, dst); break;
-    case GgmlQuant::Q4_K: dequant_k_4_5<BlockQ4_K, false>(p, nb, dst); break;
-    case GgmlQuant::Q5_K: dequant_k_4_5<BlockQ5_K, true>(p, nb, dst); break;
-    case GgmlQuant::Q6_K: dequant_q6_k(p, nb, dst); break;
-    case GgmlQuant::IQ4_NL: dequant_iq4_nl(p, nb, dst); break;
-    case GgmlQuant::IQ4_XS: dequant_iq4_xs(p, nb, dst); break;
+    case GgmlType::Q4_0: dequant_q4_0(p, nb, dst); break;
+    case GgmlType::Q4_1: dequant_q4_1(p, nb, dst); break;
+    case GgmlType::Q5_0: dequant_q5<BlockQ5_0, false>(p, nb, dst); break;
+    case GgmlType::Q5_1: dequant_q5<BlockQ5_1, true>(p, nb, dst); break;
+    case GgmlType::Q8_0: dequant_q8_0(p, nb, dst); break;
+    case GgmlType::Q2_K: dequant_q2_k(p, nb, dst); break;
+    case GgmlType::Q3_K: dequant_q3_k(p, nb, dst); break;
+    case GgmlType::Q4_K: dequant_k_4_5<BlockQ4_K, false>(p, nb, dst); break;
+    case GgmlType::Q5_K: dequant_k_4_5<BlockQ5_K, true>(p, nb, dst); break;
+    case GgmlType::Q6_K: dequant_q6_k(p, nb, dst); break;
+    case GgmlType::IQ4_NL: dequant_iq4_nl(p, nb, dst); break;
+    case GgmlType::IQ4_XS: dequant_iq4_xs(p, nb, dst); break;
+    default: break;  // ggml_block_layout admitted only the types above
   }
 }
 

@@ -3,27 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace cpplm::cpu {
+#include "core/ggml_types.h"
 
-// The ggml types this file decodes, numbered as llama.cpp's `enum ggml_type` (ggml.h), so a GGUF
-// tensor's type number converts with a cast. The backend keeps its own enum: it may not include io.
-enum class GgmlQuant : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q5_0 = 6,
-  Q5_1 = 7,
-  Q8_0 = 8,
-  Q2_K = 10,
-  Q3_K = 11,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  IQ4_NL = 20,
-  IQ4_XS = 23,
-  BF16 = 30,
-};
+namespace cpplm::cpu {
 
 // Elements and bytes of one block of `type` (1 element for the float types); false for a type not decoded here.
 bool ggml_block_layout(uint32_t type, size_t* block_elems, size_t* block_bytes);

@@ -330,19 +330,19 @@ float dot_iq4_xs(const uint8_t* w, int64_t nb, const int8_t* y, const float* yd)
 }  // namespace
 
 GgmlActKind ggml_act_kind(uint32_t type) {
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::Q8_0:
-    case GgmlQuant::Q4_0:
-    case GgmlQuant::Q5_0:
-    case GgmlQuant::IQ4_NL: return GgmlActKind::Q8_0;
-    case GgmlQuant::Q4_1:
-    case GgmlQuant::Q5_1: return GgmlActKind::Q8_1;
-    case GgmlQuant::Q2_K:
-    case GgmlQuant::Q3_K:
-    case GgmlQuant::Q4_K:
-    case GgmlQuant::Q5_K:
-    case GgmlQuant::Q6_K:
-    case GgmlQuant::IQ4_XS: return GgmlActKind::Q8_K;
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q8_0:
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
+    case GgmlType::IQ4_NL: return GgmlActKind::Q8_0;
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1: return GgmlActKind::Q8_1;
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+    case GgmlType::IQ4_XS: return GgmlActKind::Q8_K;
     default: break;
   }
   throw Error("ggml type " + std::to_string(type) + " has no integer dot product");
@@ -407,19 +407,19 @@ float ggml_vec_dot_ref(uint32_t type, const uint8_t* w, const GgmlActs& a, int t
   const int8_t* y = a.codes(t);
   const float* yd = a.scales(t);
   const int64_t nb = a.k / (a.kind == GgmlActKind::Q8_K ? 256 : 32);
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::Q8_0: return dot_q8_0(w, nb, y, yd);
-    case GgmlQuant::Q4_0: return dot_q4_0(w, nb, y, yd);
-    case GgmlQuant::Q4_1: return dot_q4_1(w, nb, y, yd, a.sums(t));
-    case GgmlQuant::Q5_0: return dot_q5<BlockQ5_0, false>(w, nb, y, yd, nullptr);
-    case GgmlQuant::Q5_1: return dot_q5<BlockQ5_1, true>(w, nb, y, yd, a.sums(t));
-    case GgmlQuant::IQ4_NL: return dot_iq4_nl(w, nb, y, yd);
-    case GgmlQuant::Q2_K: return dot_q2_k(w, nb, y, yd, a.bsums(t));
-    case GgmlQuant::Q3_K: return dot_q3_k(w, nb, y, yd);
-    case GgmlQuant::Q4_K: return dot_k_4_5<BlockQ4_K, false>(w, nb, y, yd, a.bsums(t));
-    case GgmlQuant::Q5_K: return dot_k_4_5<BlockQ5_K, true>(w, nb, y, yd, a.bsums(t));
-    case GgmlQuant::Q6_K: return dot_q6_k(w, nb, y, yd);
-    case GgmlQuant::IQ4_XS: return dot_iq4_xs(w, nb, y, yd);
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q8_0: return dot_q8_0(w, nb, y, yd);
+    case GgmlType::Q4_0: return dot_q4_0(w, nb, y, yd);
+    case GgmlType::Q4_1: return dot_q4_1(w, nb, y, yd, a.sums(t));
+    case GgmlType::Q5_0: return dot_q5<BlockQ5_0, false>(w, nb, y, yd, nullptr);
+    case GgmlType::Q5_1: return dot_q5<BlockQ5_1, true>(w, nb, y, yd, a.sums(t));
+    case GgmlType::IQ4_NL: return dot_iq4_nl(w, nb, y, yd);
+    case GgmlType::Q2_K: return dot_q2_k(w, nb, y, yd, a.bsums(t));
+    case GgmlType::Q3_K: return dot_q3_k(w, nb, y, yd);
+    case GgmlType::Q4_K: return dot_k_4_5<BlockQ4_K, false>(w, nb, y, yd, a.bsums(t));
+    case GgmlType::Q5_K: return dot_k_4_5<BlockQ5_K, true>(w, nb, y, yd, a.bsums(t));
+    case GgmlType::Q6_K: return dot_q6_k(w, nb, y, yd);
+    case GgmlType::IQ4_XS: return dot_iq4_xs(w, nb, y, yd);
     default: break;
   }
   throw Error("ggml type " + std::to_string(type) + " has no integer dot product");

@@ -213,16 +213,16 @@ bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs
                  int64_t ldy) {
   if (a.panel.empty()) return false;
   const auto* w = static_cast<const uint8_t*>(wv);
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::Q8_0: prefill_legacy<detail::Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_0: prefill_legacy<detail::Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_1: prefill_legacy<detail::Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_0: prefill_legacy<detail::Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_1: prefill_legacy<detail::Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::IQ4_NL: prefill_legacy<detail::Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_K: prefill_k<detail::KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_K: prefill_k<detail::KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q6_K: prefill_k<detail::KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q8_0: prefill_legacy<detail::Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_0: prefill_legacy<detail::Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_1: prefill_legacy<detail::Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_0: prefill_legacy<detail::Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_1: prefill_legacy<detail::Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::IQ4_NL: prefill_legacy<detail::Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_K: prefill_k<detail::KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_K: prefill_k<detail::KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q6_K: prefill_k<detail::KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     default: return false;
   }
 }

@@ -478,16 +478,16 @@ template <class V>
 bool rows_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
               int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(wv);
-  switch (static_cast<GgmlQuant>(type)) {
-    case GgmlQuant::Q8_0: rows_legacy<V, Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_0: rows_legacy<V, Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_1: rows_legacy<V, Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_0: rows_legacy<V, Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_1: rows_legacy<V, Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::IQ4_NL: rows_legacy<V, Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q4_K: rows_k<V, KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q5_K: rows_k<V, KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
-    case GgmlQuant::Q6_K: rows_k<V, KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q8_0: rows_legacy<V, Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_0: rows_legacy<V, Legacy::Q4_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_1: rows_legacy<V, Legacy::Q4_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_0: rows_legacy<V, Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_1: rows_legacy<V, Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::IQ4_NL: rows_legacy<V, Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q4_K: rows_k<V, KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q5_K: rows_k<V, KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q6_K: rows_k<V, KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     default: return false;
   }
 }
