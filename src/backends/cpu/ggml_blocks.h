@@ -85,4 +85,18 @@ inline B load(const uint8_t* p, size_t i) {
   return b;
 }
 
+// Q4_K / Q5_K: the 8 six-bit scales and mins packed in 12 bytes, as ggml's generic vec_dot unpacks them.
+inline void k4_scales(const uint8_t* packed, uint8_t scales[8], uint8_t mins[8]) {
+  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+  uint32_t utmp[4];
+  std::memcpy(utmp, packed, 12);
+  utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+  const uint32_t uaux = utmp[1] & kmask1;
+  utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+  utmp[2] = uaux;
+  utmp[0] &= kmask1;
+  std::memcpy(scales, utmp, 8);
+  std::memcpy(mins, utmp + 2, 8);
+}
+
 }  // namespace cpplm::cpu::ggml

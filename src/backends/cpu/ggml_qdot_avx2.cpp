@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/ggml_blocks.h"
 #include "backends/cpu/ggml_dequant.h"
 #include "backends/cpu/ggml_qdot.h"
 

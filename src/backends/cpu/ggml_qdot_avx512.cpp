@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/ggml_blocks.h"
 #include "backends/cpu/ggml_dequant.h"
 #include "backends/cpu/ggml_qdot.h"
 
@@ -21,6 +22,38 @@ struct V {
 // Prefill (n >= kGgmlPanelMin, legacy types): tokens are the 16 lanes of a zmm (GgmlPanelBlock). R rows × T groups
 // of 16 tokens share each unpacked weight block; per (row, token) the block's integer sum, then its f32 term as
 // ggml's generic vec_dot forms it added in block order: the same values as the row-streaming kernel.
+// acc[r][t] (16 tokens of group g0 + t per vector, rows r0 + r) to y, without the last group's padding.
+template <int T, int R>
+void store_tile(const __m512 (&acc)[R][T], const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
+  for (int t = 0; t < T; ++t) {
+    const int tok0 = (g0 + t) * 16;
+    const int lanes = std::min(16, a.n - tok0);
+    for (int r = 0; r < R; ++r) {
+      alignas(64) float o[16];
+      _mm512_store_ps(o, acc[r][t]);
+      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
+    }
+  }
+}
+
+// Rows [m0, m1) × all token groups in tiles of R rows × T groups, the edges in smaller tiles:
+// tile.template operator()<TT, RR>(g0, r) computes one.
+template <int T, int R, class Tile>
+void walk_tiles(const GgmlActs& a, int64_t m0, int64_t m1, const Tile& tile) {
+  const int groups = (a.n + 15) / 16;
+  int g0 = 0;
+  for (; g0 + T <= groups; g0 += T) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile.template operator()<T, R>(g0, r);
+    for (; r < m1; ++r) tile.template operator()<T, 1>(g0, r);
+  }
+  for (; g0 < groups; ++g0) {
+    int64_t r = m0;
+    for (; r + R <= m1; r += R) tile.template operator()<1, R>(g0, r);
+    for (; r < m1; ++r) tile.template operator()<1, 1>(g0, r);
+  }
+}
+
 template <detail::Legacy L, int T, int R>
 void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
   using I = detail::LegacyInfo<L>;
@@ -74,32 +107,12 @@ void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, 
       }
     }
   }
-  for (int t = 0; t < T; ++t) {
-    const int tok0 = (g0 + t) * 16;
-    const int lanes = std::min(16, a.n - tok0);
-    for (int r = 0; r < R; ++r) {
-      alignas(64) float o[16];
-      _mm512_store_ps(o, acc[r][t]);
-      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
-    }
-  }
+  store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
 template <detail::Legacy L>
 void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  constexpr int R = 3, T = 3;
-  const int groups = (a.n + 15) / 16;
-  int g0 = 0;
-  for (; g0 + T <= groups; g0 += T) {
-    int64_t r = m0;
-    for (; r + R <= m1; r += R) tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy);
-    for (; r < m1; ++r) tile_legacy<L, T, 1>(w, row_bytes, a, g0, r, y, ldy);
-  }
-  for (; g0 < groups; ++g0) {
-    int64_t r = m0;
-    for (; r + R <= m1; r += R) tile_legacy<L, 1, R>(w, row_bytes, a, g0, r, y, ldy);
-    for (; r < m1; ++r) tile_legacy<L, 1, 1>(w, row_bytes, a, g0, r, y, ldy);
-  }
+  walk_tiles<3, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 
 // Prefill with Q4_K, Q5_K, Q6_K: the same panel (q8_K codes, sums per 32 and per first 16 columns, the
@@ -129,7 +142,7 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
         for (int g = 0; g < 16; ++g) sc[r][g] = reinterpret_cast<const int8_t*>(blk + 192)[g];
       } else {
         uint8_t s8[8], m8[8];
-        detail::k4_scales(blk + 4, s8, m8);
+        ggml::k4_scales(blk + 4, s8, m8);
         for (int j = 0; j < 8; ++j) sc[r][j] = s8[j], mn[r][j] = m8[j];
       }
     }
@@ -181,32 +194,12 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
       }
     }
   }
-  for (int t = 0; t < T; ++t) {
-    const int tok0 = (g0 + t) * 16;
-    const int lanes = std::min(16, a.n - tok0);
-    for (int r = 0; r < R; ++r) {
-      alignas(64) float o[16];
-      _mm512_store_ps(o, acc[r][t]);
-      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
-    }
-  }
+  store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
 template <detail::KType K>
 void prefill_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  constexpr int R = 3, T = 2;
-  const int groups = (a.n + 15) / 16;
-  int g0 = 0;
-  for (; g0 + T <= groups; g0 += T) {
-    int64_t r = m0;
-    for (; r + R <= m1; r += R) tile_k<K, T, R>(w, row_bytes, a, g0, r, y, ldy);
-    for (; r < m1; ++r) tile_k<K, T, 1>(w, row_bytes, a, g0, r, y, ldy);
-  }
-  for (; g0 < groups; ++g0) {
-    int64_t r = m0;
-    for (; r + R <= m1; r += R) tile_k<K, 1, R>(w, row_bytes, a, g0, r, y, ldy);
-    for (; r < m1; ++r) tile_k<K, 1, 1>(w, row_bytes, a, g0, r, y, ldy);
-  }
+  walk_tiles<2, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_k<K, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 
 bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,

@@ -290,19 +290,6 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
 
 enum class KType { Q4_K, Q5_K, Q6_K };
 
-inline void k4_scales(const uint8_t* packed, uint8_t scales[8], uint8_t mins[8]) {
-  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-  uint32_t utmp[4];
-  std::memcpy(utmp, packed, 12);
-  utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-  const uint32_t uaux = utmp[1] & kmask1;
-  utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-  utmp[2] = uaux;
-  utmp[0] &= kmask1;
-  std::memcpy(scales, utmp, 8);
-  std::memcpy(mins, utmp + 2, 8);
-}
-
 // Unpacks one super-block into 8 vectors of 32 unsigned codes (elements in order), the per-lane integer scales
 // (sc[i] applies to lane l of vector i), the offset/min weights per 16 columns (mw: the integer multiplying Σq of
 // group g, subtracted), and d / dmin as f32.
@@ -335,7 +322,7 @@ inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i sc[8], int32_
     *d = h2f(rd16(blk));
     *dmin = h2f(rd16(blk + 2));
     uint8_t scales[8], mins[8];
-    k4_scales(blk + 4, scales, mins);
+    ggml::k4_scales(blk + 4, scales, mins);
     const uint8_t* qs = blk + 16 + (K == KType::Q5_K ? 32 : 0);
     __m256i hb = _mm256_setzero_si256();
     if constexpr (K == KType::Q5_K) hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
