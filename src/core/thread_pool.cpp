@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -74,6 +75,8 @@ struct Slot {
   std::atomic<uint32_t> nchunks{0};
   std::atomic<int> active{1};  // threads taking part: the caller and workers 0 .. active-2
   std::atomic<int64_t> remaining{0};
+  std::atomic<bool> failed{false};  // a chunk threw: `error` holds the first exception
+  std::exception_ptr error;
 };
 
 class Pool {
@@ -131,7 +134,11 @@ void Pool::take_chunks(uint32_t gen, int id) {
     const int64_t n = s.n.load(std::memory_order_relaxed), chunk = s.chunk.load(std::memory_order_relaxed);
     if (!next_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
     const int64_t b = static_cast<int64_t>(idx) * chunk;
-    fn(ctx, b, std::min(n, b + chunk));
+    try {
+      fn(ctx, b, std::min(n, b + chunk));
+    } catch (...) {  // kept for the caller, which rethrows it once every chunk is done
+      if (!s.failed.exchange(true)) s.error = std::current_exception();
+    }
     s.remaining.fetch_sub(1, std::memory_order_release);
   }
 }
@@ -169,9 +176,8 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
     if (Clock::now() < backoff_until_) threads = std::min(threads, reduced_);
     else reduced_ = 0;
     if (threads <= 1) {
-      alone();
-      busy_.store(false, std::memory_order_release);
-      return;
+      busy_.store(false, std::memory_order_release);  // (the loop may throw)
+      return alone();
     }
   }
   if (static_cast<int>(workers_.size()) < threads - 1) start_workers(threads - 1);
@@ -184,6 +190,8 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
   s.nchunks.store(static_cast<uint32_t>(nchunks), std::memory_order_relaxed);
   s.active.store(threads, std::memory_order_relaxed);
   s.remaining.store(nchunks, std::memory_order_relaxed);
+  s.failed.store(false, std::memory_order_relaxed);
+  s.error = nullptr;
   next_.store(static_cast<uint64_t>(gen_) << 32, std::memory_order_release);
   epoch_.fetch_add(1);
   if (sleepers_.load() > 0) epoch_.notify_all();
@@ -202,7 +210,9 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
     reduced_ = std::max(1, threads / 2);
     backoff_until_ = Clock::now() + kBackoff;
   }
+  const std::exception_ptr error = s.failed.load(std::memory_order_acquire) ? s.error : nullptr;
   busy_.store(false, std::memory_order_release);
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace

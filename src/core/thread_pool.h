@@ -22,7 +22,8 @@ void parallel_run(int64_t n, int64_t chunk, RangeFn fn, void* ctx);
 
 // fn(begin, end) over [0, n) in chunks of `chunk` items (the last one shorter). Runs on the caller
 // alone when there is one chunk, one thread, or the pool is already running a loop (a nested or
-// concurrent call). fn must not throw.
+// concurrent call). If fn throws, the other chunks still run and the first exception is rethrown
+// to the caller.
 template <class F>
 void parallel_for(int64_t n, int64_t chunk, F&& fn) {
   if (n <= 0) return;

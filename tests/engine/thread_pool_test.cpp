@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -75,6 +76,24 @@ TEST(ThreadPool, CountsAndChunks) {
   EXPECT_EQ(chunk_for(10, 8, 16), 16);
   EXPECT_EQ(chunk_for(0, 8, 1), 1);
   parallel_for(0, 1, [&](int64_t, int64_t) { FAIL(); });
+}
+
+TEST(ThreadPool, AThrowingChunkReachesTheCallerAfterTheOthersRan) {
+  ThreadCount keep;
+  set_pool_threads(2);
+  for (int rep = 0; rep < 200; ++rep) {
+    std::atomic<int64_t> done{0};
+    EXPECT_THROW(parallel_for(64, 1,
+                              [&](int64_t b, int64_t) {
+                                if (b == 17) throw std::runtime_error("chunk 17");
+                                done.fetch_add(1);
+                              }),
+                 std::runtime_error);
+    EXPECT_EQ(done.load(), 63);
+  }
+  std::atomic<int64_t> total{0};  // the pool still works afterwards, on all its threads
+  parallel_for(1000, 10, [&](int64_t b, int64_t e) { total.fetch_add(e - b); });
+  EXPECT_EQ(total.load(), 1000);
 }
 
 }  // namespace
