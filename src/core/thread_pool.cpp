@@ -37,7 +37,9 @@ inline void cpu_relax() {
 // after a straggler made the caller wait.
 constexpr auto kSpin = std::chrono::microseconds(100);
 constexpr auto kStallFloor = std::chrono::microseconds(200);
-constexpr auto kBackoff = std::chrono::milliseconds(50);
+// A stall soon after a back-off ended doubles the next one (up to kMaxBackoff): on a machine that
+// stays busy, probing with all threads costs a stall per back-off period.
+constexpr auto kBackoff = std::chrono::milliseconds(50), kMaxBackoff = std::chrono::milliseconds(1600);
 
 int env_threads(const char* name) {
   const char* v = std::getenv(name);
@@ -111,6 +113,7 @@ class Pool {
   std::atomic<int> sleepers_{0};
   int reduced_ = 0;  // threads while backing off, 0 when not
   Clock::time_point backoff_until_{};
+  Clock::duration backoff_ = kBackoff;  // length of the next back-off
 };
 
 void Pool::start_workers(int count) {
@@ -167,8 +170,16 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
     chunk = (n + (int64_t{1} << 30) - 1) >> 30;
     nchunks = (n + chunk - 1) / chunk;
   }
-  auto alone = [&] {
-    for (int64_t b = 0; b < n; b += chunk) fn(ctx, b, std::min(n, b + chunk));
+  auto alone = [&] {  // every chunk runs, as on the pool; the first exception is rethrown
+    std::exception_ptr first;
+    for (int64_t b = 0; b < n; b += chunk) {
+      try {
+        fn(ctx, b, std::min(n, b + chunk));
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
   };
   int threads = static_cast<int>(std::min<int64_t>(threads_.load(std::memory_order_relaxed), nchunks));
   if (threads <= 1 || busy_.exchange(true, std::memory_order_acquire)) return alone();
@@ -207,8 +218,10 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
   // Waiting longer than the caller's own share took means a worker lost its CPU mid-chunk: use
   // half the threads for a while (on two CPUs, the caller alone), then all of them again.
   if (waited > kStallFloor && waited > t1 - t0) {
+    const auto now = Clock::now();
+    backoff_ = now - backoff_until_ < 2 * backoff_ ? std::min<Clock::duration>(2 * backoff_, kMaxBackoff) : kBackoff;
     reduced_ = std::max(1, threads / 2);
-    backoff_until_ = Clock::now() + kBackoff;
+    backoff_until_ = now + backoff_;
   }
   const std::exception_ptr error = s.failed.load(std::memory_order_acquire) ? s.error : nullptr;
   busy_.store(false, std::memory_order_release);

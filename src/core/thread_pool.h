@@ -1,8 +1,9 @@
 // The compute thread pool: persistent workers that split a loop into chunks taken one at a time,
 // so a worker the OS preempts holds back at most the chunk it is running; the calling thread takes
 // chunks too. When a straggler keeps the caller waiting longer than its own share took (the
-// machine is shared and a worker lost its core), the pool runs on the caller alone for a while
-// and then tries again: a busy machine costs about what one thread would, never a collapse.
+// machine is shared and a worker lost its core), the pool runs on fewer threads for a while (longer
+// each time it stalls again right after) and then tries again: a busy machine costs about what
+// one thread would, never a collapse.
 #pragma once
 #include <cstdint>
 #include <type_traits>
