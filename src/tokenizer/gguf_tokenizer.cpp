@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-// llama-vocab.cpp llm_tokenizer_bpe_session regex_exprs per LLAMA_VOCAB_PRE_TYPE, applied one after the other
+// llama-vocab.cpp (the BPE tokenizer's regex_exprs) per LLAMA_VOCAB_PRE_TYPE, applied one after the other
 // (each splits the pieces the previous left, keeping the matches: HF Split "Isolated").
 struct PreTokenizerSpec {
   const char* names[3];
@@ -115,7 +115,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufVocab& v) {
     o.byte_fallback = true;
     const auto merges = tok::generate_merges(v.tokens, v.scores, /*by_score=*/true);
     impl->model = std::make_unique<tok::Bpe>(vocab, merges, std::move(o), where);
-    // llama.cpp's SPM session: spaces become "▁" and the text gets a leading "▁" (add_space_prefix).
+    // llama.cpp's SentencePiece tokenizer (llm_tokenizer_spm): spaces become "▁" and the text gets
+    // a leading "▁" (add_space_prefix).
     const bool prefix = v.add_space_prefix.value_or(true);
     json norm = {{"type", "Sequence"}, {"normalizers", json::array()}};
     if (prefix) norm["normalizers"].push_back({{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}});
