@@ -2,6 +2,7 @@
 #include "ops/linear.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "backends/cpu/ggml_matmul.h"
@@ -37,7 +38,9 @@ constexpr int64_t kParallelMinWork = 1 << 17;
 
 void linear(const Linear& l, const float* x, int n, float* y) {
   CPPLM_CHECK(l.weight.shape.size() == 2, "linear weight must be 2-D");
-  const cpu::MatRef w = mat_ref(l);
+  static std::atomic<uint64_t> calls{0};
+  cpu::MatRef w = mat_ref(l);
+  w.call = calls.fetch_add(1, std::memory_order_relaxed) + 1;  // row ranges of one call share per-thread work
   const cpu::Kernels& kern = cpu::kernels();
   const int64_t m = w.m;
   // Row blocks (multiples of 16 rows) taken by threads as they come free, each weight row read by
@@ -64,6 +67,7 @@ void linear(const Linear& l, const float* x, int n, float* y) {
 
 // Below kInt8MinTokens rows every kernel streams weights row by row with per-row accumulators.
 int linear_exact_rows() { return cpu::kInt8MinTokens - 1; }
+bool quant_int8_activations() { return !cpu::exact_quant(); }
 
 void embedding(const Linear& table, const int32_t* ids, int n, float* out) {
   const cpu::MatRef w = mat_ref(table);

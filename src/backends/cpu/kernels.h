@@ -21,6 +21,10 @@ struct MatRef {
   // Keep f32 activations even where int8 ones would apply (the 8-bit K/V cache: attention scores
   // and value sums stay exact).
   bool exact = false;
+  // Nonzero: an id of this product unique in the process (ops/linear.h linear() gives one per call),
+  // so a thread running several row ranges of it may reuse what it derived from x (the int8 decode
+  // quantizes the activations once per thread and call, not once per row range).
+  uint64_t call = 0;
   bool quantized() const { return bits > 0; }
 };
 

@@ -138,8 +138,10 @@ void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64
   const uint8_t* codes = static_cast<const uint8_t*>(w.w);
   thread_local std::vector<int8_t> qbuf;
   thread_local std::vector<float> dbuf, xsbuf, sb;
-  DecodeActs acts;
-  prepare_decode<BITS>(x, n, k, group, qbuf, dbuf, xsbuf, acts);
+  thread_local DecodeActs acts;
+  thread_local uint64_t acts_call = 0;  // the product (MatRef::call) whose x acts holds
+  if (w.call == 0 || w.call != acts_call) prepare_decode<BITS>(x, n, k, group, qbuf, dbuf, xsbuf, acts);
+  acts_call = w.call;
   constexpr int kMaxR = std::max(S::kDR, S::kDRT);
   sb.assign(static_cast<size_t>(2 * kMaxR) * gp, 0.0f);  // [kMaxR][gp] scales, then biases; padding stays zero
   float* sf = sb.data();
