@@ -95,7 +95,13 @@ TEST(ServerLoad, SixtyFourClientsTwentyRequestsEach) {
   const size_t rss_after = current_rss_bytes();
   std::printf("[ load ] %d ok, %d hung up; resident memory %.1f MiB before, %.1f MiB after; K/V in use %.2f MiB, prefix cache %.2f MiB\n",
               ok.load(), hung_up.load(), rss_before / 1048576.0, rss_after / 1048576.0, m.kv_bytes / 1048576.0, m.cache_bytes / 1048576.0);
-  EXPECT_LT(rss_after, rss_before + (512u << 20)) << "resident memory grew by more than 512 MiB";
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan holds freed blocks in its quarantine (256 MiB by default) and adds shadow memory.
+  constexpr size_t kGrowth = size_t{1024} << 20;
+#else
+  constexpr size_t kGrowth = size_t{256} << 20;  // about 65 MiB measured on the release build
+#endif
+  EXPECT_LT(rss_after, rss_before + kGrowth) << "resident memory grew by more than " << (kGrowth >> 20) << " MiB";
   auto metrics = srv.client().Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("cpplm_requests_running 0"), std::string::npos);
