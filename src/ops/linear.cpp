@@ -2,7 +2,6 @@
 #include "ops/linear.h"
 
 #include <algorithm>
-#include <atomic>
 #include <vector>
 
 #include "backends/cpu/ggml_matmul.h"
@@ -38,9 +37,7 @@ constexpr int64_t kParallelMinWork = 1 << 17;
 
 void linear(const Linear& l, const float* x, int n, float* y) {
   CPPLM_CHECK(l.weight.shape.size() == 2, "linear weight must be 2-D");
-  static std::atomic<uint64_t> calls{0};
-  cpu::MatRef w = mat_ref(l);
-  w.call = calls.fetch_add(1, std::memory_order_relaxed) + 1;  // row ranges of one call share per-thread work
+  const cpu::MatRef w = mat_ref(l);
   const cpu::Kernels& kern = cpu::kernels();
   const int64_t m = w.m;
   // Row blocks (multiples of 16 rows) taken by threads as they come free, each weight row read by
@@ -52,8 +49,15 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   const int64_t chunk = par ? std::max(chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16), (min_rows + 15) / 16 * 16) : m;
   // GGUF block formats: the activations quantized once for all row blocks (llama.cpp's q8 formats).
   const cpu::GgmlActs* acts = l.ggml() ? cpu::ggml_prepare_acts(l.ggml_type, x, n, w.k) : nullptr;
+  // mlx 4/8-bit decode likewise: x quantized to int8 once, then read by every row block.
+  // (A lambda names a thread_local as the running thread's own: the workers get this reference.)
+  thread_local cpu::Int8Acts mine;
+  cpu::Int8Acts& acts8 = mine;
+  const bool int8 = !l.ggml() && par && cpu::int8_decode(w, n);
+  if (int8) kern.prepare_int8(w, x, n, acts8);
   parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
     if (l.ggml()) cpu::ggml_matmul(l.ggml_type, l.weight.data, l.weight.dim(1), w.k, x, n, m0, m1, y, m, acts);  // GGUF blocks
+    else if (int8) kern.matmul_int8(w, acts8, m0, m1, y, m);
     else kern.matmul(w, x, n, m0, m1, y, m);
     if (!l.bias.empty()) {
       thread_local std::vector<float> b;

@@ -125,7 +125,7 @@ TEST(Int8Decode, MatchesItsScalarReference) {
 }
 
 // A token's outputs are bit-identical alone (n = 1) and at any place in a call of n = 2..15 tokens,
-// and whatever row ranges the rows are split into (threads).
+// whatever row ranges the rows are split into (threads), with activations prepared per range or once.
 TEST(Int8Decode, BatchInvariant) {
   ExactMode mode(false);
   for (cpu::Isa isa : isas()) {
@@ -140,13 +140,21 @@ TEST(Int8Decode, BatchInvariant) {
           for (int i = 0; i < 15; ++i) kern.matmul(w.ref, x.data() + i * k, 1, 0, m, alone.data() + i * m, m);
           for (int n = 1; n <= 15; ++n)
             for (int t0 : {0, 15 - n}) {  // tokens [t0, t0 + n) in one call
-              std::vector<float> y(n * m, NAN);
-              // Uneven row ranges: 1, 2, 3, ... rows.
-              for (int64_t r = 0, len = 1; r < m; r += len, ++len)
+              std::vector<float> y(n * m, NAN), yp(n * m, NAN);
+              // Uneven row ranges: 1, 2, 3, ... rows; through matmul, and through matmul_int8 on
+              // activations prepared once for the call (what linear() does across threads).
+              cpu::Int8Acts acts;
+              kern.prepare_int8(w.ref, x.data() + t0 * k, n, acts);
+              for (int64_t r = 0, len = 1; r < m; r += len, ++len) {
                 kern.matmul(w.ref, x.data() + t0 * k, n, r, std::min(m, r + len), y.data(), m);
-              for (int i = 0; i < n; ++i)
+                kern.matmul_int8(w.ref, acts, r, std::min(m, r + len), yp.data(), m);
+              }
+              for (int i = 0; i < n; ++i) {
                 ASSERT_EQ(std::memcmp(y.data() + i * m, alone.data() + (t0 + i) * m, m * sizeof(float)), 0)
                     << name(isa, w.ref, n) << ": token " << t0 + i << " differs from its n=1 result";
+                ASSERT_EQ(std::memcmp(yp.data() + i * m, alone.data() + (t0 + i) * m, m * sizeof(float)), 0)
+                    << name(isa, w.ref, n) << ": token " << t0 + i << " differs with prepared activations";
+              }
             }
         }
   }

@@ -1,6 +1,7 @@
 // CPU kernel interface: one table of kernels per instruction set, picked at run time (cpu_features.h).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "backends/cpu/cpu_features.h"
 #include "core/dtype.h"
@@ -21,17 +22,30 @@ struct MatRef {
   // Keep f32 activations even where int8 ones would apply (the 8-bit K/V cache: attention scores
   // and value sums stay exact).
   bool exact = false;
-  // Nonzero: an id of this product unique in the process (ops/linear.h linear() gives one per call),
-  // so a thread running several row ranges of it may reuse what it derived from x (the int8 decode
-  // quantizes the activations once per thread and call, not once per row range).
-  uint64_t call = 0;
   bool quantized() const { return bits > 0; }
+};
+
+// One product's activations for the int8 decode (int8_decode(w, n)), prepared once by
+// Kernels::prepare_int8 and then read by every thread running a row range of the product: the codes
+// in the order the ISA's kernel reads them, block scales, group sums (the scalar table keeps x).
+struct Int8Acts {
+  std::vector<int8_t> q;
+  std::vector<float> d, xs;
+  int64_t ldq = 0, ldd = 0, ldxs = 0;  // per token, in elements
+  const float* x = nullptr;
+  int n = 0;
 };
 
 struct Kernels {
   // y[i*ldy + r] = Σ_c x[i*k + c]·W[r, c] for rows r in [m0, m1), tokens i < n. One thread;
   // callers split rows across threads. Small n streams W once; large n blocks for cache reuse.
   void (*matmul)(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
+  // The int8 decode in two steps, so that x is quantized once per product rather than once per row
+  // range: prepare_int8 (on one thread) fills `a` from x [n, k], then matmul_int8 computes rows
+  // [m0, m1) from it (from any thread; `a` and x stay unchanged meanwhile). Only where
+  // int8_decode(w, n); the results equal matmul's bit for bit.
+  void (*prepare_int8)(const MatRef& w, const float* x, int n, Int8Acts& a);
+  void (*matmul_int8)(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy);
   // W[r, k0 .. k0+cnt) as f32 (embedding gather, tests).
   void (*dequant)(const MatRef& w, int64_t r, int64_t k0, int64_t cnt, float* out);
   float (*dot)(const float* a, const float* b, int64_t n);

@@ -155,7 +155,7 @@ struct S {
 }  // namespace avx2
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{avx2::matmul, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots, avx2::axpys, avx2::exp_sum};
+  static const Kernels k{avx2::matmul, avx2::prepare_int8, avx2::matmul_int8_prepared, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots, avx2::axpys, avx2::exp_sum};
   return k;
 }
 

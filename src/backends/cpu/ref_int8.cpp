@@ -54,4 +54,10 @@ void matmul_scalar(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   matmul_ref(w, x, n, m0, m1, y, ldy);
 }
 
+// The scalar table's two-step int8 decode keeps x and runs the reference on it.
+void prepare_int8_ref(const MatRef&, const float* x, int n, Int8Acts& a) { a.x = x, a.n = n; }
+void matmul_int8_prepared_ref(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  matmul_int8_ref(w, a.x, a.n, m0, m1, y, ldy);
+}
+
 }  // namespace cpplm::cpu

@@ -29,5 +29,8 @@ void quantize_act_ref(const float* x, int64_t k, int ab, int group, int8_t* q, f
 void matmul_int8_ref(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
 // The scalar table's matmul: matmul_int8_ref where int8_acts(w, n), else matmul_ref.
 void matmul_scalar(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
+// The scalar table's prepare_int8 (keeps x and n) and matmul_int8 (matmul_int8_ref on them).
+void prepare_int8_ref(const MatRef& w, const float* x, int n, Int8Acts& a);
+void matmul_int8_prepared_ref(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy);
 
 }  // namespace cpplm::cpu

@@ -22,8 +22,9 @@ constexpr int kCPL = BITS == 4 ? 8 : 4;  // columns per int32 lane
 template <int BITS>
 constexpr int kCW = kCPL<BITS> * W;  // columns per chunk (one vector of 4W code bytes)
 
-// One call's activations, per token (row stride in elements): codes in the order the kernel reads
-// (kp = k rounded up to a chunk, zero padded), lane-expanded block scales, group sums (padded to W).
+// A tile's view of the prepared activations (kernels.h Int8Acts), per token (row stride in
+// elements): codes in the order the kernel reads (kp = k rounded up to a chunk, zero padded),
+// lane-expanded block scales, group sums (padded to W).
 struct DecodeActs {
   const int8_t* q;
   const float* d;
@@ -32,21 +33,20 @@ struct DecodeActs {
 };
 
 template <int BITS>
-void prepare_decode(const float* x, int n, int64_t k, int group, std::vector<int8_t>& qbuf, std::vector<float>& dbuf,
-                    std::vector<float>& xsbuf, DecodeActs& a) {
+void prepare_decode(const float* x, int n, int64_t k, int group, Int8Acts& a) {
   constexpr int cw = kCW<BITS>, cpl = kCPL<BITS>;
   const int64_t kp = (k + cw - 1) / cw * cw, groups = k / group, gp = (groups + W - 1) / W * W, blocks = k / kActBlock;
   thread_local std::vector<int8_t> qnat;
   thread_local std::vector<float> dnat;
   qnat.resize(kp);
   dnat.resize(blocks);
-  qbuf.resize(static_cast<size_t>(n) * kp);
-  dbuf.resize(static_cast<size_t>(n) * (kp / cpl));
-  xsbuf.resize(static_cast<size_t>(n) * gp);
+  a.q.resize(static_cast<size_t>(n) * kp);
+  a.d.resize(static_cast<size_t>(n) * (kp / cpl));
+  a.xs.resize(static_cast<size_t>(n) * gp);
   for (int i = 0; i < n; ++i) {
-    int8_t* q = qbuf.data() + i * kp;
-    float* d = dbuf.data() + i * (kp / cpl);
-    float* xs = xsbuf.data() + i * gp;
+    int8_t* q = a.q.data() + i * kp;
+    float* d = a.d.data() + i * (kp / cpl);
+    float* xs = a.xs.data() + i * gp;
     int8_t* qn = BITS == 8 ? q : qnat.data();
     quantize_act(x + i * k, k, kActBlock, group, qn, dnat.data(), xs);
     std::fill(qn + k, qn + kp, int8_t{0});
@@ -58,7 +58,8 @@ void prepare_decode(const float* x, int n, int64_t k, int group, std::vector<int
       for (int j = 0; j < per; ++j) d[b * per + j] = dnat[b];
     std::fill(d + blocks * per, d + kp / cpl, 0.0f);
   }
-  a = DecodeActs{qbuf.data(), dbuf.data(), xsbuf.data(), kp, kp / cpl, gp};
+  a.ldq = kp, a.ldd = kp / cpl, a.ldxs = gp;
+  a.x = x, a.n = n;
 }
 
 // y[t][r0 + r] for r < NR, t < NT. codes: row r0's packed bytes; sf/bf: [NR][gp] f32 scales and
@@ -132,16 +133,11 @@ void rows_int8(const uint8_t* codes, int64_t row_bytes, const float* sf, const f
 }
 
 template <int BITS>
-void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  const int group = w.group, gshift = group == 32 ? 5 : group == 64 ? 6 : 7;
+void rows_int8_all(const MatRef& w, const Int8Acts& acts, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  const int n = acts.n, group = w.group, gshift = group == 32 ? 5 : group == 64 ? 6 : 7;
   const int64_t k = w.k, groups = k / group, gp = (groups + W - 1) / W * W, row_bytes = k * BITS / 8;
   const uint8_t* codes = static_cast<const uint8_t*>(w.w);
-  thread_local std::vector<int8_t> qbuf;
-  thread_local std::vector<float> dbuf, xsbuf, sb;
-  thread_local DecodeActs acts;
-  thread_local uint64_t acts_call = 0;  // the product (MatRef::call) whose x acts holds
-  if (w.call == 0 || w.call != acts_call) prepare_decode<BITS>(x, n, k, group, qbuf, dbuf, xsbuf, acts);
-  acts_call = w.call;
+  thread_local std::vector<float> sb;
   constexpr int kMaxR = std::max(S::kDR, S::kDRT);
   sb.assign(static_cast<size_t>(2 * kMaxR) * gp, 0.0f);  // [kMaxR][gp] scales, then biases; padding stays zero
   float* sf = sb.data();
@@ -160,7 +156,8 @@ void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64
     }
     const uint8_t* c = codes + r * row_bytes;
     for (int t0 = 0; t0 < n; t0 += S::kDT) {
-      const DecodeActs at{acts.q + t0 * acts.ldq, acts.d + t0 * acts.ldd, acts.xs + t0 * acts.ldxs, acts.ldq, acts.ldd, acts.ldxs};
+      const DecodeActs at{acts.q.data() + t0 * acts.ldq, acts.d.data() + t0 * acts.ldd, acts.xs.data() + t0 * acts.ldxs,
+                          acts.ldq,                     acts.ldd,                    acts.ldxs};
       float* yt = y + t0 * ldy;
       const bool pf = t0 == 0;
       static_assert(S::kDT >= 2 && S::kDT <= 4);
@@ -186,4 +183,17 @@ void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64
     for (; r + S::kDRT <= m1; r += S::kDRT) step.template operator()<S::kDRT, true>(r);
     for (; r < m1; ++r) step.template operator()<1, true>(r);
   }
+}
+
+// kernels.h Kernels::prepare_int8 / matmul_int8, and matmul's int8 decode (both steps on one thread).
+void prepare_int8(const MatRef& w, const float* x, int n, Int8Acts& a) {
+  w.bits == 8 ? prepare_decode<8>(x, n, w.k, w.group, a) : prepare_decode<4>(x, n, w.k, w.group, a);
+}
+void matmul_int8_prepared(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  if (m1 > m0) w.bits == 8 ? rows_int8_all<8>(w, a, m0, m1, y, ldy) : rows_int8_all<4>(w, a, m0, m1, y, ldy);
+}
+void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  thread_local Int8Acts a;
+  prepare_int8(w, x, n, a);
+  matmul_int8_prepared(w, a, m0, m1, y, ldy);
 }

@@ -312,7 +312,7 @@ void matmul(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, floa
   if (m1 <= m0 || n <= 0) return;
   if (int8_prefill(w, n)) return w.bits == 8 ? matmul_int8<8>(w, x, n, m0, m1, y, ldy) : matmul_int8<4>(w, x, n, m0, m1, y, ldy);
   if (int8_decode(w, n))
-    return w.bits == 8 ? matmul_int8_small<8>(w, x, n, m0, m1, y, ldy) : matmul_int8_small<4>(w, x, n, m0, m1, y, ldy);
+    return matmul_int8_small(w, x, n, m0, m1, y, ldy);
   if (n >= kPackMinTokens) return matmul_packed(w, x, n, m0, m1, y, ldy);
   if (w.quantized()) {
     if (!fast_quant(w)) return matmul_ref(w, x, n, m0, m1, y, ldy);
