@@ -16,9 +16,9 @@ namespace {
 
 struct S {
   static constexpr int W = 8;
-  static constexpr int kNR = 2;           // decode: rows per step (16 ymm registers)
-  static constexpr int kRB = 6, kNV = 2;  // prefill register tile: 6 rows × 16 tokens
-  static constexpr int kQR = 4, kQV = 1;  // int8 prefill register tile: 4 rows × 8 tokens
+  static constexpr int kNR = 2;            // decode: rows per step (16 ymm registers)
+  static constexpr int kRB = 6, kNV = 2;   // prefill register tile: 6 rows × 16 tokens
+  static constexpr int kQR = 4, kQV = 1;   // int8 prefill register tile: 4 rows × 8 tokens
   static constexpr int kDR = 2;            // int8 decode: rows per step for one token ...
   static constexpr int kDRT = 2, kDT = 2;  // ... and for tiles of up to kDT tokens
   using V = __m256;
@@ -155,7 +155,9 @@ struct S {
 }  // namespace avx2
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{avx2::matmul, avx2::prepare_int8, avx2::matmul_int8_prepared, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots, avx2::axpys, avx2::exp_sum};
+  static const Kernels k{
+      avx2::matmul, avx2::prepare_int8, avx2::matmul_int8_prepared, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots,
+      avx2::axpys,  avx2::exp_sum};
   return k;
 }
 

@@ -164,8 +164,10 @@ struct S {
 }  // namespace avx512
 
 const Kernels& kernels_avx512() {
-  static const Kernels k{avx512::matmul, avx512::prepare_int8, avx512::matmul_int8_prepared, avx512::dequant, avx512::dot,   avx512::axpy,
-                         avx512::scale,  avx512::dots,    avx512::axpys, avx512::exp_sum};
+  static const Kernels k{avx512::matmul,  avx512::prepare_int8, avx512::matmul_int8_prepared,
+                         avx512::dequant, avx512::dot,          avx512::axpy,
+                         avx512::scale,   avx512::dots,         avx512::axpys,
+                         avx512::exp_sum};
   return k;
 }
 

@@ -107,7 +107,9 @@ float exp_sum_ref(float* s, int n, float m) {
 }  // namespace
 
 const Kernels& kernels_scalar() {
-  static const Kernels k{matmul_scalar, prepare_int8_ref, matmul_int8_prepared_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref, exp_sum_ref};
+  static const Kernels k{
+      matmul_scalar, prepare_int8_ref, matmul_int8_prepared_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref,
+      axpys_ref,     exp_sum_ref};
   return k;
 }
 

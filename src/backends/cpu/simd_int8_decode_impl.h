@@ -20,7 +20,7 @@
 template <int BITS>
 constexpr int kCPL = BITS == 4 ? 8 : 4;  // columns per int32 lane
 template <int BITS>
-constexpr int kCW = kCPL<BITS> * W;  // columns per chunk (one vector of 4W code bytes)
+constexpr int kCW = kCPL<BITS>* W;  // columns per chunk (one vector of 4W code bytes)
 
 // A tile's view of the prepared activations (kernels.h Int8Acts), per token (row stride in
 // elements): codes in the order the kernel reads (kp = k rounded up to a chunk, zero padded),
@@ -81,7 +81,7 @@ void rows_int8(const uint8_t* codes, int64_t row_bytes, const float* sf, const f
     for (int t = 0; t < NT; ++t) tot[r][t] = S::zero();
   const int64_t kfull = k / cw * cw;
   // One chunk at column c (lanes' groups within the window: idx); wload(r) gives row r's bytes.
-  auto chunk = [&](int64_t c, I idx, const V (&sv)[NR], auto wload) __attribute__((always_inline)) {
+  auto chunk = [&](int64_t c, I idx, const V(&sv)[NR], auto wload) __attribute__((always_inline)) {
     I x0[NT], x1[NT];
     V dv[NT];
     for (int t = 0; t < NT; ++t) {
@@ -146,7 +146,7 @@ void rows_int8_all(const MatRef& w, const Int8Acts& acts, int64_t m0, int64_t m1
   // stay in cache between tiles; the first tile prefetches the next step's rows).
   const int64_t sb_row = groups * static_cast<int64_t>(dtype_size(w.sb_dtype));  // bytes of a row's scales (biases)
   auto step = [&]<int NR, bool kMulti>(int64_t r) {  // kMulti: n > 1 (one token: no other tiles compiled)
-    for (int64_t o = 0; o < NR * sb_row; o += 64) {   // the next step's scales and biases
+    for (int64_t o = 0; o < NR * sb_row; o += 64) {  // the next step's scales and biases
       __builtin_prefetch(static_cast<const char*>(w.scales) + (r + NR) * sb_row + o);
       __builtin_prefetch(static_cast<const char*>(w.biases) + (r + NR) * sb_row + o);
     }
@@ -156,8 +156,12 @@ void rows_int8_all(const MatRef& w, const Int8Acts& acts, int64_t m0, int64_t m1
     }
     const uint8_t* c = codes + r * row_bytes;
     for (int t0 = 0; t0 < n; t0 += S::kDT) {
-      const DecodeActs at{acts.q.data() + t0 * acts.ldq, acts.d.data() + t0 * acts.ldd, acts.xs.data() + t0 * acts.ldxs,
-                          acts.ldq,                     acts.ldd,                    acts.ldxs};
+      const DecodeActs at{acts.q.data() + t0 * acts.ldq,
+                          acts.d.data() + t0 * acts.ldd,
+                          acts.xs.data() + t0 * acts.ldxs,
+                          acts.ldq,
+                          acts.ldd,
+                          acts.ldxs};
       float* yt = y + t0 * ldy;
       const bool pf = t0 == 0;
       static_assert(S::kDT >= 2 && S::kDT <= 4);
@@ -167,10 +171,12 @@ void rows_int8_all(const MatRef& w, const Int8Acts& acts, int64_t m0, int64_t m1
           if constexpr (kMulti) rows_int8<BITS, NR, 2>(c, row_bytes, sf, bf, gp, k, group, gshift, at, r, yt, ldy, pf);
           break;
         case 3:
-          if constexpr (kMulti && S::kDT >= 3) rows_int8<BITS, NR, 3>(c, row_bytes, sf, bf, gp, k, group, gshift, at, r, yt, ldy, pf);
+          if constexpr (kMulti && S::kDT >= 3)
+            rows_int8<BITS, NR, 3>(c, row_bytes, sf, bf, gp, k, group, gshift, at, r, yt, ldy, pf);
           break;
         default:
-          if constexpr (kMulti && S::kDT >= 4) rows_int8<BITS, NR, 4>(c, row_bytes, sf, bf, gp, k, group, gshift, at, r, yt, ldy, pf);
+          if constexpr (kMulti && S::kDT >= 4)
+            rows_int8<BITS, NR, 4>(c, row_bytes, sf, bf, gp, k, group, gshift, at, r, yt, ldy, pf);
           break;
       }
     }

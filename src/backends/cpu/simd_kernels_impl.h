@@ -301,8 +301,8 @@ void matmul_packed(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   }
 }
 
-#include "backends/cpu/simd_int8_impl.h"
 #include "backends/cpu/simd_int8_decode_impl.h"
+#include "backends/cpu/simd_int8_impl.h"
 
 // ---------- entry points ----------
 constexpr int kPackMinTokens = 16;  // below this, stream weights row by row (decode, small batches)
@@ -311,8 +311,7 @@ static_assert(kPackMinTokens == kInt8MinTokens);
 void matmul(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   if (m1 <= m0 || n <= 0) return;
   if (int8_prefill(w, n)) return w.bits == 8 ? matmul_int8<8>(w, x, n, m0, m1, y, ldy) : matmul_int8<4>(w, x, n, m0, m1, y, ldy);
-  if (int8_decode(w, n))
-    return matmul_int8_small(w, x, n, m0, m1, y, ldy);
+  if (int8_decode(w, n)) return matmul_int8_small(w, x, n, m0, m1, y, ldy);
   if (n >= kPackMinTokens) return matmul_packed(w, x, n, m0, m1, y, ldy);
   if (w.quantized()) {
     if (!fast_quant(w)) return matmul_ref(w, x, n, m0, m1, y, ldy);
