@@ -301,8 +301,9 @@ void matmul_packed(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   }
 }
 
-#include "backends/cpu/simd_int8_decode_impl.h"
 #include "backends/cpu/simd_int8_impl.h"
+// (after simd_int8_impl.h: it uses quantize_act)
+#include "backends/cpu/simd_int8_decode_impl.h"
 
 // ---------- entry points ----------
 constexpr int kPackMinTokens = 16;  // below this, stream weights row by row (decode, small batches)
