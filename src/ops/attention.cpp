@@ -29,10 +29,10 @@ cpu::MatRef kv_matrix(const KVView& c, bool value) {
       m.scales = value ? c.v_scales : c.k_scales;
       m.biases = value ? c.v_biases : c.k_biases;
       m.sb_dtype = DType::F32;
-      m.exact = true;
       break;
     default: break;
   }
+  m.exact = true;  // scores and value sums on f32 activations (no int8 or bf16 dot products)
   return m;
 }
 

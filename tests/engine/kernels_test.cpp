@@ -95,6 +95,33 @@ TEST(Kernels, FloatMatmulMatchesReference) {
   }
 }
 
+// bf16_dot(): prefill with bf16 weights multiplies activations rounded to bf16 (nearest even) on AVX-512,
+// so it equals the reference on those rounded activations; other sets and dtypes are unchanged.
+TEST(Kernels, Bf16DotEqualsReferenceOnBf16Activations) {
+  const bool saved = cpu::bf16_dot();
+  cpu::set_bf16_dot(true);
+  for (cpu::Isa isa : isas()) {
+    const cpu::Kernels& kern = cpu::kernels(isa);
+    const bool dot = isa == cpu::Isa::Avx512;
+    for (int64_t m : {1, 13, 29})
+      for (int64_t k : {2, 34, 300, 514, 1030})
+        for (int n : {16, 17, 40, 300}) {
+          RandMat w(m, k, DType::BF16);
+          std::vector<float> x = randn(n * k), xr(x), y(n * m, NAN), yref(n * m);
+          if (dot)
+            for (float& v : xr) v = bf16_to_f32(f32_to_bf16(v));
+          cpu::matmul_ref(w.ref, xr.data(), n, 0, m, yref.data(), m);
+          const int64_t mid = m / 2;
+          kern.matmul(w.ref, x.data(), n, 0, mid, y.data(), m);
+          kern.matmul(w.ref, x.data(), n, mid, m, y.data(), m);
+          expect_close(w.ref, xr.data(), n, y.data(), yref.data(), 1e-5,
+                       std::string(cpu::isa_name(isa)) + " bf16 dot m=" + std::to_string(m) + " k=" + std::to_string(k) +
+                           " n=" + std::to_string(n));
+        }
+  }
+  cpu::set_bf16_dot(saved);
+}
+
 TEST(Kernels, QuantizedMatmulEqualsDequantizeThenF32) {
   // Exact mode: prefill (n >= 16) with 4/8-bit weights keeps f32 activations (int8 path: int8_prefill_test.cpp).
   const bool saved_exact = cpu::exact_quant();

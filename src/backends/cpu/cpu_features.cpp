@@ -66,17 +66,24 @@ Isa best_isa() {
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
 
 namespace {
+bool env_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e != nullptr && std::string(e) != "" && std::string(e) != "0";
+}
 std::atomic<bool>& exact_flag() {
-  static std::atomic<bool> f{[] {
-    const char* e = std::getenv("CPPLM_EXACT_QUANT");
-    return e != nullptr && std::string(e) != "" && std::string(e) != "0";
-  }()};
+  static std::atomic<bool> f{env_on("CPPLM_EXACT_QUANT")};
+  return f;
+}
+std::atomic<bool>& bf16_flag() {
+  static std::atomic<bool> f{env_on("CPPLM_BF16_DOT")};
   return f;
 }
 }  // namespace
 
 bool exact_quant() { return exact_flag().load(std::memory_order_relaxed); }
 void set_exact_quant(bool exact) { exact_flag().store(exact); }
+bool bf16_dot() { return bf16_flag().load(std::memory_order_relaxed); }
+void set_bf16_dot(bool on) { bf16_flag().store(on); }
 
 void set_active_isa(Isa isa) {
   if (!isa_supported(isa)) throw Error("this CPU does not support " + std::string(isa_name(isa)) + " kernels");

@@ -21,4 +21,10 @@ void set_active_isa(Isa isa);
 bool exact_quant();
 void set_exact_quant(bool exact);
 
+// Prefill with bf16 weights on bf16 dot products (AVX-512 BF16): activations rounded to bf16, about
+// twice the f32 FMA path's arithmetic rate. Off by default; starts as CPPLM_BF16_DOT=1 (read once),
+// set_bf16_dot overrides it (tests, benchmarks). Decode (fewer than 16 rows) keeps f32 activations.
+bool bf16_dot();
+void set_bf16_dot(bool on);
+
 }  // namespace cpplm::cpu

@@ -19,8 +19,8 @@ struct MatRef {
   const void* scales = nullptr;
   const void* biases = nullptr;
   DType sb_dtype = DType::F32;
-  // Keep f32 activations even where int8 ones would apply (the 8-bit K/V cache: attention scores
-  // and value sums stay exact).
+  // Keep f32 activations even where int8 or bf16 ones would apply (attention over the K/V cache:
+  // scores and value sums stay exact).
   bool exact = false;
   bool quantized() const { return bits > 0; }
 };

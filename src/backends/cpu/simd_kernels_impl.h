@@ -301,6 +301,9 @@ void matmul_packed(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   }
 }
 
+#if defined(__AVX512BF16__)
+#include "backends/cpu/simd_bf16_impl.h"
+#endif
 #include "backends/cpu/simd_int8_impl.h"
 // (after simd_int8_impl.h: it uses quantize_act)
 #include "backends/cpu/simd_int8_decode_impl.h"
@@ -313,7 +316,13 @@ void matmul(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, floa
   if (m1 <= m0 || n <= 0) return;
   if (int8_prefill(w, n)) return w.bits == 8 ? matmul_int8<8>(w, x, n, m0, m1, y, ldy) : matmul_int8<4>(w, x, n, m0, m1, y, ldy);
   if (int8_decode(w, n)) return matmul_int8_small(w, x, n, m0, m1, y, ldy);
-  if (n >= kPackMinTokens) return matmul_packed(w, x, n, m0, m1, y, ldy);
+  if (n >= kPackMinTokens) {
+#if defined(__AVX512BF16__)
+    if (w.dtype == DType::BF16 && !w.quantized() && !w.exact && w.k % 2 == 0 && bf16_dot())
+      return matmul_packed_bf16(w, x, n, m0, m1, y, ldy);
+#endif
+    return matmul_packed(w, x, n, m0, m1, y, ldy);
+  }
   if (w.quantized()) {
     if (!fast_quant(w)) return matmul_ref(w, x, n, m0, m1, y, ldy);
     return w.bits == 8 ? matmul_quant_small<8>(w, x, n, m0, m1, y, ldy) : matmul_quant_small<4>(w, x, n, m0, m1, y, ldy);
