@@ -16,8 +16,7 @@ size_t parse_bytes(const std::string& s) {
   double v = -1;
   try {
     v = std::stod(s, &pos);
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   std::string unit = s.substr(pos);
   for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   double mult = 0;
@@ -41,9 +40,10 @@ void log_line(const std::string& line) {
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
-  CLI::App app{"cpplm serve: an OpenAI-compatible server (POST /v1/chat/completions, /v1/completions; GET /v1/models,\n"
-               "/health, /metrics; POST /tokenize, /detokenize). Many clients share the model through continuous batching.\n"
-               "Stops on SIGINT/SIGTERM after letting running requests finish."};
+  CLI::App app{
+      "cpplm serve: an OpenAI-compatible server (POST /v1/chat/completions, /v1/completions; GET /v1/models,\n"
+      "/health, /metrics; POST /tokenize, /detokenize). Many clients share the model through continuous batching.\n"
+      "Stops on SIGINT/SIGTERM after letting running requests finish."};
   tools::ServeRequest r;
   r.model.model_dir = default_model_dir();
   r.model.device = "auto";
@@ -62,12 +62,14 @@ int cmd_serve(int argc, char** argv) {
   app.add_option("--kv-bits", r.model.kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (CPU), 16, 32")
       ->check(CLI::IsMember({0, 8, 16, 32}));
   app.add_option("--chat-template", r.chat_template, "a .jinja file, or a folder whose tokenizer_config.json holds one");
-  app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")->check(int_range(1, 1 << 16));
+  app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")
+      ->check(int_range(1, 1 << 16));
   app.add_flag("!--no-prefix-cache", r.prefix_cache, "do not reuse the K/V of earlier requests' prompts");
   app.add_option("--timeout", r.timeout_s, "seconds a silent client may hold a connection")->check(int_range(1, 3600));
   add_threads_option(app, threads);
   app.add_option("--shape", r.model.shape, "serve random weights of a published shape (benchmarks; needs --tokenizer)");
-  app.add_option("--dtype", r.model.dtype, "dtype of --shape's weights: f32, bf16, f16, q8, q4");
+  app.add_option("--dtype", r.model.dtype,
+                 "dtype of --shape's weights: f32, bf16, f16, q8, q4, or a GGUF type (q4_0, q4_k_m, ...; CPU)");
   app.add_option("--tokenizer", r.tokenizer_dir, "tokenizer folder (default: --model)");
   return run(app, argc, argv, [&] {
     if (r.model.shape.empty()) check_model_dir(r.model.model_dir);

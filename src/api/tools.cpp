@@ -165,13 +165,24 @@ LoadedModel load_model(const BenchSpec& spec) {
       cfg = parse_json_file(spec.shape);
     }
     const int bits = spec.dtype == "q8" ? 8 : spec.dtype == "q4" ? 4 : 0, group = 64;
-    if (spec.dtype != "f32" && spec.dtype != "bf16" && spec.dtype != "f16" && !bits)
-      throw Error("unknown dtype '" + spec.dtype + "' (f32, bf16, f16, q8, q4)");
-    wtype = spec.dtype == "f32" ? DType::F32 : spec.dtype == "f16" ? DType::F16 : DType::BF16;
+    const std::vector<std::string> gg = random_ggml_types();
+    const bool ggml = std::find(gg.begin(), gg.end(), spec.dtype) != gg.end();  // llama.cpp's block formats
+    if (spec.dtype != "f32" && spec.dtype != "bf16" && spec.dtype != "f16" && !bits && !ggml) {
+      std::string names;
+      for (const std::string& n : gg) names += ", " + n;
+      throw Error("unknown dtype '" + spec.dtype + "' (f32, bf16, f16, q8, q4 (mlx), or a GGUF type: " + names.substr(2) + ")");
+    }
+    if (ggml && gpu) throw Error("dtype " + spec.dtype + ": GGUF block formats run on the CPU only for now (use --device cpu)");
+    wtype = spec.dtype == "f32" || ggml ? DType::F32 : spec.dtype == "f16" ? DType::F16 : DType::BF16;
     if (bits) cfg["quantization"] = {{"group_size", group}, {"bits", bits}};
     args = parse_model_args(cfg, spec.shape);
     resolve_model_family(args, spec.shape);
-    if (!gpu) m = Model::from_tensors(args, random_weights(args, wtype, bits, group, spec.seed), spec.shape);
+    if (ggml) {
+      RandomGgml w = random_ggml_weights(args, spec.dtype, spec.seed);
+      m = Model::from_tensors(args, std::move(w.tensors), std::move(w.ggml), spec.shape);
+    } else if (!gpu) {
+      m = Model::from_tensors(args, random_weights(args, wtype, bits, group, spec.seed), spec.shape);
+    }
     const bool published =
         std::any_of(std::begin(kShapes), std::end(kShapes), [&](const Shape& s) { return spec.shape == s.name; });
     r.name = (published ? spec.shape : std::filesystem::path(spec.shape).parent_path().filename().string()) + " " + spec.dtype;
@@ -215,8 +226,9 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   const bool gpu = l.gpu;
   // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
   // and a bias per group.
-  const double elem = args.quantization ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size
-                                        : static_cast<double>(dtype_size(l.wtype));
+  const double elem = args.quantization
+                          ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size
+                          : static_cast<double>(dtype_size(l.wtype));
   auto b = std::make_unique<Bench>(std::move(l.lm), spec.kv_bits, spec.seed);
   b->name = l.name;
   b->backend = l.backend;

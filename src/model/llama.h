@@ -115,6 +115,9 @@ class Model {
   // checkpoint; bound with the same checks as load(). `label` names the source in errors.
   static std::unique_ptr<Model> from_tensors(ModelArgs args, std::map<std::string, Tensor> tensors,
                                              const std::string& label = "<memory>");
+  // The same with some tensors in llama.cpp's block formats (random GGUF-type weights).
+  static std::unique_ptr<Model> from_tensors(ModelArgs args, std::map<std::string, Tensor> tensors,
+                                             std::map<std::string, GgmlWeight> ggml, const std::string& label);
 
   const ModelArgs& args() const { return args_; }
   bool tied_embeddings() const { return tied_; }

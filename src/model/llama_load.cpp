@@ -98,6 +98,13 @@ std::unique_ptr<Model> Model::from_tensors(ModelArgs args, std::map<std::string,
   return std::unique_ptr<Model>(new Model(std::move(args), WeightSource::memory(std::move(tensors), label), label));
 }
 
+std::unique_ptr<Model> Model::from_tensors(ModelArgs args, std::map<std::string, Tensor> tensors,
+                                           std::map<std::string, GgmlWeight> ggml, const std::string& label) {
+  resolve_model_family(args, label);
+  return std::unique_ptr<Model>(
+      new Model(std::move(args), WeightSource::memory(std::move(tensors), label, std::move(ggml)), label));
+}
+
 SequenceCache Model::make_cache(SequencePlan plan) const {
   CPPLM_CHECK(static_cast<int>(plan.layers.size()) == args_.num_hidden_layers, "plan of another model");
   SequenceCache c;

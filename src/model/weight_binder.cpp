@@ -13,9 +13,11 @@ WeightSource WeightSource::checkpoint(WeightStore store) {
   return s;
 }
 
-WeightSource WeightSource::memory(std::map<std::string, Tensor> tensors, std::string label) {
+WeightSource WeightSource::memory(std::map<std::string, Tensor> tensors, std::string label,
+                                  std::map<std::string, GgmlWeight> ggml) {
   WeightSource s;
   s.owned_ = std::move(tensors);
+  s.ggml_ = std::move(ggml);
   for (const auto& [n, t] : s.owned_) s.views_[n] = t.view();
   s.views_only_ = true;
   s.label_ = std::move(label);

@@ -30,7 +30,9 @@ struct GgmlWeight {
 class WeightSource {
  public:
   static WeightSource checkpoint(WeightStore store);
-  static WeightSource memory(std::map<std::string, Tensor> tensors, std::string label);
+  // `ggml` marks tensors held in llama.cpp's block formats (U8 [rows, row bytes]), as from a GGUF file.
+  static WeightSource memory(std::map<std::string, Tensor> tensors, std::string label,
+                             std::map<std::string, GgmlWeight> ggml = {});
   // Every tensor of a llama-architecture GGUF file by its Hugging Face name (model/gguf_model.cpp);
   // Error naming the tensor for a type without a CPU kernel.
   static WeightSource gguf(std::shared_ptr<const GgufFile> file);
