@@ -30,12 +30,10 @@ struct TypeCase {
 
 const std::vector<TypeCase>& cases() {
   static const std::vector<TypeCase> c = {
-      {GgmlType::Q8_0, "Q8_0", {0}, true},        {GgmlType::Q4_0, "Q4_0", {0}, true},
-      {GgmlType::Q4_1, "Q4_1", {0, 2}, true},     {GgmlType::Q5_0, "Q5_0", {0}, true},
-      {GgmlType::Q5_1, "Q5_1", {0, 2}, true},     {GgmlType::IQ4_NL, "IQ4_NL", {0}, true},
-      {GgmlType::Q2_K, "Q2_K", {80, 82}, true},   {GgmlType::Q3_K, "Q3_K", {108}, true},
-      {GgmlType::Q4_K, "Q4_K", {0, 2}, false},    {GgmlType::Q5_K, "Q5_K", {0, 2}, false},
-      {GgmlType::Q6_K, "Q6_K", {208}, false},     {GgmlType::IQ4_XS, "IQ4_XS", {0}, true},
+      {GgmlType::Q8_0, "Q8_0", {0}, true},      {GgmlType::Q4_0, "Q4_0", {0}, true},    {GgmlType::Q4_1, "Q4_1", {0, 2}, true},
+      {GgmlType::Q5_0, "Q5_0", {0}, true},      {GgmlType::Q5_1, "Q5_1", {0, 2}, true}, {GgmlType::IQ4_NL, "IQ4_NL", {0}, true},
+      {GgmlType::Q2_K, "Q2_K", {80, 82}, true}, {GgmlType::Q3_K, "Q3_K", {108}, false}, {GgmlType::Q4_K, "Q4_K", {0, 2}, false},
+      {GgmlType::Q5_K, "Q5_K", {0, 2}, false},  {GgmlType::Q6_K, "Q6_K", {208}, false}, {GgmlType::IQ4_XS, "IQ4_XS", {0}, false},
   };
   return c;
 }
@@ -118,8 +116,8 @@ TEST(GgmlQdot, Q8_KActivationsAsGgmlRef) {
   std::mt19937 rng(2);
   const int64_t k = 512;
   std::vector<float> x = random_acts(1, k, rng);
-  x[10] = -20.0f;   // block 0: negative max → d > 0
-  x[300] = 15.0f;   // block 1: positive max → d < 0
+  x[10] = -20.0f;  // block 0: negative max → d > 0
+  x[300] = 15.0f;  // block 1: positive max → d < 0
   GgmlActs a;
   cpu::ggml_quantize_acts(tid(GgmlType::Q4_K), x.data(), 1, k, &a);
   EXPECT_EQ(a.q[10], -127);
@@ -247,12 +245,14 @@ TEST(GgmlQdot, EveryIsaMatchesTheReferenceForAnyBatchAndRowSplit) {
           std::vector<float> y(static_cast<size_t>(n * m), -1.0f);
           // Rows in uneven pieces.
           const int64_t cuts[] = {0, 1, 6, 16, 29, m};
-          for (int p = 0; p + 1 < 6; ++p) cpu::ggml_matmul_q(isa, tid(c.type), w.data(), rb, a, cuts[p], cuts[p + 1], y.data(), m);
+          for (int p = 0; p + 1 < 6; ++p)
+            cpu::ggml_matmul_q(isa, tid(c.type), w.data(), rb, a, cuts[p], cuts[p + 1], y.data(), m);
           for (int t = 0; t < n; ++t)
             for (int64_t r = 0; r < m; ++r) {
               const float want = ref[t * m + r], got = y[t * m + r];
               if (c.exact || isa == cpu::Isa::Scalar) {
-                ASSERT_EQ(got, want) << c.name << " " << cpu::isa_name(isa) << " k=" << k << " n=" << n << " t=" << t << " r=" << r;
+                ASSERT_EQ(got, want) << c.name << " " << cpu::isa_name(isa) << " k=" << k << " n=" << n << " t=" << t
+                                     << " r=" << r;
               } else {
                 ASSERT_LE(std::fabs(got - want), 2e-6 * scale[t * m + r])
                     << c.name << " " << cpu::isa_name(isa) << " k=" << k << " n=" << n << " t=" << t << " r=" << r;

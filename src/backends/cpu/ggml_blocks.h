@@ -85,6 +85,20 @@ inline B load(const uint8_t* p, size_t i) {
   return b;
 }
 
+// Q3_K: the 16 six-bit scales (stored +32) packed in 12 bytes: low 4 bits from bytes 0..7 (low nibbles for
+// scales 0..7, high nibbles for 8..15), high 2 bits from bytes 8..11.
+inline void q3_k_scales(const uint8_t* packed, int8_t out[16]) {
+  constexpr uint32_t kLow2 = 0x03030303, kLow4 = 0x0f0f0f0f;
+  uint32_t aux[4];
+  std::memcpy(aux, packed, 12);
+  const uint32_t tmp = aux[2];
+  aux[2] = ((aux[0] >> 4) & kLow4) | (((tmp >> 4) & kLow2) << 4);
+  aux[3] = ((aux[1] >> 4) & kLow4) | (((tmp >> 6) & kLow2) << 4);
+  aux[0] = (aux[0] & kLow4) | (((tmp >> 0) & kLow2) << 4);
+  aux[1] = (aux[1] & kLow4) | (((tmp >> 2) & kLow2) << 4);
+  std::memcpy(out, aux, 16);
+}
+
 // Q4_K / Q5_K: the 8 six-bit scales and mins packed in 12 bytes, as ggml's generic vec_dot unpacks them.
 inline void k4_scales(const uint8_t* packed, uint8_t scales[8], uint8_t mins[8]) {
   constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;

@@ -90,20 +90,6 @@ void dequant_q2_k(const uint8_t* p, size_t nb, float* y) {
   }
 }
 
-// Unpacks Q3_K's 12 bytes into 16 signed scales: low 4 bits from bytes 0..7 (low nibbles for scales 0..7,
-// high nibbles for 8..15), high 2 bits from bytes 8..11; stored with +32.
-void q3_k_scales(const uint8_t packed[12], int8_t out[16]) {
-  constexpr uint32_t kLow2 = 0x03030303, kLow4 = 0x0f0f0f0f;
-  uint32_t aux[4];
-  std::memcpy(aux, packed, 12);
-  const uint32_t tmp = aux[2];
-  aux[2] = ((aux[0] >> 4) & kLow4) | (((tmp >> 4) & kLow2) << 4);
-  aux[3] = ((aux[1] >> 4) & kLow4) | (((tmp >> 6) & kLow2) << 4);
-  aux[0] = (aux[0] & kLow4) | (((tmp >> 0) & kLow2) << 4);
-  aux[1] = (aux[1] & kLow4) | (((tmp >> 2) & kLow2) << 4);
-  std::memcpy(out, aux, 16);
-}
-
 void dequant_q3_k(const uint8_t* p, size_t nb, float* y) {
   for (size_t i = 0; i < nb; ++i) {
     const BlockQ3_K b = load<BlockQ3_K>(p, i);

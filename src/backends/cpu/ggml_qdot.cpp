@@ -57,18 +57,6 @@ void quantize_q8_k(const float* x, int64_t k, int8_t* q, float* d) {
   }
 }
 
-void q3_k_scales(const uint8_t packed[12], int8_t out[16]) {
-  constexpr uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-  uint32_t aux[4];
-  std::memcpy(aux, packed, 12);
-  const uint32_t tmp = aux[2];
-  aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-  aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-  aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-  aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-  std::memcpy(out, aux, 16);
-}
-
 float dot_q8_0(const uint8_t* w, int64_t nb, const int8_t* y, const float* yd) {
   float sumf = 0;
   for (int64_t ib = 0; ib < nb; ++ib, y += 32) {

@@ -90,7 +90,8 @@ void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, 
           std::memcpy(&w4, wb[r] + 4 * c, 4);
           isum = _mm512_dpbusd_epi32(isum, _mm512_set1_epi32(w4), av[c]);
         }
-        const __m512 fi = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), isum);  // maskz: g++ 12 warns on the unmasked form
+        const __m512 fi =
+            _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), isum);  // maskz: g++ 12 warns on the unmasked form
         const __m512 dxv = _mm512_set1_ps(dx[r]);
         __m512 term;
         if constexpr (L == detail::Legacy::Q8_0) {
@@ -115,13 +116,11 @@ void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64
   walk_tiles<3, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 
-// Prefill with Q4_K, Q5_K, Q6_K: the same panel (q8_K codes, sums per 32 and per first 16 columns, the
-// super-block's d in every block); per (row, token) the super-block's exact integer sums, then the row kernel's f32
-// terms, so a token gets the same bits as from rows_k.
+// Prefill with the K types: the same panel (q8_K codes, sums per 32 and per first 16 columns, the super-block's d
+// in every block); per (row, token) the super-block's exact integer sums over 16-column halves, then the row
+// kernel's f32 term (k_term), so a token gets the same bits as from rows_k.
 template <detail::KType K, int T, int R>
 void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
-  constexpr size_t kBytes = K == detail::KType::Q4_K ? 144 : K == detail::KType::Q5_K ? 176 : 210;
-  constexpr bool kQ6 = K == detail::KType::Q6_K;
   const int64_t nsb = a.k / 256;
   const GgmlPanelBlock* pan[T];
   for (int t = 0; t < T; ++t) pan[t] = ggml_panel(a, g0 + t);
@@ -130,20 +129,16 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     alignas(32) uint8_t wb[R][256];
-    int32_t sc[R][16], mn[R][8];
+    alignas(32) int32_t s16[R][16], mw[R][16];
     float dx[R], dm[R];
     for (int r = 0; r < R; ++r) {
-      const uint8_t* blk = w + static_cast<size_t>(r0 + r) * row_bytes + sb * kBytes;
-      __m256i codes[8], scv[8];
-      alignas(32) int32_t mw[16];
-      detail::k_unpack<K>(blk, codes, scv, mw, &dx[r], &dm[r]);
+      __m256i codes[8], sv[2], mv[2];
+      detail::k_unpack<K>(w + static_cast<size_t>(r0 + r) * row_bytes + sb * detail::KInfo<K>::kBytes, codes, sv, mv, &dx[r],
+                          &dm[r]);
       for (int i = 0; i < 8; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(wb[r] + 32 * i), codes[i]);
-      if constexpr (kQ6) {
-        for (int g = 0; g < 16; ++g) sc[r][g] = reinterpret_cast<const int8_t*>(blk + 192)[g];
-      } else {
-        uint8_t s8[8], m8[8];
-        ggml::k4_scales(blk + 4, s8, m8);
-        for (int j = 0; j < 8; ++j) sc[r][j] = s8[j], mn[r][j] = m8[j];
+      for (int h = 0; h < 2; ++h) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(s16[r] + 8 * h), sv[h]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(mw[r] + 8 * h), mv[h]);
       }
     }
     for (int t = 0; t < T; ++t) {
@@ -153,43 +148,39 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
         const GgmlPanelBlock& p = pan[t][sb * 8 + j];
         __m512i av[8];
         for (int c = 0; c < 8; ++c) av[c] = _mm512_loadu_si512(p.q[c]);
-        const __m512i s32 = _mm512_loadu_si512(p.sum);
         const __m512i slo = _mm512_loadu_si512(p.sum_lo);
+        const __m512i shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
         for (int r = 0; r < R; ++r) {
-          if constexpr (kQ6) {
-            __m512i ia = _mm512_mullo_epi32(slo, _mm512_set1_epi32(-32 * 1));
-            __m512i ib = _mm512_mullo_epi32(_mm512_sub_epi32(s32, slo), _mm512_set1_epi32(-32));
-            for (int c = 0; c < 4; ++c) {
-              int32_t w4;
-              std::memcpy(&w4, wb[r] + 32 * j + 4 * c, 4);
-              ia = _mm512_dpbusd_epi32(ia, _mm512_set1_epi32(w4), av[c]);
-              std::memcpy(&w4, wb[r] + 32 * j + 16 + 4 * c, 4);
-              ib = _mm512_dpbusd_epi32(ib, _mm512_set1_epi32(w4), av[c + 4]);
-            }
-            tot[r] = _mm512_add_epi32(tot[r], _mm512_add_epi32(_mm512_mullo_epi32(ia, _mm512_set1_epi32(sc[r][2 * j])),
-                                                               _mm512_mullo_epi32(ib, _mm512_set1_epi32(sc[r][2 * j + 1]))));
-          } else {
-            __m512i is = _mm512_setzero_si512();
-            for (int c = 0; c < 8; ++c) {
-              int32_t w4;
-              std::memcpy(&w4, wb[r] + 32 * j + 4 * c, 4);
-              is = _mm512_dpbusd_epi32(is, _mm512_set1_epi32(w4), av[c]);
-            }
-            tot[r] = _mm512_add_epi32(tot[r], _mm512_mullo_epi32(is, _mm512_set1_epi32(sc[r][j])));
-            summ[r] = _mm512_add_epi32(summ[r], _mm512_mullo_epi32(s32, _mm512_set1_epi32(mn[r][j])));
+          __m512i ia = _mm512_setzero_si512(), ib = _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) {
+            int32_t w4;
+            std::memcpy(&w4, wb[r] + 32 * j + 4 * c, 4);
+            ia = _mm512_dpbusd_epi32(ia, _mm512_set1_epi32(w4), av[c]);
+            std::memcpy(&w4, wb[r] + 32 * j + 16 + 4 * c, 4);
+            ib = _mm512_dpbusd_epi32(ib, _mm512_set1_epi32(w4), av[c + 4]);
           }
+          const int32_t sa = s16[r][2 * j], sb2 = s16[r][2 * j + 1];
+          tot[r] = _mm512_add_epi32(tot[r], sa == sb2 ? _mm512_mullo_epi32(_mm512_add_epi32(ia, ib), _mm512_set1_epi32(sa))
+                                                      : _mm512_add_epi32(_mm512_mullo_epi32(ia, _mm512_set1_epi32(sa)),
+                                                                         _mm512_mullo_epi32(ib, _mm512_set1_epi32(sb2))));
+          const int32_t ma = mw[r][2 * j], mb = mw[r][2 * j + 1];
+          summ[r] = _mm512_add_epi32(summ[r], ma == mb ? _mm512_mullo_epi32(_mm512_add_epi32(slo, shi), _mm512_set1_epi32(ma))
+                                                       : _mm512_add_epi32(_mm512_mullo_epi32(slo, _mm512_set1_epi32(ma)),
+                                                                          _mm512_mullo_epi32(shi, _mm512_set1_epi32(mb))));
         }
       }
       const __m512 dy = _mm512_loadu_ps(pan[t][sb * 8].d);
       for (int r = 0; r < R; ++r) {
-        const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), tot[r]);
-        const __m512 p1 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dx[r]), dy), ft));
-        if constexpr (kQ6) {
-          acc[r][t] = _mm512_add_ps(acc[r][t], p1);
-        } else {
+        const __m512 dxy = _mm512_mul_ps(_mm512_set1_ps(dx[r]), dy);
+        if constexpr (detail::KInfo<K>::kMin) {
+          const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), tot[r]);
           const __m512 fs = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), summ[r]);
+          const __m512 p1 = detail::opaque(_mm512_mul_ps(dxy, ft));
           const __m512 p2 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dm[r]), dy), fs));
           acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(_mm512_sub_ps(p1, p2)));
+        } else {
+          const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), _mm512_sub_epi32(tot[r], summ[r]));
+          acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(_mm512_mul_ps(dxy, ft)));
         }
       }
     }
@@ -213,9 +204,12 @@ bool prefill_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs
     case GgmlType::Q5_0: prefill_legacy<detail::Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q5_1: prefill_legacy<detail::Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::IQ4_NL: prefill_legacy<detail::Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q2_K: prefill_k<detail::KType::Q2_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q3_K: prefill_k<detail::KType::Q3_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q4_K: prefill_k<detail::KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q5_K: prefill_k<detail::KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q6_K: prefill_k<detail::KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::IQ4_XS: prefill_k<detail::KType::IQ4_XS>(w, row_bytes, a, m0, m1, y, ldy); return true;
     default: return false;
   }
 }
@@ -227,7 +221,7 @@ void ggml_quantize_token_avx512(GgmlActKind kind, const float* x, int64_t k, int
 }
 
 bool ggml_matmul_q_avx512(uint32_t type, const void* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
-                        int64_t ldy) {
+                          int64_t ldy) {
   if (avx512_ggml::prefill_any(type, w, row_bytes, a, m0, m1, y, ldy)) return true;
   return avx512_ggml::detail::rows_any<avx512_ggml::V>(type, w, row_bytes, a, m0, m1, y, ldy);
 }

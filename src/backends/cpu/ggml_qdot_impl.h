@@ -34,7 +34,8 @@ inline __m256i nibbles32(const uint8_t* qs) {  // 16 bytes -> elements 0..15 (lo
 // Bit j of the 32-bit word as 0x10 in byte j (Q5_0 / Q5_1 fifth bits).
 inline __m256i bits_to_0x10(uint32_t qh) {
   const __m256i v = _mm256_set1_epi32(static_cast<int>(qh));
-  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i shuf =
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   const __m256i bytes = _mm256_shuffle_epi8(v, shuf);
   const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
   const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
@@ -168,7 +169,7 @@ inline void prep_tokens(const GgmlActs& a, TokenPrep* p) {
 template <Legacy L>
 inline __m256 legacy_terms(__m256i isum, __m256 dx, __m256 dy, __m256 mx, __m256 sy) {
   const __m256 fi = _mm256_cvtepi32_ps(isum);
-  if constexpr (L == Legacy::Q8_0) return _mm256_mul_ps(fi, _mm256_mul_ps(dx, dy));                // sumi*(dx*dy)
+  if constexpr (L == Legacy::Q8_0) return _mm256_mul_ps(fi, _mm256_mul_ps(dx, dy));               // sumi*(dx*dy)
   else if constexpr (L == Legacy::Q4_0) return _mm256_mul_ps(opaque(_mm256_mul_ps(fi, dx)), dy);  // sumi*dx*dy
   else if constexpr (LegacyInfo<L>::kMin)
     return _mm256_add_ps(opaque(_mm256_mul_ps(_mm256_mul_ps(dx, dy), fi)), opaque(_mm256_mul_ps(mx, sy)));
@@ -223,7 +224,7 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
   prep_tokens(a, &prep);
   const int64_t nb = a.k / 32, nbp = prep.nbp;
   const int n = a.n;
-  constexpr bool kSignedDot = I::kSigned && !V::kWide;        // abs/sign trick (AVX2 maddubs)
+  constexpr bool kSignedDot = I::kSigned && !V::kWide;          // abs/sign trick (AVX2 maddubs)
   constexpr int kOff = I::kSigned && V::kWide ? 128 : I::kOff;  // codes stored + kOff; Σq·kOff subtracted
   thread_local std::vector<int32_t> corr;
   corr.resize(prep.sum.size());
@@ -288,20 +289,44 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
 
 // ---- K types (super-blocks of 256 against q8_K) ----
 
-enum class KType { Q4_K, Q5_K, Q6_K };
+enum class KType { Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS };
 
-// Unpacks one super-block into 8 vectors of 32 unsigned codes (elements in order), the per-lane integer scales
-// (sc[i] applies to lane l of vector i), the offset/min weights per 16 columns (mw: the integer multiplying Σq of
-// group g, subtracted), and d / dmin as f32.
 template <KType K>
-inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i sc[8], int32_t mw[16], float* d, float* dmin) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
+struct KInfo {
+  static constexpr size_t kBytes = K == KType::Q2_K   ? 84
+                                   : K == KType::Q3_K ? 110
+                                   : K == KType::Q4_K ? 144
+                                   : K == KType::Q5_K ? 176
+                                   : K == KType::Q6_K ? 210
+                                                      : 136;
+  // Σ mins·Σa scaled by dmin (ggml's dall·isum − dmin·summs), else an integer offset folded into the sum.
+  static constexpr bool kMin = K == KType::Q2_K || K == KType::Q4_K || K == KType::Q5_K;
+};
+
+inline uint32_t rd32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// 8 int32 lanes, one per 32 columns, to the 16 groups of 16 columns: lanes 0-7 of s[0] are groups 0-7, of s[1] 8-15.
+inline void per32_to_per16(__m256i v, __m256i s[2]) {
+  s[0] = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+  s[1] = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+}
+
+// Unpacks one super-block into 8 vectors of 32 unsigned codes (elements in order), the integer scale of each 16
+// columns (s16: groups 0-7, 8-15 as int32 lanes), the weight of each 16 columns' Σa that is subtracted (mw: the min,
+// or scale · the code offset), and d / dmin as f32. The block's integer sum is Σ s16[g]·Σ(code·a over g) −
+// Σ mw[g]·Σa over g. Scales are unpacked in registers (a round trip through memory stalls store forwarding).
+template <KType K>
+inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i s16[2], __m256i mw[2], float* d, float* dmin) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03), one = _mm256_set1_epi8(1);
+  *dmin = 0.0f;
   if constexpr (K == KType::Q6_K) {
     const uint8_t* ql = blk;
     const uint8_t* qh = blk + 128;
-    const int8_t* s8 = reinterpret_cast<const int8_t*>(blk + 192);
     *d = h2f(rd16(blk + 208));
-    *dmin = 0.0f;
     const __m256i m3 = _mm256_set1_epi8(0x30);
     for (int c = 0; c < 2; ++c, ql += 64, qh += 32) {
       const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
@@ -313,20 +338,69 @@ inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i sc[8], int32_
       codes[4 * c + 3] =
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m3));
     }
-    for (int i = 0; i < 8; ++i) {
-      sc[i] = _mm256_setr_epi32(s8[2 * i], s8[2 * i], s8[2 * i], s8[2 * i], s8[2 * i + 1], s8[2 * i + 1], s8[2 * i + 1],
-                                s8[2 * i + 1]);
+    const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
+    s16[0] = _mm256_cvtepi8_epi32(s8);
+    s16[1] = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(s8, s8));
+    for (int h = 0; h < 2; ++h) mw[h] = _mm256_slli_epi32(s16[h], 5);  // offset 32
+  } else if constexpr (K == KType::Q2_K) {                             // 2-bit codes, 4-bit scale and min per 16 columns
+    *d = h2f(rd16(blk + 80));
+    *dmin = h2f(rd16(blk + 82));
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * h));
+      for (int s = 0; s < 4; ++s) codes[4 * h + s] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m2);
     }
-    for (int g = 0; g < 16; ++g) mw[g] = 32 * s8[g];
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
+    const __m128i lo = _mm_and_si128(sc, _mm_set1_epi8(0x0F)), hi = _mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F));
+    s16[0] = _mm256_cvtepu8_epi32(lo), s16[1] = _mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo));
+    mw[0] = _mm256_cvtepu8_epi32(hi), mw[1] = _mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi));
+  } else if constexpr (K == KType::Q3_K) {  // 2 low bits + a high bit (clear: −4), signed 6-bit scales per 16
+    *d = h2f(rd16(blk + 108));
+    const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 32 * h));
+      for (int s = 0; s < 4; ++s) {
+        const int i = 4 * h + s;
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hm, i), one);
+        codes[i] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m2), _mm256_slli_epi16(hi, 2));
+      }
+    }
+    // ggml's 12-byte packing (ggml::q3_k_scales), in registers: low nibbles from bytes 0..7, 2 high bits from 8..11.
+    constexpr uint32_t kLow2 = 0x03030303, kLow4 = 0x0f0f0f0f;
+    const uint32_t u0 = rd32(blk + 96), u1 = rd32(blk + 100), u2 = rd32(blk + 104);
+    const __m128i packed = _mm_setr_epi32(static_cast<int>((u0 & kLow4) | ((u2 & kLow2) << 4)),
+                                          static_cast<int>((u1 & kLow4) | (((u2 >> 2) & kLow2) << 4)),
+                                          static_cast<int>(((u0 >> 4) & kLow4) | (((u2 >> 4) & kLow2) << 4)),
+                                          static_cast<int>(((u1 >> 4) & kLow4) | (((u2 >> 6) & kLow2) << 4)));
+    const __m256i off = _mm256_set1_epi32(32);
+    s16[0] = _mm256_sub_epi32(_mm256_cvtepu8_epi32(packed), off);
+    s16[1] = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(packed, packed)), off);
+    for (int h = 0; h < 2; ++h) mw[h] = _mm256_slli_epi32(s16[h], 2);  // offset 4
+  } else if constexpr (K == KType::IQ4_XS) {  // IQ4_NL values (+128 as unsigned codes), a 6-bit scale per 32
+    *d = h2f(rd16(blk));
+    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLv)));
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int ib = 0; ib < 8; ++ib) codes[ib] = _mm256_xor_si256(_mm256_shuffle_epi8(tbl, nibbles32(blk + 8 + 16 * ib)), flip);
+    // Sub-block ib: low 4 bits at bit 4·ib of scales_l, high 2 bits at bit 2·ib of scales_h.
+    const __m256i lo = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(rd32(blk + 4))), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+        _mm256_set1_epi32(0xF));
+    const __m256i hi = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(rd16(blk + 2)), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
+    per32_to_per16(_mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32)), s16);
+    for (int h = 0; h < 2; ++h) mw[h] = _mm256_slli_epi32(s16[h], 7);  // offset 128
   } else {
     *d = h2f(rd16(blk));
     *dmin = h2f(rd16(blk + 2));
-    uint8_t scales[8], mins[8];
-    ggml::k4_scales(blk + 4, scales, mins);
+    // ggml's 12-byte packing of 8 six-bit scales and mins (ggml::k4_scales), in registers.
+    constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    const uint32_t u0 = rd32(blk + 4), u1 = rd32(blk + 8), u2 = rd32(blk + 12);
+    const uint64_t sc = (u0 & k1) | static_cast<uint64_t>((u2 & k2) | (((u0 >> 6) & k3) << 4)) << 32;
+    const uint64_t mn = (u1 & k1) | static_cast<uint64_t>(((u2 >> 4) & k2) | (((u1 >> 6) & k3) << 4)) << 32;
+    per32_to_per16(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc))), s16);
+    per32_to_per16(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(mn))), mw);
     const uint8_t* qs = blk + 16 + (K == KType::Q5_K ? 32 : 0);
     __m256i hb = _mm256_setzero_si256();
     if constexpr (K == KType::Q5_K) hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
-    const __m256i one = _mm256_set1_epi8(1);
     for (int j = 0; j < 4; ++j, qs += 32) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -339,27 +413,38 @@ inline void k_unpack(const uint8_t* blk, __m256i codes[8], __m256i sc[8], int32_
       codes[2 * j] = lo;
       codes[2 * j + 1] = hi;
     }
-    for (int i = 0; i < 8; ++i) sc[i] = _mm256_set1_epi32(scales[i]);
-    for (int g = 0; g < 16; ++g) mw[g] = mins[g / 2];
+  }
+}
+
+// The f32 term of one super-block from its exact integer sums, as the row and tile kernels both form it.
+template <KType K>
+inline float k_term(float dx, float dm, float dy, int32_t isum, int32_t summ) {
+  if constexpr (KInfo<K>::kMin) {
+    const float p1 = opaque((dx * dy) * static_cast<float>(isum)), p2 = opaque((dm * dy) * static_cast<float>(summ));
+    return opaque(p1 - p2);
+  } else {
+    return opaque((dx * dy) * static_cast<float>(isum - summ));
   }
 }
 
 template <class V, KType K>
 void rows_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  constexpr size_t kBytes = K == KType::Q4_K ? 144 : K == KType::Q5_K ? 176 : 210;
+  constexpr size_t kBytes = KInfo<K>::kBytes;
   const int64_t nb = a.k / 256;
   thread_local std::vector<float> acc;
   acc.resize(static_cast<size_t>(a.n));
+  // Lanes 0-3 of code vector i take scale 2i, lanes 4-7 scale 2i+1 (within s16[0..8) or s16[8..16)).
+  __m256i pick[4];
+  for (int i = 0; i < 4; ++i) pick[i] = _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1);
   for (int64_t r = m0; r < m1; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
     std::fill(acc.begin(), acc.end(), 0.0f);
     for (int64_t b = 0; b < nb; ++b) {
-      __m256i codes[8], sc[8];
-      alignas(32) int32_t mw[16];
+      __m256i codes[8], sc[8], s16[2], mw[2];
       float dx, dminx;
-      k_unpack<K>(row + b * kBytes, codes, sc, mw, &dx, &dminx);
-      const __m256i mw0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mw));
-      const __m256i mw1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mw + 8));
+      k_unpack<K>(row + b * kBytes, codes, s16, mw, &dx, &dminx);
+      for (int i = 0; i < 8; ++i) sc[i] = _mm256_permutevar8x32_epi32(s16[i / 4], pick[i % 4]);
+      const __m256i mw0 = mw[0], mw1 = mw[1];
       for (int t = 0; t < a.n; ++t) {
         const int8_t* at = a.codes(t) + b * 256;
         __m256i tot = _mm256_setzero_si256();
@@ -371,15 +456,8 @@ void rows_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, i
         const __m256i bs0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs));
         const __m256i bs1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + 8));
         const int summ = hsum8(_mm256_add_epi32(_mm256_mullo_epi32(bs0, mw0), _mm256_mullo_epi32(bs1, mw1)));
-        const int isum = hsum8(tot);
-        const float dy = a.scales(t)[b];
         // Products kept apart from the sums (no fused multiply-add): the prefill tile forms the same values.
-        if constexpr (K == KType::Q6_K) {
-          acc[t] += opaque((dx * dy) * static_cast<float>(isum - summ));
-        } else {
-          const float p1 = opaque((dx * dy) * static_cast<float>(isum)), p2 = opaque((dminx * dy) * static_cast<float>(summ));
-          acc[t] += opaque(p1 - p2);
-        }
+        acc[t] += k_term<K>(dx, dminx, a.scales(t)[b], hsum8(tot), summ);
       }
     }
     for (int t = 0; t < a.n; ++t) y[t * ldy + r] = acc[t];
@@ -462,8 +540,7 @@ inline void quantize_token(GgmlActKind kind, const float* x, int64_t k, int8_t* 
 
 // Row-streaming kernels by ggml type; false for a type without one.
 template <class V>
-bool rows_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y,
-              int64_t ldy) {
+bool rows_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(wv);
   switch (static_cast<GgmlType>(type)) {
     case GgmlType::Q8_0: rows_legacy<V, Legacy::Q8_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
@@ -472,9 +549,15 @@ bool rows_any(uint32_t type, const void* wv, size_t row_bytes, const GgmlActs& a
     case GgmlType::Q5_0: rows_legacy<V, Legacy::Q5_0>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q5_1: rows_legacy<V, Legacy::Q5_1>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::IQ4_NL: rows_legacy<V, Legacy::IQ4_NL>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q2_K: rows_k<V, KType::Q2_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::Q3_K: rows_k<V, KType::Q3_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q4_K: rows_k<V, KType::Q4_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q5_K: rows_k<V, KType::Q5_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
     case GgmlType::Q6_K: rows_k<V, KType::Q6_K>(w, row_bytes, a, m0, m1, y, ldy); return true;
+    case GgmlType::IQ4_XS:
+      if constexpr (!V::kWide) return false;  // codes up to 241 would saturate vpmaddubsw
+      rows_k<V, KType::IQ4_XS>(w, row_bytes, a, m0, m1, y, ldy);
+      return true;
     default: return false;
   }
 }
