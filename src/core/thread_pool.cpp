@@ -34,9 +34,16 @@ inline void cpu_relax() {
 }
 
 // How long an idle worker spins before sleeping, and how long the pool runs on fewer threads
-// after a straggler made the caller wait.
+// after stragglers made the caller wait.
 constexpr auto kSpin = std::chrono::microseconds(100);
 constexpr auto kStallFloor = std::chrono::microseconds(200);
+// Stalls are counted over windows of kWindow; the pool backs off when they took kStallShare of one.
+// A process competing for the CPUs preempts workers on nearly every loop (well over half the time
+// lost), while a virtual machine's host takes a CPU away now and then for a few milliseconds (a
+// few percent): backing off on every single stall ran decode on one thread for most of the time
+// on such a machine.
+constexpr auto kWindow = std::chrono::milliseconds(100);
+constexpr double kStallShare = 0.2;
 // A stall soon after a back-off ended doubles the next one (up to kMaxBackoff): on a machine that
 // stays busy, probing with all threads costs a stall per back-off period.
 constexpr auto kBackoff = std::chrono::milliseconds(50), kMaxBackoff = std::chrono::milliseconds(1600);
@@ -114,6 +121,8 @@ class Pool {
   int reduced_ = 0;  // threads while backing off, 0 when not
   Clock::time_point backoff_until_{};
   Clock::duration backoff_ = kBackoff;  // length of the next back-off
+  Clock::time_point window_start_{};    // stall accounting (kWindow)
+  Clock::duration lost_{};              // stalled time within the window
 };
 
 void Pool::start_workers(int count) {
@@ -184,8 +193,13 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
   int threads = static_cast<int>(std::min<int64_t>(threads_.load(std::memory_order_relaxed), nchunks));
   if (threads <= 1 || busy_.exchange(true, std::memory_order_acquire)) return alone();
   if (reduced_ > 0) {  // backing off (below), read while holding busy_
-    if (Clock::now() < backoff_until_) threads = std::min(threads, reduced_);
-    else reduced_ = 0;
+    if (Clock::now() < backoff_until_) {
+      threads = std::min(threads, reduced_);
+    } else {  // all threads again, with a fresh window
+      reduced_ = 0;
+      window_start_ = Clock::now();
+      lost_ = Clock::duration::zero();
+    }
     if (threads <= 1) {
       busy_.store(false, std::memory_order_release);  // (the loop may throw)
       return alone();
@@ -214,14 +228,20 @@ void Pool::run(int64_t n, int64_t chunk, detail::RangeFn fn, void* ctx) {
     if (spins < 4096) cpu_relax();
     else std::this_thread::yield();  // a preempted worker may be waiting for this core
   }
-  const auto waited = Clock::now() - t1;
-  // Waiting longer than the caller's own share took means a worker lost its CPU mid-chunk: use
-  // half the threads for a while (on two CPUs, the caller alone), then all of them again.
-  if (waited > kStallFloor && waited > t1 - t0) {
-    const auto now = Clock::now();
-    backoff_ = now - backoff_until_ < 2 * backoff_ ? std::min<Clock::duration>(2 * backoff_, kMaxBackoff) : kBackoff;
-    reduced_ = std::max(1, threads / 2);
-    backoff_until_ = now + backoff_;
+  const auto now = Clock::now();
+  const auto waited = now - t1;
+  // Waiting longer than the caller's own share took means a worker lost its CPU mid-chunk. When
+  // such stalls take a large share of a window, use half the threads for a while (on two CPUs,
+  // the caller alone), then all of them again.
+  if (waited > kStallFloor && waited > t1 - t0) lost_ += waited - (t1 - t0);
+  if (now - window_start_ >= kWindow) {
+    if (lost_ > kStallShare * (now - window_start_)) {
+      backoff_ = now - backoff_until_ < 2 * backoff_ + kWindow ? std::min<Clock::duration>(2 * backoff_, kMaxBackoff) : kBackoff;
+      reduced_ = std::max(1, threads / 2);
+      backoff_until_ = now + backoff_;
+    }
+    window_start_ = now;
+    lost_ = Clock::duration::zero();
   }
   const std::exception_ptr error = s.failed.load(std::memory_order_acquire) ? s.error : nullptr;
   busy_.store(false, std::memory_order_release);
