@@ -146,8 +146,12 @@ std::vector<std::string> published_shapes() {
 LoadedModel load_model(const BenchSpec& spec) {
   if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
     throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");
-  const bool gguf = spec.shape.empty() && is_gguf_file(spec.model_dir);  // GGUF: CPU only for now
-  if (gguf && spec.device == "cuda") throw Error(spec.model_dir + ": GGUF models run on the CPU only for now (use --device cpu)");
+  // GGUF files and random weights in GGUF block formats: CPU only for now (auto picks the CPU).
+  const std::vector<std::string> gg = random_ggml_types();
+  const bool ggml = !spec.shape.empty() && std::find(gg.begin(), gg.end(), spec.dtype) != gg.end();
+  const bool gguf = (spec.shape.empty() && is_gguf_file(spec.model_dir)) || ggml;
+  if (gguf && spec.device == "cuda")
+    throw Error((ggml ? "dtype " + spec.dtype : spec.model_dir) + ": GGUF models run on the CPU only for now (use --device cpu)");
   const bool gpu = spec.device == "cuda" || (spec.device == "auto" && !gguf && cuda_available());
   if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
   LoadedModel r;
@@ -165,14 +169,11 @@ LoadedModel load_model(const BenchSpec& spec) {
       cfg = parse_json_file(spec.shape);
     }
     const int bits = spec.dtype == "q8" ? 8 : spec.dtype == "q4" ? 4 : 0, group = 64;
-    const std::vector<std::string> gg = random_ggml_types();
-    const bool ggml = std::find(gg.begin(), gg.end(), spec.dtype) != gg.end();  // llama.cpp's block formats
     if (spec.dtype != "f32" && spec.dtype != "bf16" && spec.dtype != "f16" && !bits && !ggml) {
       std::string names;
       for (const std::string& n : gg) names += ", " + n;
       throw Error("unknown dtype '" + spec.dtype + "' (f32, bf16, f16, q8, q4 (mlx), or a GGUF type: " + names.substr(2) + ")");
     }
-    if (ggml && gpu) throw Error("dtype " + spec.dtype + ": GGUF block formats run on the CPU only for now (use --device cpu)");
     wtype = spec.dtype == "f32" || ggml ? DType::F32 : spec.dtype == "f16" ? DType::F16 : DType::BF16;
     if (bits) cfg["quantization"] = {{"group_size", group}, {"bits", bits}};
     args = parse_model_args(cfg, spec.shape);

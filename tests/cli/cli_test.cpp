@@ -243,6 +243,27 @@ TEST(Cli, BenchReportsResidentMemoryAndKvStorage) {
   }
 }
 
+// Random weights in GGUF block formats (bench --dtype q4_k_m ...) on a small shape given as a config.json; an
+// unknown type lists the valid ones; they run on the CPU only.
+TEST(Cli, BenchWithGgufBlockFormats) {
+  const std::string cfg = ::testing::TempDir() + "cpplm_ggml_shape_" + std::to_string(::getpid()) + ".json";
+  std::ofstream(cfg) << R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5, "tie_word_embeddings": true})";
+  for (const std::string dtype : {"q4_k_m", "q3_k", "iq4_xs"}) {
+    Result r = run_cpplm("bench --device cpu --shape " + cfg + " --dtype " + dtype + " -p 16 -n 4 -r 1 --no-bandwidth");
+    ASSERT_EQ(r.code, 0) << dtype << ": " << r.err;
+    EXPECT_TRUE(has(r.out, " " + dtype + " |")) << r.out;
+    EXPECT_TRUE(has(r.out, "| tg4 |")) << r.out;
+  }
+  Result bad = run_cpplm("bench --device cpu --shape " + cfg + " --dtype q7_k -p 0 -n 4 -r 1 --no-bandwidth");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(has(bad.err, "unknown dtype 'q7_k'") && has(bad.err, "q4_k_m")) << bad.err;
+  Result gpu = run_cpplm("bench --device cuda --shape " + cfg + " --dtype q4_0 -p 0 -n 4 -r 1 --no-bandwidth");
+  EXPECT_EQ(gpu.code, 1);
+  EXPECT_TRUE(has(gpu.err, "CPU only")) << gpu.err;
+  std::remove(cfg.c_str());
+}
+
 // Without a GPU (or a CUDA build) --device cuda is a one-line error, exit 1; with one it runs there.
 TEST(Cli, BenchOnCudaRunsThereOrSaysNoGpu) {
   Result r = run_cpplm("bench --device cuda -p 8 -n 4 -r 1 --no-bandwidth");
