@@ -2,15 +2,16 @@
 # On a GPU machine, in one go: CUDA tests, compute-sanitizer memcheck, cpplm's GPU benchmark and the
 # PyTorch peers; logs under $OUT. Binaries come prebuilt in .gpu/ (scripts/gpu_stage.sh, run where
 # the Debian build dependencies are) or are built here when .gpu/ is absent (needs those packages).
-# Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck] [--variants "V1 V2 ..."]
+# Usage: scripts/gpu_check.sh [--no-peers] [--no-memcheck] [--no-bench] [--variants "V1 V2 ..."]
+# (--no-bench: skip the bf16 benchmark table and serve_bench)
 # (--variants: scripts/gpu_ab.sh with those builds (.gpu/cpplm_V) after the benchmark, before memcheck)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/cpplm-gpu}
 mkdir -p "$OUT"
-PEERS=1 MEMCHECK=1 VARIANTS=
+PEERS=1 MEMCHECK=1 BENCH=1 VARIANTS=
 while [ $# -gt 0 ]; do
-  case $1 in --no-peers) PEERS=0 ;; --no-memcheck) MEMCHECK=0 ;; --variants) VARIANTS=$2; shift ;; esac
+  case $1 in --no-peers) PEERS=0 ;; --no-memcheck) MEMCHECK=0 ;; --no-bench) BENCH=0 ;; --variants) VARIANTS=$2; shift ;; esac
   shift
 done
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
@@ -39,11 +40,11 @@ timeout 240 "$BIN/cuda_tests" >"$OUT/cuda_tests.log" 2>&1
 echo "rc=$?" >>"$OUT/cuda_tests.log"
 grep -E "^\[  FAILED|PASSED|rc=" "$OUT/cuda_tests.log" | tee -a "$OUT/summary.txt"
 
-log "cpplm bench --device cuda (tg after a 512-token prompt: -d 512; tg at 8192)"
-timeout 300 "$BIN/cpplm" bench --device cuda --shape llama-3.2-1b,llama-3.1-8b -p 512 -n 128 -d 0,512,8192 -r 3 2>&1 |
+[ $BENCH = 1 ] && log "cpplm bench --device cuda (tg after a 512-token prompt: -d 512; tg at 8192)"
+[ $BENCH = 1 ] && timeout 300 "$BIN/cpplm" bench --device cuda --shape llama-3.2-1b,llama-3.1-8b -p 512 -n 128 -d 0,512,8192 -r 3 2>&1 |
   tee "$OUT/bench.log" | tee -a "$OUT/summary.txt"
 
-if [ -x "$BIN/serve_bench" ]; then
+if [ $BENCH = 1 ] && [ -x "$BIN/serve_bench" ]; then
   log "serve_bench: cpplm serve with 1-64 streaming clients over loopback (random weights, Llama 3 tokenizer)"
   for s in llama-3.2-1b llama-3.1-8b; do
     timeout 200 "$BIN/serve_bench" --shape $s --dtype bf16 --device cuda --tokenizer "$CPPLM_TOKENIZER_DATA/llama3" \

@@ -72,6 +72,8 @@ void linear(const Linear& l, const float* x, int n, float* y) {
 // Below kInt8MinTokens rows every kernel streams weights row by row with per-row accumulators.
 int linear_exact_rows() { return cpu::kInt8MinTokens - 1; }
 
+bool quantized_int8_activations() { return !cpu::exact_quant(); }
+
 void embedding(const Linear& table, const int32_t* ids, int n, float* out) {
   const cpu::MatRef w = mat_ref(table);
   const cpu::Kernels& kern = cpu::kernels();

@@ -36,6 +36,9 @@ void linear(const Linear& l, const float* x, int n, float* y);
 // Up to this many rows, linear() computes each row exactly as it does alone (same sums, same
 // order): batched decode steps then give each sequence the logits it gets alone.
 int linear_exact_rows();
+// Whether 4/8-bit weights run on int8-quantized activations (the default) rather than exactly on f32
+// ones (CPPLM_EXACT_QUANT=1); the GPU executor follows the same setting.
+bool quantized_int8_activations();
 
 // Rows `ids` of an embedding table [vocab, dim] (any float dtype, or quantized) into out [n, dim] f32.
 void embedding(const Linear& table, const int32_t* ids, int n, float* out);

@@ -2,6 +2,8 @@
 // affine-quantized codes (quant.cu). A format F says how many inputs one 16-byte weight vector
 // holds (F::kVec), what else a vector needs (F::Aux, fetched with it: nothing, or its group's
 // scale and bias) and how it is multiplied (F::dot); F::kSums asks for sums of x per vector.
+// F::kInt8 formats stage x themselves (F::stage, as int8 codes) and read it in F::dot from the whole
+// staged area; F::base(nv) is then the size of that area in floats.
 #pragma once
 #include <algorithm>
 
@@ -22,7 +24,7 @@ struct NoAux {};
 template <class W>
 struct FloatFmt {
   static constexpr int kVec = 16 / sizeof(W);
-  static constexpr bool kSums = false, kPairs = false;
+  static constexpr bool kSums = false, kPairs = false, kInt8 = false;
   using Aux = NoAux;
   static __host__ __device__ __forceinline__ int base(int cc) { return cc * kVec; }
   // Inputs 4i .. 4i + 3 of x at their staged positions (in order).
@@ -208,7 +210,8 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   CPPLM_PDL_WAIT();  // x is the previous kernel's output
   pdl_trigger();
 
-  stage_x<F, kMerge>(a, xs, ns, in);
+  if constexpr (F::kInt8) F::stage(a, xs, ns, in);
+  else stage_x<F, kMerge>(a, xs, ns, in);
   CPPLM_TRACE_MARK(0);
 
   float acc[R], old[R];
@@ -237,7 +240,8 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
     for (int u = 0; u < kU; ++u) {
       const int cc = cur_b + lane + u * 32;
       if (cc < nv) {
-        F::template dot<R>(acc, cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
+        if constexpr (F::kInt8) F::template dot<R>(acc, cur[u], ca[u], xs, nv, cc);
+        else F::template dot<R>(acc, cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
       }
     }
     if (p != cur_p) {  // the unit is complete

@@ -19,6 +19,9 @@ struct GemvArgs {
   // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1 only.
   int bits = 0, group = 0;
   const void* sb = nullptr;
+  // Quantized weights (where int8_gemv_supported): x quantized to int8 per block of 32 inputs, as the
+  // CPU's int8 paths do, and integer dot products; else f32 x times the dequantized codes (exact).
+  bool int8_x = false;
   const float* x = nullptr;  // [n, ldx] f32
   int n = 1, ldx = 0;
   const float* norm_w = nullptr;  // [in] f32: RMSNorm fused into the load of x (n == 1 only)
@@ -50,6 +53,9 @@ void gemv_reserve_smem(int max_in, int norm_in);
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a);
 void reserve_gemv1_quant(int max_in, int norm_in);
 bool gemv_quant_supported(int bits, int group);
+// Whether the int8-activation GEMV (GemvArgs::int8_x) takes these weights: 4 or 8 bits, a power-of-two
+// group of >= 32, rows of whole blocks of 32.
+bool int8_gemv_supported(int bits, int group, int in);
 // Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
 // of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.
 void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,

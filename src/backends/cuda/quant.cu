@@ -46,7 +46,7 @@ __device__ __forceinline__ float byte_code(uint32_t w, int j) {
 template <int Bits, class SB>
 struct QuantFmt {
   static constexpr int kVec = 128 / Bits;
-  static constexpr bool kSums = true, kPairs = true;
+  static constexpr bool kSums = true, kPairs = true, kInt8 = false;
   using Aux = typename SbPair<SB>::Raw;
   // q4: 2 floats of padding per vector (float2 reads, 16 lanes apart by 2 banks); q8: 4 per 2 vectors
   // (float4 reads, 8 lanes on 8 distinct bank quads).
@@ -113,10 +113,123 @@ struct QuantFmt {
   }
 };
 
+// Σ of the 4 byte products of a (unsigned: codes) and b (signed: activations), plus c.
+__device__ __forceinline__ int dp4a_us(uint32_t a, uint32_t b, int c) {
+  int d;
+  asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
+// The same codes on int8 activations (GemvArgs::int8_x): x is quantized per block of 32 inputs as the
+// CPU's int8 paths do (backends/cpu/kernels.h: d = max|x| / 127, q = round(x / d), exact f32 sums),
+// and each 16-byte weight vector is one integer dot product (dp4a) per 4 codes, scaled once:
+// acc += scale·d·Σ q·a + bias·Σx. Staged x: the int8 codes as kXq arrays of [nv] 16-byte words, then
+// [nv] float2 (d of the vector's block, Σx over the vector). For 4 bits, word i of a vector holds
+// codes 8i .. 8i + 7 in its nibbles, so the first array holds the even inputs of each 8 (bytes
+// x[8i], x[8i+2], x[8i+4], x[8i+6]: they meet the low nibbles, masked in place) and the second the
+// odd ones (they meet the high nibbles masked in place, 16× the codes: that sum is shifted back).
+template <int Bits, class SB>
+struct Int8Fmt {
+  static constexpr int kVec = 128 / Bits, kXq = kVec / 16;
+  static constexpr bool kSums = false, kPairs = true, kInt8 = true;
+  using Aux = typename SbPair<SB>::Raw;
+  static __host__ __device__ __forceinline__ int base(int nv) { return nv * (4 * kXq + 2); }
+  static __device__ __forceinline__ Aux aux(const GemvArgs& a, int row, int cc) { return QuantFmt<Bits, SB>::aux(a, row, cc); }
+
+  // Whole warps take float4s of x (8 lanes: one block of 32 inputs), RMS-normalized first when
+  // norm_w is set (weights in ns, copied by prefetch_norm to the same threads).
+  static __device__ __forceinline__ void stage(const GemvArgs& a, float* xs, const float* ns, int in) {
+    const float4* x4 = reinterpret_cast<const float4*>(a.x);
+    const int n4 = in / 4, nv = in / kVec, lane = threadIdx.x % 32;
+    float inv = 1.0f;
+    if (a.norm_w) {
+      float ss = 0.0f;
+      for (int i = threadIdx.x; i < n4; i += blockDim.x) {
+        const float4 v = x4[i];
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      }
+      inv = rsqrtf(block_sum(ss) / in + a.eps);
+      cp_async_wait<0>();
+    }
+    uint8_t* xq = reinterpret_cast<uint8_t*>(xs);
+    float2* f2 = reinterpret_cast<float2*>(xs + 4 * kXq * nv);
+    for (int i0 = threadIdx.x - lane; i0 < n4; i0 += blockDim.x) {
+      const int i = i0 + lane;  // in % 32 == 0: a block's 8 lanes are all in or all out
+      float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (i < n4) {
+        v = x4[i];
+        if (a.norm_w) {
+          const float4 g = reinterpret_cast<const float4*>(ns)[i];
+          v.x *= inv * g.x, v.y *= inv * g.y, v.z *= inv * g.z, v.w *= inv * g.w;
+        }
+      }
+      float m = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+#pragma unroll
+      for (int o = 1; o < 8; o <<= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+      const float id = m > 0.0f ? 127.0f / m : 0.0f;
+      float s = (v.x + v.y) + (v.z + v.w);
+#pragma unroll
+      for (int o = 1; o < kVec / 4; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      if (i >= n4) continue;
+      const uint32_t q0 = __float2int_rn(v.x * id) & 0xff, q1 = __float2int_rn(v.y * id) & 0xff,
+                     q2 = __float2int_rn(v.z * id) & 0xff, q3 = __float2int_rn(v.w * id) & 0xff;
+      const int cc = i / (kVec / 4), k = i % (kVec / 4);  // the vector, the float4 within it
+      if constexpr (Bits == 8) {
+        reinterpret_cast<uint32_t*>(xq)[4 * cc + k] = q0 | q1 << 8 | q2 << 16 | q3 << 24;
+      } else {  // float4 k: bytes 2 (k & 1), +1 of word k / 2, evens (q0, q2) and odds (q1, q3)
+        uint16_t* h = reinterpret_cast<uint16_t*>(xq);
+        h[2 * (4 * cc + k / 2) + (k & 1)] = static_cast<uint16_t>(q0 | q2 << 8);
+        h[8 * nv + 2 * (4 * cc + k / 2) + (k & 1)] = static_cast<uint16_t>(q1 | q3 << 8);
+      }
+      if (k == 0) f2[cc] = make_float2(m / 127.0f, s);
+    }
+    __syncthreads();
+  }
+
+  template <int R>
+  static __device__ __forceinline__ void dot(float* acc, const uint4* v, const Aux* aux, const float* xs, int nv, int cc) {
+    const uint4* xq = reinterpret_cast<const uint4*>(xs);
+    const float2 f = reinterpret_cast<const float2*>(xs + 4 * kXq * nv)[cc];
+    const uint4 x0 = xq[cc];
+    int isum[R];
+    if constexpr (Bits == 4) {
+      const uint4 x1 = xq[nv + cc];
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        int lo = 0, hi = 0;
+        lo = __dp4a(static_cast<int>(v[r].x & 0x0f0f0f0fu), static_cast<int>(x0.x), lo);
+        hi = dp4a_us(v[r].x & 0xf0f0f0f0u, x1.x, hi);
+        lo = __dp4a(static_cast<int>(v[r].y & 0x0f0f0f0fu), static_cast<int>(x0.y), lo);
+        hi = dp4a_us(v[r].y & 0xf0f0f0f0u, x1.y, hi);
+        lo = __dp4a(static_cast<int>(v[r].z & 0x0f0f0f0fu), static_cast<int>(x0.z), lo);
+        hi = dp4a_us(v[r].z & 0xf0f0f0f0u, x1.z, hi);
+        lo = __dp4a(static_cast<int>(v[r].w & 0x0f0f0f0fu), static_cast<int>(x0.w), lo);
+        hi = dp4a_us(v[r].w & 0xf0f0f0f0u, x1.w, hi);
+        isum[r] = lo + (hi >> 4);  // hi is 16 × an integer: the shift is exact
+      }
+    } else {
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        isum[r] = dp4a_us(v[r].w, x0.w, dp4a_us(v[r].z, x0.z, dp4a_us(v[r].y, x0.y, dp4a_us(v[r].x, x0.x, 0))));
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float2 sb = SbPair<SB>::get(aux[r]);
+      acc[r] = fmaf(sb.x * f.x, static_cast<float>(isum[r]), fmaf(sb.y, f.y, acc[r]));
+    }
+  }
+};
+
 template <class SB>
 void launch_quant(const CudaContext& ctx, const GemvArgs& a) {
-  if (a.bits == 4) launch_gemv1<QuantFmt<4, SB>>(ctx, a);
-  else launch_gemv1<QuantFmt<8, SB>>(ctx, a);
+  if (a.int8_x && int8_gemv_supported(a.bits, a.group, a.in)) {
+    if (a.bits == 4) launch_gemv1<Int8Fmt<4, SB>>(ctx, a);
+    else launch_gemv1<Int8Fmt<8, SB>>(ctx, a);
+  } else if (a.bits == 4) {
+    launch_gemv1<QuantFmt<4, SB>>(ctx, a);
+  } else {
+    launch_gemv1<QuantFmt<8, SB>>(ctx, a);
+  }
 }
 
 template <class SB>
@@ -181,6 +294,10 @@ void with_sb(DType t, Fn&& f) {
 
 }  // namespace
 
+bool int8_gemv_supported(int bits, int group, int in) {
+  return (bits == 4 || bits == 8) && group >= 32 && (group & (group - 1)) == 0 && in % 32 == 0;
+}
+
 bool gemv_quant_supported(int bits, int group) {
   return (bits == 4 || bits == 8) && group >= 128 / bits && (group & (group - 1)) == 0;
 }
@@ -199,6 +316,12 @@ void reserve_gemv1_quant(int max_in, int norm_in) {
   reserve_gemv1<QuantFmt<8, __half>>(max_in, norm_in);
   reserve_gemv1<QuantFmt<4, float>>(max_in, norm_in);
   reserve_gemv1<QuantFmt<8, float>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<4, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<8, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<4, __half>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<8, __half>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<4, float>>(max_in, norm_in);
+  reserve_gemv1<Int8Fmt<8, float>>(max_in, norm_in);
 }
 
 void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,

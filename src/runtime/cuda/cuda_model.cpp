@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backends/cuda/device_ops.h"
+#include "ops/linear.h"
 #include "runtime/cuda/cuda_model_impl.h"
 #include "runtime/cuda/cuda_sequence.h"
 
@@ -121,6 +122,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   g.bits = l.bits;
   g.group = l.group;
   g.sb = l.sb;
+  g.int8_x = l.bits && quantized_int8_activations();
   g.out = l.out;
   g.in = l.in;
   g.x = x;
