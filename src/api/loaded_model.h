@@ -13,7 +13,8 @@ namespace cpplm::tools {
 
 struct LoadedModel {
   std::unique_ptr<LanguageModel> lm;
-  bool gpu = false;  // on the GPU
+  bool gpu = false;   // on the GPU
+  bool ggml = false;  // weights in llama.cpp's block formats (a GGUF file or random ones)
   ModelArgs args;
   DType wtype = DType::BF16;
   std::string name, backend;

@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "model/llama.h"
-#include "tokenizer/gguf_tokenizer.h"
 #include "runtime/cpu_model.h"
+#include "tokenizer/gguf_tokenizer.h"
 #ifdef CPPLM_HAVE_CUDA
 #include "runtime/cuda/cuda_model.h"
 #endif
@@ -30,11 +30,9 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& dir, const
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw Error("unknown device \"" + device + "\" (expected cpu, cuda or auto)");
   if (device == "cuda" && !cuda_available()) throw Error("device cuda: this build has no CUDA support or no GPU is visible");
-  const bool gguf = is_gguf_file(dir);
-  if (gguf && device == "cuda") throw Error(dir + ": GGUF models run on the CPU only for now (use --device cpu)");
   auto cpu = Model::load(dir);
 #ifdef CPPLM_HAVE_CUDA
-  if (device != "cpu" && !gguf && cuda_available()) {
+  if (device != "cpu" && cuda_available()) {
     CudaOptions o;
     o.progress = progress;
     return make_cuda_model(*cpu, o);
@@ -120,8 +118,8 @@ TextSide load_text_side(const std::string& dir, const std::string& override_temp
     if (!t.chat_template.available()) throw Error(override_template + ": no chat template in this folder");
   } else {
     if (!t.tokenizer) throw Error("this model folder has no tokenizer (tokenizer.json or tokenizer.model)");
-    t.chat_template = jinja::ChatTemplate(read_file(override_template), t.tokenizer->bos_token(), t.tokenizer->eos_token(),
-                                          override_template);
+    t.chat_template =
+        jinja::ChatTemplate(read_file(override_template), t.tokenizer->bos_token(), t.tokenizer->eos_token(), override_template);
   }
   t.template_error.clear();
   return t;

@@ -146,16 +146,14 @@ std::vector<std::string> published_shapes() {
 LoadedModel load_model(const BenchSpec& spec) {
   if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
     throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");
-  // GGUF files and random weights in GGUF block formats: CPU only for now (auto picks the CPU).
+  // Random weights in GGUF block formats are made on the CPU (and uploaded when the GPU runs them).
   const std::vector<std::string> gg = random_ggml_types();
   const bool ggml = !spec.shape.empty() && std::find(gg.begin(), gg.end(), spec.dtype) != gg.end();
-  const bool gguf = (spec.shape.empty() && is_gguf_file(spec.model_dir)) || ggml;
-  if (gguf && spec.device == "cuda")
-    throw Error((ggml ? "dtype " + spec.dtype : spec.model_dir) + ": GGUF models run on the CPU only for now (use --device cpu)");
-  const bool gpu = spec.device == "cuda" || (spec.device == "auto" && !gguf && cuda_available());
+  const bool gpu = spec.device == "cuda" || (spec.device == "auto" && cuda_available());
   if (gpu && !cuda_available()) throw Error("device cuda: no GPU is visible or this build has no CUDA support");
   LoadedModel r;
   r.gpu = gpu;
+  r.ggml = ggml || (spec.shape.empty() && is_gguf_file(spec.model_dir));
   std::unique_ptr<Model> m;  // the CPU model (dropped once a GPU copy exists)
   ModelArgs& args = r.args;
   DType wtype = DType::BF16;
@@ -237,8 +235,11 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   b->size_bytes = l.size_bytes;
   b->params = l.params;
   b->flops_per_token = 2.0 * matmul_params(args);
-  // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head.
-  b->decode_weight_bytes = gpu ? matmul_params(args) * elem : l.size_bytes;
+  // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head (block
+  // formats: their share of the uploaded bytes, as repacked or dequantized there).
+  b->decode_weight_bytes = !gpu     ? l.size_bytes
+                           : l.ggml ? l.size_bytes * matmul_params(args) / l.params
+                                    : matmul_params(args) * elem;
   b->gpu_workspace_bytes = l.workspace;
   return b;
 }

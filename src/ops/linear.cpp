@@ -2,8 +2,10 @@
 #include "ops/linear.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
+#include "backends/cpu/ggml_dequant.h"
 #include "backends/cpu/ggml_matmul.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
@@ -104,6 +106,33 @@ void dequantize(const Linear& l, float* out) {
       if (l.ggml()) cpu::ggml_dequant_row(l.ggml_type, w.w, l.weight.dim(1), w.k, r, out + r * w.k);
       else kern.dequant(w, r, 0, w.k, out + r * w.k);
   });
+}
+
+bool ggml_affine(const Linear& l, AffineWeight& a) {
+  int bits = 0, group = 0;
+  if (!l.ggml() || !cpu::ggml_affine_format(l.ggml_type, &bits, &group)) return false;
+  const int64_t out = l.out_features(), in = l.in_features(), groups = in / group, row_bytes = l.weight.dim(1);
+  const auto* w = static_cast<const uint8_t*>(l.weight.data);
+  a.bits = bits, a.group = group;
+  a.codes.assign(static_cast<size_t>(out * in * bits / 32), 0u);
+  a.scales.resize(out * groups), a.biases.resize(out * groups);
+  const uint32_t top = (1u << bits) - 1;
+  parallel_for(out, chunk_for(out, 4, 1), [&](int64_t r0, int64_t r1) {
+    std::vector<float> y(in);
+    for (int64_t r = r0; r < r1; ++r) {
+      cpu::ggml_dequant_row(l.ggml_type, w, row_bytes, in, r, y.data());
+      float* s = a.scales.data() + r * groups;
+      float* b = a.biases.data() + r * groups;
+      cpu::ggml_affine_params(l.ggml_type, w + r * row_bytes, in, s, b);
+      uint32_t* c = a.codes.data() + r * in * bits / 32;
+      for (int64_t i = 0; i < in; ++i) {
+        const float sc = s[i / group], q = sc != 0.0f ? std::nearbyint((y[i] - b[i / group]) / sc) : 0.0f;
+        const uint32_t code = q >= 0.0f && q <= static_cast<float>(top) ? static_cast<uint32_t>(q) : 0u;  // NaN: 0
+        c[i * bits / 32] |= code << (i * bits % 32);
+      }
+    }
+  });
+  return true;
 }
 
 }  // namespace cpplm

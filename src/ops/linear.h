@@ -1,6 +1,8 @@
 // Linear layers (nn.Linear / nn.QuantizedLinear) and embeddings: y = x Wᵀ (+ b) for any weight storage.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -50,5 +52,16 @@ namespace cpplm {
 
 // The whole matrix as f32: out [out_features, in_features] (dequantized when quantized).
 void dequantize(const Linear& l, float* out);
+
+// A GGUF block-format weight whose values are affine per group (cpu::ggml_affine_format: Q8_0, Q4_0/1, Q5_0/1,
+// Q4_K, Q5_K, Q6_K) in mlx's layout: unsigned codes of `bits` bits packed from the lowest bit, and an f32 scale
+// and bias per group, with fma(scale, q, bias) equal to the file's dequantized values.
+struct AffineWeight {
+  int bits = 0, group = 0;
+  std::vector<uint32_t> codes;        // [out, in * bits / 32]
+  std::vector<float> scales, biases;  // [out, in / group]
+};
+// False (a untouched) when l is not such a weight.
+bool ggml_affine(const Linear& l, AffineWeight& a);
 
 }  // namespace cpplm

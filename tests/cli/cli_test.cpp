@@ -244,7 +244,7 @@ TEST(Cli, BenchReportsResidentMemoryAndKvStorage) {
 }
 
 // Random weights in GGUF block formats (bench --dtype q4_k_m ...) on a small shape given as a config.json; an
-// unknown type lists the valid ones; they run on the CPU only.
+// unknown type lists the valid ones.
 TEST(Cli, BenchWithGgufBlockFormats) {
   const std::string cfg = ::testing::TempDir() + "cpplm_ggml_shape_" + std::to_string(::getpid()) + ".json";
   std::ofstream(cfg) << R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
@@ -258,9 +258,6 @@ TEST(Cli, BenchWithGgufBlockFormats) {
   Result bad = run_cpplm("bench --device cpu --shape " + cfg + " --dtype q7_k -p 0 -n 4 -r 1 --no-bandwidth");
   EXPECT_EQ(bad.code, 1);
   EXPECT_TRUE(has(bad.err, "unknown dtype 'q7_k'") && has(bad.err, "q4_k_m")) << bad.err;
-  Result gpu = run_cpplm("bench --device cuda --shape " + cfg + " --dtype q4_0 -p 0 -n 4 -r 1 --no-bandwidth");
-  EXPECT_EQ(gpu.code, 1);
-  EXPECT_TRUE(has(gpu.err, "CPU only")) << gpu.err;
   std::remove(cfg.c_str());
 }
 

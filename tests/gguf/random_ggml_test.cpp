@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -11,6 +12,7 @@
 #include "io/config.h"
 #include "model/llama.h"
 #include "model/random_weights.h"
+#include "ops/linear.h"
 
 namespace cpplm {
 namespace {
@@ -54,6 +56,45 @@ TEST(RandomGgml, MixesFollowLlamaQuantize) {
             GgmlType::Q5_K);
   EXPECT_EQ(static_cast<GgmlType>(random_ggml_weights(args, "Q8_0", 1).ggml.at("model.embed_tokens.weight").type),
             GgmlType::Q8_0);
+}
+
+// The GPU runs GGUF types that are affine per group as mlx-format codes with f32 scales and biases
+// (ops/linear.h ggml_affine): fma(scale, code, bias) must give the file's dequantized values exactly (as
+// values: a zero of Q6_K's negative scales is -0 there and +0 here).
+TEST(RandomGgml, AffineRepackGivesTheDequantizedValues) {
+  const ModelArgs args = small_args(1);
+  int affine_types = 0;
+  for (const std::string& type : random_ggml_types()) {
+    RandomGgml w = random_ggml_weights(args, type, 5);
+    auto m = Model::from_tensors(args, std::move(w.tensors), std::move(w.ggml), "random " + type);
+    std::vector<const Linear*> ls = {&m->llama().embed_tokens};
+    for (const NamedLinear& nl : m->llama().layers[0].linears()) ls.push_back(nl.linear);
+    bool any = false;
+    for (const Linear* l : ls) {
+      AffineWeight a;
+      if (!ggml_affine(*l, a)) {
+        EXPECT_TRUE(type == "q2_k" || type == "q3_k" || type == "iq4_nl" || type == "iq4_xs" || type == "q3_k_m") << type;
+        continue;
+      }
+      any = true;
+      const int64_t out = l->out_features(), in = l->in_features();
+      std::vector<float> ref(out * in);
+      dequantize(*l, ref.data());
+      int64_t bad = 0;
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t c = 0; c < in; ++c) {
+          const int64_t bit = (r * in + c) * a.bits;
+          const uint32_t q = (a.codes[bit / 32] >> (bit % 32)) & ((1u << a.bits) - 1);
+          const int64_t g = r * (in / a.group) + c / a.group;
+          const float v = std::fma(a.scales[g], static_cast<float>(q), a.biases[g]);
+          if (!(v == ref[r * in + c]) && bad++ < 3)  // equal values (Q6_K's zeros may differ in sign only)
+            ADD_FAILURE() << type << " row " << r << " col " << c << ": " << v << " vs " << ref[r * in + c];
+        }
+      EXPECT_EQ(bad, 0) << type;
+    }
+    affine_types += any;
+  }
+  EXPECT_GE(affine_types, 8);  // q8_0, q4_0, q4_1, q5_0, q5_1, q4_k(_m), q5_k(_m), q6_k
 }
 
 TEST(RandomGgml, UnknownTypeIsAnErrorListingTheNames) {

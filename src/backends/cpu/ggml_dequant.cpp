@@ -271,4 +271,72 @@ void ggml_dequantize(uint32_t type, const void* src, size_t src_bytes, size_t n,
   }
 }
 
+bool ggml_affine_format(uint32_t type, int* bits, int* group) {
+  int b = 0, g = 32;
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q4_K: b = 4; break;
+    case GgmlType::Q8_0:
+    case GgmlType::Q5_0:
+    case GgmlType::Q5_1:
+    case GgmlType::Q5_K: b = 8; break;
+    case GgmlType::Q6_K: b = 8, g = 16; break;
+    default: return false;
+  }
+  *bits = b, *group = g;
+  return true;
+}
+
+// Codes are the stored ones made unsigned: Q8_0 q + 128, Q4_0 and Q5_0 as stored (the offset goes into the
+// bias), Q6_K its 6-bit code (y = (d·sc)·(q - 32)).
+void ggml_affine_params(uint32_t type, const void* src, size_t n, float* s, float* b) {
+  const auto* p = static_cast<const uint8_t*>(src);
+  switch (static_cast<GgmlType>(type)) {
+    case GgmlType::Q8_0:
+      for (size_t i = 0; i < n / kQK; ++i) s[i] = h2f(load<BlockQ8_0>(p, i).d), b[i] = -128.0f * s[i];
+      return;
+    case GgmlType::Q4_0:
+      for (size_t i = 0; i < n / kQK; ++i) s[i] = h2f(load<BlockQ4_0>(p, i).d), b[i] = -8.0f * s[i];
+      return;
+    case GgmlType::Q5_0:
+      for (size_t i = 0; i < n / kQK; ++i) s[i] = h2f(load<BlockQ5_0>(p, i).d), b[i] = -16.0f * s[i];
+      return;
+    case GgmlType::Q4_1:
+      for (size_t i = 0; i < n / kQK; ++i) {
+        const BlockQ4_1 x = load<BlockQ4_1>(p, i);
+        s[i] = h2f(x.d), b[i] = h2f(x.m);
+      }
+      return;
+    case GgmlType::Q5_1:
+      for (size_t i = 0; i < n / kQK; ++i) {
+        const BlockQ5_1 x = load<BlockQ5_1>(p, i);
+        s[i] = h2f(x.d), b[i] = h2f(x.m);
+      }
+      return;
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+      for (size_t i = 0; i < n / kQKK; ++i) {
+        // d, dmin and the packed scales lead both block types alike.
+        const BlockQ4_K x =
+            load<BlockQ4_K>(p + i * (type == static_cast<uint32_t>(GgmlType::Q4_K) ? sizeof(BlockQ4_K) : sizeof(BlockQ5_K)), 0);
+        const float d = h2f(x.d), dmin = h2f(x.dmin);
+        for (int j = 0; j < 8; ++j) {
+          uint8_t sc, m;
+          scale_min_k4(j, x.scales, &sc, &m);
+          s[8 * i + j] = d * sc, b[8 * i + j] = -(dmin * m);
+        }
+      }
+      return;
+    case GgmlType::Q6_K:
+      for (size_t i = 0; i < n / kQKK; ++i) {
+        const BlockQ6_K x = load<BlockQ6_K>(p, i);
+        const float d = h2f(x.d);
+        for (int j = 0; j < 16; ++j) s[16 * i + j] = d * x.scales[j], b[16 * i + j] = -32.0f * s[16 * i + j];
+      }
+      return;
+    default: throw Error("ggml type " + std::to_string(type) + " is not affine per group");
+  }
+}
+
 }  // namespace cpplm::cpu

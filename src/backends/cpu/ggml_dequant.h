@@ -15,4 +15,12 @@ bool ggml_block_layout(uint32_t type, size_t* block_elems, size_t* block_bytes);
 // type is not decoded here, `n` is not a whole number of blocks, or `src_bytes` holds fewer than n elements.
 void ggml_dequantize(uint32_t type, const void* src, size_t src_bytes, size_t n, float* dst);
 
+// Types whose dequantized values are affine per group, y = scale·q + bias over unsigned codes q of `bits` bits
+// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1: groups of 32, 8 / 4 / 4 / 8 / 8 bits; Q4_K, Q5_K: 32, 4 / 8 bits; Q6_K: 16,
+// 8 bits), so that a kernel for such codes (the GPU's mlx-format GEMV) can run them; false for the others.
+bool ggml_affine_format(uint32_t type, int* bits, int* group);
+// The scale and bias of each group of the n elements (whole blocks) at src, as ggml's dequantization forms
+// them in f32: fma(scale, q, bias) equals ggml's value for every code q of the type.
+void ggml_affine_params(uint32_t type, const void* src, size_t n, float* scales, float* biases);
+
 }  // namespace cpplm::cpu

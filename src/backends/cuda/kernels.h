@@ -22,6 +22,10 @@ struct GemvArgs {
   // Quantized weights (where int8_gemv_supported): x quantized to int8 per block of 32 inputs, as the
   // CPU's int8 paths do, and integer dot products; else f32 x times the dequantized codes (exact).
   bool int8_x = false;
+  // With int8_x, for codes repacked from GGUF block formats: x quantized as llama.cpp's q8_0/q8_1 (the block
+  // scale rounded to f16) and the bias term taken on the quantized values (d·Σq, as its q8_1 sums), so that a
+  // symmetric format's offset (-128·d for Q8_0) cancels exactly.
+  bool ggml_acts = false;
   const float* x = nullptr;  // [n, ldx] f32
   int n = 1, ldx = 0;
   const float* norm_w = nullptr;  // [in] f32: RMSNorm fused into the load of x (n == 1 only)

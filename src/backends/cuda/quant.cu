@@ -167,12 +167,22 @@ struct Int8Fmt {
 #pragma unroll
       for (int o = 1; o < 8; o <<= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
       const float id = m > 0.0f ? 127.0f / m : 0.0f;
-      float s = (v.x + v.y) + (v.z + v.w);
+      const int c0 = __float2int_rn(v.x * id), c1 = __float2int_rn(v.y * id), c2 = __float2int_rn(v.z * id),
+                c3 = __float2int_rn(v.w * id);
+      float d = m / 127.0f, s;
+      if (a.ggml_acts) {  // llama.cpp's q8_0 / q8_1: d stored as f16, sums of the quantized values
+        d = __half2float(__float2half_rn(d));
+        int si = (c0 + c1) + (c2 + c3);
 #pragma unroll
-      for (int o = 1; o < kVec / 4; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        for (int o = 1; o < kVec / 4; o <<= 1) si += __shfl_xor_sync(0xffffffffu, si, o);
+        s = d * static_cast<float>(si);
+      } else {
+        s = (v.x + v.y) + (v.z + v.w);
+#pragma unroll
+        for (int o = 1; o < kVec / 4; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      }
       if (i >= n4) continue;
-      const uint32_t q0 = __float2int_rn(v.x * id) & 0xff, q1 = __float2int_rn(v.y * id) & 0xff,
-                     q2 = __float2int_rn(v.z * id) & 0xff, q3 = __float2int_rn(v.w * id) & 0xff;
+      const uint32_t q0 = c0 & 0xff, q1 = c1 & 0xff, q2 = c2 & 0xff, q3 = c3 & 0xff;
       const int cc = i / (kVec / 4), k = i % (kVec / 4);  // the vector, the float4 within it
       if constexpr (Bits == 8) {
         reinterpret_cast<uint32_t*>(xq)[4 * cc + k] = q0 | q1 << 8 | q2 << 16 | q3 << 24;
@@ -181,7 +191,7 @@ struct Int8Fmt {
         h[2 * (4 * cc + k / 2) + (k & 1)] = static_cast<uint16_t>(q0 | q2 << 8);
         h[8 * nv + 2 * (4 * cc + k / 2) + (k & 1)] = static_cast<uint16_t>(q1 | q3 << 8);
       }
-      if (k == 0) f2[cc] = make_float2(m / 127.0f, s);
+      if (k == 0) f2[cc] = make_float2(d, s);
     }
     __syncthreads();
   }

@@ -123,6 +123,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   g.group = l.group;
   g.sb = l.sb;
   g.int8_x = l.bits && quantized_int8_activations();
+  g.ggml_acts = l.ggml;
   g.out = l.out;
   g.in = l.in;
   g.x = x;

@@ -20,6 +20,7 @@ struct DevLinear {
   const float* bias = nullptr;
   int bits = 0, group = 0;
   const void* sb = nullptr;
+  bool ggml = false;  // codes repacked from a GGUF block format (GemvArgs::ggml_acts)
 };
 
 struct DevLayer {

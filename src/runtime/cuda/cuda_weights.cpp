@@ -1,5 +1,6 @@
 // Weight upload for CudaModel: fused q/k/v and interleaved gate/up matrices (float or mlx-quantized
-// codes with their scale/bias rows placed alike), f32 norms and biases.
+// codes with their scale/bias rows placed alike; GGUF block formats that are affine per group repacked
+// to the same layout, others dequantized), f32 norms and biases.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -75,35 +76,35 @@ class Uploader {
     for (const Linear* p : parts)
       same &=
           p->bits == p0.bits && p->group_size == p0.group_size && p->weight.dtype == p0.weight.dtype && p->float_dtype() == l.t;
-    if (same && p0.quantized() && gemv_quant_supported(p0.bits, p0.group_size)) {
+    // GGUF block formats that are affine per group run as mlx-format codes with f32 scales and biases.
+    std::vector<AffineWeight> aff;
+    if (p0.ggml()) {
+      aff.resize(parts.size());
+      bool ok = true;
+      for (size_t k = 0; k < parts.size() && ok; ++k)
+        ok = ggml_affine(*parts[k], aff[k]) && aff[k].bits == aff[0].bits && aff[k].group == aff[0].group;
+      if (!ok || !gemv_quant_supported(aff[0].bits, aff[0].group)) aff.clear();
+    }
+    if (!aff.empty()) {
+      l.bits = aff[0].bits, l.group = aff[0].group, l.ggml = true;
+      size_t k = 0;
+      l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave,
+                        [&](const Linear*) { return static_cast<const void*>(aff[k++].codes.data()); });
+      std::vector<std::pair<const void*, const void*>> sb;
+      for (const AffineWeight& a : aff) sb.emplace_back(a.scales.data(), a.biases.data());
+      l.sb = upload_pairs(parts, sb, out, in / l.group, sizeof(float), interleave);
+    } else if (same && p0.quantized() && gemv_quant_supported(p0.bits, p0.group_size)) {
       l.bits = p0.bits, l.group = p0.group_size;
       l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave, [](const Linear* p) { return p->weight.data; });
-      // (scale, bias) pairs, rows placed as the codes' rows.
-      const size_t es = dtype_size(l.t), groups = in / l.group;
-      std::vector<char> h(static_cast<size_t>(out) * groups * 2 * es);
-      size_t at = 0;
-      for (size_t k = 0; k < parts.size(); ++k) {
-        const Linear* p = parts[k];
-        const size_t rows = p->weight.dim(0);
-        const char* sc = static_cast<const char*>(p->scales.data);
-        const char* bi = static_cast<const char*>(p->biases.data);
-        for (size_t r = 0; r < rows; ++r) {
-          char* d = h.data() + (interleave ? 2 * r + k : at + r) * groups * 2 * es;
-          for (size_t g = 0; g < groups; ++g) {
-            std::memcpy(d + 2 * g * es, sc + (r * groups + g) * es, es);
-            std::memcpy(d + (2 * g + 1) * es, bi + (r * groups + g) * es, es);
-          }
-        }
-        at += rows;
-      }
-      void* sb = alloc(h.size());
-      upload(sb, h.data(), h.size());
-      l.sb = sb;
-    } else if (same && !p0.quantized()) {
+      std::vector<std::pair<const void*, const void*>> sb;
+      for (const Linear* p : parts) sb.emplace_back(p->scales.data, p->biases.data);
+      l.sb = upload_pairs(parts, sb, out, in / l.group, dtype_size(l.t), interleave);
+    } else if (same && !p0.quantized() && !p0.ggml()) {
       l.w = upload_rows(parts, static_cast<size_t>(in) * dtype_size(l.t), interleave,
                         [](const Linear* p) { return p->weight.data; });
     } else {
-      // Mixed formats, or bits the GEMV does not take (2, 3, 5, 6): dequantized here to the float dtype.
+      // Mixed formats, bits the GEMV does not take (2, 3, 5, 6), GGUF types that are not affine per group or
+      // whose parts differ in bits or group: dequantized here to the float dtype.
       const size_t es = dtype_size(l.t);
       std::vector<std::vector<char>> conv;
       for (const Linear* p : parts) {
@@ -129,6 +130,29 @@ class Uploader {
   }
 
  private:
+  // Each part's scales and biases ([rows, groups] of es bytes each) as (scale, bias) pairs, rows placed as the
+  // codes' rows (stacked or interleaved).
+  void* upload_pairs(const std::vector<const Linear*>& parts, const std::vector<std::pair<const void*, const void*>>& sb, int out,
+                     size_t groups, size_t es, bool interleave) {
+    std::vector<char> h(static_cast<size_t>(out) * groups * 2 * es);
+    size_t at = 0;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      const size_t rows = parts[k]->weight.dim(0);
+      const char* sc = static_cast<const char*>(sb[k].first);
+      const char* bi = static_cast<const char*>(sb[k].second);
+      for (size_t r = 0; r < rows; ++r) {
+        char* d = h.data() + (interleave ? 2 * r + k : at + r) * groups * 2 * es;
+        for (size_t g = 0; g < groups; ++g) {
+          std::memcpy(d + 2 * g * es, sc + (r * groups + g) * es, es);
+          std::memcpy(d + (2 * g + 1) * es, bi + (r * groups + g) * es, es);
+        }
+      }
+      at += rows;
+    }
+    void* d = alloc(h.size());
+    upload(d, h.data(), h.size());
+    return d;
+  }
   // Copies rows [rows_k, row_bytes] of each part (data(part) on the host) into one device matrix.
   template <class Data>
   void* upload_rows(const std::vector<const Linear*>& parts, size_t row, bool interleave, Data data) {
