@@ -302,6 +302,17 @@ void with_sb(DType t, Fn&& f) {
   }
 }
 
+// reserve_gemv1 for format F at both bit widths and every scale type.
+template <template <int, class> class F>
+void reserve_formats(int max_in, int norm_in) {
+  reserve_gemv1<F<4, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<F<8, __nv_bfloat16>>(max_in, norm_in);
+  reserve_gemv1<F<4, __half>>(max_in, norm_in);
+  reserve_gemv1<F<8, __half>>(max_in, norm_in);
+  reserve_gemv1<F<4, float>>(max_in, norm_in);
+  reserve_gemv1<F<8, float>>(max_in, norm_in);
+}
+
 }  // namespace
 
 bool int8_gemv_supported(int bits, int group, int in) {
@@ -320,18 +331,8 @@ void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
 }
 
 void reserve_gemv1_quant(int max_in, int norm_in) {
-  reserve_gemv1<QuantFmt<4, __nv_bfloat16>>(max_in, norm_in);
-  reserve_gemv1<QuantFmt<8, __nv_bfloat16>>(max_in, norm_in);
-  reserve_gemv1<QuantFmt<4, __half>>(max_in, norm_in);
-  reserve_gemv1<QuantFmt<8, __half>>(max_in, norm_in);
-  reserve_gemv1<QuantFmt<4, float>>(max_in, norm_in);
-  reserve_gemv1<QuantFmt<8, float>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<4, __nv_bfloat16>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<8, __nv_bfloat16>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<4, __half>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<8, __half>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<4, float>>(max_in, norm_in);
-  reserve_gemv1<Int8Fmt<8, float>>(max_in, norm_in);
+  reserve_formats<QuantFmt>(max_in, norm_in);
+  reserve_formats<Int8Fmt>(max_in, norm_in);
 }
 
 void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
