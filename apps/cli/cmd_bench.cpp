@@ -64,7 +64,7 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--shape", shapes,
                  "random weights of llama-3.2-1b|llama-3.2-3b|llama-3.1-8b or a config.json path; several comma-separated");
   app.add_option("--dtype", dtype,
-                 "weights for --shape: f32|bf16|f16|q8|q4 (mlx affine, group 64), or a GGUF type on the CPU: "
+                 "weights for --shape: f32|bf16|f16|q8|q4 (mlx affine, group 64), or a GGUF block type (made on the CPU): "
                  "q4_0|q4_1|q5_0|q5_1|q8_0|iq4_nl|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_xs|q4_k_m|q5_k_m")
       ->capture_default_str();  // checked when the shape is made (the error lists the names)
   app.add_option("-p,--n-prompt", prompts, "prompt lengths, comma-separated (0 = none)")->capture_default_str();

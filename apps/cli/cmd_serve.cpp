@@ -69,7 +69,7 @@ int cmd_serve(int argc, char** argv) {
   add_threads_option(app, threads);
   app.add_option("--shape", r.model.shape, "serve random weights of a published shape (benchmarks; needs --tokenizer)");
   app.add_option("--dtype", r.model.dtype,
-                 "dtype of --shape's weights: f32, bf16, f16, q8, q4, or a GGUF type (q4_0, q4_k_m, ...; CPU)");
+                 "dtype of --shape's weights: f32, bf16, f16, q8, q4, or a GGUF type (q4_0, q4_k_m, ...)");
   app.add_option("--tokenizer", r.tokenizer_dir, "tokenizer folder (default: --model)");
   return run(app, argc, argv, [&] {
     if (r.model.shape.empty()) check_model_dir(r.model.model_dir);
