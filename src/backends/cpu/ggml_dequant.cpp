@@ -315,11 +315,11 @@ void ggml_affine_params(uint32_t type, const void* src, size_t n, float* s, floa
       }
       return;
     case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
+    case GgmlType::Q5_K: {
+      size_t elems = 0, bytes = 0;
+      ggml_block_layout(type, &elems, &bytes);
       for (size_t i = 0; i < n / kQKK; ++i) {
-        // d, dmin and the packed scales lead both block types alike.
-        const BlockQ4_K x =
-            load<BlockQ4_K>(p + i * (type == static_cast<uint32_t>(GgmlType::Q4_K) ? sizeof(BlockQ4_K) : sizeof(BlockQ5_K)), 0);
+        const BlockQ4_K x = load<BlockQ4_K>(p + i * bytes, 0);  // d, dmin and the scales lead both block types alike
         const float d = h2f(x.d), dmin = h2f(x.dmin);
         for (int j = 0; j < 8; ++j) {
           uint8_t sc, m;
@@ -328,6 +328,7 @@ void ggml_affine_params(uint32_t type, const void* src, size_t n, float* s, floa
         }
       }
       return;
+    }
     case GgmlType::Q6_K:
       for (size_t i = 0; i < n / kQKK; ++i) {
         const BlockQ6_K x = load<BlockQ6_K>(p, i);
