@@ -60,7 +60,7 @@ fi
 
 if [ $MEMCHECK = 1 ]; then
   log "compute-sanitizer memcheck (cuda_tests)"
-  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN/cuda_tests" --gtest_filter='*classic*:CudaSmallModel.*:*Quant*:*Attention*:*Gemv*' >"$OUT/memcheck.log" 2>&1
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN/cuda_tests" --gtest_filter='*classic*:CudaSmallModel.*:*Quant*:*Attention*:*Gemv*:*Gguf*' >"$OUT/memcheck.log" 2>&1
   echo "rc=$?" >>"$OUT/memcheck.log"
   grep -E "ERROR SUMMARY|rc=|^\[  FAILED|PASSED" "$OUT/memcheck.log" | tee -a "$OUT/summary.txt"
 fi

@@ -135,8 +135,9 @@ TEST(GgufModel, GreedyContinuationsMatchLlamaCpp) {
         float top = -1e30f;
         for (float v : lg) top = std::max(top, v);
         char line[200];
-        std::snprintf(line, sizeof line, "  prompt %zu, token %zu: cpplm %d (%.4f), llama.cpp %d (%.4f here): margin %.4f of top logit %.3f\n",
-                      pi, same, got[same], ours, want[same], theirs, ours - theirs, top);
+        std::snprintf(line, sizeof line,
+                      "  prompt %zu, token %zu: cpplm %d (%.4f), llama.cpp %d (%.4f here): margin %.4f of top logit %.3f\n", pi,
+                      same, got[same], ours, want[same], theirs, ours - theirs, top);
         margins += line;
       }
       agree += ' ';
@@ -155,25 +156,32 @@ TEST(GgufModel, GreedyContinuationsMatchLlamaCpp) {
   EXPECT_GE(files, 2);
 }
 
-// The Q8_0 writer (ggml's quantize_row_q8_0_ref) gives llama-quantize's tensor bytes (with CPPLM_GGUF_DIR).
-TEST(GgufModel, Q8_0WriterReproducesLlamaQuantize) {
-  const std::string theirs = gguf_dir() + "/llama-6m-kjv-fortunes-q8_0.gguf";
-  if (!std::filesystem::exists(theirs)) GTEST_SKIP() << "no " << theirs;
-  const std::string ours = tmp_path("q8_0-writer.gguf");
-  test::write_float_gguf(q2k_file(), GgmlType::Q8_0, ours);
-  const GgufFile a(ours), b(theirs);
-  int checked = 0;
-  for (const GgufTensor& t : b.tensors()) {
-    const GgufTensor* u = nullptr;
-    for (const GgufTensor& v : a.tensors())
-      if (v.name == t.name) u = &v;
-    ASSERT_NE(u, nullptr) << t.name;
-    ASSERT_EQ(u->type, t.type) << t.name;
-    ASSERT_EQ(u->nbytes, t.nbytes) << t.name;
-    EXPECT_EQ(std::memcmp(u->data, t.data, t.nbytes), 0) << t.name;
-    ++checked;
+// The Q8_0 and Q4_0 writers (ggml's quantize_row_q8_0_ref / q4_0_ref) give llama-quantize's tensor bytes (with
+// CPPLM_GGUF_DIR), for every tensor it stores in that type or F32 (it may keep the output matrix in Q6_K).
+TEST(GgufModel, Q8_0AndQ4_0WritersReproduceLlamaQuantize) {
+  int files = 0;
+  for (const auto& [type, name] : {std::pair{GgmlType::Q8_0, "q8_0"}, std::pair{GgmlType::Q4_0, "q4_0"}}) {
+    const std::string theirs = gguf_dir() + "/llama-6m-kjv-fortunes-" + name + ".gguf";
+    if (!std::filesystem::exists(theirs)) continue;
+    ++files;
+    const std::string ours = tmp_path(std::string(name) + "-writer.gguf");
+    test::write_float_gguf(q2k_file(), type, ours);
+    const GgufFile a(ours), b(theirs);
+    int checked = 0;
+    for (const GgufTensor& t : b.tensors()) {
+      if (t.type != type && t.type != GgmlType::F32) continue;
+      const GgufTensor* u = nullptr;
+      for (const GgufTensor& v : a.tensors())
+        if (v.name == t.name) u = &v;
+      ASSERT_NE(u, nullptr) << t.name;
+      ASSERT_EQ(u->type, t.type) << t.name;
+      ASSERT_EQ(u->nbytes, t.nbytes) << t.name;
+      EXPECT_EQ(std::memcmp(u->data, t.data, t.nbytes), 0) << name << " " << t.name;
+      ++checked;
+    }
+    EXPECT_GT(checked, 10) << name;
   }
-  EXPECT_GT(checked, 10);
+  if (files == 0) GTEST_SKIP() << "no Q8_0 / Q4_0 file of llama-quantize in " << gguf_dir();
 }
 
 // Llama 3.1's rope_freqs: each frequency divided by its factor. All factors 2 are linear scaling by 2; all 1

@@ -87,7 +87,7 @@ inline size_t gguf_metadata_end(const std::vector<uint8_t>& b) {
 }
 
 // A float GGUF of the bundled checkpoint, as llama.cpp's converter writes it: the metadata of `meta_from` (a
-// GGUF of the same model), its tensors in its order, 2-D tensors in `type` (F32, F16 or BF16) with Q and K rows
+// GGUF of the same model), its tensors in its order, 2-D tensors in `type` (F32, F16, BF16, Q8_0 or Q4_0) with Q and K rows
 // permuted (convert_hf_to_gguf.py LlamaModel.permute), 1-D tensors F32; plus an F32 `rope_freqs.weight` when
 // rope_freqs is given (Llama 3.1's rope factors).
 inline void write_float_gguf(const std::string& meta_from, GgmlType type, const std::string& out,
@@ -153,6 +153,20 @@ inline void write_float_gguf(const std::string& meta_from, GgmlType type, const 
         bytes.push_back(static_cast<uint8_t>(h & 0xFF));
         bytes.push_back(static_cast<uint8_t>(h >> 8));
         for (size_t j = 0; j < 32; ++j) bytes.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::roundf(f[b + j] * id))));
+      }
+    } else if (tt == GgmlType::Q4_0) {
+      // ggml's quantize_row_q4_0_ref: d = (the value of largest magnitude) / -8 as f16, q = min(15, trunc(x/d + 8.5)),
+      // inputs j and j + 16 in the low and high nibbles of byte j.
+      for (size_t b = 0; b < f.size(); b += 32) {
+        float amax = 0.0f, vmax = 0.0f;
+        for (size_t j = 0; j < 32; ++j)
+          if (std::fabs(f[b + j]) > amax) amax = std::fabs(f[b + j]), vmax = f[b + j];
+        const float d = vmax / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t h = f32_to_f16(d);
+        bytes.push_back(static_cast<uint8_t>(h & 0xFF));
+        bytes.push_back(static_cast<uint8_t>(h >> 8));
+        auto code = [&](float x) { return std::min(15, static_cast<int>(static_cast<int8_t>(x * id + 8.5f))); };
+        for (size_t j = 0; j < 16; ++j) bytes.push_back(static_cast<uint8_t>(code(f[b + j]) | code(f[b + j + 16]) << 4));
       }
     } else
       for (float x : f) {

@@ -19,6 +19,9 @@ struct GemvArgs {
   // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1 only.
   int bits = 0, group = 0;
   const void* sb = nullptr;
+  // sb holds each group's scale alone ([out, in / group] f16, wtype F16), its bias being -2^(bits-1)·scale:
+  // GGUF's symmetric Q8_0 / Q4_0 repacked, in llama.cpp's bytes per group.
+  bool sym = false;
   // Quantized weights (where int8_gemv_supported): x quantized to int8 per block of 32 inputs, as the
   // CPU's int8 paths do, and integer dot products; else f32 x times the dequantized codes (exact).
   bool int8_x = false;
@@ -62,11 +65,11 @@ bool gemv_quant_supported(int bits, int group);
 bool int8_gemv_supported(int bits, int group, int in);
 // Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
 // of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.
-void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
-                void* out, DType otype);
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group, int rows,
+                int in, void* out, DType otype);
 // x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
-void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
-                     int dim, const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group,
+                     int vocab, int dim, const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
 
 // Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
 // Rows of Y are ldy apart (0: out).

@@ -1,7 +1,8 @@
 // mlx affine-quantized weights on the GPU: the decode GEMV (gemv.cuh's kernel with a quantized
 // format), dequantization into a float scratch for prefill GEMMs, and quantized embedding rows.
 // Codes are packed little-endian from the lowest bit; each group of `group` inputs of a row has a
-// (scale, bias) pair, stored together as [rows, in / group][2] of the float dtype.
+// (scale, bias) pair, stored together as [rows, in / group][2] of the float dtype, or (GemvArgs::sym) its
+// scale alone as f16, the bias being -2^(bits-1)·scale.
 #include "backends/cuda/gemv.cuh"
 
 namespace cpplm::cuda {
@@ -28,6 +29,28 @@ struct SbPair<float> {
   static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const float2*>(p) + i); }
   static __device__ __forceinline__ float2 get(Raw u) { return u; }
 };
+
+// Scales alone (f16), each group's bias -Z·scale (GemvArgs::sym; Z = 2^(bits-1)).
+template <int Z>
+struct SymF16 {};
+template <int Z>
+struct SbPair<SymF16<Z>> {
+  using Raw = unsigned short;
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) {
+    return __ldg(static_cast<const unsigned short*>(p) + i);
+  }
+  static __device__ __forceinline__ float2 get(Raw u) {
+    const float s = __half2float(__ushort_as_half(u));
+    return make_float2(s, -static_cast<float>(Z) * s);
+  }
+};
+// The one bit width a scale type serves (0: both).
+template <class SB>
+constexpr int kOnlyBits = 0;
+template <>
+constexpr int kOnlyBits<SymF16<8>> = 4;
+template <>
+constexpr int kOnlyBits<SymF16<128>> = 8;
 
 // The exponent byte of 2^23 for byte_code. In constant memory, not a literal: the compiler would
 // then put the selector of every permute in a register (one more move per code).
@@ -232,13 +255,15 @@ struct Int8Fmt {
 
 template <class SB>
 void launch_quant(const CudaContext& ctx, const GemvArgs& a) {
+  constexpr int only = kOnlyBits<SB>;
   if (a.int8_x && int8_gemv_supported(a.bits, a.group, a.in)) {
-    if (a.bits == 4) launch_gemv1<Int8Fmt<4, SB>>(ctx, a);
-    else launch_gemv1<Int8Fmt<8, SB>>(ctx, a);
-  } else if (a.bits == 4) {
-    launch_gemv1<QuantFmt<4, SB>>(ctx, a);
+    if constexpr (only != 8)
+      if (a.bits == 4) return launch_gemv1<Int8Fmt<4, SB>>(ctx, a);
+    if constexpr (only != 4) return launch_gemv1<Int8Fmt<8, SB>>(ctx, a);
   } else {
-    launch_gemv1<QuantFmt<8, SB>>(ctx, a);
+    if constexpr (only != 8)
+      if (a.bits == 4) return launch_gemv1<QuantFmt<4, SB>>(ctx, a);
+    if constexpr (only != 4) return launch_gemv1<QuantFmt<8, SB>>(ctx, a);
   }
 }
 
@@ -291,9 +316,14 @@ __global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, in
   }
 }
 
-// Calls f with a value of the scale/bias type of `t` (only its type matters).
+// Calls f with a value of the scale/bias type of `t` (only its type matters); sym: f16 scales alone, for `bits`.
 template <class Fn>
-void with_sb(DType t, Fn&& f) {
+void with_sb(DType t, bool sym, int bits, Fn&& f) {
+  if (sym) {
+    CPPLM_CHECK(t == DType::F16 && (bits == 4 || bits == 8), "quantized weights: scales alone need f16 and 4 or 8 bits");
+    if (bits == 4) return f(SymF16<8>{});
+    return f(SymF16<128>{});
+  }
   switch (t) {
     case DType::BF16: return f(__nv_bfloat16{});
     case DType::F16: return f(__half{});
@@ -311,6 +341,8 @@ void reserve_formats(int max_in, int norm_in) {
   reserve_gemv1<F<8, __half>>(max_in, norm_in);
   reserve_gemv1<F<4, float>>(max_in, norm_in);
   reserve_gemv1<F<8, float>>(max_in, norm_in);
+  reserve_gemv1<F<4, SymF16<8>>>(max_in, norm_in);
+  reserve_gemv1<F<8, SymF16<128>>>(max_in, norm_in);
 }
 
 }  // namespace
@@ -327,7 +359,7 @@ void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
   CPPLM_CHECK(a.n == 1 && gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
               "gemv: quantized weights need one row of x, 4 or 8 bits, a power-of-two group of >= 128 / bits");
   CPPLM_CHECK(!a.argmax || (a.mode == GemvMode::kStore && !a.bias), "gemv: fused argmax needs plain stores, no bias");
-  with_sb(a.wtype, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
+  with_sb(a.wtype, a.sym, a.bits, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
 }
 
 void reserve_gemv1_quant(int max_in, int norm_in) {
@@ -335,21 +367,23 @@ void reserve_gemv1_quant(int max_in, int norm_in) {
   reserve_formats<Int8Fmt>(max_in, norm_in);
 }
 
-void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int rows, int in,
-                void* out, DType otype) {
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group, int rows,
+                int in, void* out, DType otype) {
   CPPLM_CHECK(gemv_quant_supported(bits, group) && in % group == 0, "dequantize: unsupported bits / group");
   const int64_t count = static_cast<int64_t>(rows) * (in / (32 / bits));
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
-  with_sb(sbtype, [&](auto s) {
+  with_sb(sbtype, sym, bits, [&](auto s) {
     using SB = decltype(s);
+    constexpr int only = kOnlyBits<SB>;
     auto go = [&](auto o) {
       using O = decltype(o);
       auto* dst = static_cast<O*>(out);
-      if (bits == 4)
-        launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in,
-               dst);
-      else
+      if constexpr (only != 8)
+        if (bits == 4)
+          return launch(ctx.stream(), ctx.pdl(), dequantize_kernel<4, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group,
+                        rows, in, dst);
+      if constexpr (only != 4)
         launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in,
                dst);
     };
@@ -359,12 +393,12 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
   });
 }
 
-void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, int bits, int group, int vocab,
-                     int dim, const int32_t* ids, int n, float* x, unsigned long long* zero) {
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group,
+                     int vocab, int dim, const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
-  with_sb(sbtype, [&](auto s) {
+  with_sb(sbtype, sym, bits, [&](auto s) {
     launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group,
            vocab, dim, ids, count, x, zero);
   });

@@ -48,7 +48,9 @@ class CudaModel : public LanguageModel {
   std::string device() const override { return device_; }
 
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
-    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, opts), args_.num_key_value_heads, args_.head_dim);
+    CacheOptions o = opts;
+    if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
+    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
   }
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
@@ -122,6 +124,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   g.bits = l.bits;
   g.group = l.group;
   g.sb = l.sb;
+  g.sym = l.sym;
   g.int8_x = l.bits && quantized_int8_activations();
   g.ggml_acts = l.ggml;
   g.out = l.out;
@@ -137,7 +140,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
 
 void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const DevLinear& e = w_.embed;
-  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.bits, e.group, e.out, e.in, ids, n, x, zero);
+  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.sym, e.bits, e.group, e.out, e.in, ids, n, x, zero);
   else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x, zero);
 }
 
@@ -145,16 +148,16 @@ void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* z
 // GEMV for one row, else cuBLAS on slices dequantized to the GEMM's dtype (f32 for f32 x).
 void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
   if (l.bits && (x16 || n > 1)) {
-    const DType ct = x16 ? l.t : DType::F32;
+    const DType ct = x16 ? l.ct : DType::F32;
     const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
-                 sb_row = static_cast<size_t>(l.in / l.group) * 2 * dtype_size(l.t);
+                 sb_row = static_cast<size_t>(l.in / l.group) * (l.sym ? 1 : 2) * dtype_size(l.t);
     const int slice = static_cast<int>(std::clamp<size_t>(kDequantBytes / (static_cast<size_t>(l.in) * es), 1, l.out));
     deq_.ensure(static_cast<size_t>(slice) * l.in * es);
     float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
     for (int r0 = 0; r0 < l.out; r0 += slice) {
       const int rows = std::min(slice, l.out - r0);
-      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.bits,
-                 l.group, rows, l.in, deq_.data(), ct);
+      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.sym,
+                 l.bits, l.group, rows, l.in, deq_.data(), ct);
       gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, mode == GemvMode::kAdd, l.out);
     }
     if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
@@ -227,7 +230,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
     const DevLayer& L = w_.layers[li];
     // Attention block: x += o_proj(attn(rope(qkv(norm(x)))))
     if (use_gemm) {
-      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.qkv.t);
+      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.qkv.ct);
       linear(L.qkv, total, nullptr, hn_.data(), qkv, GemvMode::kStore);
     } else {
       rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
@@ -258,16 +261,16 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
         kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
     }
     if (use_gemm) {
-      cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.t);
+      cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.ct);
       linear(L.o, total, nullptr, hn_.data(), x, GemvMode::kAdd);
     } else {
       linear(L.o, total, attn, nullptr, x, GemvMode::kAdd);
     }
     // MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
     if (use_gemm) {
-      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.gate_up.t);
+      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.gate_up.ct);
       linear(L.gate_up, total, nullptr, hn_.data(), gu_.as<float>(), GemvMode::kStore);
-      swiglu(ctx_, gu_.as<float>(), total, I, hn_.data(), L.down.t);
+      swiglu(ctx_, gu_.as<float>(), total, I, hn_.data(), L.down.ct);
       linear(L.down, total, nullptr, hn_.data(), x, GemvMode::kAdd);
     } else {
       rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
@@ -289,7 +292,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
   }
   logits_.ensure(static_cast<size_t>(rows) * V * 4);
   if (rows >= opt_.gemm_min_rows) {
-    cast(ctx_, hf, static_cast<int64_t>(rows) * H, hn_.data(), w_.lm_head.t);
+    cast(ctx_, hf, static_cast<int64_t>(rows) * H, hn_.data(), w_.lm_head.ct);
     linear(w_.lm_head, rows, nullptr, hn_.data(), logits_.as<float>(), GemvMode::kStore);
   } else {
     linear(w_.lm_head, rows, hf, nullptr, logits_.as<float>(), GemvMode::kStore);
@@ -415,7 +418,13 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
 int cuda_device_count() { return cuda::device_count(); }
 
 std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOptions& opts) {
-  return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, model.model_dtype(), 0, opts);
+  // GGUF block formats compute in f16 on the GPU (cuBLAS activations), as llama.cpp does there; their K/V
+  // cache stays f32 unless asked (with f16 K/V, one of llama.cpp's five Q8_0 greedy continuations differs).
+  const LlamaModel& lm = model.llama();
+  const bool ggml = lm.embed_tokens.ggml() || (!lm.layers.empty() && lm.layers[0].linears()[0].linear->ggml());
+  CudaOptions o = opts;
+  if (ggml && o.kv_bits == 0) o.kv_bits = 32;
+  return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, ggml ? DType::F16 : model.model_dtype(), 0, o);
 }
 
 std::unique_ptr<LanguageModel> make_cuda_model_random(const ModelArgs& args, DType dtype, uint64_t seed,

@@ -16,6 +16,9 @@ struct CudaOptions {
   // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
   int gemm_min_rows = 64;
   bool use_graph = true;  // decode steps replay a captured CUDA graph
+  // K/V storage of sequences that ask for the model's (CacheOptions::kv_bits 0): 0 = the compute dtype, else
+  // CacheOptions::kv_bits' values (GGUF block formats: 32, f32, which keeps llama.cpp's greedy tokens).
+  int kv_bits = 0;
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;
 };

@@ -21,6 +21,9 @@ struct DevLinear {
   int bits = 0, group = 0;
   const void* sb = nullptr;
   bool ggml = false;  // codes repacked from a GGUF block format (GemvArgs::ggml_acts)
+  bool sym = false;   // sb holds f16 scales alone (GemvArgs::sym)
+  // Activations' dtype on the cuBLAS path: t, except for GGUF block formats (f16, as llama.cpp computes them).
+  DType ct = DType::BF16;
 };
 
 struct DevLayer {

@@ -50,7 +50,7 @@ class Uploader {
     l.out = out;
     l.in = in;
     if (parts.empty()) {
-      l.t = t;
+      l.t = l.ct = t;
       if (scale == 0.0f) scale = std::sqrt(3.0f / in);
       if (rq) {
         if (!gemv_quant_supported(rq->bits, rq->group_size) || in % rq->group_size)
@@ -71,7 +71,7 @@ class Uploader {
       return l;
     }
     const Linear& p0 = *parts[0];
-    l.t = p0.float_dtype();
+    l.t = l.ct = p0.float_dtype();
     bool same = true;  // one storage format for every part
     for (const Linear* p : parts)
       same &=
@@ -86,13 +86,14 @@ class Uploader {
       if (!ok || !gemv_quant_supported(aff[0].bits, aff[0].group)) aff.clear();
     }
     if (!aff.empty()) {
-      l.bits = aff[0].bits, l.group = aff[0].group, l.ggml = true;
+      l.bits = aff[0].bits, l.group = aff[0].group, l.ggml = true, l.ct = DType::F16;
       size_t k = 0;
       l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave,
                         [&](const Linear*) { return static_cast<const void*>(aff[k++].codes.data()); });
-      std::vector<std::pair<const void*, const void*>> sb;
-      for (const AffineWeight& a : aff) sb.emplace_back(a.scales.data(), a.biases.data());
-      l.sb = upload_pairs(parts, sb, out, in / l.group, sizeof(float), interleave);
+      const std::vector<std::vector<char>> sb = pack_affine(aff, l);
+      k = 0;
+      l.sb = upload_rows(parts, sb[0].size() / parts[0]->weight.dim(0), interleave,
+                         [&](const Linear*) { return static_cast<const void*>(sb[k++].data()); });
     } else if (same && p0.quantized() && gemv_quant_supported(p0.bits, p0.group_size)) {
       l.bits = p0.bits, l.group = p0.group_size;
       l.w = upload_rows(parts, static_cast<size_t>(in) * l.bits / 8, interleave, [](const Linear* p) { return p->weight.data; });
@@ -104,7 +105,8 @@ class Uploader {
                         [](const Linear* p) { return p->weight.data; });
     } else {
       // Mixed formats, bits the GEMV does not take (2, 3, 5, 6), GGUF types that are not affine per group or
-      // whose parts differ in bits or group: dequantized here to the float dtype.
+      // whose parts differ in bits or group: dequantized here to the float dtype (f16 for GGUF block formats).
+      if (p0.ggml()) l.t = l.ct = DType::F16;
       const size_t es = dtype_size(l.t);
       std::vector<std::vector<char>> conv;
       for (const Linear* p : parts) {
@@ -130,6 +132,39 @@ class Uploader {
   }
 
  private:
+  // Each part's scales and biases as the GEMV reads them, and the layout in l (t, sym): f16 scales alone where
+  // every bias is -2^(bits-1)·scale and every scale is an f16 value (Q8_0, Q4_0: llama.cpp's bytes per group);
+  // else (scale, bias) pairs, f16 where all are f16 values (Q4_1, Q5_0, Q5_1), else f32 (the K-quants).
+  static std::vector<std::vector<char>> pack_affine(const std::vector<AffineWeight>& aff, DevLinear& l) {
+    const float z = static_cast<float>(1 << (l.bits - 1));
+    auto f16_exact = [](float v) { return std::isfinite(v) && f16_to_f32(f32_to_f16(v)) == v; };
+    bool f16 = true, sym = true;
+    for (const AffineWeight& a : aff)
+      for (size_t i = 0; i < a.scales.size(); ++i) {
+        f16 &= f16_exact(a.scales[i]) && f16_exact(a.biases[i]);
+        sym &= a.biases[i] == -z * a.scales[i];
+      }
+    l.sym = sym && f16;
+    l.t = f16 ? DType::F16 : DType::F32;
+    const size_t es = dtype_size(l.t), per = l.sym ? 1 : 2;
+    std::vector<std::vector<char>> out;
+    for (const AffineWeight& a : aff) {
+      std::vector<char> h(a.scales.size() * per * es);
+      for (size_t i = 0; i < a.scales.size(); ++i)
+        for (size_t j = 0; j < per; ++j) {
+          const float v = j ? a.biases[i] : a.scales[i];
+          char* d = h.data() + (per * i + j) * es;
+          if (f16) {
+            const uint16_t b = f32_to_f16(v);
+            std::memcpy(d, &b, 2);
+          } else {
+            std::memcpy(d, &v, 4);
+          }
+        }
+      out.push_back(std::move(h));
+    }
+    return out;
+  }
   // Each part's scales and biases ([rows, groups] of es bytes each) as (scale, bias) pairs, rows placed as the
   // codes' rows (stacked or interleaved).
   void* upload_pairs(const std::vector<const Linear*>& parts, const std::vector<std::pair<const void*, const void*>>& sb, int out,
