@@ -8,6 +8,7 @@
 #   scripts/gpu_gguf_race.sh race L   # cpplm and llama.cpp alternated ROUNDS times (default 3) on each file
 #   scripts/gpu_gguf_race.sh all L    # both in one call (about 8 minutes)
 # with carry [".gpux", "L"]. Results under $OUT: tests.txt, race.txt (llama-bench's and cpplm's rows), log.txt.
+# TYPES (default "q8_0 q4_0 q4_k_m") picks the files; MEMCHECK=1 adds compute-sanitizer on the quantized tests.
 set -u
 cd "$(dirname "$0")/.."
 PHASE=$1 D=$(realpath "$2") OUT=${OUT:-/tmp/out} G=/tmp/gg TYPES=${TYPES:-"q8_0 q4_0 q4_k_m"}
@@ -31,7 +32,7 @@ build_lcpp() {  # llama-bench and llama-quantize with CUDA for sm_90
   return $rc
 }
 make_files() {  # random weights (seed 1234) as Q8_0 and Q4_0, then Q4_K_M requantized from Q8_0
-  for t in q8_0 q4_0; do
+  for t in q8_0 $(echo "$TYPES" | grep -o q4_0); do
     [ -f $G/8b-$t.gguf ] || python3 "$D/hf_to_gguf.py" random $G/8b-$t.gguf --preset llama-3.1-8b --type $t \
       --tokenizer $T/tokenizer.json --tokenizer-config $T/tokenizer_config.json --seed 1234 >>"$OUT/gguf.log" 2>&1 &
   done
@@ -54,6 +55,12 @@ if [ "$PHASE" = prep ] || [ "$PHASE" = all ]; then
   [ -d /tmp/fx ] && CPPLM_GGUF_DIR=/tmp/fx CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models \
     timeout 200 .gpu/cuda_tests --gtest_filter='CudaGguf*' >"$OUT/tests_fx.txt" 2>&1
   log "tests done"
+  if [ "${MEMCHECK:-0}" = 1 ]; then
+    CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models timeout 240 compute-sanitizer --tool memcheck \
+      --error-exitcode 3 .gpu/cuda_tests --gtest_filter='*Quant*:*Gguf*:*Gemv*' >"$OUT/memcheck.txt" 2>&1
+    echo "memcheck rc=$?" >>"$OUT/memcheck.txt"
+    log "memcheck done"
+  fi
   wait
   quantize && log "quantize done"
   ls -la $G >>"$OUT/log.txt"
