@@ -123,6 +123,8 @@ class Model {
   bool tied_embeddings() const { return tied_; }
   // Float dtype of the weights (that of embed_tokens, or of its scales when quantized).
   DType model_dtype() const { return model_.embed_tokens.float_dtype(); }
+  // Whether any projection, embed_tokens or lm_head is stored in one of llama.cpp's block formats.
+  bool block_formats() const;
   // The bound weights and RoPE (device executors upload from these).
   const LlamaModel& llama() const { return model_; }
   const Linear& lm_head() const { return lm_head_; }

@@ -105,6 +105,13 @@ std::unique_ptr<Model> Model::from_tensors(ModelArgs args, std::map<std::string,
       new Model(std::move(args), WeightSource::memory(std::move(tensors), label, std::move(ggml)), label));
 }
 
+bool Model::block_formats() const {
+  bool any = model_.embed_tokens.ggml() || lm_head_.ggml();
+  for (const TransformerBlock& b : model_.layers)
+    for (const NamedLinear& nl : b.linears()) any |= nl.linear->ggml();
+  return any;
+}
+
 SequenceCache Model::make_cache(SequencePlan plan) const {
   CPPLM_CHECK(static_cast<int>(plan.layers.size()) == args_.num_hidden_layers, "plan of another model");
   SequenceCache c;

@@ -97,6 +97,14 @@ TEST(RandomGgml, AffineRepackGivesTheDequantizedValues) {
   EXPECT_GE(affine_types, 8);  // q8_0, q4_0, q4_1, q5_0, q5_1, q4_k(_m), q5_k(_m), q6_k
 }
 
+// Model::block_formats (the GPU computes such models in f16): true with block-format weights, false without.
+TEST(RandomGgml, ModelSaysWhetherItHoldsBlockFormats) {
+  const ModelArgs args = small_args(1);
+  RandomGgml w = random_ggml_weights(args, "q4_k_m", 3);
+  EXPECT_TRUE(Model::from_tensors(args, std::move(w.tensors), std::move(w.ggml), "random q4_k_m")->block_formats());
+  EXPECT_FALSE(Model::from_tensors(args, random_weights(args, DType::F16, 0, 0, 3), "random f16")->block_formats());
+}
+
 TEST(RandomGgml, UnknownTypeIsAnErrorListingTheNames) {
   try {
     random_ggml_weights(small_args(1), "q7_k", 1);

@@ -420,8 +420,7 @@ int cuda_device_count() { return cuda::device_count(); }
 std::unique_ptr<LanguageModel> make_cuda_model(const Model& model, const CudaOptions& opts) {
   // GGUF block formats compute in f16 on the GPU (cuBLAS activations), as llama.cpp does there; their K/V
   // cache stays f32 unless asked (with f16 K/V, one of llama.cpp's five Q8_0 greedy continuations differs).
-  const LlamaModel& lm = model.llama();
-  const bool ggml = lm.embed_tokens.ggml() || (!lm.layers.empty() && lm.layers[0].linears()[0].linear->ggml());
+  const bool ggml = model.block_formats();
   CudaOptions o = opts;
   if (ggml && o.kv_bits == 0) o.kv_bits = 32;
   return std::make_unique<cuda::CudaModel>(model.args(), model.rope(), &model, ggml ? DType::F16 : model.model_dtype(), 0, o);
