@@ -8,7 +8,8 @@
 #   scripts/gpu_gguf_race.sh race L   # cpplm and llama.cpp alternated ROUNDS times (default 3) on each file
 #   scripts/gpu_gguf_race.sh all L    # both in one call (about 8 minutes)
 # with carry [".gpux", "L"]. Results under $OUT: tests.txt, race.txt (llama-bench's and cpplm's rows), log.txt.
-# TYPES (default "q8_0 q4_0 q4_k_m") picks the files; MEMCHECK=1 adds compute-sanitizer on the quantized tests.
+# TYPES (default "q8_0 q4_0 q4_k_m") picks the files; MEMCHECK=1 adds compute-sanitizer on the quantized tests
+# (MEMCHECK_FILTER: another gtest filter).
 set -u
 cd "$(dirname "$0")/.."
 PHASE=$1 D=$(realpath "$2") OUT=${OUT:-/tmp/out} G=/tmp/gg TYPES=${TYPES:-"q8_0 q4_0 q4_k_m"}
@@ -56,8 +57,8 @@ if [ "$PHASE" = prep ] || [ "$PHASE" = all ]; then
     timeout 200 .gpu/cuda_tests --gtest_filter='CudaGguf*' >"$OUT/tests_fx.txt" 2>&1
   log "tests done"
   if [ "${MEMCHECK:-0}" = 1 ]; then
-    CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models timeout 240 compute-sanitizer --tool memcheck \
-      --error-exitcode 3 .gpu/cuda_tests --gtest_filter='*Quant*:*Gguf*:*Gemv*' >"$OUT/memcheck.txt" 2>&1
+    CPPLM_GGUF_DIR=/tmp/fx CPPLM_TEST_DATA=$PWD/tests/data CPPLM_MODELS_DIR=$PWD/models timeout 240 compute-sanitizer --tool memcheck \
+      --error-exitcode 3 .gpu/cuda_tests --gtest_filter="${MEMCHECK_FILTER:-*Quant*:*Gguf*:*Gemv*}" >"$OUT/memcheck.txt" 2>&1
     echo "memcheck rc=$?" >>"$OUT/memcheck.txt"
     log "memcheck done"
   fi

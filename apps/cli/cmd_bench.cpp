@@ -78,7 +78,7 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or auto (cuda when a GPU is visible)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
-  app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes, CPU), 16, 32 (f32)")
+  app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes), 16, 32 (f32)")
       ->check(CLI::IsMember({0, 8, 16, 32}))
       ->capture_default_str();
   app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16 (the model's 16-bit type: bf16, or f16 for an f16 model)");

@@ -59,7 +59,7 @@ int cmd_serve(int argc, char** argv) {
   app.add_option("-c,--ctx-size", r.ctx_size, "positions per request, prompt + generated (default: the model's, at most 4096)")
       ->check(int_range(1, 1 << 24));
   app.add_option("--kv-memory", kv_memory, "K/V cache budget, e.g. 4GiB (default: max-concurrent x ctx-size positions)");
-  app.add_option("--kv-bits", r.model.kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (CPU), 16, 32")
+  app.add_option("--kv-bits", r.model.kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes), 16, 32")
       ->check(CLI::IsMember({0, 8, 16, 32}));
   app.add_option("--chat-template", r.chat_template, "a .jinja file, or a folder whose tokenizer_config.json holds one");
   app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")

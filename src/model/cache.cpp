@@ -13,8 +13,6 @@ namespace cpplm {
 namespace {
 constexpr int kStep = 256;  // growth granularity in positions (mlx-lm uses 256 too)
 
-int q8_group(int head_dim) { return head_dim % 64 == 0 ? 64 : head_dim % 32 == 0 ? 32 : head_dim; }
-
 // Copies `rows` rows per head of `row_bytes` from a [heads, old_cap] buffer into a new [heads, cap] one.
 void regrow(Buffer& b, int heads, int old_cap, int cap, size_t row_bytes) {
   if (row_bytes == 0) return;
@@ -37,7 +35,7 @@ KVCache::KVCache(int num_kv_heads, int head_dim, int max_size, int keep, KVType 
     case KVType::Q8:
       if (head_dim % 4 != 0)
         throw Error("an 8-bit KV cache needs head_dim divisible by 4 (head_dim is " + std::to_string(head_dim) + ")");
-      group_ = q8_group(head_dim);
+      group_ = kv_q8_group(head_dim);
       row_bytes_ = head_dim;
       break;
   }

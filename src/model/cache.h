@@ -10,6 +10,9 @@
 
 namespace cpplm {
 
+// Elements per scale/bias pair of an 8-bit cache row (KVType::Q8), on every device.
+inline int kv_q8_group(int head_dim) { return head_dim % 64 == 0 ? 64 : head_dim % 32 == 0 ? 32 : head_dim; }
+
 // Keys/values of one layer of one sequence. Positions are absolute token indices.
 // Storage: rows [num_kv_heads, capacity, head_dim] of `type` for K and V (f32, bf16, f16, or
 // 8-bit affine codes with an f32 scale and bias per group of 64, 32 or head_dim elements).

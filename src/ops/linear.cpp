@@ -116,6 +116,8 @@ bool ggml_affine(const Linear& l, AffineWeight& a) {
   a.bits = bits, a.group = group;
   a.codes.assign(static_cast<size_t>(out * in * bits / 32), 0u);
   a.scales.resize(out * groups), a.biases.resize(out * groups);
+  const size_t krow = cpu::ggml_kscale_records(l.ggml_type, w, 0, nullptr) ? in / 256 * cpu::kKScaleRecord : 0;
+  a.kscales.assign(static_cast<size_t>(out) * krow, 0);
   const uint32_t top = (1u << bits) - 1;
   parallel_for(out, chunk_for(out, 4, 1), [&](int64_t r0, int64_t r1) {
     std::vector<float> y(in);
@@ -124,6 +126,7 @@ bool ggml_affine(const Linear& l, AffineWeight& a) {
       float* s = a.scales.data() + r * groups;
       float* b = a.biases.data() + r * groups;
       cpu::ggml_affine_params(l.ggml_type, w + r * row_bytes, in, s, b);
+      if (krow) cpu::ggml_kscale_records(l.ggml_type, w + r * row_bytes, in, a.kscales.data() + r * krow);
       uint32_t* c = a.codes.data() + r * in * bits / 32;
       for (int64_t i = 0; i < in; ++i) {
         const float sc = s[i / group], q = sc != 0.0f ? std::nearbyint((y[i] - b[i / group]) / sc) : 0.0f;

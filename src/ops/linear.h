@@ -60,6 +60,7 @@ struct AffineWeight {
   int bits = 0, group = 0;
   std::vector<uint32_t> codes;        // [out, in * bits / 32]
   std::vector<float> scales, biases;  // [out, in / group]
+  std::vector<uint8_t> kscales;       // Q4_K / Q5_K: cpu::ggml_kscale_records of each row in turn, else empty
 };
 // False (a untouched) when l is not such a weight.
 bool ggml_affine(const Linear& l, AffineWeight& a);

@@ -1,5 +1,6 @@
 // The GPU's attention kernels on the head sizes of published models, against the CPU: random bf16
-// models with head_dim 32/64/128 and GQA groups 1/2/3/4/8 (and a sliding window), bf16 K/V on both.
+// models with head_dim 32/64/128 and GQA groups 1/2/3/4/8 (and a sliding window), bf16 K/V on both
+// (f16 and 8-bit K/V in some cases).
 // The fast configuration throughout: prefill on tensor cores (GEMMs and attention_tc.cu), then
 // the graph-replayed decode step with the GQA-grouped split-KV kernel (attention_decode.cu): 8-warp
 // blocks at short context, 4-warp blocks with several passes per split over a long one (see
@@ -23,6 +24,7 @@ struct AttnCase {
   const char* name;
   int heads, kv_heads, head_dim, window, prompt;
   DType dtype = DType::BF16;  // the weights' and so the K/V cache's dtype
+  int kv_bits = 0;            // 8: an 8-bit cache on both (the chunk's own keys quantized on the GPU's tensor-core path)
 };
 void PrintTo(const AttnCase& c, std::ostream* os) { *os << c.name; }
 class CudaAttention : public ::testing::TestWithParam<AttnCase> {};
@@ -54,7 +56,8 @@ TEST_P(CudaAttention, MatchesCpu) {
   CudaOptions opts;
   opts.gemm_min_rows = 1;
   auto gpu = make_cuda_model(cpu.model(), opts);
-  auto sc = cpu.make_sequence({}), sg = gpu->make_sequence({});
+  const CacheOptions cache{std::nullopt, c.kv_bits};
+  auto sc = cpu.make_sequence(cache), sg = gpu->make_sequence(cache);
   const int V = cpu.args().vocab_size;
   std::vector<int32_t> toks(c.prompt);
   for (int i = 0; i < c.prompt; ++i) toks[i] = (i * 37 + 11) % V;
@@ -93,7 +96,13 @@ INSTANTIATE_TEST_SUITE_P(Heads, CudaAttention,
                                            AttnCase{"d64_g2_long_wide", 32, 16, 64, 0, 2300},
                                            // f16 K/V: every kernel, the tiled prefill over cached keys too
                                            AttnCase{"d64_g4_f16", 8, 2, 64, 0, 100, DType::F16},
-                                           AttnCase{"d128_g4_window_f16", 4, 1, 128, 40, 130, DType::F16}),
+                                           AttnCase{"d128_g4_window_f16", 4, 1, 128, 40, 130, DType::F16},
+                                           // 8-bit K/V: tensor-core prefill over dequantized tiles, the grouped decode
+                                           AttnCase{"d64_g4_q8", 8, 2, 64, 0, 100, DType::BF16, 8},
+                                           AttnCase{"d128_g4_q8", 8, 2, 128, 0, 100, DType::BF16, 8},
+                                           AttnCase{"d128_g4_window_q8", 4, 1, 128, 40, 130, DType::BF16, 8},
+                                           AttnCase{"d64_g4_long_q8", 8, 2, 64, 0, 2300, DType::BF16, 8},
+                                           AttnCase{"d64_g4_f16_q8", 8, 2, 64, 0, 100, DType::F16, 8}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -22,10 +22,6 @@ TEST_P(LayerPlanCuda, SameAnswersAsTheCpu) {
     for (const std::optional<int>& max_kv : test::kPlanMaxKv) {
       SCOPED_TRACE("kv_bits " + std::to_string(bits) + ", max_kv_size " + (max_kv ? std::to_string(*max_kv) : "none"));
       const test::PlanAnswers c = test::plan_answers(cpu, dtype, bits, max_kv), g = test::plan_answers(*gpu, dtype, bits, max_kv);
-      if (bits == 8) {  // 8-bit K/V is CPU-only for now: a clear error on the GPU
-        EXPECT_NE(g.error.find("8-bit K/V cache is not supported on the CUDA device"), std::string::npos) << g.error;
-        continue;
-      }
       EXPECT_EQ(g.error, "");
       EXPECT_EQ(g.kv_dtype, c.kv_dtype);
       EXPECT_EQ(g.rings, c.rings);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/ggml_types.h"
 #include "io/config.h"
@@ -63,7 +64,7 @@ TEST(RandomGgml, MixesFollowLlamaQuantize) {
 // values: a zero of Q6_K's negative scales is -0 there and +0 here).
 TEST(RandomGgml, AffineRepackGivesTheDequantizedValues) {
   const ModelArgs args = small_args(1);
-  int affine_types = 0;
+  int affine_types = 0, kquants = 0;
   for (const std::string& type : random_ggml_types()) {
     RandomGgml w = random_ggml_weights(args, type, 5);
     auto m = Model::from_tensors(args, std::move(w.tensors), std::move(w.ggml), "random " + type);
@@ -91,10 +92,26 @@ TEST(RandomGgml, AffineRepackGivesTheDequantizedValues) {
             ADD_FAILURE() << type << " row " << r << " col " << c << ": " << v << " vs " << ref[r * in + c];
         }
       EXPECT_EQ(bad, 0) << type;
+      // Q4_K / Q5_K also carry their scale records (the GPU's compact layout): d·sc and -(dmin·m) in f32 are
+      // the scales and biases above, bit for bit.
+      if (!a.kscales.empty()) {
+        ASSERT_EQ(a.kscales.size(), static_cast<size_t>(out * in / 256 * 20)) << type;
+        for (size_t g = 0; g < a.scales.size(); ++g) {
+          const uint8_t* rec = a.kscales.data() + g / 8 * 20;
+          uint16_t d, dmin;
+          std::memcpy(&d, rec, 2), std::memcpy(&dmin, rec + 2, 2);
+          const float s = f16_to_f32(d) * static_cast<float>(rec[4 + 2 * (g % 8)]),
+                      b = -(f16_to_f32(dmin) * static_cast<float>(rec[5 + 2 * (g % 8)]));
+          ASSERT_EQ(s, a.scales[g]) << type << " group " << g;
+          ASSERT_EQ(b, a.biases[g]) << type << " group " << g;
+        }
+        ++kquants;
+      }
     }
     affine_types += any;
   }
   EXPECT_GE(affine_types, 8);  // q8_0, q4_0, q4_1, q5_0, q5_1, q4_k(_m), q5_k(_m), q6_k
+  EXPECT_GT(kquants, 0);
 }
 
 // Model::block_formats (the GPU computes such models in f16): true with block-format weights, false without.

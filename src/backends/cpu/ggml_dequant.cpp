@@ -288,6 +288,20 @@ bool ggml_affine_format(uint32_t type, int* bits, int* group) {
   return true;
 }
 
+bool ggml_kscale_records(uint32_t type, const void* src, size_t n, uint8_t* out) {
+  if (type != static_cast<uint32_t>(GgmlType::Q4_K) && type != static_cast<uint32_t>(GgmlType::Q5_K)) return false;
+  size_t elems = 0, bytes = 0;
+  ggml_block_layout(type, &elems, &bytes);
+  const auto* p = static_cast<const uint8_t*>(src);
+  for (size_t i = 0; i < n / kQKK; ++i, out += kKScaleRecord) {
+    const BlockQ4_K x = load<BlockQ4_K>(p + i * bytes, 0);  // d, dmin and the scales lead both block types alike
+    std::memcpy(out, &x.d, 2);
+    std::memcpy(out + 2, &x.dmin, 2);
+    for (int j = 0; j < 8; ++j) scale_min_k4(j, x.scales, out + 4 + 2 * j, out + 5 + 2 * j);
+  }
+  return true;
+}
+
 // Codes are the stored ones made unsigned: Q8_0 q + 128, Q4_0 and Q5_0 as stored (the offset goes into the
 // bias), Q6_K its 6-bit code (y = (d·sc)·(q - 32)).
 void ggml_affine_params(uint32_t type, const void* src, size_t n, float* s, float* b) {
@@ -318,14 +332,13 @@ void ggml_affine_params(uint32_t type, const void* src, size_t n, float* s, floa
     case GgmlType::Q5_K: {
       size_t elems = 0, bytes = 0;
       ggml_block_layout(type, &elems, &bytes);
+      uint8_t rec[kKScaleRecord];
       for (size_t i = 0; i < n / kQKK; ++i) {
-        const BlockQ4_K x = load<BlockQ4_K>(p + i * bytes, 0);  // d, dmin and the scales lead both block types alike
-        const float d = h2f(x.d), dmin = h2f(x.dmin);
-        for (int j = 0; j < 8; ++j) {
-          uint8_t sc, m;
-          scale_min_k4(j, x.scales, &sc, &m);
-          s[8 * i + j] = d * sc, b[8 * i + j] = -(dmin * m);
-        }
+        ggml_kscale_records(type, p + i * bytes, kQKK, rec);
+        uint16_t hd, hm;
+        std::memcpy(&hd, rec, 2), std::memcpy(&hm, rec + 2, 2);
+        const float d = h2f(hd), dmin = h2f(hm);
+        for (int j = 0; j < 8; ++j) s[8 * i + j] = d * rec[4 + 2 * j], b[8 * i + j] = -(dmin * rec[5 + 2 * j]);
       }
       return;
     }

@@ -22,5 +22,10 @@ bool ggml_affine_format(uint32_t type, int* bits, int* group);
 // The scale and bias of each group of the n elements (whole blocks) at src, as ggml's dequantization forms
 // them in f32: fma(scale, q, bias) equals ggml's value for every code q of the type.
 void ggml_affine_params(uint32_t type, const void* src, size_t n, float* scales, float* biases);
+// Q4_K and Q5_K: the scales of the n elements at src as 20-byte records per block of 256 (kKScaleRecord): the
+// block's f16 d and dmin as stored, then its 8 groups' 6-bit (sc, m) as byte pairs, so that d·sc and -(dmin·m)
+// in f32 are ggml_affine_params' values. False (out untouched) for other types.
+constexpr size_t kKScaleRecord = 20;
+bool ggml_kscale_records(uint32_t type, const void* src, size_t n, uint8_t* out);
 
 }  // namespace cpplm::cpu

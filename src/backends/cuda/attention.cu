@@ -29,11 +29,24 @@ __device__ __forceinline__ float dot_row(const T* row, const float* qs, int d) {
   return s;
 }
 
+// q · cache row `row`'s key over d elements (an 8-bit row through its groups' pairs).
+template <class KV>
+__device__ __forceinline__ float dot_key(const KvLayer& c, int64_t row, const float* qs, int d) {
+  if constexpr (std::is_same_v<KV, uint8_t>) {
+    float s = 0.0f;
+    for (int e = 0; e < d; ++e) s = fmaf(kv_at<KV>(c, false, row, d, e), qs[e], s);
+    return s;
+  } else {
+    return dot_row<KV, 16>(static_cast<const KV*>(c.k) + row * d, qs, d);
+  }
+}
+
 // acc + Σ_kk ps[kk] · V[rows[kk]][e] over the nc cached keys of a tile, kUnroll loads in flight.
 template <class KV, int kUnroll>
-__device__ __forceinline__ float cached_values(const KV* vc, const int* rows, const float* ps, int nc, int d, int e, float acc) {
+__device__ __forceinline__ float cached_values(const KvLayer& c, const int* rows, const float* ps, int nc, int d, int e,
+                                               float acc) {
 #pragma unroll kUnroll
-  for (int kk = 0; kk < nc; ++kk) acc = fmaf(ps[kk], to_f32(vc[static_cast<int64_t>(rows[kk]) * d + e]), acc);
+  for (int kk = 0; kk < nc; ++kk) acc = fmaf(ps[kk], kv_at<KV>(c, true, rows[kk], d, e), acc);
   return acc;
 }
 
@@ -71,8 +84,6 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   float* kn = ps + kAttnThreads;  // fused RoPE: the new key, rotated [d]
   const float* q = a.qkv + static_cast<int64_t>(i) * a.ld + static_cast<int64_t>(h) * d;
   const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
-  const KV* kc = static_cast<const KV*>(a.cache.k);
-  const KV* vc = static_cast<const KV*>(a.cache.v);
   const bool fused_rope = a.rope_cos != nullptr;  // n == 1
   if (fused_rope) {
     const float* kr = a.qkv + k_col;
@@ -85,13 +96,9 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
       kn[ib] = k1 * cs + k0 * sn;
     }
     __syncthreads();
-    if (s == 0 && h % group == 0) {  // one block per kv head appends the new key and value
-      const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep)) * d;
-      for (int e = tid; e < d; e += kAttnThreads) {
-        static_cast<KV*>(a.cache.k)[at + e] = from_f32<KV>(kn[e]);
-        static_cast<KV*>(a.cache.v)[at + e] = from_f32<KV>(a.qkv[v_col + e]);
-      }
-    }
+    if (s == 0 && h % group == 0)  // one block per kv head appends the new key and value
+      kv_store_row<KV>(a.cache, static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep), d,
+                       kn, a.qkv + v_col);
   } else {
     for (int e = tid; e < d; e += kAttnThreads) qs[e] = q[e];
   }
@@ -112,7 +119,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
       } else {
         const int row = kvh * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
         rows_s[tid] = row;
-        dot = dot_row<KV, 16>(kc + static_cast<int64_t>(row) * d, qs, d);
+        dot = dot_key<KV>(a.cache, row, qs, d);
       }
       sc = dot * a.scale;
     }
@@ -137,13 +144,13 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
       nc = lo_k;
     }
     if (tid < d) {
-      acc0 = cached_values<KV, 16>(vc, rows_s, ps, nc, d, tid, acc0);
+      acc0 = cached_values<KV, 16>(a.cache, rows_s, ps, nc, d, tid, acc0);
       for (int kk = nc; kk < nk; ++kk)
         acc0 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + tid], acc0);
     }
     if (tid + kAttnThreads < d) {
       const int e = tid + kAttnThreads;
-      acc1 = cached_values<KV, 16>(vc, rows_s, ps, nc, d, e, acc1);
+      acc1 = cached_values<KV, 16>(a.cache, rows_s, ps, nc, d, e, acc1);
       for (int kk = nc; kk < nk; ++kk)
         acc1 = fmaf(ps[kk], a.qkv[static_cast<int64_t>(key_of(base + kk) - offset) * a.ld + v_col + e], acc1);
     }
@@ -202,8 +209,6 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
   const int p = offset + q0 + (active ? r / group : 0);                 // this row's query position
   const int pmin = offset + q0, pmax = offset + q0 + rows / group - 1;  // the tile's query positions
   const int k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
-  const KV* kc = static_cast<const KV*>(a.cache.k);
-  const KV* vc = static_cast<const KV*>(a.cache.v);
   float m = -INFINITY, l = 0.0f, o[kTileMaxDims / 4];
 #pragma unroll
   for (int c = 0; c < kTileMaxDims / 4; ++c) o[c] = 0.0f;
@@ -221,9 +226,9 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
           kv = row[k_col + e];
           vv = row[v_col + e];
         } else {
-          const int64_t at = (static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep)) * d + e;
-          kv = to_f32(kc[at]);
-          vv = to_f32(vc[at]);
+          const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+          kv = kv_at<KV>(a.cache, false, row, d, e);
+          vv = kv_at<KV>(a.cache, true, row, d, e);
         }
       }
       ks[kk * dp + e] = kv;
@@ -290,7 +295,7 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   const int group = a.num_heads / a.num_kv_heads;
   const bool pdl = ctx.pdl();
   if (a.n >= 8 && attention_tc_supported(a, kv_type)) {
-    attention_tc(ctx, a);
+    attention_tc(ctx, a, kv_type);
     return;
   }
   if (a.n >= 8 && a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows) {
@@ -298,19 +303,14 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
     const int dp = a.head_dim + 1;
     const size_t smem = ((kTileRows + 2 * kTileKeys) * dp + kTileRows * (kTileKeys + 1)) * sizeof(float);
     const dim3 grid(a.num_kv_heads, (a.n + qt - 1) / qt);
-    if (kv_type == DType::BF16) {
-      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(smem)));
-      launch(ctx.stream(), pdl, attention_tiled_kernel<__nv_bfloat16>, grid, dim3(kTileThreads), smem, a, qt);
-    } else if (kv_type == DType::F16) {
-      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(smem)));
-      launch(ctx.stream(), pdl, attention_tiled_kernel<__half>, grid, dim3(kTileThreads), smem, a, qt);
-    } else {
-      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(attention_tiled_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(smem)));
-      launch(ctx.stream(), pdl, attention_tiled_kernel<float>, grid, dim3(kTileThreads), smem, a, qt);
-    }
+    auto run = [&](auto kernel) {
+      CPPLM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      launch(ctx.stream(), pdl, kernel, grid, dim3(kTileThreads), smem, a, qt);
+    };
+    if (kv_type == DType::BF16) run(attention_tiled_kernel<__nv_bfloat16>);
+    else if (kv_type == DType::F16) run(attention_tiled_kernel<__half>);
+    else if (kv_type == DType::U8) run(attention_tiled_kernel<uint8_t>);
+    else run(attention_tiled_kernel<float>);
     return;
   }
   CPPLM_CHECK(a.splits == 1 || (a.counters != nullptr && a.n == 1 && a.splits <= kMaxAttnSplits),
@@ -329,6 +329,7 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   const size_t smem = (2 * a.head_dim + kAttnThreads) * sizeof(float);
   if (kv_type == DType::BF16) launch(ctx.stream(), pdl, attention_kernel<__nv_bfloat16>, grid, dim3(kAttnThreads), smem, a);
   else if (kv_type == DType::F16) launch(ctx.stream(), pdl, attention_kernel<__half>, grid, dim3(kAttnThreads), smem, a);
+  else if (kv_type == DType::U8) launch(ctx.stream(), pdl, attention_kernel<uint8_t>, grid, dim3(kAttnThreads), smem, a);
   else launch(ctx.stream(), pdl, attention_kernel<float>, grid, dim3(kAttnThreads), smem, a);
 }
 

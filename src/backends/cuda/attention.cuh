@@ -1,6 +1,8 @@
 // Device helpers shared by the attention kernels (attention.cu: prefill and general decode;
 // attention_decode.cu: the GQA-grouped decode step).
 #pragma once
+#include <type_traits>
+
 #include "backends/cuda/common.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -13,6 +15,61 @@ __device__ __forceinline__ int visible_keys(const AttnArgs& a, int offset, int i
   *start = kv_window_start(pos, a.window);
   *sinks = kv_sinks_end(*start, a.keep);
   return *sinks + pos - *start + 1;
+}
+
+// Element e of cache row `row` (keys, or values when `value`) as f32; 8-bit codes through their
+// group's (scale, bias), as the CPU's dequantization.
+template <class KV>
+__device__ __forceinline__ float kv_at(const KvLayer& c, bool value, int64_t row, int d, int e) {
+  const KV* p = static_cast<const KV*>(value ? c.v : c.k);
+  if constexpr (std::is_same_v<KV, uint8_t>) {
+    const float2 sb = (value ? c.vsb : c.ksb)[row * (d / c.group) + e / c.group];
+    return fmaf(sb.x, static_cast<float>(p[row * d + e]), sb.y);
+  } else {
+    return to_f32(p[row * d + e]);
+  }
+}
+
+// A lane's load of a cached row: 16 bytes of floats, or 8 codes of an 8-bit row (whose (scale,
+// bias) pair the lane loads beside them: groups are multiples of 8 elements).
+template <class KV>
+struct KvChunk {
+  using T = uint4;
+  static constexpr int kVec = 16 / sizeof(KV);
+};
+template <>
+struct KvChunk<uint8_t> {
+  using T = uint2;
+  static constexpr int kVec = 8;
+};
+template <class KV>
+__device__ __forceinline__ void unpack_chunk(const typename KvChunk<KV>::T& v, float2 sb, float* f) {
+  if constexpr (std::is_same_v<KV, uint8_t>) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) f[i] = fmaf(sb.x, static_cast<float>(((i < 4 ? v.x : v.y) >> (8 * (i % 4))) & 0xffu), sb.y);
+  } else {
+    unpack16<KV>(v, f);
+  }
+}
+
+// The block stores the step's new key kn and value vn [d] f32 at cache row `row`: rounded to KV,
+// or quantized one group per warp in an 8-bit cache. Every thread of the block calls it.
+template <class KV>
+__device__ __forceinline__ void kv_store_row(const KvLayer& c, int64_t row, int d, const float* kn, const float* vn) {
+  if constexpr (std::is_same_v<KV, uint8_t>) {
+    const int ng = d / c.group;
+    for (int j = threadIdx.x / 32; j < 2 * ng; j += blockDim.x / 32) {
+      const bool v = j >= ng;
+      const int g = v ? j - ng : j;
+      quantize_q8_warp((v ? vn : kn) + g * c.group, c.group, static_cast<uint8_t*>(v ? c.v : c.k) + row * d + g * c.group,
+                       (v ? c.vsb : c.ksb) + row * ng + g);
+    }
+  } else {
+    for (int e = threadIdx.x; e < d; e += blockDim.x) {
+      static_cast<KV*>(c.k)[row * d + e] = from_f32<KV>(kn[e]);
+      static_cast<KV*>(c.v)[row * d + e] = from_f32<KV>(vn[e]);
+    }
+  }
 }
 
 __device__ __forceinline__ void axpy(float w, float v, float& o) { o = fmaf(w, v, o); }

@@ -39,8 +39,9 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
 // registers (A fragments), S = Q·Kᵀ per 64-key tile on tensor cores, online softmax in f32 on the
 // accumulators (each lane holds 2 rows × 16 keys), P reused as the A operand of P·V (the m16n8
 // accumulator layout is the m16n8k16 A layout), O in f32 registers. K/V tiles come by cp.async,
-// double-buffered; keys past the block's last query are zero-filled. Cache row of key j: j.
-template <int D>
+// double-buffered (an 8-bit cache's are dequantized to bf16 on the way, by plain loads); keys past
+// the block's last query are zero-filled. Cache row of key j: j.
+template <class KV, int D>
 __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a, int qt) {
   constexpr int S = D + kTcPad;  // shared row stride (elements)
   extern __shared__ __align__(16) __nv_bfloat16 tsm[];
@@ -54,8 +55,8 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
   pdl_trigger();
   const int offset = *a.offset;
   const int pmax = offset + q0 + rows / group - 1;  // the block's last query position
-  const __nv_bfloat16* kc = static_cast<const __nv_bfloat16*>(a.cache.k);
-  const __nv_bfloat16* vc = static_cast<const __nv_bfloat16*>(a.cache.v);
+  const KV* kc = static_cast<const KV*>(a.cache.k);
+  const KV* vc = static_cast<const KV*>(a.cache.v);
 
   auto load_tile = [&](int j0, int buf) {
     constexpr int kChunks = D / 8;  // 16-byte pieces per row
@@ -63,8 +64,22 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
       const int kk = c / kChunks, part = c % kChunks, j = j0 + kk;
       const bool valid = j <= pmax;
       const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + (valid ? j : 0);
-      cp_async16(ks + (buf * kTcKeys + kk) * S + part * 8, kc + row * D + part * 8, valid);
-      cp_async16(vs + (buf * kTcKeys + kk) * S + part * 8, vc + row * D + part * 8, valid);
+      if constexpr (std::is_same_v<KV, uint8_t>) {
+        const int ng = D / a.cache.group, g = part * 8 / a.cache.group;
+        for (int kv = 0; kv < 2; ++kv) {
+          uint4 b = make_uint4(0, 0, 0, 0);
+          if (valid) {
+            float f[8];
+            unpack_chunk<KV>(__ldg(reinterpret_cast<const uint2*>((kv ? vc : kc) + row * D) + part),
+                             __ldg((kv ? a.cache.vsb : a.cache.ksb) + row * ng + g), f);
+            b = make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
+          }
+          *reinterpret_cast<uint4*>((kv ? vs : ks) + (buf * kTcKeys + kk) * S + part * 8) = b;
+        }
+      } else {
+        cp_async16(ks + (buf * kTcKeys + kk) * S + part * 8, kc + row * D + part * 8, valid);
+        cp_async16(vs + (buf * kTcKeys + kk) * S + part * 8, vc + row * D + part * 8, valid);
+      }
     }
     cp_async_commit();
   };
@@ -180,33 +195,39 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
   }
 }
 
-template <int D>
+template <class KV, int D>
 void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
   const int group = a.num_heads / a.num_kv_heads, qt = kTcRows / group;
   const size_t smem = static_cast<size_t>(kTcRows + 4 * kTcKeys) * (D + kTcPad) * sizeof(__nv_bfloat16);
   static bool attr = [&] {
     CPPLM_CUDA_CHECK(
-        cudaFuncSetAttribute(attention_tc_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+        cudaFuncSetAttribute(attention_tc_kernel<KV, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
     return true;
   }();
   (void)attr;
-  launch(ctx.stream(), ctx.pdl(), attention_tc_kernel<D>, dim3(a.num_kv_heads, (a.n + qt - 1) / qt), dim3(kTcWarps * 32), smem, a,
-         qt);
+  launch(ctx.stream(), ctx.pdl(), attention_tc_kernel<KV, D>, dim3(a.num_kv_heads, (a.n + qt - 1) / qt), dim3(kTcWarps * 32),
+         smem, a, qt);
 }
 
 }  // namespace
 
 bool attention_tc_supported(const AttnArgs& a, DType kv_type) {
   const int group = a.num_heads / a.num_kv_heads;
-  return kv_type == DType::BF16 && a.tensor_cores && a.window == 0 && a.cache.max_size == 0 && a.splits == 1 &&
-         a.rope_cos == nullptr && (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) &&
+  return (kv_type == DType::BF16 || kv_type == DType::U8) && a.tensor_cores && a.window == 0 && a.cache.max_size == 0 &&
+         a.splits == 1 && a.rope_cos == nullptr && (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) &&
          a.num_heads % a.num_kv_heads == 0 && group <= kTcRows && kTcRows % group == 0;
 }
 
-void attention_tc(const CudaContext& ctx, const AttnArgs& a) {
-  if (a.head_dim == 32) launch_tc<32>(ctx, a);
-  else if (a.head_dim == 64) launch_tc<64>(ctx, a);
-  else launch_tc<128>(ctx, a);
+template <class KV>
+void attention_tc_as(const CudaContext& ctx, const AttnArgs& a) {
+  if (a.head_dim == 32) launch_tc<KV, 32>(ctx, a);
+  else if (a.head_dim == 64) launch_tc<KV, 64>(ctx, a);
+  else launch_tc<KV, 128>(ctx, a);
+}
+
+void attention_tc(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
+  if (kv_type == DType::U8) attention_tc_as<uint8_t>(ctx, a);
+  else attention_tc_as<__nv_bfloat16>(ctx, a);
 }
 
 }  // namespace cpplm::cuda

@@ -179,6 +179,32 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+__device__ __forceinline__ float warp_min(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fminf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// mlx's 8-bit affine quantization of one group of g values by a whole warp, with the expressions
+// of ops/quantize.cpp's quantize_affine_row (f32 scale and bias), so that codes and pairs equal the
+// CPU's: the extreme of larger magnitude is represented exactly. Every lane returns; lane 0 stores *sb.
+__device__ __forceinline__ void quantize_q8_warp(const float* x, int g, uint8_t* codes, float2* sb) {
+  const int lane = threadIdx.x % 32;
+  float lo = INFINITY, hi = -INFINITY;
+  for (int j = lane; j < g; j += 32) lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]);
+  lo = warp_min(lo), hi = warp_max(hi);
+  const bool min_edge = fabsf(lo) > fabsf(hi);
+  float scale = fmaxf(__fdiv_rn(hi - lo, 255.0f), 1e-7f);
+  if (!min_edge) scale = -scale;
+  const float edge = min_edge ? lo : hi;
+  const float q0 = rintf(__fdiv_rn(edge, scale));
+  if (q0 != 0.0f) scale = __fdiv_rn(edge, q0);
+  const float bias = q0 == 0.0f ? 0.0f : edge;
+  for (int j = lane; j < g; j += 32)
+    codes[j] = static_cast<uint8_t>(fminf(fmaxf(rintf(__fdiv_rn(x[j] - bias, scale)), 0.0f), 255.0f));
+  if (lane == 0) *sb = make_float2(scale, bias);
+}
+
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
 __device__ __forceinline__ float block_sum(float v) {
   __shared__ float part[32];

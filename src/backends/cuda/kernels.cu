@@ -326,6 +326,26 @@ __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int
   }
 }
 
+// One warp per (token, kv head, K or V, group): the CPU's 8-bit quantization of the group.
+__global__ void kv_append_q8_kernel(const float* qkv, int n, int ld, int k_col, int v_col, int kvh, int d, KvLayer c,
+                                    const int* offset) {
+  pdl_wait();
+  pdl_trigger();
+  const int ng = d / c.group;
+  const int64_t count = static_cast<int64_t>(n) * kvh * 2 * ng;
+  for (int64_t w = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / 32; w < count;
+       w += gridDim.x * static_cast<int64_t>(blockDim.x) / 32) {
+    const int g = static_cast<int>(w % ng), kv = static_cast<int>((w / ng) % 2), h = static_cast<int>((w / (2 * ng)) % kvh),
+              t = static_cast<int>(w / (static_cast<int64_t>(2) * ng * kvh));
+    const int pos = *offset + t;
+    if (c.max_size > 0 && pos >= c.keep && pos + (c.max_size - c.keep) < *offset + n) continue;  // as kv_append_kernel
+    const int64_t row = static_cast<int64_t>(h) * c.capacity + kv_slot(pos, c.max_size, c.keep);
+    const float* src = qkv + static_cast<int64_t>(t) * ld + (kv ? v_col : k_col) + h * d + g * c.group;
+    quantize_q8_warp(src, c.group, static_cast<uint8_t*>(kv ? c.v : c.k) + row * d + g * c.group,
+                     (kv ? c.vsb : c.ksb) + row * ng + g);
+  }
+}
+
 }  // namespace
 
 CPPLM_TRACE_ATTACH(trace_attach_kernels)
@@ -436,6 +456,7 @@ void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type) {
   const int64_t count = static_cast<int64_t>(a.n) * (a.num_heads + a.num_kv_heads) * (a.head_dim / 2);
   if (count == 0) return;
   const KvLayer c = a.append ? *a.append : KvLayer{};
+  CPPLM_CHECK(!a.append || kv_type != DType::U8, "rope: an 8-bit cache is appended by kv_append");
   const dim3 grid(grid_for(count));
   if (kv_type == DType::BF16) launch(ctx.stream(), ctx.pdl(), rope_kernel<__nv_bfloat16>, grid, dim3(256), 0, a, c);
   else if (kv_type == DType::F16) launch(ctx.stream(), ctx.pdl(), rope_kernel<__half>, grid, dim3(256), 0, a, c);
@@ -447,7 +468,11 @@ void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_co
                const KvLayer& c, const int* offset, DType kv_type) {
   const int64_t count = static_cast<int64_t>(n) * num_kv_heads * head_dim;
   if (count == 0) return;
-  if (kv_type == DType::BF16)
+  if (kv_type == DType::U8) {
+    const int64_t threads = static_cast<int64_t>(n) * num_kv_heads * 2 * (head_dim / c.group) * 32;
+    launch(ctx.stream(), ctx.pdl(), kv_append_q8_kernel, dim3(grid_for(threads)), dim3(256), 0, qkv, n, ld, k_col, v_col,
+           num_kv_heads, head_dim, c, offset);
+  } else if (kv_type == DType::BF16)
     launch(ctx.stream(), ctx.pdl(), kv_append_kernel<__nv_bfloat16>, dim3(grid_for(count)), dim3(256), 0, qkv, n, ld, k_col,
            v_col, num_kv_heads, head_dim, c, offset);
   else if (kv_type == DType::F16)

@@ -8,6 +8,17 @@
 
 namespace cpplm::cuda {
 
+// How a quantized weight's sb holds its groups' scales and biases (W = scale·q + bias).
+enum class ScaleLayout : uint8_t {
+  kPairs,      // (scale, bias) pairs [out, in / group][2] of wtype
+  kScalesF16,  // scales alone [out, in / group] f16, each bias -2^(bits-1)·scale (GGUF Q8_0 / Q4_0 repacked)
+  kScalesF32,  // scales alone [out, in / group] f32, each bias -32·scale (GGUF Q6_K repacked: 8-bit codes)
+  kKRecords,   // per 256 inputs a 20-byte record: f16 d and dmin, then 8 groups' (sc, m) bytes; scale = d·sc,
+               // bias = -(dmin·m) (GGUF Q4_K / Q5_K repacked, groups of 32: cpu::ggml_kscale_records)
+};
+// Bytes of sb for one row of `in` inputs.
+size_t scale_row_bytes(ScaleLayout l, DType wtype, int in, int group);
+
 // What a GEMV writes for output row r (rows come in pairs 2i, 2i+1 for kSwiGlu).
 enum class GemvMode { kStore, kAdd, kSwiGlu };  // y = Wx + b | y += Wx + b | y[i] = silu(row 2i) * row 2i+1
 
@@ -19,9 +30,7 @@ struct GemvArgs {
   // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1 only.
   int bits = 0, group = 0;
   const void* sb = nullptr;
-  // sb holds each group's scale alone ([out, in / group] f16, wtype F16), its bias being -2^(bits-1)·scale:
-  // GGUF's symmetric Q8_0 / Q4_0 repacked, in llama.cpp's bytes per group.
-  bool sym = false;
+  ScaleLayout scales = ScaleLayout::kPairs;  // sb's layout (GGUF repacks: llama.cpp's bytes, or near them)
   // Quantized weights (where int8_gemv_supported): x quantized to int8 per block of 32 inputs, as the
   // CPU's int8 paths do, and integer dot products; else f32 x times the dequantized codes (exact).
   bool int8_x = false;
@@ -65,10 +74,10 @@ bool gemv_quant_supported(int bits, int group);
 bool int8_gemv_supported(int bits, int group, int in);
 // Rows [0, rows) of a quantized matrix (codes / sb as in GemvArgs, `in` inputs) into out [rows, in]
 // of `otype` (F32/F16/BF16), for the cuBLAS path of prefill.
-void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group, int rows,
-                int in, void* out, DType otype);
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, ScaleLayout sl, int bits, int group,
+                int rows, int in, void* out, DType otype);
 // x [n, dim] f32 = dequantized rows ids[i] of a quantized table [vocab, dim].
-void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group,
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, ScaleLayout sl, int bits, int group,
                      int vocab, int dim, const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
 
 // Y [n, out] f32 (+)= X [n, in] · Wᵀ through cuBLAS; X has W's dtype (bf16/f16 tensor cores, f32 exact).
@@ -98,10 +107,16 @@ void fill_random_bits(const CudaContext& ctx, uint32_t* w, int64_t count, uint64
 void fill_value(const CudaContext& ctx, float* x, int64_t count, float v);
 
 // Where one layer's cache of one sequence lives: [kv_heads, capacity, head_dim] of kv_type, slot
-// of position p by kv_slot (core/kv_index.h: a ring beyond `keep` when max_size > 0).
+// of position p by kv_slot (core/kv_index.h: a ring beyond `keep` when max_size > 0). An 8-bit
+// cache (kv_type U8: mlx-lm's QuantizedKVCache(bits=8), the CPU's KVType::Q8) holds codes there and
+// (scale, bias) f32 pairs [kv_heads, capacity, head_dim / group] in ksb / vsb: element e of a row
+// is scale · code + bias of its group e / group.
 struct KvLayer {
   void* k = nullptr;
   void* v = nullptr;
+  float2* ksb = nullptr;
+  float2* vsb = nullptr;
+  int group = 0;
   int capacity = 0, max_size = 0, keep = 0;
 };
 
@@ -118,7 +133,8 @@ struct RopeArgs {
 };
 void rope(const CudaContext& ctx, const RopeArgs& a, DType kv_type);
 
-// Writes the k, v columns of qkv [n, ld] into the cache at positions *offset + t.
+// Writes the k, v columns of qkv [n, ld] into the cache at positions *offset + t (an 8-bit cache:
+// quantized as the CPU's KVCache does; rope's fused append does not take one).
 void kv_append(const CudaContext& ctx, const float* qkv, int n, int ld, int k_col, int v_col, int num_kv_heads, int head_dim,
                const KvLayer& c, const int* offset, DType kv_type);
 
@@ -155,8 +171,8 @@ struct AttnArgs {
   const float* rope_sin = nullptr;
   bool rope_traditional = false;
   // A chunk that runs on tensor cores (bf16 activations) and whose keys, its own too, are already
-  // in the cache: attention may use tensor cores as well (attention_tc.cu: bf16 cache, Q and P;
-  // f32 softmax and accumulation).
+  // in the cache: attention may use tensor cores as well (attention_tc.cu: bf16 or 8-bit cache,
+  // bf16 K, V, Q and P; f32 softmax and accumulation).
   bool tensor_cores = false;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
@@ -168,7 +184,7 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
-void attention_tc(const CudaContext& ctx, const AttnArgs& a);
+void attention_tc(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 
 #ifdef CPPLM_CUDA_TRACE
 // Points the traced kernels of kernels.cu / attention_decode.cu at a trace buffer (common.cuh).

@@ -1,8 +1,8 @@
 // mlx affine-quantized weights on the GPU: the decode GEMV (gemv.cuh's kernel with a quantized
 // format), dequantization into a float scratch for prefill GEMMs, and quantized embedding rows.
 // Codes are packed little-endian from the lowest bit; each group of `group` inputs of a row has a
-// (scale, bias) pair, stored together as [rows, in / group][2] of the float dtype, or (GemvArgs::sym) its
-// scale alone as f16, the bias being -2^(bits-1)·scale.
+// (scale, bias) pair, stored together as [rows, in / group][2] of the float dtype, or in GGUF's compact
+// layouts (ScaleLayout: f16 scales alone, K-quant records).
 #include "backends/cuda/gemv.cuh"
 
 namespace cpplm::cuda {
@@ -30,7 +30,7 @@ struct SbPair<float> {
   static __device__ __forceinline__ float2 get(Raw u) { return u; }
 };
 
-// Scales alone (f16), each group's bias -Z·scale (GemvArgs::sym; Z = 2^(bits-1)).
+// Scales alone (f16), each group's bias -Z·scale (ScaleLayout::kScalesF16; Z = 2^(bits-1)).
 template <int Z>
 struct SymF16 {};
 template <int Z>
@@ -44,6 +44,29 @@ struct SbPair<SymF16<Z>> {
     return make_float2(s, -static_cast<float>(Z) * s);
   }
 };
+// K-quant records (ScaleLayout::kKRecords): group i of the matrix is byte pair i % 8 of record i / 8 (20 bytes:
+// f16 d, dmin, then the 8 (sc, m) pairs); scale = d·sc and bias = -(dmin·m) in f32, as ggml forms them.
+struct KRecords {};
+template <>
+struct SbPair<KRecords> {
+  using Raw = uint2;  // (d, dmin) as f16 halves, (sc, m) bytes
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) {
+    const uint32_t* r = static_cast<const uint32_t*>(p) + (i >> 3) * 5;
+    return make_uint2(__ldg(r), __ldg(reinterpret_cast<const unsigned short*>(r + 1) + (i & 7)));
+  }
+  static __device__ __forceinline__ float2 get(Raw u) {
+    const float2 dm = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
+    return make_float2(__fmul_rn(dm.x, static_cast<float>(u.y & 0xffu)), -__fmul_rn(dm.y, static_cast<float>(u.y >> 8)));
+  }
+};
+// Scales alone (f32), each group's bias -32·scale (ScaleLayout::kScalesF32: Q6_K's codes as 8 bits).
+struct ScalesQ6 {};
+template <>
+struct SbPair<ScalesQ6> {
+  using Raw = float;
+  static __device__ __forceinline__ Raw load(const void* p, int64_t i) { return __ldg(static_cast<const float*>(p) + i); }
+  static __device__ __forceinline__ float2 get(Raw u) { return make_float2(u, -32.0f * u); }
+};
 // The one bit width a scale type serves (0: both).
 template <class SB>
 constexpr int kOnlyBits = 0;
@@ -51,6 +74,8 @@ template <>
 constexpr int kOnlyBits<SymF16<8>> = 4;
 template <>
 constexpr int kOnlyBits<SymF16<128>> = 8;
+template <>
+constexpr int kOnlyBits<ScalesQ6> = 8;
 
 // The exponent byte of 2^23 for byte_code. In constant memory, not a literal: the compiler would
 // then put the selector of every permute in a register (one more move per code).
@@ -316,13 +341,18 @@ __global__ void embedding_quant_kernel(const uint32_t* codes, const void* sb, in
   }
 }
 
-// Calls f with a value of the scale/bias type of `t` (only its type matters); sym: f16 scales alone, for `bits`.
+// Calls f with a value of the scale/bias type of layout sl and dtype t (only its type matters).
 template <class Fn>
-void with_sb(DType t, bool sym, int bits, Fn&& f) {
-  if (sym) {
+void with_sb(DType t, ScaleLayout sl, int bits, Fn&& f) {
+  if (sl == ScaleLayout::kScalesF16) {
     CPPLM_CHECK(t == DType::F16 && (bits == 4 || bits == 8), "quantized weights: scales alone need f16 and 4 or 8 bits");
     if (bits == 4) return f(SymF16<8>{});
     return f(SymF16<128>{});
+  }
+  if (sl == ScaleLayout::kKRecords) return f(KRecords{});
+  if (sl == ScaleLayout::kScalesF32) {
+    CPPLM_CHECK(bits == 8, "quantized weights: f32 scales alone (Q6_K) need 8-bit codes");
+    return f(ScalesQ6{});
   }
   switch (t) {
     case DType::BF16: return f(__nv_bfloat16{});
@@ -343,9 +373,21 @@ void reserve_formats(int max_in, int norm_in) {
   reserve_gemv1<F<8, float>>(max_in, norm_in);
   reserve_gemv1<F<4, SymF16<8>>>(max_in, norm_in);
   reserve_gemv1<F<8, SymF16<128>>>(max_in, norm_in);
+  reserve_gemv1<F<4, KRecords>>(max_in, norm_in);
+  reserve_gemv1<F<8, KRecords>>(max_in, norm_in);
+  reserve_gemv1<F<8, ScalesQ6>>(max_in, norm_in);
 }
 
 }  // namespace
+
+size_t scale_row_bytes(ScaleLayout l, DType wtype, int in, int group) {
+  switch (l) {
+    case ScaleLayout::kScalesF16: return static_cast<size_t>(in / group) * 2;
+    case ScaleLayout::kScalesF32: return static_cast<size_t>(in / group) * 4;
+    case ScaleLayout::kKRecords: return static_cast<size_t>(in / 256) * 20;
+    default: return static_cast<size_t>(in / group) * 2 * dtype_size(wtype);
+  }
+}
 
 bool int8_gemv_supported(int bits, int group, int in) {
   return (bits == 4 || bits == 8) && group >= 32 && (group & (group - 1)) == 0 && in % 32 == 0;
@@ -359,7 +401,9 @@ void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
   CPPLM_CHECK(a.n == 1 && gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
               "gemv: quantized weights need one row of x, 4 or 8 bits, a power-of-two group of >= 128 / bits");
   CPPLM_CHECK(!a.argmax || (a.mode == GemvMode::kStore && !a.bias), "gemv: fused argmax needs plain stores, no bias");
-  with_sb(a.wtype, a.sym, a.bits, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
+  CPPLM_CHECK(a.scales != ScaleLayout::kKRecords || (a.group == 32 && a.in % 256 == 0),
+              "gemv: K-quant scale records need groups of 32 and rows of whole 256-input blocks");
+  with_sb(a.wtype, a.scales, a.bits, [&](auto sb) { launch_quant<decltype(sb)>(ctx, a); });
 }
 
 void reserve_gemv1_quant(int max_in, int norm_in) {
@@ -367,13 +411,13 @@ void reserve_gemv1_quant(int max_in, int norm_in) {
   reserve_formats<Int8Fmt>(max_in, norm_in);
 }
 
-void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group, int rows,
-                int in, void* out, DType otype) {
+void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, ScaleLayout sl, int bits, int group,
+                int rows, int in, void* out, DType otype) {
   CPPLM_CHECK(gemv_quant_supported(bits, group) && in % group == 0, "dequantize: unsupported bits / group");
   const int64_t count = static_cast<int64_t>(rows) * (in / (32 / bits));
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
-  with_sb(sbtype, sym, bits, [&](auto s) {
+  with_sb(sbtype, sl, bits, [&](auto s) {
     using SB = decltype(s);
     constexpr int only = kOnlyBits<SB>;
     auto go = [&](auto o) {
@@ -393,12 +437,12 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
   });
 }
 
-void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, bool sym, int bits, int group,
+void embedding_quant(const CudaContext& ctx, const void* codes, const void* sb, DType sbtype, ScaleLayout sl, int bits, int group,
                      int vocab, int dim, const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const int64_t count = static_cast<int64_t>(n) * dim;
   if (count == 0) return;
   const auto* c = static_cast<const uint32_t*>(codes);
-  with_sb(sbtype, sym, bits, [&](auto s) {
+  with_sb(sbtype, sl, bits, [&](auto s) {
     launch(ctx.stream(), ctx.pdl(), embedding_quant_kernel<decltype(s)>, dim3(grid_for(count)), dim3(256), 0, c, sb, bits, group,
            vocab, dim, ids, count, x, zero);
   });

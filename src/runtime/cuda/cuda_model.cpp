@@ -124,7 +124,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   g.bits = l.bits;
   g.group = l.group;
   g.sb = l.sb;
-  g.sym = l.sym;
+  g.scales = l.scales;
   g.int8_x = l.bits && quantized_int8_activations();
   g.ggml_acts = l.ggml;
   g.out = l.out;
@@ -140,7 +140,7 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
 
 void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const DevLinear& e = w_.embed;
-  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.sym, e.bits, e.group, e.out, e.in, ids, n, x, zero);
+  if (e.bits) embedding_quant(ctx_, e.w, e.sb, e.t, e.scales, e.bits, e.group, e.out, e.in, ids, n, x, zero);
   else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x, zero);
 }
 
@@ -150,13 +150,13 @@ void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x
   if (l.bits && (x16 || n > 1)) {
     const DType ct = x16 ? l.ct : DType::F32;
     const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
-                 sb_row = static_cast<size_t>(l.in / l.group) * (l.sym ? 1 : 2) * dtype_size(l.t);
+                 sb_row = scale_row_bytes(l.scales, l.t, l.in, l.group);
     const int slice = static_cast<int>(std::clamp<size_t>(kDequantBytes / (static_cast<size_t>(l.in) * es), 1, l.out));
     deq_.ensure(static_cast<size_t>(slice) * l.in * es);
     float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
     for (int r0 = 0; r0 < l.out; r0 += slice) {
       const int rows = std::min(slice, l.out - r0);
-      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.sym,
+      dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.scales,
                  l.bits, l.group, rows, l.in, deq_.data(), ct);
       gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, mode == GemvMode::kAdd, l.out);
     }
@@ -239,8 +239,12 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
     for (size_t si = 0; si < seqs.size(); ++si) {
       const Seq& q = seqs[si];
       const KvLayer& c = q.s->layer(li);
+      const bool q8 = q.s->kv_type() == DType::U8;
       // Appending while rotating is safe unless a ring could drop keys later queries of this chunk need.
-      const bool fused_append = q.n == 1 || c.max_size == 0;
+      // An 8-bit cache is appended after attention, which reads the chunk's keys unrounded from qkv
+      // as the CPU does, except before a tensor-core chunk, whose attention reads every key from the cache.
+      const bool fused_append = !q8 && (q.n == 1 || c.max_size == 0);
+      const bool append_first = q8 && use_gemm && c.max_size == 0 && q.n > 1;
       RopeArgs r;
       r.qkv = qkv + static_cast<size_t>(q.start) * ld_;
       r.n = q.n;
@@ -254,11 +258,14 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
       r.append = fused_append ? &c : nullptr;
       r.offset = offsets + si;
       rope(ctx_, r, q.s->kv_type());
-      AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn + static_cast<size_t>(q.start) * qd_);
-      a.tensor_cores = fused_append && use_gemm;
-      attention(ctx_, a, q.s->kv_type());
-      if (!fused_append)
+      auto append = [&] {
         kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
+      };
+      if (append_first) append();
+      AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn + static_cast<size_t>(q.start) * qd_);
+      a.tensor_cores = (fused_append || append_first) && use_gemm;
+      attention(ctx_, a, q.s->kv_type());
+      if (!fused_append && !append_first) append();
     }
     if (use_gemm) {
       cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.ct);

@@ -20,8 +20,8 @@ struct DevLinear {
   const float* bias = nullptr;
   int bits = 0, group = 0;
   const void* sb = nullptr;
-  bool ggml = false;  // codes repacked from a GGUF block format (GemvArgs::ggml_acts)
-  bool sym = false;   // sb holds f16 scales alone (GemvArgs::sym)
+  bool ggml = false;                         // codes repacked from a GGUF block format (GemvArgs::ggml_acts)
+  ScaleLayout scales = ScaleLayout::kPairs;  // sb's layout (GemvArgs::scales)
   // Activations' dtype on the cuBLAS path: t, except for GGUF block formats (f16, as llama.cpp computes them).
   DType ct = DType::BF16;
 };

@@ -16,12 +16,12 @@ namespace cpplm::cuda {
 // The device dtype of a plan's K/V storage; throws Error for what the CUDA kernels do not store.
 DType kv_device_dtype(KVType t);
 
-// One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V.
+// One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V, and
+// for an 8-bit cache (kv_type U8) every layer's (scale, bias) rows after all the codes (KvLayer).
 // Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
 class CudaSequence : public SequenceState {
  public:
-  CudaSequence(SequencePlan plan, int kv_heads, int head_dim)
-      : plan_(std::move(plan)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_device_dtype(plan_.kv_type)) {}
+  CudaSequence(SequencePlan plan, int kv_heads, int head_dim);
 
   int offset() const override { return offset_; }
   bool can_trim_to(int offset) const override { return plan_.can_trim(offset_, offset); }
@@ -30,9 +30,7 @@ class CudaSequence : public SequenceState {
     offset_ = offset;
   }
   size_t nbytes() const override { return kv_.size(); }
-  size_t bytes_per_position() const override {
-    return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * d_ * dtype_size(kv_t_);
-  }
+  size_t bytes_per_position() const override { return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * row_bytes(); }
   std::string kv_dtype() const override { return kv_type_name(plan_.kv_type); }
   const SequencePlan& plan() const override { return plan_; }
   LayerStorage layer_storage(int layer) const override;
@@ -60,7 +58,12 @@ class CudaSequence : public SequenceState {
   SequencePlan plan_;
   int kvh_, d_;
   DType kv_t_;
+  int group_ = 0;  // U8: elements per (scale, bias) pair
   int cap_ = 0;
+  // Bytes of one cached row of one kv head: its codes or floats, and an 8-bit row's (scale, bias) pairs.
+  size_t code_bytes() const { return static_cast<size_t>(d_) * dtype_size(kv_t_); }
+  size_t sb_bytes() const { return group_ ? static_cast<size_t>(d_ / group_) * sizeof(float2) : 0; }
+  size_t row_bytes() const { return code_bytes() + sb_bytes(); }
   uint64_t generation_ = 0;
   DeviceBuffer kv_;
   std::vector<KvLayer> layers_;

@@ -132,29 +132,40 @@ class Uploader {
   }
 
  private:
-  // Each part's scales and biases as the GEMV reads them, and the layout in l (t, sym): f16 scales alone where
-  // every bias is -2^(bits-1)·scale and every scale is an f16 value (Q8_0, Q4_0: llama.cpp's bytes per group);
-  // else (scale, bias) pairs, f16 where all are f16 values (Q4_1, Q5_0, Q5_1), else f32 (the K-quants).
+  // Each part's scales and biases as the GEMV reads them, and the layout in l (scales, t), as compact as stays
+  // exact: f16 scales alone where every bias is -2^(bits-1)·scale and every scale an f16 value (Q8_0, Q4_0:
+  // llama.cpp's bytes per group); Q4_K / Q5_K's records of f16 d, dmin and 6-bit (sc, m) bytes (0.625 bits a
+  // weight against llama.cpp's 0.5); f32 scales alone where every bias is -32·scale (Q6_K as 8-bit codes: 2 bits
+  // a weight in groups of 16); else (scale, bias) pairs, f16 where all are f16 values (Q4_1, Q5_0, Q5_1).
   static std::vector<std::vector<char>> pack_affine(const std::vector<AffineWeight>& aff, DevLinear& l) {
+    std::vector<std::vector<char>> out;
+    const bool krec = l.group == 32 && l.in % 256 == 0 &&
+                      std::all_of(aff.begin(), aff.end(), [](const AffineWeight& a) { return !a.kscales.empty(); });
+    if (krec) {
+      l.scales = ScaleLayout::kKRecords, l.t = DType::F16;
+      for (const AffineWeight& a : aff) out.emplace_back(a.kscales.begin(), a.kscales.end());
+      return out;
+    }
     const float z = static_cast<float>(1 << (l.bits - 1));
     auto f16_exact = [](float v) { return std::isfinite(v) && f16_to_f32(f32_to_f16(v)) == v; };
-    bool f16 = true, sym = true;
+    bool f16 = true, sym = true, q6 = l.bits == 8;
     for (const AffineWeight& a : aff)
       for (size_t i = 0; i < a.scales.size(); ++i) {
         f16 &= f16_exact(a.scales[i]) && f16_exact(a.biases[i]);
         sym &= a.biases[i] == -z * a.scales[i];
+        q6 &= a.biases[i] == -32.0f * a.scales[i];
       }
-    l.sym = sym && f16;
-    l.t = f16 ? DType::F16 : DType::F32;
-    const size_t es = dtype_size(l.t), per = l.sym ? 1 : 2;
-    std::vector<std::vector<char>> out;
+    const bool f16_alone = sym && f16, q6_alone = !f16_alone && q6, half = f16 && !q6_alone;
+    l.scales = f16_alone ? ScaleLayout::kScalesF16 : q6_alone ? ScaleLayout::kScalesF32 : ScaleLayout::kPairs;
+    l.t = half ? DType::F16 : DType::F32;
+    const size_t es = dtype_size(l.t), per = f16_alone || q6_alone ? 1 : 2;
     for (const AffineWeight& a : aff) {
       std::vector<char> h(a.scales.size() * per * es);
       for (size_t i = 0; i < a.scales.size(); ++i)
         for (size_t j = 0; j < per; ++j) {
           const float v = j ? a.biases[i] : a.scales[i];
           char* d = h.data() + (per * i + j) * es;
-          if (f16) {
+          if (half) {
             const uint16_t b = f32_to_f16(v);
             std::memcpy(d, &b, 2);
           } else {
