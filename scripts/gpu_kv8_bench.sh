@@ -3,8 +3,8 @@
 # two alternated ROUNDS times (`cpplm bench --device cuda --kv-bits 16|8`, random bf16 weights of
 # SHAPE, DEPTH tokens prefilled first); medians in $OUT/kv8.txt, the JSON rows (kv_cache_bytes,
 # kv_dtype) in $OUT/kv8.log. Staged by scripts/gpu_stage.sh; carry .gpux.
-# BUILDS8 (default cpplm): the builds in .gpu/ that run the 8-bit cache (variants beside the staged one).
-# Usage: [ROUNDS=3] [SHAPE=llama-3.1-8b] [DEPTH=65536] [ARGS="-p 0 -n 128 -r 2"] [BUILDS8=...] scripts/gpu_kv8_bench.sh
+# BUILDS (default cpplm): the builds in .gpu/ that run both caches (variants beside the staged one).
+# Usage: [ROUNDS=3] [SHAPE=llama-3.1-8b] [DEPTH=65536] [ARGS="-p 0 -n 128 -r 2"] [BUILDS=...] scripts/gpu_kv8_bench.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/cpplm-gpu}
@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 export LD_LIBRARY_PATH="$PWD/.gpu/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 SHAPE=${SHAPE:-llama-3.1-8b} DEPTH=${DEPTH:-65536}
 for r in $(seq "${ROUNDS:-3}"); do
-  for run in cpplm:16 $(printf '%s:8 ' ${BUILDS8:-cpplm}); do
+  for run in $(printf '%s:16 %s:8 ' $(for b in ${BUILDS:-cpplm}; do echo "$b $b"; done)); do
     bin=${run%:*} kv=${run#*:}
     echo "== ${bin#cpplm}kv$kv $SHAPE bf16 round $r" >>"$OUT/kv8.log"
     # shellcheck disable=SC2086
