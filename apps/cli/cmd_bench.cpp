@@ -4,9 +4,11 @@
 // on a terminal, stderr shows which run of a test is under way.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -52,12 +54,64 @@ std::vector<std::string> str_list(const std::string& s) {
   return v;
 }
 
+// The serving test (--concurrency): one line per request count.
+void bench_concurrency(const tools::BenchSpec& spec, const std::vector<int>& ns, int np, int ng, double bw, bool gpu, bool json,
+                       const std::function<void(const std::string&)>& show) {
+  auto b = tools::ConcurrencyBench::load(spec);
+  show("");
+  if (!json) {
+    if (bw > 0)
+      std::printf("%s: %s bandwidth %.1f GB/s; decode step = weights %.2f GiB + K/V %.0f KiB per position\n\n", b->name.c_str(),
+                  gpu ? "device-to-device copy" : "memory read", bw, b->weight_bytes / double(1ull << 30),
+                  b->kv_bytes_per_position / 1024.0);
+    std::printf(
+        "| model | backend | requests | prompt | gen | gen t/s | decode t/s | roofline | TTFT p50/p99 ms | TPOT p50/p99 ms | K/V "
+        "peak "
+        "|\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  }
+  for (int n : ns) {
+    show("[" + std::to_string(n) + " requests: warm-up]");
+    b->run(std::min(n, 4), std::min(np, 32), 8, bw);  // graphs, cuBLAS heuristics, buffers
+    show("[" + std::to_string(n) + " requests]");
+    const tools::ConcurrencyResult r = b->run(n, np, ng, bw);
+    show("");
+    if (json) {
+      nlohmann::json o = {{"model", b->name},
+                          {"backend", b->backend},
+                          {"requests", n},
+                          {"n_prompt", np},
+                          {"n_gen", ng},
+                          {"seconds", r.seconds},
+                          {"generated_ts", r.generated_tps},
+                          {"decode_ts", r.decode_tps},
+                          {"ttft_p50_s", r.ttft_p50},
+                          {"ttft_p99_s", r.ttft_p99},
+                          {"tpot_p50_s", r.tpot_p50},
+                          {"tpot_p99_s", r.tpot_p99},
+                          {"kv_peak_bytes", r.kv_peak_bytes},
+                          {"kv_budget_bytes", r.kv_budget_bytes},
+                          {"step_bytes", r.step_bytes}};
+      if (bw > 0) o["roofline_ts"] = r.roofline_tps, o[gpu ? "copy_bandwidth_gbs" : "read_bandwidth_gbs"] = bw;
+      std::printf("%s\n", o.dump().c_str());
+    } else {
+      char roof[64] = "-";
+      if (r.roofline_tps > 0 && r.decode_tps > 0)
+        std::snprintf(roof, sizeof roof, "%.0f%% of %.0f", 100 * r.decode_tps / r.roofline_tps, r.roofline_tps);
+      std::printf("| %s | %s | %d | %d | %d | %.1f | %.1f | %s | %.0f / %.0f | %.1f / %.1f | %.0f MiB |\n", b->name.c_str(),
+                  b->backend.c_str(), n, np, ng, r.generated_tps, r.decode_tps, roof, r.ttft_p50 * 1e3, r.ttft_p99 * 1e3,
+                  r.tpot_p50 * 1e3, r.tpot_p99 * 1e3, r.kv_peak_bytes / double(1ull << 20));
+    }
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Throughput benchmark (llama-bench style): prompt processing (pp) and token generation (tg)", "cpplm bench"};
-  std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto";
+  std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto", concurrency;
   int threads = 0, reps = 3, kv_bits = 0;
+  tools::BenchSpec batch_opt;  // --decode-batch-rows
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
@@ -81,6 +135,13 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes), 16, 32 (f32)")
       ->check(CLI::IsMember({0, 8, 16, 32}))
       ->capture_default_str();
+  app.add_option("--decode-batch-rows", batch_opt.decode_batch_rows,
+                 "GPU: rows of the batched decode step that concurrent requests share (default 128; 0: requests decode one "
+                 "by one, as `generate` does)")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--concurrency", concurrency,
+                 "serving test instead: N requests at once through the server's scheduler (-p prompt tokens, default 512; "
+                 "-n generated, default 256, EOS ignored), for each N of a comma-separated list, e.g. 1,8,32,64,128");
   app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16 (the model's 16-bit type: bf16, or f16 for an f16 model)");
   app.add_option("--seed", seed, "seed of the random weights and tokens: an integer from 0 to 2^64-1 (negative is an error)")
       ->check(seed_range())
@@ -101,13 +162,7 @@ int cmd_bench(int argc, char** argv) {
       if (progress) std::fprintf(stderr, "\r\033[K%s", what.c_str()), std::fflush(stderr);
     };
     const std::vector<int> pp = int_list(prompts, "-p"), tg = int_list(gens, "-n"), ds = int_list(depths, "-d");
-    // CPU: read bandwidth; GPU: device-to-device copy bandwidth (read + write). Measured before the
-    // weights are loaded (the probe's 2 GiB are freed again).
-    double bw = 0;
-    if (!no_bw) bw = gpu ? tools::gpu_copy_bandwidth_gbs(size_t{2} << 30) : tools::read_bandwidth_gbs(size_t{2} << 30, 3);
-    bool header = json;  // printed once the first model loaded (nothing on stdout when none can)
-    std::vector<std::string> specs = shapes.empty() ? std::vector<std::string>{""} : str_list(shapes);
-    for (const std::string& shape : specs) {
+    auto spec_for = [&](const std::string& shape) {
       tools::BenchSpec spec;
       spec.model_dir = shape.empty() ? (model.empty() ? default_model_dir() : model) : "";
       spec.shape = shape;
@@ -115,11 +170,29 @@ int cmd_bench(int argc, char** argv) {
       spec.device = gpu ? "cuda" : "cpu";
       spec.kv_bits = kv_bits;
       spec.seed = seed;
+      spec.decode_batch_rows = batch_opt.decode_batch_rows;
       if (progress)
         spec.progress = [&](size_t done, size_t total) {
           show("[uploading weights: " + std::to_string(done >> 20) + "/" + std::to_string(total >> 20) + " MiB]");
         };
-      auto m = tools::BenchModel::load(spec);
+      return spec;
+    };
+    // CPU: read bandwidth; GPU: device-to-device copy bandwidth (read + write). Measured before the
+    // weights are loaded (the probe's 2 GiB are freed again).
+    double bw = 0;
+    if (!no_bw) bw = gpu ? tools::gpu_copy_bandwidth_gbs(size_t{2} << 30) : tools::read_bandwidth_gbs(size_t{2} << 30, 3);
+    bool header = json;  // printed once the first model loaded (nothing on stdout when none can)
+    std::vector<std::string> specs = shapes.empty() ? std::vector<std::string>{""} : str_list(shapes);
+    if (!concurrency.empty()) {
+      const std::vector<int> ns = int_list(concurrency, "--concurrency");
+      const int np = app.count("-p") ? (pp.empty() ? 0 : pp[0]) : 512, ng = app.count("-n") ? (tg.empty() ? 0 : tg[0]) : 256;
+      if (ns.empty() || *std::min_element(ns.begin(), ns.end()) < 1 || np < 1 || ng < 1)
+        throw CLI::ValidationError("--concurrency", "needs request counts, prompt and generated tokens of at least 1");
+      for (const std::string& shape : specs) bench_concurrency(spec_for(shape), ns, np, ng, bw, gpu, json, show);
+      return 0;
+    }
+    for (const std::string& shape : specs) {
+      auto m = tools::BenchModel::load(spec_for(shape));
       show("");
       if (!header) {
         if (bw > 0 && gpu) std::printf("device-to-device copy bandwidth (2 GiB, read + write): %.1f GB/s\n\n", bw);

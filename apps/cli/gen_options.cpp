@@ -20,7 +20,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 void add_common_options(CLI::App& app, CommonOptions& o, int default_max_tokens) {
   o.model = default_model_dir();
   o.gen.max_tokens = default_max_tokens;
-  app.add_option("--model,-m", o.model, "checkpoint folder (config.json, safetensors, tokenizer) or GGUF file")->capture_default_str();
+  app.add_option("--model,-m", o.model, "checkpoint folder (config.json, safetensors, tokenizer) or GGUF file")
+      ->capture_default_str();
   app.add_option("--device", o.load.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "api/model_factory.h"
-#include "tokenizer/stop_matcher.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "cpplm/cpplm.h"
@@ -13,6 +12,7 @@
 #include "runtime/perplexity.h"
 #include "runtime/threads.h"
 #include "tokenizer/jinja/chat_template.h"
+#include "tokenizer/stop_matcher.h"
 #include "tokenizer/tokenizer.h"
 
 namespace cpplm {

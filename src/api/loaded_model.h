@@ -25,5 +25,7 @@ struct LoadedModel {
 // Loads what `spec` names (BenchSpec: model_dir or shape + dtype, device "cpu", "cuda" or "auto":
 // the GPU when one is visible).
 LoadedModel load_model(const BenchSpec& spec);
+// Weight bytes one decode step reads (the roofline of `cpplm bench`).
+double decode_weight_bytes(const LoadedModel& l);
 
 }  // namespace cpplm::tools

@@ -143,6 +143,18 @@ std::vector<std::string> published_shapes() {
   return n;
 }
 
+double decode_weight_bytes(const LoadedModel& l) {
+  const ModelArgs& args = l.args;
+  // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
+  // and a bias per group.
+  const double elem = args.quantization
+                          ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size
+                          : static_cast<double>(dtype_size(l.wtype));
+  // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head (block
+  // formats: their share of the uploaded bytes, as repacked or dequantized there).
+  return !l.gpu ? l.size_bytes : l.ggml ? l.size_bytes * matmul_params(args) / l.params : matmul_params(args) * elem;
+}
+
 LoadedModel load_model(const BenchSpec& spec) {
   if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
     throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");
@@ -201,6 +213,7 @@ LoadedModel load_model(const BenchSpec& spec) {
 #ifdef CPPLM_HAVE_CUDA
     CudaOptions o;
     o.progress = spec.progress;
+    if (spec.decode_batch_rows >= 0) o.decode_batch_rows = spec.decode_batch_rows;
     r.lm = m ? make_cuda_model(*m, o) : make_cuda_model_random(args, wtype, spec.seed, o);
     const CudaMemory mem = cuda_memory(*r.lm);
     r.size_bytes = static_cast<double>(mem.weights);
@@ -223,11 +236,7 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   LoadedModel l = load_model(spec);
   const ModelArgs& args = l.args;
   const bool gpu = l.gpu;
-  // Bytes per weight a decode step reads: the dtype's, or (mlx-quantized) bits / 8 plus a scale
-  // and a bias per group.
-  const double elem = args.quantization
-                          ? args.quantization->bits / 8.0 + 2.0 * dtype_size(l.wtype) / args.quantization->group_size
-                          : static_cast<double>(dtype_size(l.wtype));
+  const double step_bytes = tools::decode_weight_bytes(l);
   auto b = std::make_unique<Bench>(std::move(l.lm), spec.kv_bits, spec.seed);
   b->name = l.name;
   b->backend = l.backend;
@@ -235,11 +244,7 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   b->size_bytes = l.size_bytes;
   b->params = l.params;
   b->flops_per_token = 2.0 * matmul_params(args);
-  // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head (block
-  // formats: their share of the uploaded bytes, as repacked or dequantized there).
-  b->decode_weight_bytes = !gpu     ? l.size_bytes
-                           : l.ggml ? l.size_bytes * matmul_params(args) / l.params
-                                    : matmul_params(args) * elem;
+  b->decode_weight_bytes = step_bytes;
   b->gpu_workspace_bytes = l.workspace;
   return b;
 }

@@ -51,6 +51,8 @@ struct BenchSpec {
   std::string model_dir, shape, dtype = "bf16", device = "cpu";
   int kv_bits = 0;  // CacheOptions::kv_bits
   uint64_t seed = 1234;
+  // GPU: rows of the batched decode step (CudaOptions::decode_batch_rows); -1: its default, 0: none.
+  int decode_batch_rows = -1;
   std::function<void(size_t done, size_t total)> progress;  // weight upload (GPU)
 };
 
@@ -77,6 +79,32 @@ class BenchModel {
   virtual double run(int n_prompt, int n_gen, int depth) = 0;
 };
 
+// `cpplm bench --concurrency`: N requests of n_prompt random tokens, each generating n_gen tokens
+// greedily (EOS ignored), submitted at once to the scheduler `cpplm serve` runs (continuous
+// batching, chunked prefill; no prefix reuse: every prompt is new).
+struct ConcurrencyResult {
+  int requests = 0;
+  double seconds = 0;                 // first submit to the last request's end
+  double generated_tps = 0;           // generated tokens / seconds (prefill time included)
+  double decode_tps = 0;              // generated tokens/s while every request decodes (0: never all at once)
+  double ttft_p50 = 0, ttft_p99 = 0;  // time to first token, seconds
+  double tpot_p50 = 0, tpot_p99 = 0;  // a request's seconds per token after its first
+  size_t kv_peak_bytes = 0;           // K/V of running sequences, most at once
+  size_t kv_budget_bytes = 0;         // the scheduler's K/V budget
+  // One decode step of all N requests at the mean context (n_prompt + n_gen / 2): bytes read
+  // (weights + K/V), and the tokens/s that bandwidth `bw_gbs` allows at that size (0 when bw is 0).
+  double step_bytes = 0, roofline_tps = 0;
+};
+class ConcurrencyBench {
+ public:
+  static std::unique_ptr<ConcurrencyBench> load(const BenchSpec& spec);
+  virtual ~ConcurrencyBench() = default;
+  std::string name, backend;
+  double weight_bytes = 0;  // read by every decode step
+  size_t kv_bytes_per_position = 0;
+  virtual ConcurrencyResult run(int requests, int n_prompt, int n_gen, double bw_gbs) = 0;
+};
+
 // `cpplm serve`: an OpenAI-compatible HTTP server (src/server) over one model. Blocks until
 // SIGINT or SIGTERM (then stops accepting, lets running requests finish for `grace_ms`, cancels
 // the rest) and returns. Throws std::runtime_error when the model cannot load or the address
@@ -96,7 +124,7 @@ struct ServeRequest {
   size_t max_body_bytes = 8u << 20;
   int timeout_s = 30;  // read/write timeouts
   int grace_ms = 10000;
-  std::function<void(const std::string&)> log;             // request lines and notices
+  std::function<void(const std::string&)> log;               // request lines and notices
   std::function<void(const std::string& url)> on_listening;  // the server accepts connections at `url`
 };
 void serve(const ServeRequest& r);

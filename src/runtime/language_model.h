@@ -54,6 +54,18 @@ inline void check_finite(std::span<const float> logits) {
     if (!std::isfinite(v)) throw NonFiniteLogits();
 }
 
+// One sequence's decode step in a batch (step_batch): runs `token`, then picks `next` with
+// `sampler`; with `logprobs` set, also the top `top_logprobs` of the distribution it sampled from.
+struct DecodeRow {
+  SequenceState* state = nullptr;
+  int32_t token = 0;
+  Sampler* sampler = nullptr;
+  TokenLogprobs* logprobs = nullptr;
+  int top_logprobs = 0;
+  int32_t next = -1;        // out
+  bool non_finite = false;  // out: this row's logits held a NaN or an infinity (next stays -1)
+};
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -77,23 +89,18 @@ class LanguageModel {
   // The most single-token sequences one forward() call runs while giving each exactly the logits
   // it gets alone (the same sums in the same order). 1: rows are stepped one by one (decode()).
   virtual int exact_batch_rows() const { return 1; }
+  // The most rows decode_batch() takes at once; 0 when the device has no batched decode step (rows
+  // then go through step_batch's exact groups).
+  virtual int max_decode_batch() const { return 0; }
+  // One decode step of each row's sequence in a single batched step, which may compute differently
+  // from decode() alone (a GPU's GEMMs): sets each row's `next`, or `non_finite`.
+  virtual void decode_batch(std::span<DecodeRow> rows);
 };
 
-// One sequence's decode step in a batch (step_batch): runs `token`, then picks `next` with
-// `sampler`; with `logprobs` set, also the top `top_logprobs` of the distribution it sampled from.
-struct DecodeRow {
-  SequenceState* state = nullptr;
-  int32_t token = 0;
-  Sampler* sampler = nullptr;
-  TokenLogprobs* logprobs = nullptr;
-  int top_logprobs = 0;
-  int32_t next = -1;         // out
-  bool non_finite = false;   // out: this row's logits held a NaN or an infinity (next stays -1)
-};
-
-// Decode steps of several sequences, batched as far as the device keeps each row's logits exactly
-// what they are alone (exact_batch_rows): batching never changes a sequence's tokens. Rows that
-// need no logits on the host go through the device's decode() when it steps rows one by one.
+// Decode steps of several sequences. A device with a batched decode step (max_decode_batch) runs
+// them through decode_batch(); otherwise they are batched as far as the device keeps each row's
+// logits exactly what they are alone (exact_batch_rows), and rows that need no logits on the host
+// go through the device's decode() when it steps rows one by one.
 void step_batch(LanguageModel& model, std::span<DecodeRow> rows);
 
 }  // namespace cpplm

@@ -16,12 +16,12 @@ namespace cpplm::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                      // 0: any free port (bind() says which)
-  std::string api_key;                  // "": no authentication
-  size_t max_body_bytes = 8u << 20;     // larger request bodies get 413
-  int read_timeout_s = 30;              // a silent client is dropped after this
-  int write_timeout_s = 30;             // a client that stops reading is dropped after this
-  int completion_max_tokens = 16;       // /v1/completions without max_tokens (OpenAI's default)
+  int port = 8080;                   // 0: any free port (bind() says which)
+  std::string api_key;               // "": no authentication
+  size_t max_body_bytes = 8u << 20;  // larger request bodies get 413
+  int read_timeout_s = 30;           // a silent client is dropped after this
+  int write_timeout_s = 30;          // a client that stops reading is dropped after this
+  int completion_max_tokens = 16;    // /v1/completions without max_tokens (OpenAI's default)
   SchedulerOptions scheduler;
   std::function<void(const std::string&)> log;  // one line per request, and the server's notices
 };

@@ -33,7 +33,8 @@ class Metrics {
   void token_latency(double seconds);  // time between two tokens of one sequence
   // Gauges, set by the scheduler each step.
   // kv_bytes_in_use: K/V of running sequences; cache_bytes: of finished ones kept for prefix reuse.
-  void gauges(int running, int queued, size_t kv_bytes_in_use, size_t cache_bytes, size_t kv_bytes_budget, size_t cached_sequences);
+  void gauges(int running, int queued, size_t kv_bytes_in_use, size_t cache_bytes, size_t kv_bytes_budget,
+              size_t cached_sequences);
   std::string text() const;
 
   struct Snapshot {

@@ -45,18 +45,18 @@ struct ParseLimits {
 // temp, seed absent -> a random seed chosen by the server: `seed` stays empty here).
 struct GenerationRequest {
   bool chat = false;
-  std::vector<ChatMessage> messages;        // chat
-  std::optional<std::string> prompt_text;   // completion: a string (or a one-string array)
-  std::vector<int32_t> prompt_tokens;       // completion: token ids (when prompt_text is empty)
-  std::optional<int> max_tokens;            // max_tokens / max_completion_tokens; empty: the default
-  SamplingParams sampling;                  // temperature default 1 (OpenAI's), top_p 1, ...
+  std::vector<ChatMessage> messages;       // chat
+  std::optional<std::string> prompt_text;  // completion: a string (or a one-string array)
+  std::vector<int32_t> prompt_tokens;      // completion: token ids (when prompt_text is empty)
+  std::optional<int> max_tokens;           // max_tokens / max_completion_tokens; empty: the default
+  SamplingParams sampling;                 // temperature default 1 (OpenAI's), top_p 1, ...
   std::optional<uint64_t> seed;
-  std::vector<std::string> stop;            // up to 16 non-empty strings
+  std::vector<std::string> stop;  // up to 16 non-empty strings
   int n = 1;
-  bool logprobs = false;                    // chat: logprobs; completions: logprobs given (>= 0)
-  int top_logprobs = 0;                     // chat: top_logprobs (0..20); completions: the logprobs number (0..5)
+  bool logprobs = false;  // chat: logprobs; completions: logprobs given (>= 0)
+  int top_logprobs = 0;   // chat: top_logprobs (0..20); completions: the logprobs number (0..5)
   bool stream = false;
-  bool include_usage = false;               // stream_options.include_usage
+  bool include_usage = false;  // stream_options.include_usage
   std::string user;
 };
 

@@ -35,10 +35,8 @@ struct Scheduler::Cached {
 
 Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics& metrics)
     : served_(served), opts_(opts), metrics_(metrics) {
-  CPPLM_CHECK(served_.tokenizer != nullptr, "the served model needs a tokenizer");
   bytes_per_position_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->bytes_per_position();
-  if (opts_.kv_memory == 0)
-    opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
+  if (opts_.kv_memory == 0) opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
   const int threads = opts_.threads > 0 ? opts_.threads : compute_threads();  // --threads, as set for this thread
   thread_ = std::thread([this, threads] {
@@ -59,19 +57,21 @@ void Scheduler::submit(const std::shared_ptr<Job>& job) {
   if (p == 0) throw ApiError(400, "the prompt has no tokens", job->req.chat ? "messages" : "prompt");
   if (p + static_cast<size_t>(job->max_tokens) > static_cast<size_t>(opts_.ctx_size))
     throw ApiError(400,
-                   "this server's context is " + std::to_string(opts_.ctx_size) + " tokens per request (--ctx-size); you asked for " +
-                       std::to_string(p + job->max_tokens) + " (" + std::to_string(p) + " in the prompt, " +
-                       std::to_string(job->max_tokens) + " to generate)",
+                   "this server's context is " + std::to_string(opts_.ctx_size) +
+                       " tokens per request (--ctx-size); you asked for " + std::to_string(p + job->max_tokens) + " (" +
+                       std::to_string(p) + " in the prompt, " + std::to_string(job->max_tokens) + " to generate)",
                    p >= static_cast<size_t>(opts_.ctx_size) ? (job->req.chat ? "messages" : "prompt") : "max_tokens",
                    "context_length_exceeded");
   if (job->req.n > opts_.max_concurrent)
-    throw ApiError(400, "n is " + std::to_string(job->req.n) + ", more than the sequences this server runs at once (" +
-                            std::to_string(opts_.max_concurrent) + ", --max-concurrent)",
+    throw ApiError(400,
+                   "n is " + std::to_string(job->req.n) + ", more than the sequences this server runs at once (" +
+                       std::to_string(opts_.max_concurrent) + ", --max-concurrent)",
                    "n");
   if (need(*job) > opts_.kv_memory)
     throw ApiError(400,
-                   "this request needs " + std::to_string(need(*job) >> 20) + " MiB of K/V cache, more than the server's budget of " +
-                       std::to_string(opts_.kv_memory >> 20) + " MiB (--kv-memory); ask for fewer tokens or a smaller n",
+                   "this request needs " + std::to_string(need(*job) >> 20) +
+                       " MiB of K/V cache, more than the server's budget of " + std::to_string(opts_.kv_memory >> 20) +
+                       " MiB (--kv-memory); ask for fewer tokens or a smaller n",
                    "max_tokens");
   job->open_choices = job->req.n;
   {
@@ -135,7 +135,7 @@ void Scheduler::admit() {
       sp.seed = job->seed + static_cast<uint64_t>(c);
       s->sampler = std::make_unique<Sampler>(sp);
       for (int32_t t : job->prompt) s->sampler->accept(t);  // the repetition penalty sees the prompt
-      s->detok = std::make_unique<StreamingDetokenizer>(*served_.tokenizer, /*skip_special_tokens=*/false);
+      if (served_.tokenizer) s->detok = std::make_unique<StreamingDetokenizer>(*served_.tokenizer, /*skip_special_tokens=*/false);
       s->stops = std::make_unique<StopMatcher>(job->req.stop);
       s->reserve = per_seq;
       reserved_ += per_seq;
@@ -198,14 +198,14 @@ void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
   if (lp) e.logprobs.push_back(*lp);
   const auto& eos = served_.eos;
   const bool is_eos = std::find(eos.begin(), eos.end(), tok) != eos.end();
-  if (!is_eos) e.text = s.stops->push(s.detok->add(tok));
+  if (!is_eos && s.detok) e.text = s.stops->push(s.detok->add(tok));
   std::optional<FinishReason> why;
   if (is_eos || s.stops->stopped()) {
     why = FinishReason::Stop;
   } else if (s.generated >= job.max_tokens || job.prompt.size() + s.generated >= static_cast<size_t>(opts_.ctx_size)) {
     why = FinishReason::Length;
   }
-  if (why && !s.stops->stopped()) {
+  if (why && !s.stops->stopped() && s.detok) {
     e.text += s.stops->push(s.detok->finish());
     e.text += s.stops->stopped() ? "" : s.stops->flush();
     if (s.stops->stopped()) why = FinishReason::Stop;

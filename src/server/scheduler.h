@@ -2,8 +2,9 @@
 // batching. Requests join and leave the running batch at step boundaries; each step runs one
 // batched decode step of every decoding sequence and prefill chunks of waiting prompts (a long
 // prompt advances a chunk per step, so it does not stall the others). Each sequence keeps its own
-// sampler, RNG, stop strings and detokenizer, and the executor never changes a row's logits by
-// batching it (step_batch), so a request's tokens do not depend on what else runs.
+// sampler, RNG, stop strings and detokenizer, and no row's logits depend on the other rows of its
+// step (step_batch: exact groups on the CPU, a batched step whose rows never mix on the GPU), so a
+// request's tokens do not depend on what else runs.
 #pragma once
 #include <condition_variable>
 #include <deque>
@@ -76,7 +77,7 @@ class Scheduler {
   // Engine thread only.
   std::vector<std::unique_ptr<Seq>> running_;
   std::vector<std::unique_ptr<Cached>> cache_;  // finished sequences kept for prefix reuse (LRU order)
-  size_t reserved_ = 0;                          // worst-case K/V of running sequences
+  size_t reserved_ = 0;                         // worst-case K/V of running sequences
   std::thread thread_;
 };
 

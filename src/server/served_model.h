@@ -14,7 +14,7 @@ namespace cpplm::server {
 struct ServedModel {
   std::string id;  // the model's name in the API ("model" of requests, /v1/models)
   std::unique_ptr<LanguageModel> model;
-  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;  // null: token ids only, no text (benchmarks)
   jinja::ChatTemplate chat_template;
   std::string template_error;  // the checkpoint's template did not parse: chat requests get it as an error
   std::vector<int32_t> eos;    // generation stops after any of these

@@ -321,6 +321,8 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
               "attention: unmerged partials need the grouped decode kernel and splits");
   CPPLM_CHECK(a.head_groups == 1 || (grouped && a.head_groups > 0 && group % a.head_groups == 0),
               "attention: head groups need the grouped decode kernel and must divide the query heads per kv head");
+  CPPLM_CHECK(!a.seqs || (grouped && !a.merge_later && a.batch > 0 && a.batch <= 65535),
+              "attention: a batched decode step needs the grouped decode kernel, merged splits and 1 to 65535 sequences");
   if (grouped) {
     attention_decode(ctx, a, kv_type);
     return;

@@ -13,7 +13,9 @@ namespace {
 constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
-constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of the o_proj GEMV may read
+constexpr size_t kMaxMergeBytes = 80 * 1024;
+constexpr int kDecBatchSplitKeys = 256;  // keys per split of a batched step's sequence (attention_decode_batch_splits)  // split
+                                         // partials that every SM of the o_proj GEMV may read
 
 // Lanes that share one key row: each loads 16 bytes of it (8 codes of an 8-bit row).
 int kv_vec(DType kv) { return kv == DType::U8 ? 8 : 16 / static_cast<int>(dtype_size(kv)); }
@@ -41,22 +43,29 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   constexpr bool kQ8 = std::is_same_v<KV, uint8_t>;
   extern __shared__ float sm[];
   const int kvh = blockIdx.x / a.head_groups, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  // A batched step's sequence (AttnArgs::seqs) and its row of qkv, the RoPE tables and the output.
+  const DecodeSeq* me = a.seqs ? a.seqs + blockIdx.z : nullptr;
+  const int z = me ? me->row : 0;
+  const KvLayer cache = me ? me->cache : a.cache;
+  const float* qkv = a.qkv + static_cast<int64_t>(z) * a.ld;
+  const int splits = me ? me->splits : a.splits;  // a batch's most set gridDim.y
+  if (split >= splits) return;
   // The block's query heads: `group` of its kv head's, from h0.
   const int group = a.num_heads / a.num_kv_heads / a.head_groups, h0 = blockIdx.x * group;
   const int d = a.head_dim, L = kL ? kL : d / kVec, kpw = 32 / L;
   const int sub = lane / L, slice = lane % L;
-  const int offset = *a.offset;  // written by a copy before the launch, not by a kernel
-  int start, sinks;
-  const int cnt = visible_keys(a, offset, 0, &start, &sinks);
-  const int chunk = (cnt + a.splits - 1) / a.splits;
+  // Written by a copy before the launch, not by a kernel.
+  const int offset = me ? me->offset : *a.offset, window = me ? me->window : a.window, keep = me ? me->keep : a.keep;
+  const int start = kv_window_start(offset, window), sinks = kv_sinks_end(start, keep), cnt = sinks + offset - start + 1;
+  const int chunk = (cnt + splits - 1) / splits;
   const int lo = min(cnt, split * chunk), hi = min(cnt, lo + chunk);
   constexpr int kR = kDecRounds;  // (8 for an 8-bit cache measured no faster: 102.3 against 103.4 tok/s, 8B at 64k)
   const int per_pass = kR * kW * kpw;
-  const KV* kc = static_cast<const KV*>(a.cache.k);
-  const KV* vc = static_cast<const KV*>(a.cache.v);
+  const KV* kc = static_cast<const KV*>(cache.k);
+  const KV* vc = static_cast<const KV*>(cache.v);
   auto key_of = [&](int idx) { return idx < sinks ? idx : start + idx - sinks; };
   auto key_index = [&](int base, int r) { return base + (r * kW + warp) * kpw + sub; };
-  const int ng = kQ8 ? d / a.cache.group : 0, sg = kQ8 ? slice * kVec / a.cache.group : 0;  // 8-bit: the lane's group
+  const int ng = kQ8 ? d / cache.group : 0, sg = kQ8 ? slice * kVec / cache.group : 0;  // 8-bit: the lane's group
   auto fetch = [&](int base, Chunk* kr, Chunk* vr, float2* ks, float2* vs) {
 #pragma unroll
     for (int r = 0; r < kR; ++r) {
@@ -64,22 +73,22 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
       kr[r] = vr[r] = Chunk{};
       ks[r] = vs[r] = make_float2(0.0f, 0.0f);
       if (j < offset) {
-        const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+        const int64_t row = static_cast<int64_t>(kvh) * cache.capacity + kv_slot(j, cache.max_size, cache.keep);
         kr[r] = __ldg(reinterpret_cast<const Chunk*>(kc + row * d) + slice);
         vr[r] = __ldg(reinterpret_cast<const Chunk*>(vc + row * d) + slice);
-        if constexpr (kQ8) ks[r] = __ldg(a.cache.ksb + row * ng + sg), vs[r] = __ldg(a.cache.vsb + row * ng + sg);
+        if constexpr (kQ8) ks[r] = __ldg(cache.ksb + row * ng + sg), vs[r] = __ldg(cache.vsb + row * ng + sg);
       }
     }
   };
   Chunk nk[kR], nv[kR];
   float2 nks[kR], nvs[kR];
   fetch(lo, nk, nv, nks, nvs);
-  if (tid == 0 && a.cache.max_size == 0 && start == 0 && min(hi, offset) > lo + per_pass) {
+  if (tid == 0 && cache.max_size == 0 && start == 0 && min(hi, offset) > lo + per_pass) {
     // The later passes' rows are contiguous: start moving them to L2 as well.
-    const size_t at = (static_cast<size_t>(kvh) * a.cache.capacity + lo + per_pass) * d * sizeof(KV);
+    const size_t at = (static_cast<size_t>(kvh) * cache.capacity + lo + per_pass) * d * sizeof(KV);
     const uint32_t bytes = static_cast<uint32_t>((min(hi, offset) - lo - per_pass) * d * sizeof(KV));
-    prefetch_l2(static_cast<const char*>(a.cache.k) + at, bytes);
-    prefetch_l2(static_cast<const char*>(a.cache.v) + at, bytes);
+    prefetch_l2(static_cast<const char*>(cache.k) + at, bytes);
+    prefetch_l2(static_cast<const char*>(cache.v) + at, bytes);
   }
   CPPLM_PDL_WAIT();
   pdl_trigger();
@@ -93,17 +102,16 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
     const int g = t / half, jj = t % half;
     const int ia = a.rope_traditional ? 2 * jj : jj, ib = a.rope_traditional ? 2 * jj + 1 : jj + half;
-    const float* src = a.qkv + (g < group ? (h0 + g) * d : k_col);
+    const float* src = qkv + (g < group ? (h0 + g) * d : k_col);
     float* dst = g < group ? qs + g * d : kn;
-    const float cs = a.rope_cos[jj], sn = a.rope_sin[jj], x0 = src[ia], x1 = src[ib];
+    const float cs = a.rope_cos[z * half + jj], sn = a.rope_sin[z * half + jj], x0 = src[ia], x1 = src[ib];
     dst[ia] = x0 * cs - x1 * sn;
     dst[ib] = x1 * cs + x0 * sn;
   }
-  for (int e = tid; e < d; e += blockDim.x) vn[e] = a.qkv[v_col + e];
+  for (int e = tid; e < d; e += blockDim.x) vn[e] = qkv[v_col + e];
   __syncthreads();
   if (split == 0 && blockIdx.x % a.head_groups == 0) {  // one block per kv head appends the new key and value
-    kv_store_row<KV>(a.cache, static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep), d,
-                     kn, vn);
+    kv_store_row<KV>(cache, static_cast<int64_t>(kvh) * cache.capacity + kv_slot(offset, cache.max_size, cache.keep), d, kn, vn);
   }
   CPPLM_TRACE_MARK(0);
   float q[G][kVec], acc[G][kVec], m[G], l[G];
@@ -183,7 +191,11 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
     }
   }
   __syncthreads();
-  const bool split_kv = a.splits > 1;
+  const bool split_kv = splits > 1;
+  // The sequence's output rows, and its partials: [num_heads, splits, stride] from row z's region of
+  // num_heads * kMaxAttnSplits partials in a batch.
+  float* out = a.out + static_cast<int64_t>(z) * a.num_heads * d;
+  float* partial = a.partial + static_cast<int64_t>(z) * a.num_heads * kMaxAttnSplits * attn_partial_stride(d);
   for (int t = tid; t < group * d; t += blockDim.x) {
     const int g = t / d, e = t % d;
     float mx = -INFINITY;
@@ -200,18 +212,21 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
       }
     const int h = h0 + g;
     if (!split_kv) {
-      a.out[static_cast<int64_t>(h) * d + e] = ls > 0.0f ? o / ls : 0.0f;
+      out[static_cast<int64_t>(h) * d + e] = ls > 0.0f ? o / ls : 0.0f;
     } else {
-      float* part = a.partial + (static_cast<int64_t>(h) * a.splits + split) * attn_partial_stride(d);
+      float* part = partial + (static_cast<int64_t>(h) * splits + split) * attn_partial_stride(d);
       part[e] = o;
       if (e == 0) part[d] = mx, part[d + 1] = ls;
     }
   }
   if (!split_kv || a.merge_later) return;
   // The last of the (kv head, head group)'s split blocks to finish merges the block's heads.
-  if (!last_split_block(a.counters + blockIdx.x, a.splits)) return;
-  combine_rows<G>(a, h0, group);
-  if (tid == 0) a.counters[blockIdx.x] = 0;
+  int* counter = a.counters + z * gridDim.x + blockIdx.x;
+  if (!last_split_block(counter, splits)) return;
+  AttnArgs c = a;
+  c.splits = splits, c.partial = partial, c.out = out;
+  combine_rows<G>(c, h0, group);
+  if (tid == 0) *counter = 0;
 }
 
 // The kernel instance for (KV, G, kW) and the head size's lane count: compile-time for 16-bit head
@@ -239,7 +254,7 @@ size_t decode_smem(int group, int head_dim, int warps) {
 template <class KV, int G>
 void launch_group(const CudaContext& ctx, const AttnArgs& a) {
   const int warps = a.warps == 8 ? 8 : 4;
-  const dim3 grid(a.num_kv_heads * a.head_groups, a.splits), block(warps * 32);
+  const dim3 grid(a.num_kv_heads * a.head_groups, a.splits, a.seqs ? a.batch : 1), block(warps * 32);
   const size_t smem = decode_smem(G, a.head_dim, warps);
   if (warps == 8) launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 8>(a.head_dim), grid, block, smem, a);
   else launch(ctx.stream(), ctx.pdl(), decode_kernel<KV, G, 4>(a.head_dim), grid, block, smem, a);
@@ -298,6 +313,10 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
       }
   }
   return p;
+}
+
+int attention_decode_batch_splits(int keys) {
+  return std::clamp((keys + kDecBatchSplitKeys - 1) / kDecBatchSplitKeys, 1, kMaxAttnSplits);
 }
 
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {

@@ -18,5 +18,9 @@ struct DecodePlan {
 };
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
                                  bool o_proj_merges);
+// The splits of one sequence of a batched decode step (DecodeSeq::splits; 4 warps, merged in the
+// attention kernel) that attends to `keys` positions: a function of its own length alone, so that
+// its result does not depend on the other sequences of the batch.
+int attention_decode_batch_splits(int keys);
 
 }  // namespace cpplm::cuda

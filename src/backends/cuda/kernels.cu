@@ -222,6 +222,8 @@ __global__ void embedding_kernel(const void* table, DType ttype, int vocab, int 
 __global__ void argmax_kernel(const float* x, int n, int32_t* out) {
   pdl_wait();
   pdl_trigger();
+  x += static_cast<int64_t>(blockIdx.x) * n;  // one block per row
+  out += blockIdx.x;
   float best = -INFINITY;
   int idx = n;
   for (int i = threadIdx.x; i < n; i += blockDim.x)
@@ -429,8 +431,9 @@ void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab
   CPPLM_CUDA_LAUNCHED();
 }
 
-void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out) {
-  launch(ctx.stream(), ctx.pdl(), argmax_kernel, dim3(1), dim3(1024), 0, x, n, out);
+void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out, int rows) {
+  if (rows <= 0) return;
+  launch(ctx.stream(), ctx.pdl(), argmax_kernel, dim3(rows), dim3(1024), 0, x, n, out);
   CPPLM_CUDA_LAUNCHED();
 }
 

@@ -97,8 +97,8 @@ void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b);
 // (the decode step's argmax key, without a memset node between the last GEMVs of the graph).
 void embedding(const CudaContext& ctx, const void* table, DType ttype, int vocab, int dim, const int32_t* ids, int n, float* x,
                unsigned long long* zero = nullptr);
-// Index of the largest of x [n] (first on ties) into *out.
-void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out);
+// Index of the largest of each row of x [rows, n] (first on ties) into out [rows].
+void argmax(const CudaContext& ctx, const float* x, int n, int32_t* out, int rows = 1);
 // Fills w [count] of `type` with deterministic uniform values in [-scale, scale) (benchmarks' random weights).
 void fill_random(const CudaContext& ctx, void* w, DType type, int64_t count, float scale, uint64_t seed);
 // Fills count uint32 words with deterministic random bits (random quantized codes).
@@ -118,6 +118,15 @@ struct KvLayer {
   float2* vsb = nullptr;
   int group = 0;
   int capacity = 0, max_size = 0, keep = 0;
+};
+
+// One sequence of a batched decode step (AttnArgs::seqs): its cache of the layer, the positions
+// cached, its layer's window and sinks (AttnArgs::window, ::keep) and its splits.
+struct DecodeSeq {
+  KvLayer cache;
+  int offset = 0, window = 0, keep = 0;
+  int splits = 1;  // its split-KV blocks (AttnArgs::splits: the launch's is the batch's most)
+  int row = 0;     // its row of the step (qkv, RoPE tables, out, partials, counters)
 };
 
 struct RopeArgs {
@@ -174,6 +183,14 @@ struct AttnArgs {
   // in the cache: attention may use tensor cores as well (attention_tc.cu: bf16 or 8-bit cache,
   // bf16 K, V, Q and P; f32 softmax and accumulation).
   bool tensor_cores = false;
+  // Batched decode steps (the grouped decode kernel, one query per sequence, fused RoPE): `batch`
+  // sequences, each taking its cache, offset, window, sinks and splits from seqs[i] (`splits` is
+  // their most; `cache`, `offset`, `window` and `keep` unused) and, with z = seqs[i].row, its q, k, v
+  // from qkv row z, its RoPE tables at rope_cos / rope_sin + z * head_dim / 2, its output at row z of
+  // out [rows, num_heads * head_dim], its partials from z * num_heads * kMaxAttnSplits partial rows
+  // and its counters from z * num_kv_heads.
+  const DecodeSeq* seqs = nullptr;
+  int batch = 1;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);

@@ -6,112 +6,10 @@
 #include "backends/cuda/device_ops.h"
 #include "ops/linear.h"
 #include "runtime/cuda/cuda_model_impl.h"
-#include "runtime/cuda/cuda_sequence.h"
 
 namespace cpplm {
 namespace cuda {
 namespace {
-
-class CudaModel : public LanguageModel {
- public:
-  CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
-      : args_(args), rope_(rope), opt_(o), ctx_(o.device), dtype_(dtype) {
-    w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
-    opt_.progress = nullptr;  // the caller's callback need not outlive the construction
-    const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
-    qd_ = args_.num_attention_heads * D;
-    kd_ = args_.num_key_value_heads * D;
-    ld_ = qd_ + 2 * kd_;
-    gemv_reserve_smem(std::max({H, I, qd_}), H);
-    // Decode workspace (fixed addresses: the captured graph refers to them).
-    d_x_ = DeviceBuffer(H * sizeof(float));
-    d_qkv_ = DeviceBuffer(ld_ * sizeof(float));
-    d_attn_ = DeviceBuffer(qd_ * sizeof(float));
-    d_act_ = DeviceBuffer(I * sizeof(float));
-    d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
-    d_partial_ =
-        DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
-    d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
-    memset_async(ctx_, d_counters_.data(), d_counters_.size());
-    step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);   // token, offset, cos[D/2], sin[D/2]
-    d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));  // then the greedy token (argmax key)
-    pinned_ = std::make_unique<PinnedBuffer>(step_bytes_ + sizeof(uint64_t));
-    fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
-    // Every layer's o_proj (quantization may be set per module).
-    o_proj_merges_ = std::all_of(w_.layers.begin(), w_.layers.end(),
-                                 [](const DevLayer& L) { return gemv_merges_partials(L.o.t, L.o.bits, L.o.in); });
-    std::string name = ctx_.props().name;
-    device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
-  }
-
-  const ModelArgs& args() const override { return args_; }
-  std::string device() const override { return device_; }
-
-  std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
-    CacheOptions o = opts;
-    if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
-    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
-  }
-
-  std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
-  int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
-
-  const CudaContext& context() const { return ctx_; }
-  CudaMemory memory() const {
-    size_t ws = 0;
-    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_, &x_, &hn_,
-                                  &hf_, &qkv_, &attn_, &gu_, &act_, &tables_, &ids_, &logits_, &deq_})
-      ws += b->size();
-    return {w_.bytes, ws};
-  }
-
- private:
-  struct Seq {
-    int start, n;
-    CudaSequence* s;
-  };
-  // Attention of layer i for n tokens of sequence s (q, k, v in qkv rows, ld apart): the model's
-  // heads and the sequence's plan for this layer (window, sinks, scale) and cache.
-  AttnArgs layer_attention(int i, const CudaSequence& s, const float* qkv, int n, const int* offset, float* out) const {
-    const LayerPlan& l = s.plan().layers[i];
-    AttnArgs a;
-    a.qkv = qkv;
-    a.n = n;
-    a.ld = ld_;
-    a.num_heads = args_.num_attention_heads;
-    a.num_kv_heads = args_.num_key_value_heads;
-    a.head_dim = args_.head_dim;
-    a.window = l.window;
-    a.keep = l.keep;
-    a.scale = l.scale;
-    a.cache = s.layer(i);
-    a.offset = offset;
-    a.out = out;
-    return a;
-  }
-  void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
-  void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
-  void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
-  int32_t* step_ids() const { return d_step_.as<int32_t>(); }
-
-  ModelArgs args_;
-  Rope rope_;
-  CudaOptions opt_;
-  CudaContext ctx_;
-  DType dtype_;  // the model's float dtype (the plan's default K/V storage)
-  DevWeights w_;
-  int qd_ = 0, kd_ = 0, ld_ = 0;
-  bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
-  bool o_proj_merges_ = false;  // decode: the o_proj GEMV can merge attention's split partials
-  std::string device_;
-  // decode
-  DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
-  size_t step_bytes_ = 0;
-  std::unique_ptr<PinnedBuffer> pinned_;
-  // forward (grown on demand)
-  DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
-  DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
-};
 
 // At most this many bytes of a quantized weight are dequantized for one GEMM (larger ones in row slices).
 constexpr size_t kDequantBytes = size_t{64} << 20;
@@ -137,6 +35,8 @@ GemvArgs gemv_args(const DevLinear& l, const float* x, float* y, GemvMode mode) 
   g.mode = mode;
   return g;
 }
+
+}  // namespace
 
 void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* zero) {
   const DevLinear& e = w_.embed;
@@ -174,8 +74,8 @@ void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x
   gemv(ctx_, g);
 }
 
-std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
-  const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim, half = D / 2, V = args_.vocab_size;
+std::vector<CudaModel::Seq> CudaModel::prepare(std::span<const SequenceTokens> batch, int* total_out) {
+  const int D = args_.head_dim, half = D / 2, V = args_.vocab_size;
   std::vector<Seq> seqs;
   std::vector<int32_t> ids;
   int total = 0;
@@ -193,118 +93,148 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
   // Host tables: cos/sin per token, then each sequence's offset.
   std::vector<float> tab(static_cast<size_t>(total) * D + seqs.size());
   std::vector<int> pos;
-  for (const Seq& q : seqs) {
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const Seq& q = seqs[i];
     const int off = q.s->offset();
     pos.resize(q.n);
-    for (int i = 0; i < q.n; ++i) pos[i] = off + i;
+    for (int k = 0; k < q.n; ++k) pos[k] = off + k;
     rope_.tables(pos.data(), q.n, off + q.n, tab.data() + static_cast<size_t>(q.start) * half,
                  tab.data() + static_cast<size_t>(total) * half + static_cast<size_t>(q.start) * half);
+    std::memcpy(&tab[static_cast<size_t>(total) * D + i], &off, sizeof(int));
     q.s->ensure(ctx_, off + q.n);
   }
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    const int off = seqs[i].s->offset();
-    std::memcpy(&tab[static_cast<size_t>(total) * D + i], &off, sizeof(int));
-  }
-  const bool use_gemm = total >= opt_.gemm_min_rows;
-  const size_t wide = std::max({H, I, qd_});
-  x_.ensure(static_cast<size_t>(total) * H * 4);
-  hn_.ensure(static_cast<size_t>(total) * wide * 4);
-  hf_.ensure(static_cast<size_t>(total) * H * 4);
-  qkv_.ensure(static_cast<size_t>(total) * ld_ * 4);
-  attn_.ensure(static_cast<size_t>(total) * qd_ * 4);
-  gu_.ensure(static_cast<size_t>(total) * 2 * I * 4);
-  act_.ensure(static_cast<size_t>(total) * I * 4);
   tables_.ensure(tab.size() * 4);
   ids_.ensure(ids.size() * 4);
   copy_to_device_async(ctx_, tables_.data(), tab.data(), tab.size() * 4);
   copy_to_device_async(ctx_, ids_.data(), ids.data(), ids.size() * 4);
+  *total_out = total;
+  return seqs;
+}
+
+void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm) {
+  const int D = args_.head_dim, half = D / 2;
   const float* cos = tables_.as<float>();
   const float* sin = cos + static_cast<size_t>(total) * half;
   const int* offsets = reinterpret_cast<const int*>(cos + static_cast<size_t>(total) * D);
+  const Seq& q = seqs[si];
+  const KvLayer& c = q.s->layer(li);
+  const bool q8 = q.s->kv_type() == DType::U8;
+  // Appending while rotating is safe unless a ring could drop keys later queries of this chunk need.
+  // An 8-bit cache is appended after attention, which reads the chunk's keys unrounded from qkv
+  // as the CPU does, except before a tensor-core chunk, whose attention reads every key from the cache.
+  const bool fused_append = !q8 && (q.n == 1 || c.max_size == 0);
+  const bool append_first = q8 && use_gemm && c.max_size == 0 && q.n > 1;
+  RopeArgs r;
+  r.qkv = qkv_.as<float>() + static_cast<size_t>(q.start) * ld_;
+  r.n = q.n;
+  r.ld = ld_;
+  r.num_heads = args_.num_attention_heads;
+  r.num_kv_heads = args_.num_key_value_heads;
+  r.head_dim = D;
+  r.cos = cos + static_cast<size_t>(q.start) * half;
+  r.sin = sin + static_cast<size_t>(q.start) * half;
+  r.traditional = rope_.traditional();
+  r.append = fused_append ? &c : nullptr;
+  r.offset = offsets + si;
+  rope(ctx_, r, q.s->kv_type());
+  auto append = [&] {
+    kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
+  };
+  if (append_first) append();
+  AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn_.as<float>() + static_cast<size_t>(q.start) * qd_);
+  a.tensor_cores = (fused_append || append_first) && use_gemm;
+  attention(ctx_, a, q.s->kv_type());
+  if (!fused_append && !append_first) append();
+}
 
+void CudaModel::run_layers(int total, int n, bool use_gemm, const std::function<void(int)>& attend) {
+  const int H = args_.hidden_size, I = args_.intermediate_size;
+  const float eps = static_cast<float>(args_.rms_norm_eps);
+  const size_t wide = std::max({H, I, qd_});
+  x_.ensure(static_cast<size_t>(n) * H * 4);
+  hn_.ensure(static_cast<size_t>(n) * wide * 4);
+  hf_.ensure(static_cast<size_t>(n) * H * 4);
+  qkv_.ensure(static_cast<size_t>(n) * ld_ * 4);
+  attn_.ensure(static_cast<size_t>(n) * qd_ * 4);
+  gu_.ensure(static_cast<size_t>(n) * 2 * I * 4);
+  act_.ensure(static_cast<size_t>(n) * I * 4);
   float* x = x_.as<float>();
   float* qkv = qkv_.as<float>();
   float* attn = attn_.as<float>();
   embed(ids_.as<int32_t>(), total, x);
+  if (n > total) {  // padding rows: zeros throughout (attention leaves their output rows alone)
+    memset_async(ctx_, x + static_cast<size_t>(total) * H, static_cast<size_t>(n - total) * H * 4);
+    memset_async(ctx_, attn + static_cast<size_t>(total) * qd_, static_cast<size_t>(n - total) * qd_ * 4);
+  }
   for (int li = 0; li < args_.num_hidden_layers; ++li) {
     const DevLayer& L = w_.layers[li];
     // Attention block: x += o_proj(attn(rope(qkv(norm(x)))))
     if (use_gemm) {
-      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.qkv.ct);
-      linear(L.qkv, total, nullptr, hn_.data(), qkv, GemvMode::kStore);
+      rms_norm(ctx_, x, n, H, L.ln1, eps, hn_.data(), L.qkv.ct);
+      linear(L.qkv, n, nullptr, hn_.data(), qkv, GemvMode::kStore);
     } else {
-      rms_norm(ctx_, x, total, H, L.ln1, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
-      linear(L.qkv, total, hf_.as<float>(), nullptr, qkv, GemvMode::kStore);
+      rms_norm(ctx_, x, n, H, L.ln1, eps, hf_.data(), DType::F32);
+      linear(L.qkv, n, hf_.as<float>(), nullptr, qkv, GemvMode::kStore);
     }
-    for (size_t si = 0; si < seqs.size(); ++si) {
-      const Seq& q = seqs[si];
-      const KvLayer& c = q.s->layer(li);
-      const bool q8 = q.s->kv_type() == DType::U8;
-      // Appending while rotating is safe unless a ring could drop keys later queries of this chunk need.
-      // An 8-bit cache is appended after attention, which reads the chunk's keys unrounded from qkv
-      // as the CPU does, except before a tensor-core chunk, whose attention reads every key from the cache.
-      const bool fused_append = !q8 && (q.n == 1 || c.max_size == 0);
-      const bool append_first = q8 && use_gemm && c.max_size == 0 && q.n > 1;
-      RopeArgs r;
-      r.qkv = qkv + static_cast<size_t>(q.start) * ld_;
-      r.n = q.n;
-      r.ld = ld_;
-      r.num_heads = args_.num_attention_heads;
-      r.num_kv_heads = args_.num_key_value_heads;
-      r.head_dim = D;
-      r.cos = cos + static_cast<size_t>(q.start) * half;
-      r.sin = sin + static_cast<size_t>(q.start) * half;
-      r.traditional = rope_.traditional();
-      r.append = fused_append ? &c : nullptr;
-      r.offset = offsets + si;
-      rope(ctx_, r, q.s->kv_type());
-      auto append = [&] {
-        kv_append(ctx_, r.qkv, q.n, ld_, qd_, qd_ + kd_, args_.num_key_value_heads, D, c, offsets + si, q.s->kv_type());
-      };
-      if (append_first) append();
-      AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn + static_cast<size_t>(q.start) * qd_);
-      a.tensor_cores = (fused_append || append_first) && use_gemm;
-      attention(ctx_, a, q.s->kv_type());
-      if (!fused_append && !append_first) append();
-    }
+    attend(li);
     if (use_gemm) {
-      cast(ctx_, attn, static_cast<int64_t>(total) * qd_, hn_.data(), L.o.ct);
-      linear(L.o, total, nullptr, hn_.data(), x, GemvMode::kAdd);
+      cast(ctx_, attn, static_cast<int64_t>(n) * qd_, hn_.data(), L.o.ct);
+      linear(L.o, n, nullptr, hn_.data(), x, GemvMode::kAdd);
     } else {
-      linear(L.o, total, attn, nullptr, x, GemvMode::kAdd);
+      linear(L.o, n, attn, nullptr, x, GemvMode::kAdd);
     }
     // MLP block: x += down(silu(gate(norm(x))) * up(norm(x)))
     if (use_gemm) {
-      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hn_.data(), L.gate_up.ct);
-      linear(L.gate_up, total, nullptr, hn_.data(), gu_.as<float>(), GemvMode::kStore);
-      swiglu(ctx_, gu_.as<float>(), total, I, hn_.data(), L.down.ct);
-      linear(L.down, total, nullptr, hn_.data(), x, GemvMode::kAdd);
+      rms_norm(ctx_, x, n, H, L.ln2, eps, hn_.data(), L.gate_up.ct);
+      linear(L.gate_up, n, nullptr, hn_.data(), gu_.as<float>(), GemvMode::kStore);
+      swiglu(ctx_, gu_.as<float>(), n, I, hn_.data(), L.down.ct);
+      linear(L.down, n, nullptr, hn_.data(), x, GemvMode::kAdd);
     } else {
-      rms_norm(ctx_, x, total, H, L.ln2, static_cast<float>(args_.rms_norm_eps), hf_.data(), DType::F32);
-      linear(L.gate_up, total, hf_.as<float>(), nullptr, act_.as<float>(), GemvMode::kSwiGlu);
-      linear(L.down, total, act_.as<float>(), nullptr, x, GemvMode::kAdd);
+      rms_norm(ctx_, x, n, H, L.ln2, eps, hf_.data(), DType::F32);
+      linear(L.gate_up, n, hf_.as<float>(), nullptr, act_.as<float>(), GemvMode::kSwiGlu);
+      linear(L.down, n, act_.as<float>(), nullptr, x, GemvMode::kAdd);
     }
   }
-  for (const Seq& q : seqs) q.s->offset_ += q.n;
+}
 
-  // Final norm of the rows whose logits are wanted, then lm_head.
-  const int rows = all_logits ? total : static_cast<int>(seqs.size());
+void CudaModel::logits(const std::vector<int>& at, bool use_gemm) {
+  const int H = args_.hidden_size, V = args_.vocab_size, rows = static_cast<int>(at.size());
+  const float eps = static_cast<float>(args_.rms_norm_eps);
+  float* x = x_.as<float>();
   float* hf = hf_.as<float>();
-  if (all_logits) {
-    rms_norm(ctx_, x, total, H, w_.norm, static_cast<float>(args_.rms_norm_eps), hf, DType::F32);
+  // Consecutive rows from 0 (every token) normalize in one launch.
+  if (!at.empty() && at.back() == rows - 1) {
+    rms_norm(ctx_, x, rows, H, w_.norm, eps, hf, DType::F32);
   } else {
-    for (size_t i = 0; i < seqs.size(); ++i)
-      rms_norm(ctx_, x + static_cast<size_t>(seqs[i].start + seqs[i].n - 1) * H, 1, H, w_.norm,
-               static_cast<float>(args_.rms_norm_eps), hf + i * H, DType::F32);
+    for (int i = 0; i < rows; ++i)
+      rms_norm(ctx_, x + static_cast<size_t>(at[i]) * H, 1, H, w_.norm, eps, hf + static_cast<size_t>(i) * H, DType::F32);
   }
   logits_.ensure(static_cast<size_t>(rows) * V * 4);
-  if (rows >= opt_.gemm_min_rows) {
+  if (use_gemm) {
     cast(ctx_, hf, static_cast<int64_t>(rows) * H, hn_.data(), w_.lm_head.ct);
     linear(w_.lm_head, rows, nullptr, hn_.data(), logits_.as<float>(), GemvMode::kStore);
   } else {
     linear(w_.lm_head, rows, hf, nullptr, logits_.as<float>(), GemvMode::kStore);
   }
-  std::vector<float> out(static_cast<size_t>(rows) * V);
+}
+
+std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
+  int total = 0;
+  const std::vector<Seq> seqs = prepare(batch, &total);
+  const bool use_gemm = total >= opt_.gemm_min_rows;
+  run_layers(total, total, use_gemm, [&](int li) {
+    for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, use_gemm);
+  });
+  for (const Seq& q : seqs) q.s->offset_ += q.n;
+  // Final norm of the rows whose logits are wanted, then lm_head.
+  std::vector<int> at;
+  if (all_logits) {
+    for (int i = 0; i < total; ++i) at.push_back(i);
+  } else {
+    for (const Seq& q : seqs) at.push_back(q.start + q.n - 1);
+  }
+  logits(at, static_cast<int>(at.size()) >= opt_.gemm_min_rows);
+  std::vector<float> out(at.size() * static_cast<size_t>(args_.vocab_size));
   copy_to_host_async(ctx_, out.data(), logits_.data(), out.size() * 4);
   ctx_.sync();
   return out;
@@ -419,7 +349,6 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   return sampler.sample(logits);
 }
 
-}  // namespace
 }  // namespace cuda
 
 int cuda_device_count() { return cuda::device_count(); }

@@ -16,6 +16,12 @@ struct CudaOptions {
   // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
   int gemm_min_rows = 64;
   bool use_graph = true;  // decode steps replay a captured CUDA graph
+  // Decode steps of several sequences (the server's batches, even of one) run as one batched step of
+  // up to this many rows: GEMMs of exactly this many rows (padded) and one attention launch, so that a
+  // row computes the same whatever else the batch holds. Its logits may differ from decode()'s alone
+  // by the rounding of activations to the weight dtype. 0: rows decode one by one through decode().
+  // Float weights only (quantized ones always decode one by one).
+  int decode_batch_rows = 128;
   // K/V storage of sequences that ask for the model's (CacheOptions::kv_bits 0): 0 = the compute dtype, else
   // CacheOptions::kv_bits' values (GGUF block formats: 32, f32, which keeps llama.cpp's greedy tokens).
   int kv_bits = 0;

@@ -1,12 +1,18 @@
-// CudaModel internals shared by its weight upload (cuda_weights.cpp) and forward pass (cuda_model.cpp).
+// CudaModel and its internals: weight upload (cuda_weights.cpp), forward pass and decode (cuda_model.cpp),
+// batched decode steps (cuda_decode_batch.cpp).
 #pragma once
+#include <algorithm>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_ops.h"
 #include "backends/cuda/kernels.h"
 #include "model/rope_utils.h"
 #include "runtime/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_sequence.h"
 
 namespace cpplm::cuda {
 
@@ -47,5 +53,126 @@ struct DevWeights {
 // Uploads the bound weights of `m` (host mmap) or, when m is null, fills random ones of `dtype`.
 DevWeights upload_weights(const CudaContext& ctx, const ModelArgs& args, const Model* m, DType dtype, uint64_t seed,
                           const std::function<void(size_t, size_t)>& progress);
+
+// The Llama forward pass on one GPU over a batch of sequences, graph-replayed decode of one, and
+// batched decode steps.
+class CudaModel : public LanguageModel {
+ public:
+  CudaModel(const ModelArgs& args, const Rope& rope, const Model* m, DType dtype, uint64_t seed, const CudaOptions& o)
+      : args_(args), rope_(rope), opt_(o), ctx_(o.device), dtype_(dtype) {
+    w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
+    opt_.progress = nullptr;  // the caller's callback need not outlive the construction
+    const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
+    qd_ = args_.num_attention_heads * D;
+    kd_ = args_.num_key_value_heads * D;
+    ld_ = qd_ + 2 * kd_;
+    gemv_reserve_smem(std::max({H, I, qd_}), H);
+    // Decode workspace (fixed addresses: the captured graph refers to them).
+    d_x_ = DeviceBuffer(H * sizeof(float));
+    d_qkv_ = DeviceBuffer(ld_ * sizeof(float));
+    d_attn_ = DeviceBuffer(qd_ * sizeof(float));
+    d_act_ = DeviceBuffer(I * sizeof(float));
+    d_logits_ = DeviceBuffer(static_cast<size_t>(args_.vocab_size) * sizeof(float));
+    d_partial_ =
+        DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * kMaxAttnSplits * attn_partial_stride(D) * sizeof(float));
+    d_counters_ = DeviceBuffer(static_cast<size_t>(args_.num_attention_heads) * sizeof(int));
+    memset_async(ctx_, d_counters_.data(), d_counters_.size());
+    step_bytes_ = 2 * sizeof(int32_t) + D * sizeof(float);   // token, offset, cos[D/2], sin[D/2]
+    d_step_ = DeviceBuffer(step_bytes_ + sizeof(uint64_t));  // then the greedy token (argmax key)
+    pinned_ = std::make_unique<PinnedBuffer>(step_bytes_ + sizeof(uint64_t));
+    fused_argmax_ = !w_.lm_head.bias && (w_.lm_head.bits || H % 8 == 0);  // gemv: 16-byte rows
+    // Every layer's o_proj (quantization may be set per module).
+    o_proj_merges_ = std::all_of(w_.layers.begin(), w_.layers.end(),
+                                 [](const DevLayer& L) { return gemv_merges_partials(L.o.t, L.o.bits, L.o.in); });
+    std::string name = ctx_.props().name;
+    device_ = "cuda:" + std::to_string(o.device) + " (" + name + ")";
+  }
+
+  const ModelArgs& args() const override { return args_; }
+  std::string device() const override { return device_; }
+
+  std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
+    CacheOptions o = opts;
+    if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
+    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
+  }
+
+  std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
+  int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
+  // Float weights only: quantized ones would be dequantized for every step's GEMMs.
+  int max_decode_batch() const override { return w_.layers.empty() || w_.layers[0].qkv.bits ? 0 : opt_.decode_batch_rows; }
+  void decode_batch(std::span<DecodeRow> rows) override;  // cuda_decode_batch.cpp
+
+  const CudaContext& context() const { return ctx_; }
+  CudaMemory memory() const {
+    size_t ws = 0;
+    for (const DeviceBuffer* b : {&d_x_, &d_qkv_,  &d_attn_, &d_act_,  &d_logits_,  &d_partial_,  &d_counters_, &d_step_,
+                                  &x_,   &hn_,     &hf_,     &qkv_,    &attn_,      &gu_,         &act_,        &tables_,
+                                  &ids_, &logits_, &deq_,    &b_seqs_, &b_partial_, &b_counters_, &d_batch_ids_})
+      ws += b->size();
+    return {w_.bytes, ws};
+  }
+
+ private:
+  struct Seq {
+    int start, n;
+    CudaSequence* s;
+  };
+  // Attention of layer i for n tokens of sequence s (q, k, v in qkv rows, ld apart): the model's
+  // heads and the sequence's plan for this layer (window, sinks, scale) and cache.
+  AttnArgs layer_attention(int i, const CudaSequence& s, const float* qkv, int n, const int* offset, float* out) const {
+    const LayerPlan& l = s.plan().layers[i];
+    AttnArgs a;
+    a.qkv = qkv;
+    a.n = n;
+    a.ld = ld_;
+    a.num_heads = args_.num_attention_heads;
+    a.num_kv_heads = args_.num_key_value_heads;
+    a.head_dim = args_.head_dim;
+    a.window = l.window;
+    a.keep = l.keep;
+    a.scale = l.scale;
+    a.cache = s.layer(i);
+    a.offset = offset;
+    a.out = out;
+    return a;
+  }
+  void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
+  // Checks the batch, makes room in every cache for its new tokens, and uploads the token ids
+  // (ids_) and tables_: RoPE cos [total, D/2], then sin, then each sequence's offset. Returns the
+  // sequences' rows; *total: the tokens of all.
+  std::vector<Seq> prepare(std::span<const SequenceTokens> batch, int* total);
+  // Embeds ids_ (`total` tokens) into x_ and runs every layer over n >= total rows (rows from total:
+  // zeros, so that GEMMs take a fixed shape); attend(layer) fills attn_'s first total rows from qkv_
+  // (and extends the caches). use_gemm: projections through cuBLAS GEMMs, else the f32 GEMV.
+  void run_layers(int total, int n, bool use_gemm, const std::function<void(int)>& attend);
+  // forward's attention for one sequence's chunk at layer li (RoPE, K/V append, attention).
+  void attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm);
+  // The final norm and lm_head of `rows` rows of x_ (row i at x_ row at[i]) into logits_ [rows, vocab].
+  void logits(const std::vector<int>& at, bool use_gemm);
+  void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
+  void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
+  int32_t* step_ids() const { return d_step_.as<int32_t>(); }
+
+  ModelArgs args_;
+  Rope rope_;
+  CudaOptions opt_;
+  CudaContext ctx_;
+  DType dtype_;  // the model's float dtype (the plan's default K/V storage)
+  DevWeights w_;
+  int qd_ = 0, kd_ = 0, ld_ = 0;
+  bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
+  bool o_proj_merges_ = false;  // decode: the o_proj GEMV can merge attention's split partials
+  std::string device_;
+  // decode
+  DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
+  size_t step_bytes_ = 0;
+  std::unique_ptr<PinnedBuffer> pinned_;
+  // forward (grown on demand)
+  DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
+  DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
+  // batched decode steps: the sequences' DecodeSeq [layers][batch], split partials and counters (zero between steps)
+  DeviceBuffer b_seqs_, b_partial_, b_counters_, d_batch_ids_;
+};
 
 }  // namespace cpplm::cuda

@@ -1,0 +1,122 @@
+// CudaModel::decode_batch: one decode step of up to decode_batch_rows sequences. The projections run
+// as tensor-core GEMMs of exactly decode_batch_rows rows (rows past the batch are zeros), attention
+// as one launch of the grouped decode kernel per K/V storage type over every sequence's own cache
+// (its splits set by its own length), and the greedy tokens are picked on the device, so a step
+// copies back one id per row (and the logits of rows sampled on the host). Nothing a row computes
+// depends on the other rows: a sequence's tokens are the same whatever else runs beside it.
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/cuda/cuda_model_impl.h"
+
+namespace cpplm::cuda {
+
+void CudaModel::decode_batch(std::span<DecodeRow> rows) {
+  if (rows.empty()) return;
+  const int R = opt_.decode_batch_rows;
+  CPPLM_CHECK(R >= 1 && static_cast<int>(rows.size()) <= R, "decode_batch: more rows than CudaOptions::decode_batch_rows");
+  const int B = static_cast<int>(rows.size()), V = args_.vocab_size, D = args_.head_dim, NL = args_.num_hidden_layers;
+  const int half = D / 2;
+  std::vector<SequenceTokens> in(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) in[i] = {{&rows[i].token, 1}, rows[i].state};
+  int total = 0;
+  const std::vector<Seq> seqs = prepare(in, &total);
+  // Sequences by K/V storage type: one attention launch each (rows in batch order within it).
+  std::vector<DType> types;
+  for (const Seq& q : seqs)
+    if (std::find(types.begin(), types.end(), q.s->kv_type()) == types.end()) types.push_back(q.s->kv_type());
+  const bool grouped = std::all_of(types.begin(), types.end(), [&](DType t) {
+    return attention_decode_grouped(D, args_.num_attention_heads, args_.num_key_value_heads, t);
+  });
+  std::vector<DecodeSeq> table;  // [layer][sequences of type 0, then of type 1, ...]
+  std::vector<int> type_start, type_splits;
+  if (grouped) {
+    table.resize(static_cast<size_t>(NL) * B);
+    int i = 0;
+    for (DType t : types) {
+      type_start.push_back(i);
+      int most = 1;
+      for (int b = 0; b < B; ++b) {
+        CudaSequence& s = *seqs[b].s;
+        if (s.kv_type() != t) continue;
+        const int splits = attention_decode_batch_splits(s.offset() + 1);
+        most = std::max(most, splits);
+        for (int li = 0; li < NL; ++li) {
+          const LayerPlan& l = s.plan().layers[li];
+          DecodeSeq& e = table[static_cast<size_t>(li) * B + i];
+          e.cache = s.layer(li);
+          e.offset = s.offset();
+          e.window = l.window;
+          e.keep = l.keep;
+          e.splits = splits;
+          e.row = b;
+        }
+        ++i;
+      }
+      type_splits.push_back(most);
+    }
+    type_start.push_back(B);
+    b_seqs_.ensure(table.size() * sizeof(DecodeSeq));
+    copy_to_device_async(ctx_, b_seqs_.data(), table.data(), table.size() * sizeof(DecodeSeq));
+    b_partial_.ensure(static_cast<size_t>(B) * args_.num_attention_heads * kMaxAttnSplits * attn_partial_stride(D) * 4);
+    const size_t counters = static_cast<size_t>(B) * args_.num_key_value_heads * sizeof(int);
+    if (b_counters_.size() < counters) {  // the kernel leaves them zero
+      b_counters_ = DeviceBuffer(counters);
+      memset_async(ctx_, b_counters_.data(), counters);
+    }
+  }
+  run_layers(total, R, /*use_gemm=*/true, [&](int li) {
+    if (!grouped) {  // shapes the grouped kernel does not take: each sequence's own launch
+      for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, /*use_gemm=*/true);
+      return;
+    }
+    for (size_t ti = 0; ti < types.size(); ++ti) {
+      const int first = type_start[ti], count = type_start[ti + 1] - first;
+      AttnArgs a = layer_attention(li, *seqs[0].s, qkv_.as<float>(), /*n=*/1, nullptr, attn_.as<float>());
+      a.seqs = b_seqs_.as<DecodeSeq>() + static_cast<size_t>(li) * B + first;
+      a.batch = count;
+      a.splits = type_splits[ti];
+      a.partial = b_partial_.as<float>();
+      a.counters = b_counters_.as<int>();
+      a.rope_cos = tables_.as<float>();
+      a.rope_sin = a.rope_cos + static_cast<size_t>(total) * half;
+      a.rope_traditional = rope_.traditional();
+      attention(ctx_, a, types[ti]);
+    }
+  });
+  for (const Seq& q : seqs) q.s->offset_ += 1;
+  std::vector<int> at(R);
+  for (int b = 0; b < R; ++b) at[b] = b;
+  logits(at, /*use_gemm=*/true);
+  // Greedy tokens of every row on the device; the logits of rows sampled (or scored) on the host.
+  d_batch_ids_.ensure(static_cast<size_t>(B) * sizeof(int32_t));
+  argmax(ctx_, logits_.as<float>(), V, d_batch_ids_.as<int32_t>(), B);
+  std::vector<int32_t> ids(B);
+  copy_to_host_async(ctx_, ids.data(), d_batch_ids_.data(), ids.size() * sizeof(int32_t));
+  std::vector<std::vector<float>> host(B);
+  for (int b = 0; b < B; ++b) {
+    const DecodeRow& r = rows[b];
+    if (r.sampler->plain_greedy() && r.logprobs == nullptr) continue;
+    host[b].resize(V);
+    copy_to_host_async(ctx_, host[b].data(), logits_.as<float>() + static_cast<size_t>(b) * V, static_cast<size_t>(V) * 4);
+  }
+  ctx_.sync();
+  for (int b = 0; b < B; ++b) {
+    DecodeRow& r = rows[b];
+    r.non_finite = false;
+    if (host[b].empty()) {
+      r.next = ids[b];
+      r.sampler->accept(r.next);
+      continue;
+    }
+    try {
+      check_finite(host[b]);
+      r.next = r.sampler->sample(host[b], r.logprobs, r.top_logprobs);
+    } catch (const NonFiniteLogits&) {
+      r.next = -1;
+      r.non_finite = true;
+    }
+  }
+}
+
+}  // namespace cpplm::cuda

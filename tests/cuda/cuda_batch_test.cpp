@@ -1,0 +1,174 @@
+// Batched decode steps on the GPU (CudaModel::decode_batch, what the server runs): a sequence gets
+// the same logits whatever else its step holds (alone, beside others, in any row, beside rings and
+// 8-bit caches), and greedy tokens equal those of decode() alone on every hf-reference fixture and
+// the bundled model; the log-probability difference to decode()'s path is printed. Skipped with
+// "skipped: no GPU" without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "../plan_check.h"
+#include "cuda_test_util.h"
+#include "model/llama.h"
+#include "sampling/sampler.h"
+
+namespace cpplm {
+namespace {
+
+std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
+  std::vector<int32_t> t(n);
+  for (int i = 0; i < n; ++i) t[i] = (i * mul + add) % vocab;
+  return t;
+}
+
+// A sequence of the test: its state, greedy sampler, last token and the log-probabilities of its
+// last step.
+struct Lane {
+  std::unique_ptr<SequenceState> state;
+  std::unique_ptr<Sampler> sampler;
+  int32_t token = 0;
+  TokenLogprobs lp;
+};
+
+// Five sequences of different prompt lengths (one a ring of 12 positions, one 8-bit K/V where the
+// head size allows), prefilled alone.
+std::vector<Lane> make_lanes(LanguageModel& m) {
+  const int V = m.args().vocab_size;
+  const bool q8 = m.args().head_dim % 8 == 0;
+  const std::vector<CacheOptions> opts = {{}, {12}, {std::nullopt, q8 ? 8 : 0}, {}, {}};
+  std::vector<Lane> lanes;
+  for (size_t i = 0; i < opts.size(); ++i) {
+    Lane l;
+    l.state = m.make_sequence(opts[i]);
+    l.sampler = std::make_unique<Sampler>(SamplingParams{});
+    const std::vector<int32_t> p =
+        prompt_tokens(3 + 7 * static_cast<int>(i), V, 31 + 6 * static_cast<int>(i), 5 + static_cast<int>(i));
+    run(m, *l.state, p, false);
+    l.token = p.back();
+    lanes.push_back(std::move(l));
+  }
+  return lanes;
+}
+
+// One batched step of lanes[idx...] in that order (every row also asks for its top log-probabilities).
+void step(LanguageModel& m, std::vector<Lane>& lanes, const std::vector<size_t>& idx) {
+  std::vector<DecodeRow> rows;
+  for (size_t i : idx) {
+    DecodeRow r;
+    r.state = lanes[i].state.get();
+    r.token = lanes[i].token;
+    r.sampler = lanes[i].sampler.get();
+    r.logprobs = &lanes[i].lp;
+    r.top_logprobs = 4;
+    rows.push_back(r);
+  }
+  m.decode_batch(rows);
+  for (size_t k = 0; k < idx.size(); ++k) {
+    ASSERT_FALSE(rows[k].non_finite);
+    lanes[idx[k]].token = rows[k].next;
+  }
+}
+
+bool same_logprobs(const TokenLogprobs& a, const TokenLogprobs& b) {
+  if (a.token != b.token || a.logprob != b.logprob || a.top.size() != b.top.size()) return false;
+  for (size_t i = 0; i < a.top.size(); ++i)
+    if (a.top[i] != b.top[i]) return false;
+  return true;
+}
+
+void expect_batch_invariant(LanguageModel& m, const std::string& name) {
+  ASSERT_GE(m.max_decode_batch(), 5) << name;
+  std::vector<Lane> alone = make_lanes(m), together = make_lanes(m);
+  int differ = 0;
+  for (int s = 0; s < 16; ++s) {
+    for (size_t i = 0; i < alone.size(); ++i) step(m, alone, {i});
+    // Rows in a different order each step.
+    std::vector<size_t> idx = {0, 1, 2, 3, 4};
+    std::rotate(idx.begin(), idx.begin() + s % 5, idx.end());
+    if (s % 2) std::reverse(idx.begin(), idx.end());
+    step(m, together, idx);
+    for (size_t i = 0; i < alone.size(); ++i) differ += !same_logprobs(alone[i].lp, together[i].lp);
+  }
+  std::printf("[ %s ] batched decode: %d of 80 rows differ from the same sequence stepped alone\n", name.c_str(), differ);
+  EXPECT_EQ(differ, 0) << name;
+}
+
+// Greedy tokens of the batched step against decode() alone (each going on from decode()'s token),
+// and the largest difference of the top log-probabilities against forward() alone (decode()'s f32 GEMV).
+void expect_same_tokens_as_decode(LanguageModel& m, const std::string& name) {
+  std::vector<Lane> batched = make_lanes(m), single = make_lanes(m);
+  int differ = 0, compared = 0;
+  double worst = 0;
+  for (int s = 0; s < 24; ++s) {
+    // The log-probabilities of decode()'s path for this step (forward() of one token, then a trim back).
+    std::vector<TokenLogprobs> ref(single.size());
+    for (size_t i = 0; i < single.size(); ++i) {
+      Lane& l = single[i];
+      bool rings = false;  // (a ring may not roll back)
+      for (int li = 0; li < m.args().num_hidden_layers; ++li) rings |= l.state->layer_storage(li).max_size > 0;
+      if (!rings) {
+        std::vector<float> logits = run(m, *l.state, std::vector<int32_t>{l.token}, false);
+        l.state->trim_to(l.state->offset() - 1);
+        Sampler probe(SamplingParams{});
+        probe.sample(logits, &ref[i], 4);
+      }
+    }
+    step(m, batched, {0, 1, 2, 3, 4});
+    for (size_t i = 0; i < single.size(); ++i) {
+      Lane& l = single[i];
+      if (!ref[i].top.empty() && l.state->offset() + 1 == batched[i].state->offset()) {
+        for (size_t k = 0; k < std::min(ref[i].top.size(), batched[i].lp.top.size()); ++k)
+          if (ref[i].top[k].first == batched[i].lp.top[k].first)
+            worst = std::max(worst, std::fabs(static_cast<double>(ref[i].top[k].second) - batched[i].lp.top[k].second));
+      }
+      l.token = m.decode(*l.state, l.token, *l.sampler);
+      differ += l.token != batched[i].token;
+      ++compared;
+      batched[i].token = l.token;  // both go on from decode()'s token
+    }
+  }
+  std::printf("[ %s ] batched decode against decode() alone: %d of %d greedy tokens differ; top log-probabilities within %.2e\n",
+              name.c_str(), differ, compared, worst);
+  EXPECT_EQ(differ, 0) << name;
+}
+
+class CudaBatch : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaBatch, RowsDoNotDependOnTheBatch) {
+  SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_model(*Model::load(data_dir() + "/hf-reference/" + GetParam()));
+  expect_batch_invariant(*gpu, GetParam());
+}
+
+TEST_P(CudaBatch, GreedyTokensMatchDecodeAlone) {
+  SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_model(*Model::load(data_dir() + "/hf-reference/" + GetParam()));
+  expect_same_tokens_as_decode(*gpu, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaBatch, ::testing::ValuesIn(test::kPlanFixtures), test::plan_fixture_name);
+
+TEST(CudaBatchModel, BundledModel) {
+  SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"));
+  expect_batch_invariant(*gpu, "llama-6m");
+  expect_same_tokens_as_decode(*gpu, "llama-6m");
+}
+
+// Rows past decode_batch_rows are refused; with it 0 the model has no batched step (rows decode one by one).
+TEST(CudaBatchModel, Limits) {
+  SKIP_WITHOUT_GPU();
+  CudaOptions o;
+  o.decode_batch_rows = 2;
+  auto gpu = make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"), o);
+  std::vector<Lane> lanes = make_lanes(*gpu);
+  EXPECT_THROW(step(*gpu, lanes, {0, 1, 2}), Error);
+  o.decode_batch_rows = 0;
+  EXPECT_EQ(make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"), o)->max_decode_batch(), 0);
+}
+
+}  // namespace
+}  // namespace cpplm
