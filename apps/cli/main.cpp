@@ -16,6 +16,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"generate", cpplm::cli::cmd_generate, "generate text (or token ids) with a model"},
+    {"cache-prompt", cpplm::cli::cmd_cache_prompt, "run a prompt and save its K/V for `generate --prompt-cache-file`"},
     {"chat", cpplm::cli::cmd_chat, "chat interactively (one message per line on stdin)"},
     {"perplexity", cpplm::cli::cmd_perplexity, "perplexity of a text file"},
     {"tokenize", cpplm::cli::cmd_tokenize, "print the token ids of a text"},

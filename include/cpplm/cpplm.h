@@ -113,6 +113,18 @@ class CPPLM_API Engine {
   // Forgets the cached conversation.
   void reset();
 
+  // Prompt cache files (mlx-lm's cache_prompt and --prompt-cache-file). save_prompt_cache runs
+  // `prompt` through the model (config: max_kv_size, kv_bits, on_prefill_progress; nothing is
+  // generated) and writes its K/V and tokens to `path` (safetensors). Throws std::runtime_error
+  // naming the file (unwritable, or a ring that dropped positions: a cache bounded below the prompt).
+  void save_prompt_cache(const std::string& path, const std::vector<int32_t>& prompt, const GenerationConfig& config);
+  // The tokens a prompt cache file holds, once it was checked against this model (its shape).
+  std::vector<int32_t> prompt_cache_tokens(const std::string& path) const;
+  // generate_tokens() starting from the K/V of a prompt cache file: `prompt` begins with the file's
+  // tokens (prompt_cache_tokens) and goes on with new ones; only those run before generation.
+  GenerationResult generate_from_prompt_cache(const std::string& path, const std::vector<int32_t>& prompt,
+                                              const GenerationConfig& config, const TextCallback& on_text = {});
+
   // Perplexity of `text` in non-overlapping windows of `context` tokens, each starting with BOS
   // (every token after the first of a window is scored). progress(done, total) after each window.
   // Windows longer than context_length() are run, with a warning; NaN or infinite logits throw.

@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "runtime/generate.h"
 #include "runtime/perplexity.h"
+#include "runtime/prompt_cache_file.h"
 #include "runtime/threads.h"
 #include "tokenizer/jinja/chat_template.h"
 #include "tokenizer/stop_matcher.h"
@@ -163,6 +164,31 @@ GenerationResult Engine::chat(const std::vector<Message>& conversation, const Ge
   // The rendered template carries its own BOS text, so no special tokens are added again.
   const std::vector<int32_t> ids = encode(apply_chat_template(conversation, true), /*add_special_tokens=*/false);
   return impl_->run(impl_->chat_prompt, ids, config, on_text, impl_->chat_context_warned);
+}
+
+void Engine::save_prompt_cache(const std::string& path, const std::vector<int32_t>& prompt, const GenerationConfig& config) {
+  GenerateOptions opts;
+  opts.max_tokens = 0;  // the prompt only
+  opts.max_kv_size = config.max_kv_size;
+  opts.kv_bits = config.kv_bits;
+  opts.prefill_progress = config.on_prefill_progress;
+  PromptCache pc;
+  cpplm::generate(*impl_->model, pc, prompt, opts);
+  cpplm::save_prompt_cache(path, *impl_->model, pc);
+}
+
+std::vector<int32_t> Engine::prompt_cache_tokens(const std::string& path) const {
+  return prompt_cache_file_tokens(path, impl_->model->args());
+}
+
+GenerationResult Engine::generate_from_prompt_cache(const std::string& path, const std::vector<int32_t>& prompt,
+                                                    const GenerationConfig& config, const TextCallback& on_text) {
+  PromptCache pc = load_prompt_cache(path, *impl_->model, {config.max_kv_size, config.kv_bits});
+  if (prompt.size() < pc.tokens.size() || !std::equal(pc.tokens.begin(), pc.tokens.end(), prompt.begin()))
+    throw Error(path + ": the prompt does not begin with the " + std::to_string(pc.tokens.size()) +
+                " tokens this prompt cache holds");
+  bool context_warned = false;
+  return impl_->run(pc, prompt, config, on_text, context_warned);
 }
 
 PerplexityStats Engine::perplexity(const std::string& text, int context, const std::function<void(int, int)>& progress) {

@@ -21,6 +21,8 @@ class CpuSequence : public SequenceState {
     const KVCache& c = *cache.layers.at(layer);
     return {c.type(), c.max_size(), c.keep()};
   }
+  void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const override;
+  void append_layer(int layer, const float* k, const float* v, int n) override;
   SequenceCache cache;
 };
 

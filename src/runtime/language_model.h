@@ -34,6 +34,12 @@ class SequenceState {
     int max_size, keep;
   };
   virtual LayerStorage layer_storage(int layer) const = 0;
+  // Prompt cache files (runtime/prompt_cache_file.h): layer `layer`'s keys and values of positions
+  // [0, offset()) as f32 [offset, kv_heads, head_dim] each (8-bit codes dequantized); and appending
+  // n positions of that layout to a layer (every layer the same n, from offset() 0). Throw Error
+  // where the device cannot, or a ring no longer holds every position.
+  virtual void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const;
+  virtual void append_layer(int layer, const float* k, const float* v, int n);
 };
 
 struct SequenceTokens {

@@ -6,8 +6,6 @@
 
 namespace cpplm {
 
-void LanguageModel::decode_batch(std::span<DecodeRow>) { throw Error(device() + " has no batched decode step"); }
-
 void step_batch(LanguageModel& model, std::span<DecodeRow> rows) {
   if (const size_t most = static_cast<size_t>(model.max_decode_batch()); most >= 1) {
     for (size_t i = 0; i < rows.size(); i += most) model.decode_batch(rows.subspan(i, std::min(most, rows.size() - i)));

@@ -98,9 +98,13 @@ void expect_batch_invariant(LanguageModel& m, const std::string& name) {
 
 // Greedy tokens of the batched step against decode() alone (each going on from decode()'s token),
 // and the largest difference of the top log-probabilities against forward() alone (decode()'s f32 GEMV).
+// The batched step rounds activations to the weight dtype (as transformers does in bf16): on bf16
+// models its log-probabilities move by up to about 5e-2, so a token may flip where decode()'s two
+// best are closer than kTie (seen once in 120 on sharded-gqa-bf16); elsewhere tokens must match.
+constexpr double kTie = 0.1;
 void expect_same_tokens_as_decode(LanguageModel& m, const std::string& name) {
   std::vector<Lane> batched = make_lanes(m), single = make_lanes(m);
-  int differ = 0, compared = 0;
+  int differ = 0, compared = 0, near_ties = 0;
   double worst = 0;
   for (int s = 0; s < 24; ++s) {
     // The log-probabilities of decode()'s path for this step (forward() of one token, then a trim back).
@@ -125,14 +129,22 @@ void expect_same_tokens_as_decode(LanguageModel& m, const std::string& name) {
             worst = std::max(worst, std::fabs(static_cast<double>(ref[i].top[k].second) - batched[i].lp.top[k].second));
       }
       l.token = m.decode(*l.state, l.token, *l.sampler);
-      differ += l.token != batched[i].token;
+      if (l.token != batched[i].token) {
+        ++differ;
+        // Only a near tie may flip: decode()'s two best tokens within the rounding's reach.
+        const auto& t = ref[i].top;
+        const double margin = t.size() >= 2 ? t[0].second - t[1].second : 1e9;
+        near_ties += margin <= kTie;
+        std::printf("[ %s ] row %zu step %d: decode() picks %d, the batched step %d (decode()'s top-2 margin %.2e)\n",
+                    name.c_str(), i, s, l.token, batched[i].token, margin);
+      }
       ++compared;
       batched[i].token = l.token;  // both go on from decode()'s token
     }
   }
   std::printf("[ %s ] batched decode against decode() alone: %d of %d greedy tokens differ; top log-probabilities within %.2e\n",
               name.c_str(), differ, compared, worst);
-  EXPECT_EQ(differ, 0) << name;
+  EXPECT_EQ(differ, near_ties) << name << ": a greedy token flipped where decode()'s choice was not a near tie";
 }
 
 class CudaBatch : public ::testing::TestWithParam<std::string> {};

@@ -94,7 +94,9 @@ class CudaModel : public LanguageModel {
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
     CacheOptions o = opts;
     if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
-    return std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
+    auto s = std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
+    s->set_context(&ctx_);
+    return s;
   }
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;

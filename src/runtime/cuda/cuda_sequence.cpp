@@ -2,6 +2,8 @@
 #include "runtime/cuda/cuda_sequence.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "model/cache.h"
 
@@ -77,6 +79,79 @@ void CudaSequence::ensure(const CudaContext& ctx, int need) {
   layers_ = std::move(nl);
   cap_ = cap;
   ++generation_;
+}
+
+void CudaSequence::read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const {
+  const int n = offset_, d = d_;
+  const LayerPlan& lp = plan_.layers.at(layer);
+  if (lp.max_size && n > lp.max_size)
+    throw Error("layer " + std::to_string(layer) + " keeps only its last " + std::to_string(lp.max_size) +
+                " positions (a sliding window or --max-kv-size), not all " + std::to_string(n));
+  k.assign(static_cast<size_t>(n) * kvh_ * d, 0.0f);
+  v.assign(k.size(), 0.0f);
+  if (n == 0) return;
+  CPPLM_CHECK(ctx_ != nullptr, "CudaSequence without its context");
+  const KvLayer& l = layers_.at(layer);
+  const size_t cb = code_bytes(), ng = group_ ? d / group_ : 0;
+  for (int which = 0; which < 2; ++which) {
+    // The first n rows of each kv head (no ring has wrapped: n <= max_size).
+    std::vector<char> codes(static_cast<size_t>(kvh_) * n * cb);
+    std::vector<float2> sb(static_cast<size_t>(kvh_) * n * ng);
+    for (int h = 0; h < kvh_; ++h) {
+      const size_t row0 = static_cast<size_t>(h) * l.capacity;
+      copy_to_host_async(*ctx_, codes.data() + h * n * cb, static_cast<const char*>(which ? l.v : l.k) + row0 * cb, n * cb);
+      if (ng) copy_to_host_async(*ctx_, sb.data() + h * n * ng, (which ? l.vsb : l.ksb) + row0 * ng, n * ng * sizeof(float2));
+    }
+    ctx_->sync();
+    float* out = (which ? v : k).data();
+    for (int h = 0; h < kvh_; ++h)
+      for (int p = 0; p < n; ++p) {
+        const char* row = codes.data() + (static_cast<size_t>(h) * n + p) * cb;
+        float* o = out + (static_cast<size_t>(p) * kvh_ + h) * d;
+        for (int e = 0; e < d; ++e) {
+          switch (kv_t_) {
+            case DType::F32: std::memcpy(&o[e], row + 4 * e, 4); break;
+            case DType::BF16:
+            case DType::F16: {
+              uint16_t u;
+              std::memcpy(&u, row + 2 * e, 2);
+              o[e] = kv_t_ == DType::BF16 ? bf16_to_f32(u) : f16_to_f32(u);
+              break;
+            }
+            default: {
+              const float2 s = sb[(static_cast<size_t>(h) * n + p) * ng + e / group_];
+              o[e] = std::fma(s.x, static_cast<float>(static_cast<uint8_t>(row[e])), s.y);
+            }
+          }
+        }
+      }
+  }
+}
+
+void CudaSequence::append_layer(int layer, const float* k, const float* v, int n) {
+  CPPLM_CHECK(ctx_ != nullptr, "CudaSequence without its context");
+  if (offset_ != 0) throw Error("a prompt cache loads into an empty sequence");
+  const LayerPlan& lp = plan_.layers.at(layer);
+  if (lp.max_size && n > lp.max_size)
+    throw Error("layer " + std::to_string(layer) + " keeps " + std::to_string(lp.max_size) +
+                " positions (a sliding window or --max-kv-size) and the GPU loads no more; the prompt cache holds " +
+                std::to_string(n));
+  if (n <= 0) return;
+  ensure(*ctx_, n);
+  // Rows [n, k | v] f32 in, then the K/V append kernel rounds or quantizes them into the cache.
+  const size_t kd = static_cast<size_t>(kvh_) * d_;
+  std::vector<float> rows(static_cast<size_t>(n) * 2 * kd);
+  for (int p = 0; p < n; ++p) {
+    std::memcpy(rows.data() + p * 2 * kd, k + p * kd, kd * sizeof(float));
+    std::memcpy(rows.data() + p * 2 * kd + kd, v + p * kd, kd * sizeof(float));
+  }
+  DeviceBuffer buf(rows.size() * sizeof(float)), off(sizeof(int));
+  copy_to_device_async(*ctx_, buf.data(), rows.data(), rows.size() * sizeof(float));
+  memset_async(*ctx_, off.data(), sizeof(int));
+  kv_append(*ctx_, buf.as<float>(), n, static_cast<int>(2 * kd), 0, static_cast<int>(kd), kvh_, d_, layers_.at(layer),
+            off.as<int>(), kv_t_);
+  ctx_->sync();
+  if (++loaded_layers_ == static_cast<int>(plan_.layers.size())) offset_ = n, loaded_layers_ = 0;
 }
 
 void CudaSequence::fill_random(const CudaContext& ctx, int offset, uint64_t seed) {

@@ -36,6 +36,12 @@ class CudaSequence : public SequenceState {
   LayerStorage layer_storage(int layer) const override;
   DType kv_type() const { return kv_t_; }
 
+  // Prompt cache files (SequenceState): the device's rows converted on the host. Loading needs the
+  // context the sequence's model runs on (set_context); a ring layer takes at most its size.
+  void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const override;
+  void append_layer(int layer, const float* k, const float* v, int n) override;
+  void set_context(const CudaContext* ctx) { ctx_ = ctx; }
+
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need);
   // Sets `offset` positions of random keys/values (benchmarks at long context without a prefill).
@@ -65,6 +71,8 @@ class CudaSequence : public SequenceState {
   size_t sb_bytes() const { return group_ ? static_cast<size_t>(d_ / group_) * sizeof(float2) : 0; }
   size_t row_bytes() const { return code_bytes() + sb_bytes(); }
   uint64_t generation_ = 0;
+  const CudaContext* ctx_ = nullptr;
+  int loaded_layers_ = 0;  // append_layer: layers loaded so far (offset_ moves when all are)
   DeviceBuffer kv_;
   std::vector<KvLayer> layers_;
 };
