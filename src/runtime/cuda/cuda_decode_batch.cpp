@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "runtime/cuda/cuda_model_impl.h"
 
 namespace cpplm::cuda {
@@ -93,30 +94,39 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   argmax(ctx_, logits_.as<float>(), V, d_batch_ids_.as<int32_t>(), B);
   std::vector<int32_t> ids(B);
   copy_to_host_async(ctx_, ids.data(), d_batch_ids_.data(), ids.size() * sizeof(int32_t));
-  std::vector<std::vector<float>> host(B);
-  for (int b = 0; b < B; ++b) {
-    const DecodeRow& r = rows[b];
-    if (r.sampler->plain_greedy() && r.logprobs == nullptr) continue;
-    host[b].resize(V);
-    copy_to_host_async(ctx_, host[b].data(), logits_.as<float>() + static_cast<size_t>(b) * V, static_cast<size_t>(V) * 4);
+  std::vector<int> host;  // rows sampled on the host, their logits into pinned memory
+  for (int b = 0; b < B; ++b)
+    if (!rows[b].sampler->plain_greedy() || rows[b].logprobs != nullptr) host.push_back(b);
+  const size_t row_bytes = static_cast<size_t>(V) * sizeof(float);
+  if (!host.empty() && (!h_logits_ || h_logits_bytes_ < host.size() * row_bytes)) {
+    h_logits_bytes_ = std::max(host.size(), static_cast<size_t>(8)) * row_bytes;
+    h_logits_ = std::make_unique<PinnedBuffer>(h_logits_bytes_);
   }
+  float* hl = host.empty() ? nullptr : static_cast<float*>(h_logits_->data());
+  for (size_t k = 0; k < host.size(); ++k)
+    copy_to_host_async(ctx_, hl + k * V, logits_.as<float>() + static_cast<size_t>(host[k]) * V, row_bytes);
   ctx_.sync();
   for (int b = 0; b < B; ++b) {
     DecodeRow& r = rows[b];
     r.non_finite = false;
-    if (host[b].empty()) {
-      r.next = ids[b];
-      r.sampler->accept(r.next);
-      continue;
-    }
-    try {
-      check_finite(host[b]);
-      r.next = r.sampler->sample(host[b], r.logprobs, r.top_logprobs);
-    } catch (const NonFiniteLogits&) {
-      r.next = -1;
-      r.non_finite = true;
-    }
+    if (std::find(host.begin(), host.end(), b) != host.end()) continue;
+    r.next = ids[b];
+    r.sampler->accept(r.next);
   }
+  // Each row has its own sampler (RNG, penalties): rows sample in parallel, each as it would alone.
+  parallel_for(static_cast<int64_t>(host.size()), 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      DecodeRow& r = rows[host[k]];
+      std::span<float> logits(hl + k * V, static_cast<size_t>(V));
+      try {
+        check_finite(logits);
+        r.next = r.sampler->sample(logits, r.logprobs, r.top_logprobs);
+      } catch (const NonFiniteLogits&) {
+        r.next = -1;
+        r.non_finite = true;
+      }
+    }
+  });
 }
 
 }  // namespace cpplm::cuda

@@ -175,6 +175,8 @@ class CudaModel : public LanguageModel {
   DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
   // batched decode steps: the sequences' DecodeSeq [layers][batch], split partials and counters (zero between steps)
   DeviceBuffer b_seqs_, b_partial_, b_counters_, d_batch_ids_;
+  std::unique_ptr<PinnedBuffer> h_logits_;  // logits of rows sampled on the host
+  size_t h_logits_bytes_ = 0;
 };
 
 }  // namespace cpplm::cuda
