@@ -35,6 +35,15 @@ std::vector<int32_t> parse_ids(const std::string& s) {
   return ids;
 }
 
+// The prompt's token ids (--prompt-tokens; none for text), after reading --prompt - from stdin.
+std::vector<int32_t> read_prompt(std::string& prompt, const std::string& prompt_tokens) {
+  if (prompt.empty() && prompt_tokens.empty())
+    throw CLI::ValidationError("--prompt", "give a prompt with --prompt TEXT (or - for stdin) or --prompt-tokens IDS");
+  const std::vector<int32_t> ids = prompt_tokens.empty() ? std::vector<int32_t>{} : parse_ids(prompt_tokens);
+  if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+  return ids;
+}
+
 // Marks where a prompt cache ends in a rendered chat template: a cached prompt is the rendering up
 // to the end of the user's text (mlx-lm's continue_final_message), and a prompt that continues it
 // is the rendering from the start of the user's text.
@@ -84,10 +93,7 @@ int cmd_generate(int argc, char** argv) {
                  "the same user message)");
   return run(app, argc, argv, [&]() {
     check_model_dir(o.model);
-    if (prompt.empty() && prompt_tokens.empty())
-      throw CLI::ValidationError("--prompt", "give a prompt with --prompt TEXT (or - for stdin) or --prompt-tokens IDS");
-    const std::vector<int32_t> ids = prompt_tokens.empty() ? std::vector<int32_t>{} : parse_ids(prompt_tokens);
-    if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+    const std::vector<int32_t> ids = read_prompt(prompt, prompt_tokens);
 
     o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm generate: warning: %s\n", w.c_str()); };
     if (!json) show_progress_on_terminal(o);
@@ -161,10 +167,7 @@ int cmd_cache_prompt(int argc, char** argv) {
   app.add_option("--prompt-cache-file", cache_file, "the file to write (safetensors)")->required();
   return run(app, argc, argv, [&]() {
     check_model_dir(o.model);
-    if (prompt.empty() && prompt_tokens.empty())
-      throw CLI::ValidationError("--prompt", "give a prompt with --prompt TEXT (or - for stdin) or --prompt-tokens IDS");
-    const std::vector<int32_t> ids = prompt_tokens.empty() ? std::vector<int32_t>{} : parse_ids(prompt_tokens);
-    if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+    const std::vector<int32_t> ids = read_prompt(prompt, prompt_tokens);
     o.load.on_warning = [](const std::string& w) { std::fprintf(stderr, "cpplm cache-prompt: warning: %s\n", w.c_str()); };
     show_progress_on_terminal(o);
     auto engine = Engine::load(o.model, o.load);

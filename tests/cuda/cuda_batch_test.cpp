@@ -18,12 +18,6 @@
 namespace cpplm {
 namespace {
 
-std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
-  std::vector<int32_t> t(n);
-  for (int i = 0; i < n; ++i) t[i] = (i * mul + add) % vocab;
-  return t;
-}
-
 // A sequence of the test: its state, greedy sampler, last token and the log-probabilities of its
 // last step.
 struct Lane {

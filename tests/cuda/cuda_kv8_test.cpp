@@ -16,12 +16,6 @@
 namespace cpplm {
 namespace {
 
-std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
-  std::vector<int32_t> t(n);
-  for (int i = 0; i < n; ++i) t[i] = (i * mul + add) % vocab;
-  return t;
-}
-
 // Prefill in two chunks (the second over cached 8-bit rows), then `steps` greedy decode steps,
 // both going on from the CPU's token; ring caches when max_kv is set. The two devices' keys and values
 // differ by f32 rounding (summation order) before they are quantized, so a value at a code boundary

@@ -40,6 +40,13 @@ inline double rel_err(const std::vector<float>& a, const std::vector<float>& ref
   return std::sqrt(num / (den > 0 ? den : 1));
 }
 
+// n prompt tokens (i * mul + add) % vocab.
+inline std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
+  std::vector<int32_t> t(n);
+  for (int i = 0; i < n; ++i) t[i] = (i * mul + add) % vocab;
+  return t;
+}
+
 // Logits of one forward call of m over toks on sequence s (every row when all, else the last).
 inline std::vector<float> run(LanguageModel& m, SequenceState& s, std::span<const int32_t> toks, bool all) {
   SequenceTokens in{toks, &s};
