@@ -39,6 +39,9 @@ class SequenceState {
   // n positions of that layout to a layer (every layer the same n, from offset() 0). Throw Error
   // where the device cannot, or a ring no longer holds every position.
   virtual void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const;
+  // A hint: the sequence will hold at most `positions` tokens, so a device may allocate them at
+  // once (no copies as it grows, and the memory the server budgeted for it). Growing past it works.
+  virtual void reserve(int /*positions*/) {}
   virtual void append_layer(int layer, const float* k, const float* v, int n);
 };
 

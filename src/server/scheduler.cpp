@@ -159,6 +159,7 @@ void Scheduler::admit() {
         }
       }
       if (!s->state) s->state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
+      s->state->reserve(static_cast<int>(per_seq / bytes_per_position_));  // the positions admission counted
       running_.push_back(std::move(s));
     }
     job->progress.prompt_tokens = static_cast<int>(job->prompt.size());

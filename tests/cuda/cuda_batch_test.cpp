@@ -177,5 +177,19 @@ TEST(CudaBatchModel, Limits) {
   EXPECT_EQ(make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"), o)->max_decode_batch(), 0);
 }
 
+// reserve(): the first allocation takes the announced positions (the server's budget per request),
+// and growing past them still works.
+TEST(CudaBatchModel, ReserveAllocatesOnce) {
+  SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"));
+  auto s = gpu->make_sequence({});
+  s->reserve(300);
+  run(*gpu, *s, prompt_tokens(10, gpu->args().vocab_size, 7, 3), false);
+  EXPECT_EQ(s->nbytes(), 300 * s->bytes_per_position());
+  run(*gpu, *s, prompt_tokens(295, gpu->args().vocab_size, 5, 1), false);
+  EXPECT_EQ(s->offset(), 305);
+  EXPECT_GE(s->nbytes(), 305 * s->bytes_per_position());
+}
+
 }  // namespace
 }  // namespace cpplm

@@ -41,7 +41,8 @@ void CudaSequence::ensure(const CudaContext& ctx, int need) {
   const bool any_unbounded = std::any_of(pl.begin(), pl.end(), [](const LayerPlan& l) { return l.max_size == 0; });
   if (kv_.data() && (!any_unbounded || need <= cap_)) return;
   int cap = cap_;
-  if (any_unbounded && need > cap) cap = std::max(need, 2 * cap_), cap = (cap + 255) / 256 * 256;
+  if (any_unbounded && need > cap)
+    cap = need <= reserve_ ? reserve_ : (std::max(need, 2 * cap_) + 255) / 256 * 256;  // as reserved, else doubling
   const size_t cb = code_bytes(), sb = sb_bytes();
   size_t rows = 0;  // per kv head, over the layers
   for (const LayerPlan& l : pl) rows += l.max_size ? l.max_size : cap;

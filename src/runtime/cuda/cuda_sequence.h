@@ -18,7 +18,8 @@ DType kv_device_dtype(KVType t);
 
 // One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V, and
 // for an 8-bit cache (kv_type U8) every layer's (scale, bias) rows after all the codes (KvLayer).
-// Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles.
+// Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles
+// (first the positions reserve() announced, when given).
 class CudaSequence : public SequenceState {
  public:
   CudaSequence(SequencePlan plan, int kv_heads, int head_dim);
@@ -41,6 +42,7 @@ class CudaSequence : public SequenceState {
   void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const override;
   void append_layer(int layer, const float* k, const float* v, int n) override;
   void set_context(const CudaContext* ctx) { ctx_ = ctx; }
+  void reserve(int positions) override { reserve_ = positions; }
 
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need);
@@ -72,7 +74,9 @@ class CudaSequence : public SequenceState {
   size_t row_bytes() const { return code_bytes() + sb_bytes(); }
   uint64_t generation_ = 0;
   const CudaContext* ctx_ = nullptr;
-  int loaded_layers_ = 0;  // append_layer: layers loaded so far (offset_ moves when all are)
+  int loaded_layers_ = 0;
+  int reserve_ = 0;  // reserve(): the first allocation of unbounded layers takes this many positions  // append_layer: layers
+                     // loaded so far (offset_ moves when all are)
   DeviceBuffer kv_;
   std::vector<KvLayer> layers_;
 };
