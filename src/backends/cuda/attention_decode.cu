@@ -1,7 +1,8 @@
 // The decode step's attention (one query token, RoPE and the K/V append fused), GQA-grouped and
 // split-KV: one block per (kv head, key split) serves every query head of the group, so each
 // cached K/V row is read once per step, with 16-byte loads that are all issued up front. At short
-// contexts a kv head's query heads may spread over AttnArgs::head_groups blocks per split.
+// contexts a kv head's query heads may spread over AttnArgs::head_groups blocks per split. A batched
+// decode step (AttnArgs::seqs) runs many sequences in one launch, one grid layer (blockIdx.z) each.
 #include <algorithm>
 #include <type_traits>
 
@@ -13,9 +14,8 @@ namespace {
 constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V each: one 16-byte load)
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
-constexpr size_t kMaxMergeBytes = 80 * 1024;
-constexpr int kDecBatchSplitKeys = 256;  // keys per split of a batched step's sequence (attention_decode_batch_splits)  // split
-                                         // partials that every SM of the o_proj GEMV may read
+constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of the o_proj GEMV may read
+constexpr int kDecBatchSplitKeys = 256;       // keys per split of one sequence of a batched step
 
 // Lanes that share one key row: each loads 16 bytes of it (8 codes of an 8-bit row).
 int kv_vec(DType kv) { return kv == DType::U8 ? 8 : 16 / static_cast<int>(dtype_size(kv)); }
