@@ -39,7 +39,7 @@ TEST(PromptCache, GenerationFromTheFileMatchesTheWholePrompt) {
   cfg.max_tokens = 24;
   for (int kv_bits : {0, 8}) {
     cfg.kv_bits = kv_bits;
-    const std::string path = temp_path("a" + std::to_string(kv_bits));
+    const std::string path = temp_path(kv_bits ? "a8" : "a0");
     e->save_prompt_cache(path, head, cfg);
     EXPECT_EQ(e->prompt_cache_tokens(path), head);
     const cpplm::GenerationResult from_file = e->generate_from_prompt_cache(path, whole, cfg);
