@@ -51,7 +51,9 @@ TEST(CudaPromptCache, SavedAndLoadedSequencesContinueAlike) {
         for (int li = 0; li < gpu->args().num_hidden_layers; ++li) {
           loaded.state->read_layer(li, k1, v1);
           ran->read_layer(li, k2, v2);
-          if (kv_bits != 8) EXPECT_EQ(k1, k2) << "layer " << li;  // 8-bit: requantized from dequantized values
+          if (kv_bits != 8) {  // 8-bit: requantized from dequantized values
+            EXPECT_EQ(k1, k2) << "layer " << li;
+          }
         }
       }
       const auto a = greedy(*gpu, *loaded.state, 5, 16), b = greedy(*gpu, *ran, 5, 16);
@@ -59,7 +61,9 @@ TEST(CudaPromptCache, SavedAndLoadedSequencesContinueAlike) {
       for (size_t i = 0; i < a.size(); ++i) differ += a[i] != b[i];
       std::printf("[ kv_bits %d, saved on the %s ] %d of 16 greedy tokens differ from running the prompt on the GPU\n", kv_bits,
                   saver == gpu.get() ? "GPU" : "CPU", differ);
-      if (saver == gpu.get() && kv_bits != 8) EXPECT_EQ(differ, 0);
+      if (saver == gpu.get() && kv_bits != 8) {
+        EXPECT_EQ(differ, 0);
+      }
     }
   }
   std::filesystem::remove(path);
