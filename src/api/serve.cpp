@@ -17,7 +17,9 @@
 namespace cpplm::tools {
 
 void serve(const ServeRequest& r) {
-  const BenchSpec& spec = r.model;
+  BenchSpec spec = r.model;
+  // One sequence at a time never batches: the single-stream decode step is faster there.
+  if (spec.decode_batch_rows < 0 && r.max_concurrent <= 1) spec.decode_batch_rows = 0;
   server::ServedModel served;
   LoadedModel loaded = load_model(spec);
   served.model = std::move(loaded.lm);
