@@ -111,7 +111,7 @@ int cmd_bench(int argc, char** argv) {
   CLI::App app{"Throughput benchmark (llama-bench style): prompt processing (pp) and token generation (tg)", "cpplm bench"};
   std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto", concurrency;
   int threads = 0, reps = 3, kv_bits = 0;
-  tools::BenchSpec batch_opt;  // --decode-batch-rows
+  int decode_batch_rows = -1;  // BenchSpec::decode_batch_rows
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
@@ -135,7 +135,7 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--kv-bits", kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes), 16, 32 (f32)")
       ->check(CLI::IsMember({0, 8, 16, 32}))
       ->capture_default_str();
-  app.add_option("--decode-batch-rows", batch_opt.decode_batch_rows,
+  app.add_option("--decode-batch-rows", decode_batch_rows,
                  "GPU: rows of the batched decode step that concurrent requests share (default 128; 0: requests decode one "
                  "by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
@@ -170,7 +170,7 @@ int cmd_bench(int argc, char** argv) {
       spec.device = gpu ? "cuda" : "cpu";
       spec.kv_bits = kv_bits;
       spec.seed = seed;
-      spec.decode_batch_rows = batch_opt.decode_batch_rows;
+      spec.decode_batch_rows = decode_batch_rows;
       if (progress)
         spec.progress = [&](size_t done, size_t total) {
           show("[uploading weights: " + std::to_string(done >> 20) + "/" + std::to_string(total >> 20) + " MiB]");

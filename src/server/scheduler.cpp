@@ -47,9 +47,12 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
 
 Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
 
+int Scheduler::positions(const Job& j) const {
+  return static_cast<int>(std::min<size_t>(opts_.ctx_size, j.prompt.size() + static_cast<size_t>(j.max_tokens)));
+}
+
 size_t Scheduler::need(const Job& j) const {
-  const size_t positions = std::min<size_t>(opts_.ctx_size, j.prompt.size() + static_cast<size_t>(j.max_tokens));
-  return static_cast<size_t>(j.req.n) * positions * bytes_per_position_;
+  return static_cast<size_t>(j.req.n) * static_cast<size_t>(positions(j)) * bytes_per_position_;
 }
 
 void Scheduler::submit(const std::shared_ptr<Job>& job) {
@@ -159,7 +162,7 @@ void Scheduler::admit() {
         }
       }
       if (!s->state) s->state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
-      s->state->reserve(static_cast<int>(per_seq / bytes_per_position_));  // the positions admission counted
+      s->state->reserve(positions(*job));  // what admission counted
       running_.push_back(std::move(s));
     }
     job->progress.prompt_tokens = static_cast<int>(job->prompt.size());

@@ -58,9 +58,10 @@ class Scheduler {
   void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
   void finish_seq(Seq& s);
   void retire_done();
-  size_t kv_in_use() const;    // running sequences' K/V
-  size_t cache_bytes() const;  // the prefix cache's
-  size_t need(const Job& j) const;
+  size_t kv_in_use() const;           // running sequences' K/V
+  size_t cache_bytes() const;         // the prefix cache's
+  int positions(const Job& j) const;  // positions one choice of j may hold
+  size_t need(const Job& j) const;    // K/V bytes of all its choices
   void publish_gauges();
 
   ServedModel& served_;
