@@ -133,7 +133,8 @@ class Model {
   // The layer plan and caches of a new sequence (mlx-lm make_prompt_cache): see plan_sequence.
   SequencePlan plan(const CacheOptions& opts = {}) const { return plan_sequence(args_, model_dtype(), opts); }
   SequenceCache make_cache(const CacheOptions& opts = {}) const { return make_cache(plan(opts)); }
-  SequenceCache make_cache(SequencePlan plan) const;
+  // With `pool`, the caches take their rows from its blocks (paged; plan.kv_type must be the pool's).
+  SequenceCache make_cache(SequencePlan plan, KVPoolStorage* pool = nullptr) const;
 
   // Runs every sequence's new tokens through the model, extending its cache. Returns logits
   // [rows, vocab] f32: all new tokens of every sequence in order when all_logits, else the last

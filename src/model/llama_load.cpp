@@ -112,9 +112,20 @@ bool Model::block_formats() const {
   return any;
 }
 
-SequenceCache Model::make_cache(SequencePlan plan) const {
+SequenceCache Model::make_cache(SequencePlan plan, KVPoolStorage* pool) const {
   CPPLM_CHECK(static_cast<int>(plan.layers.size()) == args_.num_hidden_layers, "plan of another model");
   SequenceCache c;
+  if (pool) {
+    CPPLM_CHECK(pool->type() == plan.kv_type, "a K/V pool of another storage type");
+    c.blocks = std::make_unique<BlockTable>(pool->pool());
+    for (size_t i = 0; i < plan.layers.size(); ++i) {
+      const LayerPlan& l = plan.layers[i];
+      c.layers.push_back(std::make_unique<KVCache>(args_.num_key_value_heads, args_.head_dim, l.max_size, l.keep, *pool,
+                                                   static_cast<int>(i), *c.blocks));
+    }
+    c.plan = std::move(plan);
+    return c;
+  }
   for (const LayerPlan& l : plan.layers) {
     if (l.max_size > 0)
       c.layers.push_back(

@@ -14,11 +14,11 @@
 namespace cpplm {
 namespace attn {
 
-// The cache's keys or values as a weight matrix [kv_heads·capacity, head_dim] for the SIMD dequantizer.
+// The cache's keys or values as a weight matrix [rows, head_dim] for the SIMD dequantizer.
 cpu::MatRef kv_matrix(const KVView& c, bool value) {
   cpu::MatRef m;
   m.w = value ? c.v : c.k;
-  m.m = static_cast<int64_t>(c.kv_heads) * c.capacity;
+  m.m = c.blocks ? c.rows : static_cast<int64_t>(c.kv_heads) * c.capacity;
   m.k = c.head_dim;
   switch (c.type) {
     case KVType::BF16: m.dtype = DType::BF16; break;

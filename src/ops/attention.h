@@ -23,6 +23,12 @@ struct KVView {
   int max_size = 0;  // 0 = unbounded
   int keep = 0;
   int offset = 0;  // cached positions are [.., offset)
+  // Paged storage (model/kv_pool.h): slot s lives in block blocks[s / block_size], whose rows are
+  // [kv_heads, block_size] from row blocks[..]·kv_heads·block_size; `rows` is the pool's row count.
+  // Unpaged (blocks null): rows [kv_heads, capacity].
+  const int32_t* blocks = nullptr;
+  int block_size = 0;
+  int64_t rows = 0;
 };
 
 // Row `row` of [kv_heads, capacity] (keys, or values when `value`) as head_dim f32 values.

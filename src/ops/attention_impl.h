@@ -7,15 +7,17 @@
 
 namespace cpplm::attn {
 
-// Row of (head, pos) in the cache's [kv_heads, capacity] rows.
+// Row of (head, pos) in the cache's rows: [kv_heads, capacity], or a paged pool's blocks.
 inline int64_t slot(const KVView& c, int head, int pos) {
-  return static_cast<int64_t>(head) * c.capacity + kv_slot(pos, c.max_size, c.keep);
+  const int s = kv_slot(pos, c.max_size, c.keep);
+  if (!c.blocks) return static_cast<int64_t>(head) * c.capacity + s;
+  return (static_cast<int64_t>(c.blocks[s / c.block_size]) * c.kv_heads + head) * c.block_size + s % c.block_size;
 }
 
 // Whether the key at position j is visible from the query at position pos.
 inline bool visible(const AttentionParams& p, int pos, int j) { return kv_visible(j, pos, p.window, p.keep); }
 
-// The cache's keys or values as a weight matrix [kv_heads·capacity, head_dim] in their stored type.
+// The cache's keys or values as a weight matrix [rows, head_dim] in their stored type (slot() rows).
 cpu::MatRef kv_matrix(const KVView& c, bool value);
 // Rows [s, s + cnt) of such a matrix.
 cpu::MatRef kv_rows(const cpu::MatRef& all, int64_t s, int cnt);

@@ -23,6 +23,10 @@ class CpuSequence : public SequenceState {
   }
   void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const override;
   void append_layer(int layer, const float* k, const float* v, int n) override;
+  void reserve(int positions) override;
+  const BlockTable* blocks() const override { return cache.blocks.get(); }
+  bool shares_blocks() const override;
+  void adopt_blocks(std::span<const int32_t> ids) override;
   SequenceCache cache;
 };
 
@@ -32,12 +36,14 @@ class CpuModel : public LanguageModel {
   const ModelArgs& args() const override { return model_->args(); }
   std::string device() const override { return "cpu"; }
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override;
+  KVPool* enable_kv_pool(size_t bytes, int block_size, const CacheOptions& opts) override;
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
   int exact_batch_rows() const override;
   Model& model() { return *model_; }
 
  private:
   std::unique_ptr<Model> model_;
+  std::unique_ptr<KVPoolStorage> pool_;  // enable_kv_pool
 };
 
 }  // namespace cpplm

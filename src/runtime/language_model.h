@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/config.h"
+#include "model/kv_pool.h"
 #include "model/layer_plan.h"
 #include "sampling/sampler.h"
 
@@ -41,8 +42,18 @@ class SequenceState {
   virtual void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const;
   // A hint: the sequence will hold at most `positions` tokens, so a device may allocate them at
   // once (no copies as it grows, and the memory the server budgeted for it). Growing past it works.
+  // A paged state allocates the blocks of `positions` now and throws KVPoolExhausted when the pool
+  // has too few.
   virtual void reserve(int /*positions*/) {}
   virtual void append_layer(int layer, const float* k, const float* v, int n);
+  // Paged K/V (LanguageModel::enable_kv_pool): the pool blocks the state holds, in position order;
+  // null for a state with an allocation of its own.
+  virtual const BlockTable* blocks() const { return nullptr; }
+  // Whether full blocks of this state may be shared (every layer unbounded: no ring overwrites them).
+  virtual bool shares_blocks() const { return false; }
+  // An empty paged state that shares_blocks() takes `ids` (blocks the caller holds, e.g. from
+  // KVPool::lookup) as its first ids.size() blocks, full of positions computed by another sequence.
+  virtual void adopt_blocks(std::span<const int32_t> ids);
 };
 
 struct SequenceTokens {
@@ -83,6 +94,11 @@ class LanguageModel {
   // A new, empty sequence laid out by plan_sequence(args(), its dtype, opts). Throws Error for
   // cache options the device does not support.
   virtual std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) = 0;
+  // Paged K/V: from now on, sequences of `opts.kv_bits` keep their K/V in one pool of about `bytes`
+  // (blocks of `block_size` positions in every layer) instead of an allocation each. Returns the
+  // pool's bookkeeping, or nullptr where the device has no paged K/V. Throws Error when `bytes`
+  // holds no block, or sequences of an earlier pool still hold blocks.
+  virtual KVPool* enable_kv_pool(size_t /*bytes*/, int /*block_size*/, const CacheOptions& /*opts*/) { return nullptr; }
   std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) { return make_sequence({max_kv_size}); }
   // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:
   // every new token when all_logits, else the last token of each sequence.

@@ -76,9 +76,21 @@ void Metrics::gauges(int running, int queued, size_t kv_bytes, size_t cache_byte
   cached_sequences_ = cached_sequences;
 }
 
+void Metrics::pool(int total_blocks, int free_blocks, int cached_blocks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pool_total_ = total_blocks;
+  pool_free_ = free_blocks;
+  pool_cached_ = cached_blocks;
+}
+
+void Metrics::preempted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++preemptions_;
+}
+
 Metrics::Snapshot Metrics::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return {running_, queued_, kv_bytes_, cache_bytes_};
+  return {running_, queued_, kv_bytes_, cache_bytes_, preemptions_};
 }
 
 std::string Metrics::text() const {
@@ -99,7 +111,14 @@ std::string Metrics::text() const {
   gauge("cpplm_prefix_cache_bytes", "K/V cache bytes of finished sequences kept for prefix reuse (within the budget).",
         static_cast<double>(cache_bytes_));
   gauge("cpplm_kv_bytes_budget", "K/V cache budget in bytes (--kv-memory).", static_cast<double>(kv_budget_));
-  gauge("cpplm_prefix_cache_sequences", "Finished sequences kept for prefix reuse.", static_cast<double>(cached_sequences_));
+  if (pool_total_ >= 0) {
+    gauge("cpplm_kv_blocks_total", "Blocks of the paged K/V pool.", pool_total_);
+    gauge("cpplm_kv_blocks_free", "Blocks of the K/V pool no sequence holds (evictable cached ones included).", pool_free_);
+    gauge("cpplm_prefix_cache_blocks", "K/V blocks kept by the prefix cache (held by sequences or not).", pool_cached_);
+    counter("cpplm_preemptions_total", "Sequences whose K/V was freed when the pool ran out, to be recomputed.", preemptions_);
+  } else {
+    gauge("cpplm_prefix_cache_sequences", "Finished sequences kept for prefix reuse.", static_cast<double>(cached_sequences_));
+  }
   s += ttft_.text("cpplm_time_to_first_token_seconds", "Time from a request's arrival to its first token.");
   s += token_latency_.text("cpplm_time_per_output_token_seconds", "Time between consecutive tokens of a sequence.");
   return s;

@@ -35,11 +35,16 @@ class Metrics {
   // kv_bytes_in_use: K/V of running sequences; cache_bytes: of finished ones kept for prefix reuse.
   void gauges(int running, int queued, size_t kv_bytes_in_use, size_t cache_bytes, size_t kv_bytes_budget,
               size_t cached_sequences);
+  // A paged K/V pool (model/kv_pool.h): its blocks, those free (evictable cached ones included) and
+  // those the prefix cache keeps; and sequences preempted because it ran out.
+  void pool(int total_blocks, int free_blocks, int cached_blocks);
+  void preempted();
   std::string text() const;
 
   struct Snapshot {
     int running = 0, queued = 0;
     size_t kv_bytes = 0, cache_bytes = 0;
+    uint64_t preemptions = 0;
   };
   Snapshot snapshot() const;
 
@@ -49,6 +54,8 @@ class Metrics {
   uint64_t prompt_tokens_ = 0, generated_tokens_ = 0, cached_tokens_ = 0;
   int running_ = 0, queued_ = 0;
   size_t kv_bytes_ = 0, cache_bytes_ = 0, kv_budget_ = 0, cached_sequences_ = 0;
+  int pool_total_ = -1, pool_free_ = 0, pool_cached_ = 0;  // -1: no pool
+  uint64_t preemptions_ = 0;
   Histogram ttft_, token_latency_;
 };
 

@@ -15,7 +15,11 @@ struct Scheduler::Seq {
   int choice = 0;
   std::unique_ptr<SequenceState> state;
   std::vector<int32_t> held;  // the tokens the state holds
-  size_t prefilled = 0;       // prompt tokens in the state
+  size_t prefilled = 0;       // tokens of source() in the state
+  // Preempted after sampling: the tokens it had run, to recompute before decoding `last` again.
+  std::vector<int32_t> resume;
+  bool resuming = false;
+  std::vector<uint64_t> names;  // prefix-cache names of its first names.size() blocks (published)
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamingDetokenizer> detok;
   std::unique_ptr<StopMatcher> stops;
@@ -26,6 +30,9 @@ struct Scheduler::Seq {
   Clock::time_point last_token;
   TokenLogprobs lp;
   bool decoding() const { return last >= 0; }
+  const std::vector<int32_t>& source() const { return resuming ? resume : job->prompt; }
+  bool prefilling() const { return state && prefilled < source().size(); }
+  bool decode_row() const { return !done && state && !prefilling() && decoding(); }
 };
 
 struct Scheduler::Cached {
@@ -37,6 +44,12 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
     : served_(served), opts_(opts), metrics_(metrics) {
   bytes_per_position_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->bytes_per_position();
   if (opts_.kv_memory == 0) opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
+  if (opts_.kv_block_size > 0)
+    pool_ = served_.model->enable_kv_pool(opts_.kv_memory, opts_.kv_block_size, {std::nullopt, opts_.kv_bits});
+  if (pool_) {
+    block_bytes_ = bytes_per_position_ * static_cast<size_t>(pool_->block_size());
+    shares_blocks_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->shares_blocks();
+  }
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
   const int threads = opts_.threads > 0 ? opts_.threads : compute_threads();  // --threads, as set for this thread
   thread_ = std::thread([this, threads] {
@@ -52,6 +65,10 @@ int Scheduler::positions(const Job& j) const {
 }
 
 size_t Scheduler::need(const Job& j) const {
+  if (pool_) {  // whole blocks
+    const size_t b = static_cast<size_t>(pool_->block_size());
+    return static_cast<size_t>(j.req.n) * ((static_cast<size_t>(positions(j)) + b - 1) / b) * block_bytes_;
+  }
   return static_cast<size_t>(j.req.n) * static_cast<size_t>(positions(j)) * bytes_per_position_;
 }
 
@@ -70,7 +87,7 @@ void Scheduler::submit(const std::shared_ptr<Job>& job) {
                    "n is " + std::to_string(job->req.n) + ", more than the sequences this server runs at once (" +
                        std::to_string(opts_.max_concurrent) + ", --max-concurrent)",
                    "n");
-  if (need(*job) > opts_.kv_memory)
+  if (need(*job) > (pool_ ? static_cast<size_t>(pool_->total_blocks()) * block_bytes_ : opts_.kv_memory))
     throw ApiError(400,
                    "this request needs " + std::to_string(need(*job) >> 20) +
                        " MiB of K/V cache, more than the server's budget of " + std::to_string(opts_.kv_memory >> 20) +
@@ -89,6 +106,7 @@ void Scheduler::submit(const std::shared_ptr<Job>& job) {
 }
 
 size_t Scheduler::kv_in_use() const {
+  if (pool_) return static_cast<size_t>(pool_->held_blocks()) * block_bytes_;
   size_t b = 0;
   for (const auto& s : running_)
     if (s->state) b += s->state->nbytes();
@@ -96,6 +114,7 @@ size_t Scheduler::kv_in_use() const {
 }
 
 size_t Scheduler::cache_bytes() const {
+  if (pool_) return static_cast<size_t>(pool_->evictable_blocks()) * block_bytes_;
   size_t b = 0;
   for (const auto& c : cache_) b += c->state->nbytes();
   return b;
@@ -110,9 +129,96 @@ void Scheduler::publish_gauges() {
   int running = 0;
   for (const auto& s : running_) running += !s->done;
   metrics_.gauges(running, static_cast<int>(queued), kv_in_use(), cache_bytes(), opts_.kv_memory, cache_.size());
+  if (pool_) metrics_.pool(pool_->total_blocks(), pool_->free_blocks(), pool_->cached_blocks());
+}
+
+int Scheduler::blocks_needed(std::span<const int32_t> tokens, int n, std::vector<int32_t>& ids,
+                             std::vector<uint64_t>& names) const {
+  ids.clear();
+  names.clear();
+  const size_t b = static_cast<size_t>(pool_->block_size());
+  int unheld = 0;
+  if (opts_.prefix_cache && shares_blocks_)  // whole blocks before the last token (it is always run, for its logits)
+    for (uint64_t parent = 0; (ids.size() + 1) * b < tokens.size();) {
+      const auto block = tokens.subspan(ids.size() * b, b);
+      const int32_t id = pool_->find(parent, block);
+      if (id < 0) break;
+      unheld += pool_->refs(id) == 0;
+      ids.push_back(id);
+      names.push_back(parent = KVPool::name(parent, block));
+    }
+  const int own = static_cast<int>((tokens.size() + b - 1) / b) - static_cast<int>(ids.size());
+  return unheld + n * own;
+}
+
+void Scheduler::place(Seq& s, const std::vector<int32_t>& ids, const std::vector<uint64_t>& names) {
+  const std::vector<int32_t>& src = s.source();
+  s.state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
+  if (!ids.empty()) {
+    for (int32_t id : ids) pool_->retain(id);
+    s.state->adopt_blocks(ids);
+  }
+  const size_t cached = ids.size() * static_cast<size_t>(pool_->block_size());
+  s.held.assign(src.begin(), src.begin() + cached);
+  s.prefilled = cached;
+  s.names = names;
+  s.state->reserve(static_cast<int>(src.size()));  // every block of its prompt now: prefill never waits
+}
+
+bool Scheduler::admit_paged(const std::shared_ptr<Job>& job) {
+  std::vector<int32_t> ids;
+  std::vector<uint64_t> names;
+  const int n = job->req.n;
+  // One block of headroom per sequence when others run, so that admission alone does not preempt.
+  const int headroom = running_.empty() ? 0 : n;
+  if (pool_->free_blocks() < blocks_needed(job->prompt, n, ids, names) + headroom) return false;
+  for (int c = 0; c < n; ++c) place(*running_[running_.size() - n + c], ids, names);
+  job->progress.cached_tokens = static_cast<int>(ids.size()) * pool_->block_size();
+  return true;
+}
+
+void Scheduler::admit_whole(const std::shared_ptr<Job>& job) {
+  for (size_t i = running_.size() - job->req.n; i < running_.size(); ++i) {
+    Seq& s = *running_[i];
+    s.reserve = need(*job) / job->req.n;
+    reserved_ += s.reserve;
+    // The longest cached prefix of the prompt, if worth it. Not for several choices: they would
+    // start from different K/V (one reused, the others fresh), and greedy choices must agree.
+    if (job->req.n == 1 && opts_.prefix_cache) {
+      size_t best = 0, best_i = 0;
+      for (size_t i = 0; i < cache_.size(); ++i) {
+        const auto& t = cache_[i]->tokens;
+        size_t k = 0;
+        while (k < t.size() && k + 1 < job->prompt.size() && t[k] == job->prompt[k]) ++k;
+        if (k > best && cache_[i]->state->can_trim_to(static_cast<int>(k))) best = k, best_i = i;
+      }
+      if (best >= static_cast<size_t>(opts_.min_prefix_reuse)) {
+        s.state = std::move(cache_[best_i]->state);
+        cache_.erase(cache_.begin() + best_i);
+        s.state->trim_to(static_cast<int>(best));
+        s.held.assign(job->prompt.begin(), job->prompt.begin() + best);
+        s.prefilled = best;
+        job->progress.cached_tokens = static_cast<int>(best);
+      }
+    }
+    if (!s.state) s.state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
+    s.state->reserve(positions(*job));  // what admission counted
+  }
 }
 
 void Scheduler::admit() {
+  if (pool_) {  // preempted sequences come back first, oldest first; nothing new is admitted before them
+    std::vector<int32_t> ids;
+    std::vector<uint64_t> names;
+    int holding = 0;
+    for (const auto& s : running_) holding += s->state != nullptr;
+    for (auto& s : running_) {
+      if (s->done || s->state) continue;
+      if (pool_->free_blocks() < blocks_needed(s->source(), 1, ids, names) + (holding > 0 ? 1 : 0)) return;
+      place(*s, ids, names);
+      ++holding;
+    }
+  }
   for (;;) {
     std::shared_ptr<Job> job;
     {
@@ -124,12 +230,13 @@ void Scheduler::admit() {
       if (queue_.empty()) return;
       job = queue_.front();
       if (static_cast<int>(running_.size()) + job->req.n > opts_.max_concurrent) return;
-      const size_t nd = need(*job);
-      while (!cache_.empty() && reserved_ + nd + cache_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
-      if (reserved_ + nd > opts_.kv_memory) return;  // waits for running sequences to finish
-      queue_.pop_front();
+      if (!pool_) {
+        const size_t nd = need(*job);
+        while (!cache_.empty() && reserved_ + nd + cache_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
+        if (reserved_ + nd > opts_.kv_memory) return;  // waits for running sequences to finish
+      }
     }
-    const size_t per_seq = need(*job) / job->req.n;
+    const size_t first = running_.size();
     for (int c = 0; c < job->req.n; ++c) {
       auto s = std::make_unique<Seq>();
       s->job = job;
@@ -140,32 +247,60 @@ void Scheduler::admit() {
       for (int32_t t : job->prompt) s->sampler->accept(t);  // the repetition penalty sees the prompt
       if (served_.tokenizer) s->detok = std::make_unique<StreamingDetokenizer>(*served_.tokenizer, /*skip_special_tokens=*/false);
       s->stops = std::make_unique<StopMatcher>(job->req.stop);
-      s->reserve = per_seq;
-      reserved_ += per_seq;
-      // The longest cached prefix of the prompt, if worth it. Not for several choices: they would
-      // start from different K/V (one reused, the others fresh), and greedy choices must agree.
-      if (job->req.n == 1 && opts_.prefix_cache) {
-        size_t best = 0, best_i = 0;
-        for (size_t i = 0; i < cache_.size(); ++i) {
-          const auto& t = cache_[i]->tokens;
-          size_t k = 0;
-          while (k < t.size() && k + 1 < job->prompt.size() && t[k] == job->prompt[k]) ++k;
-          if (k > best && cache_[i]->state->can_trim_to(static_cast<int>(k))) best = k, best_i = i;
-        }
-        if (best >= static_cast<size_t>(opts_.min_prefix_reuse)) {
-          s->state = std::move(cache_[best_i]->state);
-          cache_.erase(cache_.begin() + best_i);
-          s->state->trim_to(static_cast<int>(best));
-          s->held.assign(job->prompt.begin(), job->prompt.begin() + best);
-          s->prefilled = best;
-          job->progress.cached_tokens = static_cast<int>(best);
-        }
-      }
-      if (!s->state) s->state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
-      s->state->reserve(positions(*job));  // what admission counted
       running_.push_back(std::move(s));
     }
+    if (pool_ && !admit_paged(job)) {  // the pool cannot take it yet: it stays first in the queue
+      running_.resize(first);
+      return;
+    }
+    if (!pool_) admit_whole(job);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.pop_front();
+    }
     job->progress.prompt_tokens = static_cast<int>(job->prompt.size());
+  }
+}
+
+bool Scheduler::make_room(Seq& s) {
+  for (;;) {
+    try {
+      s.state->reserve(s.state->offset() + 1);
+      return true;
+    } catch (const KVPoolExhausted&) {
+    }
+    Seq* victim = nullptr;  // the most recently admitted sequence holding blocks (s itself at worst)
+    for (auto it = running_.rbegin(); it != running_.rend() && !victim; ++it)
+      if (!(*it)->done && (*it)->state) victim = it->get();
+    preempt(*victim);
+    if (victim == &s) return false;
+  }
+}
+
+void Scheduler::preempt(Seq& s) {
+  publish(s);  // its full blocks stay cached (evictable): coming back may find them
+  s.state.reset();
+  if (s.decoding() && !s.resuming) {
+    s.resume = std::move(s.held);
+    s.resuming = true;
+  }
+  s.held.clear();
+  s.names.clear();
+  s.prefilled = 0;
+  metrics_.preempted();
+}
+
+void Scheduler::publish(Seq& s) {
+  if (!pool_ || !shares_blocks_ || !opts_.prefix_cache || !s.state) return;
+  const std::vector<int32_t>& ids = s.state->blocks()->ids();
+  const size_t b = static_cast<size_t>(pool_->block_size());
+  const size_t full = std::min(s.held.size() / b, ids.size());
+  while (s.names.size() < full) {
+    const size_t i = s.names.size();
+    const std::span<const int32_t> block(s.held.data() + i * b, b);
+    const uint64_t parent = i > 0 ? s.names[i - 1] : 0;
+    pool_->publish(parent, block, ids[i]);
+    s.names.push_back(KVPool::name(parent, block));
   }
 }
 
@@ -175,7 +310,9 @@ void Scheduler::finish_seq(Seq& s) {
   s.reserve = 0;
   Job& job = *s.job;
   job.progress.completion_tokens += s.generated;
-  if (opts_.prefix_cache && !job.cancelled() && s.state && s.state->offset() > 0) {
+  if (pool_) {
+    if (!job.cancelled()) publish(s);
+  } else if (opts_.prefix_cache && !job.cancelled() && s.state && s.state->offset() > 0) {
     auto c = std::make_unique<Cached>();
     c->state = std::move(s.state);
     c->tokens = std::move(s.held);
@@ -220,13 +357,20 @@ void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
 }
 
 int Scheduler::prefill(Seq& s) {
-  const std::vector<int32_t>& prompt = s.job->prompt;
-  const size_t n = std::min(prompt.size() - s.prefilled, static_cast<size_t>(opts_.prefill_chunk));
-  SequenceTokens in{std::span<const int32_t>(prompt).subspan(s.prefilled, n), s.state.get()};
+  const std::vector<int32_t>& src = s.source();
+  const size_t n = std::min(src.size() - s.prefilled, static_cast<size_t>(opts_.prefill_chunk));
+  SequenceTokens in{std::span<const int32_t>(src).subspan(s.prefilled, n), s.state.get()};
   std::vector<float> logits = served_.model->forward({&in, 1}, /*all_logits=*/false);
-  s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + n);
+  s.held.insert(s.held.end(), src.begin() + s.prefilled, src.begin() + s.prefilled + n);
   s.prefilled += n;
-  if (s.prefilled < prompt.size()) return static_cast<int>(n);
+  publish(s);
+  if (s.prefilled < src.size()) return static_cast<int>(n);
+  if (s.resuming) {  // recomputed what it had: decoding goes on from its last sampled token
+    s.resuming = false;
+    s.resume.clear();
+    s.prefilled = s.job->prompt.size();
+    return static_cast<int>(n);
+  }
   const GenerationRequest& r = s.job->req;
   check_finite(logits);
   const int32_t tok = s.sampler->sample(logits, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
@@ -245,11 +389,16 @@ void Scheduler::step() {
     s.job->fail(500, msg);
     s.job->cancel();
   };
+  // Paged K/V: room for one more position in each decoding sequence, oldest first (preempting the
+  // newest when the pool runs out).
+  if (pool_)
+    for (auto& s : running_)
+      if (s->decode_row()) make_room(*s);
   // One batched decode step of every decoding sequence.
   std::vector<DecodeRow> rows;
   std::vector<Seq*> owners;
   for (auto& s : running_)
-    if (!s->done && s->decoding()) {
+    if (s->decode_row()) {
       const GenerationRequest& r = s->job->req;
       rows.push_back({s->state.get(), s->last, s->sampler.get(), r.logprobs ? &s->lp : nullptr, r.top_logprobs});
       owners.push_back(s.get());
@@ -263,13 +412,14 @@ void Scheduler::step() {
         failed(s, "the model produced non-finite logits (NaN/inf) at position " + std::to_string(s.held.size() - 1));
         continue;
       }
+      publish(s);
       emit(s, rows[i].next, rows[i].logprobs);
     }
   }
   // Prefill chunks, oldest requests first, up to the step's budget (at least one chunk).
   int budget = opts_.prefill_budget;
   for (auto& s : running_) {
-    if (s->done || s->decoding() || s->job->cancelled()) continue;
+    if (s->done || !s->prefilling() || s->job->cancelled()) continue;
     if (budget <= 0) break;
     try {
       budget -= prefill(*s);

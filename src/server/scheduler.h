@@ -5,11 +5,20 @@
 // sampler, RNG, stop strings and detokenizer, and no row's logits depend on the other rows of its
 // step (step_batch: exact groups on the CPU, a batched step whose rows never mix on the GPU), so a
 // request's tokens do not depend on what else runs.
+//
+// K/V memory: on a device with a paged pool (LanguageModel::enable_kv_pool) the budget is one pool
+// of blocks. A sequence holds its prompt's blocks from admission and takes one more whenever its
+// last fills; when none is free, the most recently admitted sequences are preempted (their blocks
+// freed, their tokens recomputed when blocks free up, their output unchanged). Full blocks go to
+// the prefix cache as they fill (KVPool: keyed by every token up to their end), and a new prompt
+// shares every cached block of its prefix. Elsewhere each sequence reserves its worst case and
+// finished sequences are kept whole for prompts that extend them.
 #pragma once
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "server/job.h"
@@ -26,8 +35,9 @@ struct SchedulerOptions {
   int prefill_chunk = 256;    // prompt tokens per forward call of one sequence
   int prefill_budget = 512;   // prompt tokens per step over all sequences (at least one chunk)
   int kv_bits = 0;            // CacheOptions::kv_bits
-  bool prefix_cache = true;   // keep finished sequences' K/V to reuse for prompts that extend them
-  int min_prefix_reuse = 16;  // shortest shared prefix worth reusing
+  bool prefix_cache = true;   // reuse earlier requests' K/V for prompts that start the same way
+  int min_prefix_reuse = 16;  // shortest shared prefix worth reusing (unpaged K/V)
+  int kv_block_size = 32;     // positions per block of a paged K/V pool; 0: an allocation per sequence
   int threads = 0;            // CPU compute threads of the engine thread (0: those of the creating thread)
 };
 
@@ -53,6 +63,15 @@ class Scheduler {
   struct Cached;
   void loop();
   void admit();
+  bool admit_paged(const std::shared_ptr<Job>& job);  // false: the pool cannot take it yet
+  void admit_whole(const std::shared_ptr<Job>& job);
+  // Paged: blocks to take for `n` sequences of `tokens`, the cached ones shared; fills the cached
+  // prefix's blocks and names.
+  int blocks_needed(std::span<const int32_t> tokens, int n, std::vector<int32_t>& ids, std::vector<uint64_t>& names) const;
+  void place(Seq& s, const std::vector<int32_t>& ids, const std::vector<uint64_t>& names);  // a state for s
+  bool make_room(Seq& s);  // one more position for s, preempting others if need be; false: s itself went
+  void preempt(Seq& s);
+  void publish(Seq& s);  // its newly full blocks to the prefix cache
   void step();
   int prefill(Seq& s);  // runs the next chunk of its prompt; returns the tokens run
   void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
@@ -68,6 +87,9 @@ class Scheduler {
   SchedulerOptions opts_;
   Metrics& metrics_;
   size_t bytes_per_position_ = 0;
+  KVPool* pool_ = nullptr;  // the device's paged K/V pool, if it has one
+  size_t block_bytes_ = 0;
+  bool shares_blocks_ = false;  // its sequences can share full blocks (no rings)
 
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable cv_;
