@@ -15,10 +15,12 @@ struct Scheduler::Seq {
   int choice = 0;
   std::unique_ptr<SequenceState> state;
   std::vector<int32_t> held;  // the tokens the state holds
-  size_t prefilled = 0;       // tokens of source() in the state
-  // Preempted after sampling: the tokens it had run, to recompute before decoding `last` again.
-  std::vector<int32_t> resume;
-  bool resuming = false;
+  size_t prefilled = 0;       // prompt tokens in the state
+  // Preempted after sampling: the generated tokens it had run, run again one per decode step (as
+  // they first ran, so their K/V and what follows are what they were) before `last` is decoded.
+  std::vector<int32_t> replay;
+  size_t replayed = 0;
+  std::unique_ptr<Sampler> replay_sampler;  // greedy, output ignored: the request's sampler is not advanced
   std::vector<uint64_t> names;  // prefix-cache names of its first names.size() blocks (published)
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamingDetokenizer> detok;
@@ -30,9 +32,9 @@ struct Scheduler::Seq {
   Clock::time_point last_token;
   TokenLogprobs lp;
   bool decoding() const { return last >= 0; }
-  const std::vector<int32_t>& source() const { return resuming ? resume : job->prompt; }
-  bool prefilling() const { return state && prefilled < source().size(); }
+  bool prefilling() const { return state && prefilled < job->prompt.size(); }
   bool decode_row() const { return !done && state && !prefilling() && decoding(); }
+  bool replaying() const { return replayed < replay.size(); }
 };
 
 struct Scheduler::Cached {
@@ -47,7 +49,9 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
   if (opts_.kv_block_size > 0)
     pool_ = served_.model->enable_kv_pool(opts_.kv_memory, opts_.kv_block_size, {std::nullopt, opts_.kv_bits});
   if (pool_) {
-    block_bytes_ = bytes_per_position_ * static_cast<size_t>(pool_->block_size());
+    const int b = pool_->block_size();
+    opts_.prefill_chunk = (std::max(opts_.prefill_chunk, b) + b - 1) / b * b;  // whole blocks (blocks_needed)
+    block_bytes_ = bytes_per_position_ * static_cast<size_t>(b);
     shares_blocks_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->shares_blocks();
   }
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
@@ -147,12 +151,21 @@ int Scheduler::blocks_needed(std::span<const int32_t> tokens, int n, std::vector
       ids.push_back(id);
       names.push_back(parent = KVPool::name(parent, block));
     }
+  // Prefill chunks start at multiples of prefill_chunk (a multiple of the block size), so a prompt
+  // runs in the same chunks with and without the cache (and gets the same K/V and tokens): only
+  // whole chunks of cached blocks are taken.
+  const size_t per_chunk = static_cast<size_t>(opts_.prefill_chunk) / b;
+  while (ids.size() % per_chunk != 0) {
+    unheld -= pool_->refs(ids.back()) == 0;
+    ids.pop_back();
+    names.pop_back();
+  }
   const int own = static_cast<int>((tokens.size() + b - 1) / b) - static_cast<int>(ids.size());
   return unheld + n * own;
 }
 
 void Scheduler::place(Seq& s, const std::vector<int32_t>& ids, const std::vector<uint64_t>& names) {
-  const std::vector<int32_t>& src = s.source();
+  const std::vector<int32_t>& src = s.job->prompt;
   s.state = served_.model->make_sequence({std::nullopt, opts_.kv_bits});
   if (!ids.empty()) {
     for (int32_t id : ids) pool_->retain(id);
@@ -214,7 +227,7 @@ void Scheduler::admit() {
     for (const auto& s : running_) holding += s->state != nullptr;
     for (auto& s : running_) {
       if (s->done || s->state) continue;
-      if (pool_->free_blocks() < blocks_needed(s->source(), 1, ids, names) + (holding > 0 ? 1 : 0)) return;
+      if (pool_->free_blocks() < blocks_needed(s->job->prompt, 1, ids, names) + (holding > 0 ? 1 : 0)) return;
       place(*s, ids, names);
       ++holding;
     }
@@ -280,9 +293,12 @@ bool Scheduler::make_room(Seq& s) {
 void Scheduler::preempt(Seq& s) {
   publish(s);  // its full blocks stay cached (evictable): coming back may find them
   s.state.reset();
-  if (s.decoding() && !s.resuming) {
-    s.resume = std::move(s.held);
-    s.resuming = true;
+  const size_t p = s.job->prompt.size();
+  if (s.held.size() > p) {  // generated tokens it had run, then those it had yet to replay
+    std::vector<int32_t> r(s.held.begin() + static_cast<std::ptrdiff_t>(p), s.held.end());
+    r.insert(r.end(), s.replay.begin() + static_cast<std::ptrdiff_t>(s.replayed), s.replay.end());
+    s.replay = std::move(r);
+    s.replayed = 0;
   }
   s.held.clear();
   s.names.clear();
@@ -357,20 +373,15 @@ void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
 }
 
 int Scheduler::prefill(Seq& s) {
-  const std::vector<int32_t>& src = s.source();
-  const size_t n = std::min(src.size() - s.prefilled, static_cast<size_t>(opts_.prefill_chunk));
-  SequenceTokens in{std::span<const int32_t>(src).subspan(s.prefilled, n), s.state.get()};
+  const std::vector<int32_t>& prompt = s.job->prompt;
+  const size_t chunk = static_cast<size_t>(opts_.prefill_chunk);
+  const size_t n = std::min(prompt.size() - s.prefilled, chunk - s.prefilled % chunk);  // chunks at multiples of `chunk`
+  SequenceTokens in{std::span<const int32_t>(prompt).subspan(s.prefilled, n), s.state.get()};
   std::vector<float> logits = served_.model->forward({&in, 1}, /*all_logits=*/false);
-  s.held.insert(s.held.end(), src.begin() + s.prefilled, src.begin() + s.prefilled + n);
+  s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + n);
   s.prefilled += n;
   publish(s);
-  if (s.prefilled < src.size()) return static_cast<int>(n);
-  if (s.resuming) {  // recomputed what it had: decoding goes on from its last sampled token
-    s.resuming = false;
-    s.resume.clear();
-    s.prefilled = s.job->prompt.size();
-    return static_cast<int>(n);
-  }
+  if (s.prefilled < prompt.size() || s.decoding()) return static_cast<int>(n);  // a preempted one replays next
   const GenerationRequest& r = s.job->req;
   check_finite(logits);
   const int32_t tok = s.sampler->sample(logits, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
@@ -400,7 +411,12 @@ void Scheduler::step() {
   for (auto& s : running_)
     if (s->decode_row()) {
       const GenerationRequest& r = s->job->req;
-      rows.push_back({s->state.get(), s->last, s->sampler.get(), r.logprobs ? &s->lp : nullptr, r.top_logprobs});
+      if (s->replaying()) {
+        if (!s->replay_sampler) s->replay_sampler = std::make_unique<Sampler>(SamplingParams{});
+        rows.push_back({s->state.get(), s->replay[s->replayed], s->replay_sampler.get(), nullptr, 0});
+      } else {
+        rows.push_back({s->state.get(), s->last, s->sampler.get(), r.logprobs ? &s->lp : nullptr, r.top_logprobs});
+      }
       owners.push_back(s.get());
     }
   if (!rows.empty()) {
@@ -408,6 +424,11 @@ void Scheduler::step() {
     for (size_t i = 0; i < rows.size(); ++i) {
       Seq& s = *owners[i];
       s.held.push_back(rows[i].token);
+      if (s.replaying()) {
+        if (++s.replayed == s.replay.size()) s.replay.clear(), s.replayed = 0, s.replay_sampler.reset();
+        publish(s);
+        continue;
+      }
       if (rows[i].non_finite) {
         failed(s, "the model produced non-finite logits (NaN/inf) at position " + std::to_string(s.held.size() - 1));
         continue;

@@ -192,7 +192,9 @@ TEST(ServerHttp, DisconnectedStreamFreesItsKv) {
 }
 
 TEST(ServerHttp, TokenizeRoundTripsAndConversationsReuseTheirPrefix) {
-  test::TestServer srv;
+  server::ServerOptions so;
+  so.scheduler.prefill_chunk = 32;  // cached K/V is reused in whole prefill chunks
+  test::TestServer srv(so);
   httplib::Client c = srv.client();
   auto t = c.Post("/tokenize", R"({"content":"In the beginning God"})", "application/json");
   ASSERT_TRUE(t);
