@@ -69,6 +69,10 @@ int cmd_serve(int argc, char** argv) {
   app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")
       ->check(int_range(1, 1 << 16));
   app.add_flag("!--no-prefix-cache", r.prefix_cache, "do not reuse the K/V of earlier requests' prompts");
+  app.add_option("--kv-block-size", r.kv_block_size,
+                 "positions per block of the paged K/V pool (CPU; prompts reuse cached K/V in whole --prefill-chunk "
+                 "chunks of them); 0: one allocation per sequence")
+      ->check(int_range(0, 4096));
   app.add_option("--timeout", r.timeout_s, "seconds a silent client may hold a connection")->check(int_range(1, 3600));
   add_threads_option(app, threads);
   app.add_option("--shape", r.model.shape, "serve random weights of a published shape (benchmarks; needs --tokenizer)");

@@ -56,6 +56,7 @@ void serve(const ServeRequest& r) {
   s.kv_bits = spec.kv_bits;
   s.prefill_chunk = r.prefill_chunk;
   s.prefix_cache = r.prefix_cache;
+  s.kv_block_size = r.kv_block_size;
 
   // SIGINT/SIGTERM are taken by one thread (sigwait), so every thread the server starts has them blocked.
   sigset_t stop_signals, old;
@@ -77,6 +78,11 @@ void serve(const ServeRequest& r) {
                   http.url().c_str(), served.id.c_str(), served.model->device().c_str(), s.max_concurrent, s.ctx_size,
                   http.scheduler().options().kv_memory >> 20, s.max_queue);
     r.log(b);
+    if (const KVPool* pool = http.scheduler().kv_pool()) {
+      std::snprintf(b, sizeof b, "paged K/V: %d blocks of %d positions; prefix cache %s", pool->total_blocks(),
+                    pool->block_size(), s.prefix_cache ? "on" : "off");
+      r.log(b);
+    }
   }
   if (r.on_listening) r.on_listening(http.url());
   std::atomic<bool> signalled{false};

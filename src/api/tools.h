@@ -121,6 +121,7 @@ struct ServeRequest {
   size_t kv_memory = 0;  // bytes; 0: max_concurrent × ctx_size positions
   int prefill_chunk = 256;
   bool prefix_cache = true;
+  int kv_block_size = 32;  // positions per block of a paged K/V pool (CPU); 0: an allocation per sequence
   size_t max_body_bytes = 8u << 20;
   int timeout_s = 30;  // read/write timeouts
   int grace_ms = 10000;

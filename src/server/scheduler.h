@@ -49,6 +49,9 @@ class Scheduler {
   // K/V bytes of one position of one sequence (all layers), for admission.
   size_t bytes_per_position() const { return bytes_per_position_; }
   const SchedulerOptions& options() const { return opts_; }
+  // The device's paged K/V pool (null without one). Its bookkeeping belongs to the engine thread:
+  // read it only while nothing runs.
+  const KVPool* kv_pool() const { return pool_; }
 
   // Queues a job (prompt, max_tokens and req filled in). Throws ApiError: 400 when it can never
   // fit (context or K/V budget), 429 when the queue is full, 503 when stopping.

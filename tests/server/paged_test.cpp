@@ -1,0 +1,134 @@
+// The scheduler over the CPU's paged K/V pool: preemption when the pool runs out leaves every
+// request's tokens as they are alone; the prefix cache shares blocks between requests, reports
+// cached_tokens and changes no token; a 10,000-request soak with cancellations frees every block.
+#include <algorithm>
+#include <random>
+
+#include "invariance_check.h"
+#include "server_util.h"
+
+namespace cpplm {
+namespace {
+
+size_t block_bytes(server::ServedModel& served, int block) {
+  return served.model->make_sequence({})->bytes_per_position() * static_cast<size_t>(block);
+}
+
+TEST(PagedServer, PreemptedRequestsGetTheirTokensFromRunningAlone) {
+  auto served = test::bundled_served();
+  server::SchedulerOptions o;
+  o.max_concurrent = 32;
+  o.ctx_size = 1024;
+  o.prefill_chunk = 64;
+  o.threads = 1;
+  o.kv_block_size = 16;
+  o.kv_memory = 20 * block_bytes(*served, 16);  // 320 positions for 32 sequences of up to 232
+  const server::Metrics::Snapshot m = test::check_invariance(*served, o, 48, 200);
+  EXPECT_GT(m.preemptions, 0u) << "the pool was meant to run out";
+}
+
+// Runs `prompt` to the end; returns its tokens and fills `cached` (usage.cached_tokens).
+std::vector<int32_t> run(server::Scheduler& s, const std::vector<int32_t>& prompt, int max_tokens, int* cached = nullptr) {
+  auto job = std::make_shared<server::Job>();
+  job->req.n = 1;
+  job->req.sampling.temp = 0;
+  job->prompt = prompt;
+  job->max_tokens = max_tokens;
+  s.submit(job);
+  std::vector<int32_t> got;
+  while (!job->done())
+    for (const server::ChoiceEvent& e : job->take(std::chrono::milliseconds(50))) got.insert(got.end(), e.tokens.begin(), e.tokens.end());
+  if (cached) *cached = job->usage().cached_tokens;
+  return got;
+}
+
+TEST(PagedServer, PrefixCacheSharesBlocksAndChangesNoToken) {
+  auto served = test::bundled_served();
+  std::mt19937 rng(3);
+  std::vector<int32_t> system;
+  for (int i = 0; i < 300; ++i) system.push_back(static_cast<int32_t>(rng() % 2000));
+  std::vector<std::vector<int32_t>> prompts(12, system);
+  for (auto& p : prompts)
+    for (int i = 0; i < 20; ++i) p.push_back(static_cast<int32_t>(rng() % 2000));
+  server::SchedulerOptions o;
+  o.max_concurrent = 12;
+  o.ctx_size = 512;
+  o.prefill_chunk = 64;
+  o.threads = 1;
+  std::vector<std::vector<int32_t>> off(prompts.size()), on(prompts.size());
+  std::vector<int> cached(prompts.size(), 0);
+  {
+    o.prefix_cache = false;
+    server::Metrics metrics;
+    server::Scheduler s(*served, o, metrics);
+    for (size_t i = 0; i < prompts.size(); ++i) off[i] = run(s, prompts[i], 12);
+  }
+  {
+    o.prefix_cache = true;
+    server::Metrics metrics;
+    server::Scheduler s(*served, o, metrics);
+    on[0] = run(s, prompts[0], 12, &cached[0]);
+    std::vector<std::thread> clients;
+    for (size_t i = 1; i < prompts.size(); ++i) clients.emplace_back([&, i] { on[i] = run(s, prompts[i], 12, &cached[i]); });
+    for (auto& t : clients) t.join();
+    ASSERT_NE(s.kv_pool(), nullptr);
+    EXPECT_GT(s.kv_pool()->cached_blocks(), 0);
+  }
+  EXPECT_EQ(cached[0], 0);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(on[i], off[i]) << "request " << i << " changed its tokens with the prefix cache";
+    if (i > 0) {
+      EXPECT_EQ(cached[i], 256) << "request " << i << ": the 300 shared tokens hold 4 whole chunks of 64";
+    }
+  }
+}
+
+TEST(PagedServer, SoakOfTenThousandRequestsFreesEveryBlock) {
+  auto served = test::bundled_served();
+  server::SchedulerOptions o;
+  o.max_concurrent = 32;
+  o.max_queue = 10000;
+  o.ctx_size = 256;
+  o.prefill_chunk = 32;
+  o.threads = 1;
+  o.kv_block_size = 16;
+  o.kv_memory = 24 * block_bytes(*served, 16);  // preempts often
+  server::Metrics metrics;
+  const KVPool* pool = nullptr;
+  std::mt19937 rng(11);
+  std::vector<std::vector<int32_t>> prefixes(6);
+  for (auto& p : prefixes)
+    for (int i = 0, n = 16 + static_cast<int>(rng() % 40); i < n; ++i) p.push_back(static_cast<int32_t>(rng() % 2000));
+  int cancelled = 0, finished = 0;
+  {
+    server::Scheduler s(*served, o, metrics);
+    pool = s.kv_pool();
+    ASSERT_NE(pool, nullptr);
+    std::vector<std::shared_ptr<server::Job>> jobs;
+    for (int i = 0; i < 10000; ++i) {
+      auto job = std::make_shared<server::Job>();
+      job->req.n = 1 + (i % 50 == 0);
+      job->req.sampling.temp = i % 2 ? 0.9f : 0.0f;
+      job->seed = static_cast<uint64_t>(i);
+      job->prompt = prefixes[rng() % prefixes.size()];
+      for (int t = 0, n = 1 + static_cast<int>(rng() % 16); t < n; ++t) job->prompt.push_back(static_cast<int32_t>(rng() % 2000));
+      job->max_tokens = 1 + static_cast<int>(rng() % 6);
+      s.submit(job);
+      jobs.push_back(job);
+      if (rng() % 10 == 0) jobs[rng() % jobs.size()]->cancel();  // some before they start, some while they run
+    }
+    for (auto& j : jobs) {
+      while (!j->done()) j->take(std::chrono::milliseconds(20));
+      (j->cancelled() ? cancelled : finished)++;
+    }
+  }
+  std::printf("[ soak ] 10000 requests: %d finished, %d cancelled, %llu preemptions\n", finished, cancelled,
+              static_cast<unsigned long long>(metrics.snapshot().preemptions));
+  EXPECT_GT(metrics.snapshot().preemptions, 0u);
+  pool->check();
+  EXPECT_EQ(pool->held_blocks(), 0) << "blocks still held after every request ended";
+  EXPECT_EQ(pool->free_blocks(), pool->total_blocks());
+}
+
+}  // namespace
+}  // namespace cpplm
