@@ -112,6 +112,7 @@ int cmd_bench(int argc, char** argv) {
   std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto", concurrency;
   int threads = 0, reps = 3, kv_bits = 0;
   int decode_batch_rows = -1;  // BenchSpec::decode_batch_rows
+  int kv_block_size = 32;      // BenchSpec::kv_block_size
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
@@ -139,6 +140,10 @@ int cmd_bench(int argc, char** argv) {
                  "GPU: rows of the batched decode step that concurrent requests share (default 128; 0: requests decode one "
                  "by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
+  app.add_option("--kv-block-size", kv_block_size,
+                 "--concurrency: positions per block of the paged K/V pool (CPU); 0: an allocation per sequence")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   app.add_option("--concurrency", concurrency,
                  "serving test instead: N requests at once through the server's scheduler (-p prompt tokens, default 512; "
                  "-n generated, default 256, EOS ignored), for each N of a comma-separated list, e.g. 1,8,32,64,128");
@@ -171,6 +176,7 @@ int cmd_bench(int argc, char** argv) {
       spec.kv_bits = kv_bits;
       spec.seed = seed;
       spec.decode_batch_rows = decode_batch_rows;
+      spec.kv_block_size = kv_block_size;
       if (progress)
         spec.progress = [&](size_t done, size_t total) {
           show("[uploading weights: " + std::to_string(done >> 20) + "/" + std::to_string(total >> 20) + " MiB]");

@@ -23,7 +23,9 @@ double percentile(std::vector<double> v, double p) {
 
 class Bench final : public ConcurrencyBench {
  public:
-  Bench(LoadedModel l, int kv_bits) : kv_bits_(kv_bits) { served_.model = std::move(l.lm); }
+  Bench(LoadedModel l, int kv_bits, int kv_block_size) : kv_bits_(kv_bits), kv_block_size_(kv_block_size) {
+    served_.model = std::move(l.lm);
+  }
   server::ServedModel& served() { return served_; }
 
   ConcurrencyResult run(int n, int n_prompt, int n_gen, double bw_gbs) override {
@@ -36,6 +38,7 @@ class Bench final : public ConcurrencyBench {
     o.ctx_size = n_prompt + n_gen;
     o.prefix_cache = false;  // every prompt is new
     o.kv_bits = kv_bits_;
+    o.kv_block_size = kv_block_size_;
     server::Scheduler sched(served_, o, metrics);
     const int vocab = served_.model->args().vocab_size;
     std::vector<std::shared_ptr<server::Job>> jobs;
@@ -96,7 +99,7 @@ class Bench final : public ConcurrencyBench {
 
  private:
   server::ServedModel served_;
-  int kv_bits_ = 0;
+  int kv_bits_ = 0, kv_block_size_ = 32;
 };
 
 }  // namespace
@@ -105,7 +108,7 @@ std::unique_ptr<ConcurrencyBench> ConcurrencyBench::load(const BenchSpec& spec) 
   LoadedModel l = load_model(spec);
   const double wb = decode_weight_bytes(l);
   const std::string name = l.name, backend = l.backend;
-  auto b = std::make_unique<Bench>(std::move(l), spec.kv_bits);
+  auto b = std::make_unique<Bench>(std::move(l), spec.kv_bits, spec.kv_block_size);
   b->name = name;
   b->backend = backend;
   b->weight_bytes = wb;

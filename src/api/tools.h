@@ -53,6 +53,7 @@ struct BenchSpec {
   uint64_t seed = 1234;
   // GPU: rows of the batched decode step (CudaOptions::decode_batch_rows); -1: its default, 0: none.
   int decode_batch_rows = -1;
+  int kv_block_size = 32;  // bench --concurrency: SchedulerOptions::kv_block_size (0: unpaged K/V)
   std::function<void(size_t done, size_t total)> progress;  // weight upload (GPU)
 };
 
