@@ -45,7 +45,11 @@ struct Scheduler::Cached {
 Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics& metrics)
     : served_(served), opts_(opts), metrics_(metrics) {
   bytes_per_position_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->bytes_per_position();
-  if (opts_.kv_memory == 0) opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * opts_.ctx_size * bytes_per_position_;
+  if (opts_.kv_memory == 0) {  // every sequence at full context, in whole blocks where paged
+    const size_t b = static_cast<size_t>(std::max(1, opts_.kv_block_size));
+    const size_t ctx = (static_cast<size_t>(opts_.ctx_size) + b - 1) / b * b;
+    opts_.kv_memory = static_cast<size_t>(opts_.max_concurrent) * ctx * bytes_per_position_;
+  }
   if (opts_.kv_block_size > 0)
     pool_ = served_.model->enable_kv_pool(opts_.kv_memory, opts_.kv_block_size, {std::nullopt, opts_.kv_bits});
   if (pool_) {
@@ -178,13 +182,15 @@ void Scheduler::place(Seq& s, const std::vector<int32_t>& ids, const std::vector
   s.state->reserve(static_cast<int>(src.size()));  // every block of its prompt now: prefill never waits
 }
 
-bool Scheduler::admit_paged(const std::shared_ptr<Job>& job) {
+bool Scheduler::admit_paged(const std::shared_ptr<Job>& job, bool place_now) {
   std::vector<int32_t> ids;
   std::vector<uint64_t> names;
   const int n = job->req.n;
   // One block of headroom per sequence when others run, so that admission alone does not preempt.
-  const int headroom = running_.empty() ? 0 : n;
+  const size_t others = running_.size() - (place_now ? static_cast<size_t>(n) : 0);
+  const int headroom = others == 0 ? 0 : n;
   if (pool_->free_blocks() < blocks_needed(job->prompt, n, ids, names) + headroom) return false;
+  if (!place_now) return true;
   for (int c = 0; c < n; ++c) place(*running_[running_.size() - n + c], ids, names);
   job->progress.cached_tokens = static_cast<int>(ids.size()) * pool_->block_size();
   return true;
@@ -243,7 +249,9 @@ void Scheduler::admit() {
       if (queue_.empty()) return;
       job = queue_.front();
       if (static_cast<int>(running_.size()) + job->req.n > opts_.max_concurrent) return;
-      if (!pool_) {
+      if (pool_) {
+        if (!admit_paged(job, false)) return;  // waits for blocks to free up
+      } else {
         const size_t nd = need(*job);
         while (!cache_.empty() && reserved_ + nd + cache_bytes() > opts_.kv_memory) cache_.erase(cache_.begin());
         if (reserved_ + nd > opts_.kv_memory) return;  // waits for running sequences to finish
@@ -262,7 +270,7 @@ void Scheduler::admit() {
       s->stops = std::make_unique<StopMatcher>(job->req.stop);
       running_.push_back(std::move(s));
     }
-    if (pool_ && !admit_paged(job)) {  // the pool cannot take it yet: it stays first in the queue
+    if (pool_ && !admit_paged(job, true)) {  // cannot happen: it fitted above and nothing ran since
       running_.resize(first);
       return;
     }

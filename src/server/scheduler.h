@@ -66,7 +66,9 @@ class Scheduler {
   struct Cached;
   void loop();
   void admit();
-  bool admit_paged(const std::shared_ptr<Job>& job);  // false: the pool cannot take it yet
+  // Whether the pool can take the job now; with place_now, gives its sequences (the last req.n of
+  // running_) their states.
+  bool admit_paged(const std::shared_ptr<Job>& job, bool place_now);
   void admit_whole(const std::shared_ptr<Job>& job);
   // Paged: blocks to take for `n` sequences of `tokens`, the cached ones shared; fills the cached
   // prefix's blocks and names.
