@@ -54,6 +54,47 @@ std::vector<std::string> str_list(const std::string& s) {
   return v;
 }
 
+// The prefix-cache test (--concurrency with --shared-prefix): per request count, time to first token
+// of requests that share a prefix, with the cache off and on, alternated `reps` times (medians).
+void bench_shared_prefix(const tools::BenchSpec& spec, const std::vector<int>& ns, int prefix, int np, int ng, int reps,
+                         const std::function<void(const std::string&)>& show) {
+  auto b = tools::ConcurrencyBench::load(spec);
+  show("");
+  std::printf(
+      "| model | backend | requests | shared prefix | own prompt | first TTFT ms | others at once: TTFT p50/p99 ms, no cache "
+      "| with cache | p50 speedup | one at a time: TTFT ms, no cache | with cache | speedup | cached tokens |\n"
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  for (int n : ns) {
+    show("[" + std::to_string(n) + " requests: warm-up]");
+    b->run_shared_prefix(2, std::min(prefix, 64), std::min(np, 16), 2, true);
+    std::vector<double> first, off50, off99, on50, on99, off1, on1;
+    int cached = 0;
+    for (int i = 0; i < reps; ++i) {
+      for (bool cache : {false, true}) {
+        char what[96];
+        std::snprintf(what, sizeof what, "[%d requests, cache %s: run %d/%d]", n, cache ? "on" : "off", i + 1, reps);
+        show(what);
+        const tools::SharedPrefixResult r = b->run_shared_prefix(n, prefix, np, ng, cache);
+        (cache ? on50 : off50).push_back(r.ttft_p50);
+        (cache ? on99 : off99).push_back(r.ttft_p99);
+        (cache ? on1 : off1).push_back(r.ttft_one);
+        if (!cache) first.push_back(r.ttft_first);
+        if (cache) cached = r.cached_tokens;
+      }
+    }
+    show("");
+    std::printf("| %s | %s | %d | %d | %d | %.1f | %.1f / %.1f | %.1f / %.1f | %.1fx | %.1f | %.1f | %.1fx | %d |\n", b->name.c_str(),
+                b->backend.c_str(), n, prefix, np, median(first) * 1e3, median(off50) * 1e3, median(off99) * 1e3,
+                median(on50) * 1e3, median(on99) * 1e3, median(off50) / median(on50), median(off1) * 1e3, median(on1) * 1e3,
+                median(off1) / median(on1), cached);
+    std::fflush(stdout);
+  }
+}
+
 // The serving test (--concurrency): one line per request count.
 void bench_concurrency(const tools::BenchSpec& spec, const std::vector<int>& ns, int np, int ng, double bw, bool gpu, bool json,
                        const std::function<void(const std::string&)>& show) {
@@ -113,6 +154,7 @@ int cmd_bench(int argc, char** argv) {
   int threads = 0, reps = 3, kv_bits = 0;
   int decode_batch_rows = -1;  // BenchSpec::decode_batch_rows
   int kv_block_size = 32;      // BenchSpec::kv_block_size
+  int shared_prefix = 0;      // --concurrency: tokens every prompt shares
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
@@ -141,9 +183,13 @@ int cmd_bench(int argc, char** argv) {
                  "by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--kv-block-size", kv_block_size,
-                 "--concurrency: positions per block of the paged K/V pool (CPU); 0: an allocation per sequence")
+                 "--concurrency: positions per block of the paged K/V pool; 0: an allocation per sequence")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
+  app.add_option("--shared-prefix", shared_prefix,
+                 "--concurrency: every prompt starts with the same this many tokens (a system prompt) before its own -p; "
+                 "prints the time to first token of the others after the first, with the prefix cache off and on")
+      ->check(CLI::Range(0, 1 << 20));
   app.add_option("--concurrency", concurrency,
                  "serving test instead: N requests at once through the server's scheduler (-p prompt tokens, default 512; "
                  "-n generated, default 256, EOS ignored), for each N of a comma-separated list, e.g. 1,8,32,64,128");
@@ -194,6 +240,10 @@ int cmd_bench(int argc, char** argv) {
       const int np = app.count("-p") ? (pp.empty() ? 0 : pp[0]) : 512, ng = app.count("-n") ? (tg.empty() ? 0 : tg[0]) : 256;
       if (ns.empty() || *std::min_element(ns.begin(), ns.end()) < 1 || np < 1 || ng < 1)
         throw CLI::ValidationError("--concurrency", "needs request counts, prompt and generated tokens of at least 1");
+      if (shared_prefix > 0) {
+        for (const std::string& shape : specs) bench_shared_prefix(spec_for(shape), ns, shared_prefix, np, ng, reps, show);
+        return 0;
+      }
       for (const std::string& shape : specs) bench_concurrency(spec_for(shape), ns, np, ng, bw, gpu, json, show);
       return 0;
     }

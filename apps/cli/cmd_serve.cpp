@@ -68,9 +68,12 @@ int cmd_serve(int argc, char** argv) {
   app.add_option("--chat-template", r.chat_template, "a .jinja file, or a folder whose tokenizer_config.json holds one");
   app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")
       ->check(int_range(1, 1 << 16));
+  app.add_option("--prefill-budget", r.prefill_budget,
+                 "prompt tokens prefilled per step over all requests (0: 8 chunks on a GPU, 2 on the CPU)")
+      ->check(int_range(0, 1 << 20));
   app.add_flag("!--no-prefix-cache", r.prefix_cache, "do not reuse the K/V of earlier requests' prompts");
   app.add_option("--kv-block-size", r.kv_block_size,
-                 "positions per block of the paged K/V pool (CPU; prompts reuse cached K/V in whole --prefill-chunk "
+                 "positions per block of the paged K/V pool (prompts reuse cached K/V in whole --prefill-chunk "
                  "chunks of them); 0: one allocation per sequence")
       ->check(int_range(0, 4096));
   app.add_option("--timeout", r.timeout_s, "seconds a silent client may hold a connection")->check(int_range(1, 3600));

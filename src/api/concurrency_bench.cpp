@@ -97,6 +97,63 @@ class Bench final : public ConcurrencyBench {
     return res;
   }
 
+  SharedPrefixResult run_shared_prefix(int n, int prefix, int n_prompt, int n_gen, bool cache) override {
+    if (n < 2 || prefix < 1 || n_prompt < 1 || n_gen < 1)
+      throw Error("bench --shared-prefix: needs at least 2 requests, and prefix, prompt and generated tokens of at least 1");
+    server::Metrics metrics;
+    server::SchedulerOptions o;
+    o.max_concurrent = n;
+    o.max_queue = n;
+    o.ctx_size = prefix + n_prompt + n_gen;
+    o.prefix_cache = cache;
+    o.kv_bits = kv_bits_;
+    o.kv_block_size = kv_block_size_;
+    server::Scheduler sched(served_, o, metrics);
+    const int vocab = served_.model->args().vocab_size;
+    std::vector<std::shared_ptr<server::Job>> jobs;
+    for (int r = 0; r < n + 4; ++r) {
+      auto j = std::make_shared<server::Job>();
+      j->req.sampling.temp = 0.0f;
+      for (int t = 0; t < prefix; ++t) j->prompt.push_back((t * 31 + 17) % (vocab - 1) + 1);
+      for (int t = 0; t < n_prompt; ++t) j->prompt.push_back((r * 7919 + t * 131 + 5) % (vocab - 1) + 1);
+      j->max_tokens = n_gen;
+      jobs.push_back(std::move(j));
+    }
+    // Submits jobs [from, to) at once; returns each one's time to first token.
+    auto wave = [&](int from, int to) {
+      const auto t0 = Clock::now();
+      for (int r = from; r < to; ++r) jobs[r]->arrived = t0, sched.submit(jobs[r]);
+      std::vector<double> first(to - from, -1);
+      std::vector<bool> ended(to - from, false);
+      for (int left = to - from; left > 0;) {
+        for (int r = from; r < to; ++r) {
+          if (ended[r - from]) continue;
+          for (const server::ChoiceEvent& e : jobs[r]->take(std::chrono::milliseconds(0)))
+            if (first[r - from] < 0 && !e.tokens.empty()) first[r - from] = seconds(Clock::now() - t0);
+          if (jobs[r]->done()) {
+            if (auto err = jobs[r]->error()) throw Error("bench --shared-prefix: a request failed: " + err->second);
+            ended[r - from] = true;
+            --left;
+          }
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      return first;
+    };
+    SharedPrefixResult res;
+    res.ttft_first = wave(0, 1)[0];
+    const std::vector<double> rest = wave(1, n);
+    res.ttft_p50 = percentile(rest, 0.5), res.ttft_p99 = percentile(rest, 0.99);
+    std::vector<double> one;
+    for (int r = n; r < n + 4; ++r) one.push_back(wave(r, r + 1)[0]);
+    res.ttft_one = percentile(one, 0.5);
+    std::vector<double> cached;
+    for (int r = 1; r < n; ++r) cached.push_back(jobs[r]->usage().cached_tokens);
+    res.cached_tokens = static_cast<int>(percentile(cached, 0.5));
+    sched.shutdown(std::chrono::milliseconds(0));
+    return res;
+  }
+
  private:
   server::ServedModel served_;
   int kv_bits_ = 0, kv_block_size_ = 32;

@@ -55,6 +55,7 @@ void serve(const ServeRequest& r) {
   s.kv_memory = r.kv_memory;
   s.kv_bits = spec.kv_bits;
   s.prefill_chunk = r.prefill_chunk;
+  s.prefill_budget = r.prefill_budget;
   s.prefix_cache = r.prefix_cache;
   s.kv_block_size = r.kv_block_size;
 

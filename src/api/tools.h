@@ -96,6 +96,13 @@ struct ConcurrencyResult {
   // (weights + K/V), and the tokens/s that bandwidth `bw_gbs` allows at that size (0 when bw is 0).
   double step_bytes = 0, roofline_tps = 0;
 };
+// Requests sharing a prompt prefix (a system prompt): the first runs alone, then the others at once.
+struct SharedPrefixResult {
+  double ttft_first = 0;              // the first request's time to first token, seconds
+  double ttft_p50 = 0, ttft_p99 = 0;  // the others', all submitted at once
+  double ttft_one = 0;                // the median of 4 more, each submitted after the previous ended
+  int cached_tokens = 0;              // prompt tokens the others took from the prefix cache (median)
+};
 class ConcurrencyBench {
  public:
   static std::unique_ptr<ConcurrencyBench> load(const BenchSpec& spec);
@@ -104,6 +111,9 @@ class ConcurrencyBench {
   double weight_bytes = 0;  // read by every decode step
   size_t kv_bytes_per_position = 0;
   virtual ConcurrencyResult run(int requests, int n_prompt, int n_gen, double bw_gbs) = 0;
+  // `requests` prompts of the same `prefix` tokens and `n_prompt` of their own, `n_gen` generated,
+  // with the prefix cache on or off.
+  virtual SharedPrefixResult run_shared_prefix(int requests, int prefix, int n_prompt, int n_gen, bool cache) = 0;
 };
 
 // `cpplm serve`: an OpenAI-compatible HTTP server (src/server) over one model. Blocks until
@@ -121,8 +131,9 @@ struct ServeRequest {
   int ctx_size = 0;      // 0: the model's context length, at most 4096
   size_t kv_memory = 0;  // bytes; 0: max_concurrent × ctx_size positions
   int prefill_chunk = 256;
+  int prefill_budget = 0;  // SchedulerOptions::prefill_budget (0: by device)
   bool prefix_cache = true;
-  int kv_block_size = 32;  // positions per block of a paged K/V pool (CPU); 0: an allocation per sequence
+  int kv_block_size = 32;  // positions per block of the paged K/V pool; 0: an allocation per sequence
   size_t max_body_bytes = 8u << 20;
   int timeout_s = 30;  // read/write timeouts
   int grace_ms = 10000;

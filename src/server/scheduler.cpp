@@ -59,6 +59,7 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
     shares_blocks_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->shares_blocks();
   }
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
+  if (opts_.prefill_budget <= 0) opts_.prefill_budget = (served_.model->max_decode_batch() > 0 ? 8 : 2) * opts_.prefill_chunk;
   const int threads = opts_.threads > 0 ? opts_.threads : compute_threads();  // --threads, as set for this thread
   thread_ = std::thread([this, threads] {
     set_compute_threads(threads);

@@ -33,7 +33,9 @@ struct SchedulerOptions {
   int ctx_size = 2048;        // positions per sequence (prompt + generated)
   size_t kv_memory = 0;       // K/V budget in bytes: running sequences' worst case + the prefix cache
   int prefill_chunk = 256;    // prompt tokens per forward call of one sequence
-  int prefill_budget = 512;   // prompt tokens per step over all sequences (at least one chunk)
+  // Prompt tokens per step over all sequences (at least one chunk); 0: 8 chunks on a device with a
+  // batched decode step (a GPU, where a step's fixed cost is worth spreading), else 2.
+  int prefill_budget = 0;
   int kv_bits = 0;            // CacheOptions::kv_bits
   bool prefix_cache = true;   // reuse earlier requests' K/V for prompts that start the same way
   int min_prefix_reuse = 16;  // shortest shared prefix worth reusing (unpaged K/V)

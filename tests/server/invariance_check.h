@@ -41,7 +41,7 @@ inline std::vector<int32_t> run_job(server::Scheduler& s, const InvarianceCase& 
   return got;
 }
 
-inline std::vector<InvarianceCase> invariance_cases(int vocab, int n, int max_prompt, uint64_t seed) {
+inline std::vector<InvarianceCase> invariance_cases(int vocab, int n, int max_prompt, uint64_t seed, int max_delay_ms = 300) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::vector<InvarianceCase> cases(n);
   for (int i = 0; i < n; ++i) {
@@ -52,18 +52,18 @@ inline std::vector<InvarianceCase> invariance_cases(int vocab, int n, int max_pr
     c.seed = 1000 + i;
     c.max_tokens = 8 + static_cast<int>(rng() % 24);
     c.cancel_after = i % 7 == 3 ? 3 : -1;
-    c.delay_ms = static_cast<int>(rng() % 300);
+    c.delay_ms = max_delay_ms > 0 ? static_cast<int>(rng() % max_delay_ms) : 0;
   }
   return cases;
 }
 
-// Alone: one request at a time. Together: all at once, each from its own thread. Returns the
-// gauges and counters of the run together.
+// Alone: one request at a time. Together: all within max_delay_ms, each from its own thread.
+// Returns the gauges and counters of the run together.
 inline server::Metrics::Snapshot check_invariance(server::ServedModel& served, server::SchedulerOptions opts, int n_requests,
-                                                  int max_prompt) {
+                                                  int max_prompt, int max_delay_ms = 300) {
   opts.prefix_cache = false;  // prompts share no prefix here; tests/server/paged_test.cpp covers the cache
   server::Metrics metrics;
-  std::vector<InvarianceCase> cases = invariance_cases(served.model->args().vocab_size, n_requests, max_prompt, 42);
+  std::vector<InvarianceCase> cases = invariance_cases(served.model->args().vocab_size, n_requests, max_prompt, 42, max_delay_ms);
   std::vector<std::vector<int32_t>> alone(cases.size()), together(cases.size());
   {
     server::Scheduler s(served, opts, metrics);

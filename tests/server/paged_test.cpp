@@ -5,6 +5,7 @@
 #include <random>
 
 #include "invariance_check.h"
+#include "prefix_check.h"
 #include "server_util.h"
 
 namespace cpplm {
@@ -23,64 +24,15 @@ TEST(PagedServer, PreemptedRequestsGetTheirTokensFromRunningAlone) {
   o.threads = 1;
   o.kv_block_size = 16;
   o.kv_memory = 20 * block_bytes(*served, 16);  // 320 positions for 32 sequences of up to 232
-  const server::Metrics::Snapshot m = test::check_invariance(*served, o, 48, 200);
+  const server::Metrics::Snapshot m = test::check_invariance(*served, o, 48, 200, /*max_delay_ms=*/20);
   EXPECT_GT(m.preemptions, 0u) << "the pool was meant to run out";
-}
-
-// Runs `prompt` to the end; returns its tokens and fills `cached` (usage.cached_tokens).
-std::vector<int32_t> run(server::Scheduler& s, const std::vector<int32_t>& prompt, int max_tokens, int* cached = nullptr) {
-  auto job = std::make_shared<server::Job>();
-  job->req.n = 1;
-  job->req.sampling.temp = 0;
-  job->prompt = prompt;
-  job->max_tokens = max_tokens;
-  s.submit(job);
-  std::vector<int32_t> got;
-  while (!job->done())
-    for (const server::ChoiceEvent& e : job->take(std::chrono::milliseconds(50))) got.insert(got.end(), e.tokens.begin(), e.tokens.end());
-  if (cached) *cached = job->usage().cached_tokens;
-  return got;
 }
 
 TEST(PagedServer, PrefixCacheSharesBlocksAndChangesNoToken) {
   auto served = test::bundled_served();
-  std::mt19937 rng(3);
-  std::vector<int32_t> system;
-  for (int i = 0; i < 300; ++i) system.push_back(static_cast<int32_t>(rng() % 2000));
-  std::vector<std::vector<int32_t>> prompts(12, system);
-  for (auto& p : prompts)
-    for (int i = 0; i < 20; ++i) p.push_back(static_cast<int32_t>(rng() % 2000));
   server::SchedulerOptions o;
-  o.max_concurrent = 12;
-  o.ctx_size = 512;
-  o.prefill_chunk = 64;
   o.threads = 1;
-  std::vector<std::vector<int32_t>> off(prompts.size()), on(prompts.size());
-  std::vector<int> cached(prompts.size(), 0);
-  {
-    o.prefix_cache = false;
-    server::Metrics metrics;
-    server::Scheduler s(*served, o, metrics);
-    for (size_t i = 0; i < prompts.size(); ++i) off[i] = run(s, prompts[i], 12);
-  }
-  {
-    o.prefix_cache = true;
-    server::Metrics metrics;
-    server::Scheduler s(*served, o, metrics);
-    on[0] = run(s, prompts[0], 12, &cached[0]);
-    std::vector<std::thread> clients;
-    for (size_t i = 1; i < prompts.size(); ++i) clients.emplace_back([&, i] { on[i] = run(s, prompts[i], 12, &cached[i]); });
-    for (auto& t : clients) t.join();
-    ASSERT_NE(s.kv_pool(), nullptr);
-    EXPECT_GT(s.kv_pool()->cached_blocks(), 0);
-  }
-  EXPECT_EQ(cached[0], 0);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(on[i], off[i]) << "request " << i << " changed its tokens with the prefix cache";
-    if (i > 0) {
-      EXPECT_EQ(cached[i], 256) << "request " << i << ": the 300 shared tokens hold 4 whole chunks of 64";
-    }
-  }
+  test::check_prefix_cache(*served, o);
 }
 
 TEST(PagedServer, SoakOfTenThousandRequestsFreesEveryBlock) {

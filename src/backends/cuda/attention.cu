@@ -69,7 +69,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
   const int cnt = visible_keys(a, offset, i, &start, &sinks);
   const int chunk = (cnt + a.splits - 1) / a.splits;
   const int lo = min(cnt, s * chunk), hi = min(cnt, lo + chunk);
-  if (tid == 0 && h % group == 0 && a.cache.max_size == 0 && start == 0 && min(hi, offset) > lo) {
+  if (tid == 0 && h % group == 0 && a.cache.max_size == 0 && !a.cache.blocks && start == 0 && min(hi, offset) > lo) {
     // The block's cached K/V rows [lo, min(hi, offset)) are contiguous and were written by earlier
     // steps: start moving them to L2 while the previous kernel (qkv projection) finishes.
     const size_t at = (static_cast<size_t>(kvh) * a.cache.capacity + lo) * d * sizeof(KV);
@@ -97,8 +97,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
     }
     __syncthreads();
     if (s == 0 && h % group == 0)  // one block per kv head appends the new key and value
-      kv_store_row<KV>(a.cache, static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(offset, a.cache.max_size, a.cache.keep), d,
-                       kn, a.qkv + v_col);
+      kv_store_row<KV>(a.cache, kv_row(a.cache, kvh, kv_slot(offset, a.cache.max_size, a.cache.keep)), d, kn, a.qkv + v_col);
   } else {
     for (int e = tid; e < d; e += kAttnThreads) qs[e] = q[e];
   }
@@ -117,7 +116,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(AttnArgs a) {
       } else if (j >= offset) {
         dot = dot_row<float, 16>(a.qkv + static_cast<int64_t>(j - offset) * a.ld + k_col, qs, d);
       } else {
-        const int row = kvh * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+        const int row = static_cast<int>(kv_row(a.cache, kvh, kv_slot(j, a.cache.max_size, a.cache.keep)));
         rows_s[tid] = row;
         dot = dot_key<KV>(a.cache, row, qs, d);
       }
@@ -226,7 +225,7 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
           kv = row[k_col + e];
           vv = row[v_col + e];
         } else {
-          const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + kv_slot(j, a.cache.max_size, a.cache.keep);
+          const int64_t row = kv_row(a.cache, kvh, kv_slot(j, a.cache.max_size, a.cache.keep));
           kv = kv_at<KV>(a.cache, false, row, d, e);
           vv = kv_at<KV>(a.cache, true, row, d, e);
         }

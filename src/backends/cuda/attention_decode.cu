@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
       kr[r] = vr[r] = Chunk{};
       ks[r] = vs[r] = make_float2(0.0f, 0.0f);
       if (j < offset) {
-        const int64_t row = static_cast<int64_t>(kvh) * cache.capacity + kv_slot(j, cache.max_size, cache.keep);
+        const int64_t row = kv_row(cache, kvh, kv_slot(j, cache.max_size, cache.keep));
         kr[r] = __ldg(reinterpret_cast<const Chunk*>(kc + row * d) + slice);
         vr[r] = __ldg(reinterpret_cast<const Chunk*>(vc + row * d) + slice);
         if constexpr (kQ8) ks[r] = __ldg(cache.ksb + row * ng + sg), vs[r] = __ldg(cache.vsb + row * ng + sg);
@@ -83,7 +83,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   Chunk nk[kR], nv[kR];
   float2 nks[kR], nvs[kR];
   fetch(lo, nk, nv, nks, nvs);
-  if (tid == 0 && cache.max_size == 0 && start == 0 && min(hi, offset) > lo + per_pass) {
+  if (tid == 0 && cache.max_size == 0 && !cache.blocks && start == 0 && min(hi, offset) > lo + per_pass) {
     // The later passes' rows are contiguous: start moving them to L2 as well.
     const size_t at = (static_cast<size_t>(kvh) * cache.capacity + lo + per_pass) * d * sizeof(KV);
     const uint32_t bytes = static_cast<uint32_t>((min(hi, offset) - lo - per_pass) * d * sizeof(KV));
@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(kW * 32) attention_decode_kernel(AttnArgs a) {
   for (int e = tid; e < d; e += blockDim.x) vn[e] = qkv[v_col + e];
   __syncthreads();
   if (split == 0 && blockIdx.x % a.head_groups == 0) {  // one block per kv head appends the new key and value
-    kv_store_row<KV>(cache, static_cast<int64_t>(kvh) * cache.capacity + kv_slot(offset, cache.max_size, cache.keep), d, kn, vn);
+    kv_store_row<KV>(cache, kv_row(cache, kvh, kv_slot(offset, cache.max_size, cache.keep)), d, kn, vn);
   }
   CPPLM_TRACE_MARK(0);
   float q[G][kVec], acc[G][kVec], m[G], l[G];

@@ -63,7 +63,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
     for (int c = tid; c < kTcKeys * kChunks; c += kTcWarps * 32) {
       const int kk = c / kChunks, part = c % kChunks, j = j0 + kk;
       const bool valid = j <= pmax;
-      const int64_t row = static_cast<int64_t>(kvh) * a.cache.capacity + (valid ? j : 0);
+      const int64_t row = kv_row(a.cache, kvh, valid ? j : 0);  // unbounded caches only: slot j
       if constexpr (std::is_same_v<KV, uint8_t>) {
         const int ng = D / a.cache.group, g = part * 8 / a.cache.group;
         for (int kv = 0; kv < 2; ++kv) {

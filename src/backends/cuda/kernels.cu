@@ -295,7 +295,7 @@ __global__ void rope_kernel(RopeArgs a, KvLayer c) {
     if (a.append && h >= a.num_heads) {
       const int kvh = h - a.num_heads;
       const int slot = kv_slot(*a.offset + t, c.max_size, c.keep);
-      const int64_t base = (static_cast<int64_t>(kvh) * c.capacity + slot) * a.head_dim;
+      const int64_t base = kv_row(c, kvh, slot) * a.head_dim;
       KV* kc = static_cast<KV*>(c.k);
       KV* vc = static_cast<KV*>(c.v);
       const float* vv = v + static_cast<int64_t>(a.num_kv_heads) * a.head_dim;  // v columns follow k's
@@ -321,7 +321,7 @@ __global__ void kv_append_kernel(const float* qkv, int n, int ld, int k_col, int
     // In a ring, a later token of this chunk may take the same slot: only the last writer stores.
     if (c.max_size > 0 && pos >= c.keep && pos + (c.max_size - c.keep) < *offset + n) continue;
     const int slot = kv_slot(pos, c.max_size, c.keep);
-    const int64_t dst = (static_cast<int64_t>(h) * c.capacity + slot) * d + e;
+    const int64_t dst = kv_row(c, h, slot) * d + e;
     const float* row = qkv + static_cast<int64_t>(t) * ld;
     static_cast<KV*>(c.k)[dst] = from_f32<KV>(row[k_col + h * d + e]);
     static_cast<KV*>(c.v)[dst] = from_f32<KV>(row[v_col + h * d + e]);
@@ -341,7 +341,7 @@ __global__ void kv_append_q8_kernel(const float* qkv, int n, int ld, int k_col, 
               t = static_cast<int>(w / (static_cast<int64_t>(2) * ng * kvh));
     const int pos = *offset + t;
     if (c.max_size > 0 && pos >= c.keep && pos + (c.max_size - c.keep) < *offset + n) continue;  // as kv_append_kernel
-    const int64_t row = static_cast<int64_t>(h) * c.capacity + kv_slot(pos, c.max_size, c.keep);
+    const int64_t row = kv_row(c, h, kv_slot(pos, c.max_size, c.keep));
     const float* src = qkv + static_cast<int64_t>(t) * ld + (kv ? v_col : k_col) + h * d + g * c.group;
     quantize_q8_warp(src, c.group, static_cast<uint8_t*>(kv ? c.v : c.k) + row * d + g * c.group,
                      (kv ? c.vsb : c.ksb) + row * ng + g);

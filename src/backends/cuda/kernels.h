@@ -5,6 +5,7 @@
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/decode_plan.h"
 #include "core/dtype.h"
+#include "core/kv_index.h"
 
 namespace cpplm::cuda {
 
@@ -111,6 +112,8 @@ void fill_value(const CudaContext& ctx, float* x, int64_t count, float v);
 // cache (kv_type U8: mlx-lm's QuantizedKVCache(bits=8), the CPU's KVType::Q8) holds codes there and
 // (scale, bias) f32 pairs [kv_heads, capacity, head_dim / group] in ksb / vsb: element e of a row
 // is scale · code + bias of its group e / group.
+// Paged (a pool's blocks): k, v, ksb, vsb hold rows [blocks, kv_heads, block_size] and slot s lives
+// in block blocks[s / block_size] (a device array); capacity is then only what decode plans size for.
 struct KvLayer {
   void* k = nullptr;
   void* v = nullptr;
@@ -118,7 +121,15 @@ struct KvLayer {
   float2* vsb = nullptr;
   int group = 0;
   int capacity = 0, max_size = 0, keep = 0;
+  const int32_t* blocks = nullptr;
+  int block_size = 0, kv_heads = 0;
 };
+
+// The row of (kv head, slot) in a layer's storage: the one formula of every kernel.
+CPPLM_HOST_DEVICE inline int64_t kv_row(const KvLayer& c, int kvh, int slot) {
+  if (!c.blocks) return static_cast<int64_t>(kvh) * c.capacity + slot;
+  return (static_cast<int64_t>(c.blocks[slot / c.block_size]) * c.kv_heads + kvh) * c.block_size + slot % c.block_size;
+}
 
 // One sequence of a batched decode step (AttnArgs::seqs): its cache of the layer, the positions
 // cached, its layer's window and sinks (AttnArgs::window, ::keep) and its splits.

@@ -111,6 +111,24 @@ std::vector<CudaModel::Seq> CudaModel::prepare(std::span<const SequenceTokens> b
   return seqs;
 }
 
+KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptions& opts) {
+  if (pool_ && pool_->pool().held_blocks() > 0) throw Error("the K/V pool is in use by other sequences");
+  CPPLM_CHECK(block_size > 0, "a K/V block holds at least one position");
+  CacheOptions o = opts;
+  if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
+  const KVType type = plan_sequence(args_, dtype_, o).kv_type;
+  const size_t block = CudaKVPool::block_bytes(static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
+                                               args_.head_dim, type, block_size);
+  const size_t blocks = bytes / block;
+  if (blocks == 0)
+    throw Error("a K/V budget of " + std::to_string(bytes) + " bytes holds no block of " + std::to_string(block_size) +
+                " positions (" + std::to_string(block) + " bytes)");
+  pool_.reset();
+  pool_ = std::make_unique<CudaKVPool>(ctx_, static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
+                                       args_.head_dim, type, static_cast<int>(std::min<size_t>(blocks, 1u << 30)), block_size);
+  return &pool_->pool();
+}
+
 void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm) {
   const int D = args_.head_dim, half = D / 2;
   const float* cos = tables_.as<float>();

@@ -94,10 +94,13 @@ class CudaModel : public LanguageModel {
   std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) override {
     CacheOptions o = opts;
     if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
-    auto s = std::make_unique<CudaSequence>(plan_sequence(args_, dtype_, o), args_.num_key_value_heads, args_.head_dim);
+    SequencePlan plan = plan_sequence(args_, dtype_, o);
+    CudaKVPool* pool = pool_ && pool_->type() == plan.kv_type ? pool_.get() : nullptr;
+    auto s = std::make_unique<CudaSequence>(std::move(plan), args_.num_key_value_heads, args_.head_dim, pool);
     s->set_context(&ctx_);
     return s;
   }
+  KVPool* enable_kv_pool(size_t bytes, int block_size, const CacheOptions& opts) override;
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
   int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
@@ -160,6 +163,7 @@ class CudaModel : public LanguageModel {
   Rope rope_;
   CudaOptions opt_;
   CudaContext ctx_;
+  std::unique_ptr<CudaKVPool> pool_;  // enable_kv_pool (after ctx_: freed before it)
   DType dtype_;  // the model's float dtype (the plan's default K/V storage)
   DevWeights w_;
   int qd_ = 0, kd_ = 0, ld_ = 0;

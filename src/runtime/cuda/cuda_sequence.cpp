@@ -19,13 +19,146 @@ DType kv_device_dtype(KVType t) {
   throw Error("unknown K/V cache type");
 }
 
-CudaSequence::CudaSequence(SequencePlan plan, int kv_heads, int head_dim)
-    : plan_(std::move(plan)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_device_dtype(plan_.kv_type)) {
+namespace {
+void check_q8_head_dim(int head_dim) {
+  if (head_dim % 8 != 0)
+    throw Error("an 8-bit K/V cache on the CUDA device needs head_dim divisible by 8 (head_dim is " + std::to_string(head_dim) + ")");
+}
+}  // namespace
+
+size_t CudaKVPool::block_bytes(size_t layers, int kv_heads, int head_dim, KVType type, int block_size) {
+  const DType t = kv_device_dtype(type);
+  const size_t code = static_cast<size_t>(head_dim) * dtype_size(t);
+  const size_t sb = t == DType::U8 ? static_cast<size_t>(head_dim / kv_q8_group(head_dim)) * sizeof(float2) : 0;
+  return layers * 2 * static_cast<size_t>(kv_heads) * block_size * (code + sb);
+}
+
+CudaKVPool::CudaKVPool(const CudaContext& ctx, size_t layers, int kv_heads, int head_dim, KVType type, int blocks,
+                       int block_size)
+    : pool_(blocks, block_size), type_(type) {
+  const DType t = kv_device_dtype(type);
+  if (t == DType::U8) check_q8_head_dim(head_dim);
+  const int group = t == DType::U8 ? kv_q8_group(head_dim) : 0;
+  code_bytes_ = static_cast<size_t>(head_dim) * dtype_size(t);
+  sb_bytes_ = group ? static_cast<size_t>(head_dim / group) * sizeof(float2) : 0;
+  const size_t rows = static_cast<size_t>(blocks) * kv_heads * block_size;  // per layer, of K or of V
+  buf_ = DeviceBuffer(layers * 2 * rows * (code_bytes_ + sb_bytes_));
+  char* p = buf_.as<char>();
+  char* q = p + layers * 2 * rows * code_bytes_;  // the (scale, bias) pairs follow every layer's codes
+  layers_.resize(layers);
+  for (KvLayer& l : layers_) {
+    l.k = p;
+    l.v = p + rows * code_bytes_;
+    p += 2 * rows * code_bytes_;
+    if (sb_bytes_) {
+      l.ksb = reinterpret_cast<float2*>(q);
+      l.vsb = reinterpret_cast<float2*>(q + rows * sb_bytes_);
+      q += 2 * rows * sb_bytes_;
+    }
+    l.group = group;
+    l.block_size = block_size;
+    l.kv_heads = kv_heads;
+  }
+  const size_t block_rows = static_cast<size_t>(kv_heads) * block_size;
+  pool_.copy = [this, &ctx, block_rows](int32_t from, int32_t to) {
+    for (const KvLayer& l : layers_)
+      for (int which = 0; which < 4; ++which) {
+        void* base = which == 0 ? l.k : which == 1 ? l.v : which == 2 ? static_cast<void*>(l.ksb) : static_cast<void*>(l.vsb);
+        const size_t bytes = block_rows * (which < 2 ? code_bytes_ : sb_bytes_);
+        if (!base || bytes == 0) continue;
+        copy_rows_async(ctx, static_cast<char*>(base) + to * bytes, bytes, static_cast<char*>(base) + from * bytes, bytes, bytes, 1);
+      }
+  };
+}
+
+CudaSequence::CudaSequence(SequencePlan plan, int kv_heads, int head_dim, CudaKVPool* pool)
+    : plan_(std::move(plan)), kvh_(kv_heads), d_(head_dim), kv_t_(kv_device_dtype(plan_.kv_type)), pool_(pool) {
   if (kv_t_ == DType::U8) {
-    if (head_dim % 8 != 0)
-      throw Error("an 8-bit K/V cache on the CUDA device needs head_dim divisible by 8 (head_dim is " + std::to_string(head_dim) +
-                  ")");
+    check_q8_head_dim(head_dim);
     group_ = kv_q8_group(head_dim);
+  }
+  if (!pool_) return;
+  CPPLM_CHECK(pool_->type() == plan_.kv_type, "a K/V pool of another storage type");
+  table_ = std::make_unique<BlockTable>(pool_->pool());
+  d_table_ = DeviceBuffer(static_cast<size_t>(std::max(1, pool_->pool().total_blocks())) * sizeof(int32_t));
+  layers_.resize(plan_.layers.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    KvLayer& l = layers_[i];
+    l = pool_->layer(i);
+    l.max_size = plan_.layers[i].max_size;
+    l.keep = plan_.layers[i].keep;
+    l.capacity = l.max_size;  // unbounded layers: set by ensure_paged
+    l.blocks = d_table_.as<int32_t>();
+  }
+}
+
+int CudaSequence::slots_for(int positions) const {
+  int slots = 0;
+  for (const LayerPlan& l : plan_.layers) slots = std::max(slots, l.max_size > 0 ? std::min(l.max_size, positions) : positions);
+  return slots;
+}
+
+void CudaSequence::reserve(int positions) {
+  reserve_ = positions;
+  if (!table_) return;
+  const int b = table_->pool().block_size();
+  const int before = table_->size();
+  table_->ensure((slots_for(positions) + b - 1) / b);
+  table_dirty_ |= table_->size() != before;
+}
+
+bool CudaSequence::shares_blocks() const {
+  if (!table_) return false;
+  for (const LayerPlan& l : plan_.layers)
+    if (l.max_size > 0) return false;
+  return true;
+}
+
+void CudaSequence::adopt_blocks(std::span<const int32_t> ids) {
+  CPPLM_CHECK(shares_blocks() && offset_ == 0, "adopt_blocks() needs an empty paged sequence without rings");
+  table_->adopt(ids);
+  offset_ = static_cast<int>(ids.size()) * table_->pool().block_size();
+  table_dirty_ = true;
+}
+
+void CudaSequence::trim_to(int offset) {
+  CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache can roll back to");
+  offset_ = offset;
+  if (!table_) return;
+  const int b = table_->pool().block_size(), before = table_->size();  // a ring that can roll back has not wrapped
+  table_->resize_down((offset + b - 1) / b);
+  table_dirty_ |= table_->size() != before;
+}
+
+size_t CudaSequence::nbytes() const {
+  if (table_) return static_cast<size_t>(table_->size()) * table_->pool().block_size() * bytes_per_position();
+  return kv_.size();
+}
+
+// Blocks for the slots of positions [0, need), copies of the shared or cached blocks that positions
+// [offset_, need) write into, and the table on the device when it changed.
+void CudaSequence::ensure_paged(const CudaContext& ctx, int need) {
+  const int b = table_->pool().block_size();
+  std::vector<int32_t> before = table_->ids();
+  table_->ensure((slots_for(need) + b - 1) / b);
+  for (const LayerPlan& l : plan_.layers)
+    for (int p = offset_; p < need; ++p) {
+      const int blk = kv_slot(p, l.max_size, l.keep) / b;
+      if (p > offset_ && blk == kv_slot(p - 1, l.max_size, l.keep) / b) continue;
+      table_->make_writable(blk);
+    }
+  if (table_->ids() != before || table_dirty_) {
+    copy_to_device_async(ctx, d_table_.data(), table_->ids().data(), table_->ids().size() * sizeof(int32_t));
+    table_dirty_ = false;
+  }
+  // Unbounded layers' capacity only sizes decode plans: it grows as an unpaged one would.
+  int cap = cap_;
+  if (need > cap) cap = need <= reserve_ ? reserve_ : (std::max(need, 2 * cap_) + 255) / 256 * 256;
+  if (cap != cap_) {
+    cap_ = cap;
+    for (KvLayer& l : layers_)
+      if (l.max_size == 0) l.capacity = cap_;
+    ++generation_;
   }
 }
 
@@ -37,6 +170,7 @@ SequenceState::LayerStorage CudaSequence::layer_storage(int layer) const {
 }
 
 void CudaSequence::ensure(const CudaContext& ctx, int need) {
+  if (table_) return ensure_paged(ctx, need);
   const auto& pl = plan_.layers;
   const bool any_unbounded = std::any_of(pl.begin(), pl.end(), [](const LayerPlan& l) { return l.max_size == 0; });
   if (kv_.data() && (!any_unbounded || need <= cap_)) return;
@@ -83,6 +217,7 @@ void CudaSequence::ensure(const CudaContext& ctx, int need) {
 }
 
 void CudaSequence::read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const {
+  if (table_) throw Error("a paged K/V sequence cannot be written to a prompt cache file");
   const int n = offset_, d = d_;
   const LayerPlan& lp = plan_.layers.at(layer);
   if (lp.max_size && n > lp.max_size)
@@ -131,6 +266,7 @@ void CudaSequence::read_layer(int layer, std::vector<float>& k, std::vector<floa
 
 void CudaSequence::append_layer(int layer, const float* k, const float* v, int n) {
   CPPLM_CHECK(ctx_ != nullptr, "CudaSequence without its context");
+  if (table_) throw Error("a prompt cache file loads into an unpaged K/V sequence only");
   if (offset_ != 0) throw Error("a prompt cache loads into an empty sequence");
   const LayerPlan& lp = plan_.layers.at(layer);
   if (lp.max_size && n > lp.max_size)
@@ -156,6 +292,7 @@ void CudaSequence::append_layer(int layer, const float* k, const float* v, int n
 }
 
 void CudaSequence::fill_random(const CudaContext& ctx, int offset, uint64_t seed) {
+  if (table_) throw Error("fill_random: a paged K/V sequence");
   ensure(ctx, offset);
   if (kv_t_ != DType::U8) {
     cuda::fill_random(ctx, kv_.data(), kv_t_, static_cast<int64_t>(kv_.size() / dtype_size(kv_t_)), 1.0f, seed);

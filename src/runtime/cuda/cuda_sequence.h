@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,21 +17,42 @@ namespace cpplm::cuda {
 // The device dtype of a plan's K/V storage; throws Error for what the CUDA kernels do not store.
 DType kv_device_dtype(KVType t);
 
+// The device storage of a paged K/V pool (model/kv_pool.h): per layer, K and V rows [blocks,
+// kv_heads, block_size] (and an 8-bit cache's (scale, bias) rows likewise), in one allocation.
+// Copy-on-write copies a block of every layer on the context's stream (KVPool::copy).
+class CudaKVPool {
+ public:
+  CudaKVPool(const CudaContext& ctx, size_t layers, int kv_heads, int head_dim, KVType type, int blocks, int block_size);
+  CudaKVPool(const CudaKVPool&) = delete;
+  CudaKVPool& operator=(const CudaKVPool&) = delete;
+  KVPool& pool() { return pool_; }
+  KVType type() const { return type_; }
+  // Layer i's storage (blocks, capacity, max_size and keep left for the sequence to set).
+  const KvLayer& layer(size_t i) const { return layers_.at(i); }
+  // One block in every layer.
+  static size_t block_bytes(size_t layers, int kv_heads, int head_dim, KVType type, int block_size);
+
+ private:
+  KVPool pool_;
+  KVType type_;
+  size_t code_bytes_ = 0, sb_bytes_ = 0;  // one row's codes or floats, and its (scale, bias) pairs
+  DeviceBuffer buf_;
+  std::vector<KvLayer> layers_;
+};
+
 // One sequence's K/V caches on the device: per layer [kv_heads, capacity, head_dim] K then V, and
 // for an 8-bit cache (kv_type U8) every layer's (scale, bias) rows after all the codes (KvLayer).
 // Bounded layers (rings) hold exactly max_size slots; unbounded ones share a capacity that doubles
 // (first the positions reserve() announced, when given).
 class CudaSequence : public SequenceState {
  public:
-  CudaSequence(SequencePlan plan, int kv_heads, int head_dim);
+  // With `pool`, the caches live in its blocks (paged; plan.kv_type must be the pool's).
+  CudaSequence(SequencePlan plan, int kv_heads, int head_dim, CudaKVPool* pool = nullptr);
 
   int offset() const override { return offset_; }
   bool can_trim_to(int offset) const override { return plan_.can_trim(offset_, offset); }
-  void trim_to(int offset) override {
-    CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache can roll back to");
-    offset_ = offset;
-  }
-  size_t nbytes() const override { return kv_.size(); }
+  void trim_to(int offset) override;
+  size_t nbytes() const override;
   size_t bytes_per_position() const override { return 2 * plan_.layers.size() * static_cast<size_t>(kvh_) * row_bytes(); }
   std::string kv_dtype() const override { return kv_type_name(plan_.kv_type); }
   const SequencePlan& plan() const override { return plan_; }
@@ -42,7 +64,10 @@ class CudaSequence : public SequenceState {
   void read_layer(int layer, std::vector<float>& k, std::vector<float>& v) const override;
   void append_layer(int layer, const float* k, const float* v, int n) override;
   void set_context(const CudaContext* ctx) { ctx_ = ctx; }
-  void reserve(int positions) override { reserve_ = positions; }
+  void reserve(int positions) override;
+  const BlockTable* blocks() const override { return table_.get(); }
+  bool shares_blocks() const override;
+  void adopt_blocks(std::span<const int32_t> ids) override;
 
   // Makes room for positions [0, need); may move the buffer (then a captured graph is stale).
   void ensure(const CudaContext& ctx, int need);
@@ -79,6 +104,14 @@ class CudaSequence : public SequenceState {
                      // loaded so far (offset_ moves when all are)
   DeviceBuffer kv_;
   std::vector<KvLayer> layers_;
+  // Paged: the pool, this sequence's blocks, and their ids on the device (room for every block of
+  // the pool, so the address a captured graph holds never changes), uploaded when they change.
+  CudaKVPool* pool_ = nullptr;
+  std::unique_ptr<BlockTable> table_;
+  DeviceBuffer d_table_;
+  bool table_dirty_ = false;
+  int slots_for(int positions) const;  // the most slots a layer uses for that many positions
+  void ensure_paged(const CudaContext& ctx, int need);
 };
 
 }  // namespace cpplm::cuda
