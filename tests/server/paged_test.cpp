@@ -15,15 +15,21 @@ size_t block_bytes(server::ServedModel& served, int block) {
   return served.model->make_sequence({})->bytes_per_position() * static_cast<size_t>(block);
 }
 
-TEST(PagedServer, PreemptedRequestsGetTheirTokensFromRunningAlone) {
-  auto served = test::bundled_served();
+// 32 sequences at once over a pool of `blocks` blocks of 16 positions, one compute thread.
+server::SchedulerOptions small_pool(server::ServedModel& served, int ctx, int chunk, int blocks) {
   server::SchedulerOptions o;
   o.max_concurrent = 32;
-  o.ctx_size = 1024;
-  o.prefill_chunk = 64;
+  o.ctx_size = ctx;
+  o.prefill_chunk = chunk;
   o.threads = 1;
   o.kv_block_size = 16;
-  o.kv_memory = 20 * block_bytes(*served, 16);  // 320 positions for 32 sequences of up to 232
+  o.kv_memory = static_cast<size_t>(blocks) * block_bytes(served, 16);
+  return o;
+}
+
+TEST(PagedServer, PreemptedRequestsGetTheirTokensFromRunningAlone) {
+  auto served = test::bundled_served();
+  const server::SchedulerOptions o = small_pool(*served, 1024, 64, 20);  // 320 positions for sequences of up to 232
   const server::Metrics::Snapshot m = test::check_invariance(*served, o, 48, 200, /*max_delay_ms=*/20);
   EXPECT_GT(m.preemptions, 0u) << "the pool was meant to run out";
 }
@@ -37,14 +43,8 @@ TEST(PagedServer, PrefixCacheSharesBlocksAndChangesNoToken) {
 
 TEST(PagedServer, SoakOfTenThousandRequestsFreesEveryBlock) {
   auto served = test::bundled_served();
-  server::SchedulerOptions o;
-  o.max_concurrent = 32;
+  server::SchedulerOptions o = small_pool(*served, 256, 32, 24);  // preempts often
   o.max_queue = 10000;
-  o.ctx_size = 256;
-  o.prefill_chunk = 32;
-  o.threads = 1;
-  o.kv_block_size = 16;
-  o.kv_memory = 24 * block_bytes(*served, 16);  // preempts often
   server::Metrics metrics;
   const KVPool* pool = nullptr;
   std::mt19937 rng(11);

@@ -20,6 +20,19 @@ DType kv_device_dtype(KVType t) {
 }
 
 namespace {
+// Points l at the next `rows` K rows then V rows of codes at p (cb bytes a row) and, for an 8-bit
+// cache, of (scale, bias) pairs at q (sb bytes a row); advances both.
+void place_rows(KvLayer& l, char*& p, char*& q, size_t rows, size_t cb, size_t sb) {
+  l.k = p;
+  l.v = p + rows * cb;
+  p += 2 * rows * cb;
+  if (sb) {
+    l.ksb = reinterpret_cast<float2*>(q);
+    l.vsb = reinterpret_cast<float2*>(q + rows * sb);
+    q += 2 * rows * sb;
+  }
+}
+
 void check_q8_head_dim(int head_dim) {
   if (head_dim % 8 != 0)
     throw Error("an 8-bit K/V cache on the CUDA device needs head_dim divisible by 8 (head_dim is " + std::to_string(head_dim) + ")");
@@ -47,14 +60,7 @@ CudaKVPool::CudaKVPool(const CudaContext& ctx, size_t layers, int kv_heads, int 
   char* q = p + layers * 2 * rows * code_bytes_;  // the (scale, bias) pairs follow every layer's codes
   layers_.resize(layers);
   for (KvLayer& l : layers_) {
-    l.k = p;
-    l.v = p + rows * code_bytes_;
-    p += 2 * rows * code_bytes_;
-    if (sb_bytes_) {
-      l.ksb = reinterpret_cast<float2*>(q);
-      l.vsb = reinterpret_cast<float2*>(q + rows * sb_bytes_);
-      q += 2 * rows * sb_bytes_;
-    }
+    place_rows(l, p, q, rows, code_bytes_, sb_bytes_);
     l.group = group;
     l.block_size = block_size;
     l.kv_heads = kv_heads;
@@ -194,15 +200,7 @@ void CudaSequence::ensure(const CudaContext& ctx, int need) {
     l.max_size = pl[i].max_size;
     l.keep = pl[i].keep;
     l.group = group_;
-    const size_t n = static_cast<size_t>(kvh_) * l.capacity;
-    l.k = p;
-    l.v = p + n * cb;
-    p += 2 * n * cb;
-    if (sb) {
-      l.ksb = reinterpret_cast<float2*>(q);
-      l.vsb = reinterpret_cast<float2*>(q + n * sb);
-      q += 2 * n * sb;
-    }
+    place_rows(l, p, q, static_cast<size_t>(kvh_) * l.capacity, cb, sb);
     if (!kv_.data()) continue;
     const KvLayer& o = layers_[i];
     keep(l.k, l.capacity, o.k, o.capacity, cb);
