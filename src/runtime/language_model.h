@@ -95,9 +95,10 @@ class LanguageModel {
   // cache options the device does not support.
   virtual std::unique_ptr<SequenceState> make_sequence(const CacheOptions& opts) = 0;
   // Paged K/V: from now on, sequences of `opts.kv_bits` keep their K/V in one pool of about `bytes`
-  // (blocks of `block_size` positions in every layer) instead of an allocation each. Returns the
-  // pool's bookkeeping, or nullptr where the device has no paged K/V. Throws Error when `bytes`
-  // holds no block, or sequences of an earlier pool still hold blocks.
+  // (blocks of `block_size` positions in every layer; a GPU takes at most what it has free, less a
+  // margin) instead of an allocation each. Returns the pool's bookkeeping, or nullptr where the
+  // device has no paged K/V. Throws Error when `bytes` holds no block, or sequences of an earlier
+  // pool still hold blocks.
   virtual KVPool* enable_kv_pool(size_t /*bytes*/, int /*block_size*/, const CacheOptions& /*opts*/) { return nullptr; }
   std::unique_ptr<SequenceState> new_sequence(std::optional<int> max_kv_size) { return make_sequence({max_kv_size}); }
   // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:

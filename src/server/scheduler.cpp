@@ -56,6 +56,7 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
     const int b = pool_->block_size();
     opts_.prefill_chunk = (std::max(opts_.prefill_chunk, b) + b - 1) / b * b;  // whole blocks (blocks_needed)
     block_bytes_ = bytes_per_position_ * static_cast<size_t>(b);
+    opts_.kv_memory = static_cast<size_t>(pool_->total_blocks()) * block_bytes_;  // what the device could give
     shares_blocks_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->shares_blocks();
   }
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);

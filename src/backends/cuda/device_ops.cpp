@@ -31,6 +31,12 @@ void copy_to_host_async(const CudaContext& ctx, void* dst, const void* src, size
   CPPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx.stream()));
 }
 
+size_t free_device_memory(const CudaContext&) {
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+  return free;
+}
+
 void memset_async(const CudaContext& ctx, void* dst, size_t bytes) {
   CPPLM_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream()));
 }

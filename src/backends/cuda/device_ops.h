@@ -20,6 +20,8 @@ void upload_rows(void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
 void copy_to_device_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes);
 void copy_to_host_async(const CudaContext& ctx, void* dst, const void* src, size_t bytes);
 void memset_async(const CudaContext& ctx, void* dst, size_t bytes);
+// Device memory free now on the context's device (cudaMemGetInfo), in bytes.
+size_t free_device_memory(const CudaContext& ctx);
 // rows rows of `width` bytes from src (rows src_pitch apart) to dst (dst_pitch apart), device to device.
 void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                      size_t rows);

@@ -119,11 +119,16 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
   const KVType type = plan_sequence(args_, dtype_, o).kv_type;
   const size_t block = CudaKVPool::block_bytes(static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
                                                args_.head_dim, type, block_size);
+  pool_.reset();
+  // The pool is allocated now: at most what the device has free, less a tenth (at least 1 GiB) for
+  // the steps' activations and cuBLAS.
+  const size_t avail = free_device_memory(ctx_), spare = std::max(avail / 10, size_t{1} << 30);
+  if (avail > spare) bytes = std::min(bytes, avail - spare);
   const size_t blocks = bytes / block;
   if (blocks == 0)
     throw Error("a K/V budget of " + std::to_string(bytes) + " bytes holds no block of " + std::to_string(block_size) +
-                " positions (" + std::to_string(block) + " bytes)");
-  pool_.reset();
+                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) +
+                " MiB free)");
   pool_ = std::make_unique<CudaKVPool>(ctx_, static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
                                        args_.head_dim, type, static_cast<int>(std::min<size_t>(blocks, 1u << 30)), block_size);
   return &pool_->pool();
