@@ -110,4 +110,41 @@ inline server::Metrics::Snapshot check_invariance(server::ServedModel& served, s
   return m;
 }
 
+// Two requests that each fill the whole paged pool as they grow (5 blocks of 16 positions): the
+// newer is preempted, replays its tokens when the older ends, and both get their tokens from
+// running alone (one greedy, one seeded).
+inline void check_preemption_replay(server::ServedModel& served) {
+  server::SchedulerOptions o;
+  o.max_concurrent = 2;
+  o.ctx_size = 80;
+  o.prefill_chunk = 16;
+  o.kv_block_size = 16;
+  o.kv_memory = served.model->make_sequence({})->bytes_per_position() * 80;
+  o.prefix_cache = false;
+  std::vector<InvarianceCase> cases = invariance_cases(served.model->args().vocab_size, 2, 10, 5, 0);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    cases[i].max_tokens = 80 - static_cast<int>(cases[i].prompt.size());
+    cases[i].cancel_after = -1;
+    cases[i].temp = i == 0 ? 0.0f : 0.8f;
+  }
+  std::vector<std::vector<int32_t>> alone(2), together(2);
+  const std::vector<int32_t> eos = std::move(served.eos);  // no early stop: both run to their length
+  served.eos.clear();
+  server::Metrics metrics;
+  {
+    server::Scheduler s(served, o, metrics);
+    for (int i = 0; i < 2; ++i) alone[i] = run_job(s, cases[i]);
+  }
+  EXPECT_EQ(metrics.snapshot().preemptions, 0u);
+  {
+    server::Scheduler s(served, o, metrics);
+    std::thread t([&] { together[1] = run_job(s, cases[1]); });
+    together[0] = run_job(s, cases[0]);
+    t.join();
+  }
+  served.eos = eos;
+  EXPECT_GT(metrics.snapshot().preemptions, 0u) << "the pool holds one request's context: one had to give way";
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(together[i], alone[i]) << "request " << i << " changed its tokens through preemption";
+}
+
 }  // namespace cpplm::test
