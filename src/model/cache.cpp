@@ -124,8 +124,14 @@ void KVCache::append(const float* k, const float* v, int n) {
   // A paged ring takes blocks as its slots fill; an unpaged one allocates all of them at once.
   const int needed = max_size_ > 0 ? (table_ ? std::min(max_size_, offset_ + n) : max_size_) : offset_ + n;
   if (capacity_ < needed || table_) grow(needed);  // a paged table may have shrunk (trim_to)
-  if (table_)  // blocks shared with other sequences or kept by the prefix cache are copied first
-    for (int i = 0; i < n; ++i) table_->make_writable(kv_slot(offset_ + i, max_size_, keep_) / table_->pool().block_size());
+  if (table_) {  // blocks shared with other sequences or kept by the prefix cache are copied first
+    const int b = table_->pool().block_size();
+    for (int i = 0, last = -1; i < n; ++i)
+      if (const int blk = kv_slot(offset_ + i, max_size_, keep_) / b; blk != last) {
+        table_->make_writable(blk);
+        last = blk;
+      }
+  }
   // In a ring, later positions overwrite earlier ones: the most recent survive.
   KVRows& r = *rows_;
   for (int i = 0; i < n; ++i) {

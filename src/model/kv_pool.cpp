@@ -135,6 +135,7 @@ void BlockTable::ensure(int blocks) {
     const int32_t id = pool_.allocate();
     if (id < 0) throw KVPoolExhausted();
     ids_.push_back(id);
+    ++version_;
   }
 }
 
@@ -142,12 +143,14 @@ void BlockTable::resize_down(int blocks) {
   while (size() > std::max(0, blocks)) {  // the last block first: it is evicted first
     pool_.release(ids_.back());
     ids_.pop_back();
+    ++version_;
   }
 }
 
 void BlockTable::adopt(std::span<const int32_t> ids) {
   CPPLM_CHECK(ids_.empty(), "adopt() into a table that holds blocks");
   ids_.assign(ids.begin(), ids.end());
+  ++version_;
 }
 
 void BlockTable::make_writable(int i) {
@@ -157,6 +160,7 @@ void BlockTable::make_writable(int i) {
   if (id < 0) throw KVPoolExhausted();
   if (pool_.copy) pool_.copy(old, id);
   ids_[i] = id;
+  ++version_;
   pool_.release(old);
 }
 

@@ -99,10 +99,13 @@ class BlockTable {
   void adopt(std::span<const int32_t> ids);
   // Block i may be written: copies it to a new block first when it is shared or cached.
   void make_writable(int i);
+  // Changes whenever ids() does (a device copy of the table is stale when its version differs).
+  uint64_t version() const { return version_; }
 
  private:
   KVPool& pool_;
   std::vector<int32_t> ids_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace cpplm

@@ -95,6 +95,8 @@ CudaSequence::CudaSequence(SequencePlan plan, int kv_heads, int head_dim, CudaKV
     l.keep = plan_.layers[i].keep;
     l.capacity = l.max_size;  // unbounded layers: set by ensure_paged
     l.blocks = d_table_.as<int32_t>();
+    const std::pair<int, int> ring{l.max_size, l.keep};
+    if (std::find(rings_.begin(), rings_.end(), ring) == rings_.end()) rings_.push_back(ring);
   }
 }
 
@@ -108,9 +110,7 @@ void CudaSequence::reserve(int positions) {
   reserve_ = positions;
   if (!table_) return;
   const int b = table_->pool().block_size();
-  const int before = table_->size();
   table_->ensure((slots_for(positions) + b - 1) / b);
-  table_dirty_ |= table_->size() != before;
 }
 
 bool CudaSequence::shares_blocks() const {
@@ -124,16 +124,14 @@ void CudaSequence::adopt_blocks(std::span<const int32_t> ids) {
   CPPLM_CHECK(shares_blocks() && offset_ == 0, "adopt_blocks() needs an empty paged sequence without rings");
   table_->adopt(ids);
   offset_ = static_cast<int>(ids.size()) * table_->pool().block_size();
-  table_dirty_ = true;
 }
 
 void CudaSequence::trim_to(int offset) {
   CPPLM_CHECK(can_trim_to(offset), "trim_to beyond what the cache can roll back to");
   offset_ = offset;
   if (!table_) return;
-  const int b = table_->pool().block_size(), before = table_->size();  // a ring that can roll back has not wrapped
+  const int b = table_->pool().block_size();  // a ring that can roll back has not wrapped
   table_->resize_down((offset + b - 1) / b);
-  table_dirty_ |= table_->size() != before;
 }
 
 size_t CudaSequence::nbytes() const {
@@ -145,17 +143,16 @@ size_t CudaSequence::nbytes() const {
 // [offset_, need) write into, and the table on the device when it changed.
 void CudaSequence::ensure_paged(const CudaContext& ctx, int need) {
   const int b = table_->pool().block_size();
-  std::vector<int32_t> before = table_->ids();
   table_->ensure((slots_for(need) + b - 1) / b);
-  for (const LayerPlan& l : plan_.layers)
+  for (const auto& [max_size, keep] : rings_)  // the blocks the new positions land in
     for (int p = offset_; p < need; ++p) {
-      const int blk = kv_slot(p, l.max_size, l.keep) / b;
-      if (p > offset_ && blk == kv_slot(p - 1, l.max_size, l.keep) / b) continue;
+      const int blk = kv_slot(p, max_size, keep) / b;
+      if (p > offset_ && blk == kv_slot(p - 1, max_size, keep) / b) continue;
       table_->make_writable(blk);
     }
-  if (table_->ids() != before || table_dirty_) {
+  if (table_->version() != uploaded_) {
     copy_to_device_async(ctx, d_table_.data(), table_->ids().data(), table_->ids().size() * sizeof(int32_t));
-    table_dirty_ = false;
+    uploaded_ = table_->version();
   }
   // Unbounded layers' capacity only sizes decode plans: it grows as an unpaged one would.
   int cap = cap_;

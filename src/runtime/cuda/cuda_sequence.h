@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
@@ -99,9 +100,8 @@ class CudaSequence : public SequenceState {
   size_t row_bytes() const { return code_bytes() + sb_bytes(); }
   uint64_t generation_ = 0;
   const CudaContext* ctx_ = nullptr;
-  int loaded_layers_ = 0;
-  int reserve_ = 0;  // reserve(): the first allocation of unbounded layers takes this many positions  // append_layer: layers
-                     // loaded so far (offset_ moves when all are)
+  int loaded_layers_ = 0;  // append_layer: layers loaded so far (offset_ moves when all are)
+  int reserve_ = 0;        // reserve(): the first allocation of unbounded layers takes this many positions
   DeviceBuffer kv_;
   std::vector<KvLayer> layers_;
   // Paged: the pool, this sequence's blocks, and their ids on the device (room for every block of
@@ -109,7 +109,8 @@ class CudaSequence : public SequenceState {
   CudaKVPool* pool_ = nullptr;
   std::unique_ptr<BlockTable> table_;
   DeviceBuffer d_table_;
-  bool table_dirty_ = false;
+  uint64_t uploaded_ = ~uint64_t{0};          // the table version d_table_ holds
+  std::vector<std::pair<int, int>> rings_;  // the layers' distinct (max_size, keep): their slots map alike
   int slots_for(int positions) const;  // the most slots a layer uses for that many positions
   void ensure_paged(const CudaContext& ctx, int need);
 };
