@@ -179,8 +179,9 @@ int cmd_bench(int argc, char** argv) {
       ->check(CLI::IsMember({0, 8, 16, 32}))
       ->capture_default_str();
   app.add_option("--decode-batch-rows", decode_batch_rows,
-                 "GPU: rows of the batched decode step that concurrent requests share (default 128; 0: requests decode one "
-                 "by one, as `generate` does)")
+                 "GPU: rows of the batched decode step that concurrent requests share (default with --concurrency: "
+                 "the largest N rounded up to a multiple of 8, at most 128, as `serve` sizes it for --max-concurrent; "
+                 "0: requests decode one by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--kv-block-size", kv_block_size,
                  "--concurrency: positions per block of the paged K/V pool; 0: an allocation per sequence")
@@ -240,11 +241,14 @@ int cmd_bench(int argc, char** argv) {
       const int np = app.count("-p") ? (pp.empty() ? 0 : pp[0]) : 512, ng = app.count("-n") ? (tg.empty() ? 0 : tg[0]) : 256;
       if (ns.empty() || *std::min_element(ns.begin(), ns.end()) < 1 || np < 1 || ng < 1)
         throw CLI::ValidationError("--concurrency", "needs request counts, prompt and generated tokens of at least 1");
-      if (shared_prefix > 0) {
-        for (const std::string& shape : specs) bench_shared_prefix(spec_for(shape), ns, shared_prefix, np, ng, reps, show);
-        return 0;
+      // One server for the whole list, its decode step sized as `serve` sizes it for the most requests at once.
+      const int most = *std::max_element(ns.begin(), ns.end());
+      for (const std::string& shape : specs) {
+        tools::BenchSpec s = spec_for(shape);
+        if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
+        if (shared_prefix > 0) bench_shared_prefix(s, ns, shared_prefix, np, ng, reps, show);
+        else bench_concurrency(s, ns, np, ng, bw, gpu, json, show);
       }
-      for (const std::string& shape : specs) bench_concurrency(spec_for(shape), ns, np, ng, bw, gpu, json, show);
       return 0;
     }
     for (const std::string& shape : specs) {

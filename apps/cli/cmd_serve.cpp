@@ -62,8 +62,9 @@ int cmd_serve(int argc, char** argv) {
   app.add_option("--kv-bits", r.model.kv_bits, "K/V cache storage: 0 = the model's dtype, 8 (8-bit codes), 16, 32")
       ->check(CLI::IsMember({0, 8, 16, 32}));
   app.add_option("--decode-batch-rows", r.model.decode_batch_rows,
-                 "GPU: rows of the batched decode step that concurrent requests share (default 128, or 0 with "
-                 "--max-concurrent 1; 0: requests decode one by one, as `generate` does)")
+                 "GPU: rows of the batched decode step that concurrent requests share (default: --max-concurrent "
+                 "rounded up to a multiple of 8, at most 128, or 0 with --max-concurrent 1; every step runs all its "
+                 "rows; 0: requests decode one by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--chat-template", r.chat_template, "a .jinja file, or a folder whose tokenizer_config.json holds one");
   app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")

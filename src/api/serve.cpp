@@ -18,8 +18,7 @@ namespace cpplm::tools {
 
 void serve(const ServeRequest& r) {
   BenchSpec spec = r.model;
-  // One sequence at a time never batches: the single-stream decode step is faster there.
-  if (spec.decode_batch_rows < 0 && r.max_concurrent <= 1) spec.decode_batch_rows = 0;
+  if (spec.decode_batch_rows < 0) spec.decode_batch_rows = default_decode_batch_rows(r.max_concurrent);
   server::ServedModel served;
   LoadedModel loaded = load_model(spec);
   served.model = std::move(loaded.lm);
@@ -82,6 +81,10 @@ void serve(const ServeRequest& r) {
     if (const KVPool* pool = http.scheduler().kv_pool()) {
       std::snprintf(b, sizeof b, "paged K/V: %d blocks of %d positions; prefix cache %s", pool->total_blocks(),
                     pool->block_size(), s.prefix_cache ? "on" : "off");
+      r.log(b);
+    }
+    if (const int rows = served.model->max_decode_batch(); rows > 0) {
+      std::snprintf(b, sizeof b, "decode: batched steps of %d rows (--decode-batch-rows; every step runs all of them)", rows);
       r.log(b);
     }
   }

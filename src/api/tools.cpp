@@ -155,6 +155,10 @@ double decode_weight_bytes(const LoadedModel& l) {
   return !l.gpu ? l.size_bytes : l.ggml ? l.size_bytes * matmul_params(args) / l.params : matmul_params(args) * elem;
 }
 
+int default_decode_batch_rows(int max_concurrent) {
+  return max_concurrent <= 1 ? 0 : std::min(128, (max_concurrent + 7) / 8 * 8);
+}
+
 LoadedModel load_model(const BenchSpec& spec) {
   if (spec.device != "cpu" && spec.device != "cuda" && spec.device != "auto")
     throw Error("unknown device \"" + spec.device + "\" (expected cpu, cuda or auto)");

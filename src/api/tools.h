@@ -57,6 +57,11 @@ struct BenchSpec {
   std::function<void(size_t done, size_t total)> progress;  // weight upload (GPU)
 };
 
+// The rows of the batched decode step for a server of `max_concurrent` sequences (BenchSpec::
+// decode_batch_rows when left at -1): none for one (the single-stream step is faster), else that many
+// rounded up to a multiple of 8 and at most 128, since every step runs all its rows.
+int default_decode_batch_rows(int max_concurrent);
+
 class BenchModel {
  public:
   static std::unique_ptr<BenchModel> load(const BenchSpec& spec);
