@@ -1,8 +1,8 @@
 // Batched decode steps on the GPU (CudaModel::decode_batch, what the server runs): a sequence gets
 // the same logits whatever else its step holds (alone, beside others, in any row, beside rings and
 // 8-bit caches), and greedy tokens equal those of decode() alone on every hf-reference fixture and
-// the bundled model; the log-probability difference to decode()'s path is printed. Skipped with
-// "skipped: no GPU" without a GPU.
+// the bundled model, also with quantized weights (mlx q4 and q8, a GGUF Q8_0 file); the log-probability
+// difference to decode()'s path is printed. Skipped with "skipped: no GPU" without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +10,13 @@
 #include <cstdio>
 #include <memory>
 
+#include "../gguf/gguf_test_util.h"
 #include "../plan_check.h"
+#include "backends/cpu/cpu_features.h"
 #include "cuda_test_util.h"
+#include "io/config.h"
+#include "io/safetensors.h"
+#include "model/convert.h"
 #include "model/llama.h"
 #include "sampling/sampler.h"
 
@@ -163,6 +168,42 @@ TEST(CudaBatchModel, BundledModel) {
   auto gpu = make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"));
   expect_batch_invariant(*gpu, "llama-6m");
   expect_same_tokens_as_decode(*gpu, "llama-6m");
+}
+
+// Quantized weights batch too: the bundled model as mlx q4 (group 64) and q8 (group 32) converted in
+// memory, and as a GGUF Q8_0 file (llama.cpp's block format); steps of up to 32 rows run the int8 GEMV over
+// the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its exact path
+// here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched
+// step's bf16 activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
+TEST(CudaBatchModel, QuantizedWeights) {
+  SKIP_WITHOUT_GPU();
+  const std::string dir = models_dir() + "/llama-6m-kjv-fortunes";
+  const ModelArgs args = load_model_args(dir + "/config.json");
+  std::vector<std::pair<std::string, std::unique_ptr<Model>>> models;
+  for (const auto& [bits, group] : {std::pair{4, 64}, std::pair{8, 32}}) {
+    ConvertOptions co;
+    co.quantize = true, co.bits = bits, co.group_size = group;
+    ModelArgs qargs = args;
+    qargs.quantization = QuantSpec{group, bits, "affine"};
+    WeightStore ws = WeightStore::open_dir(dir);
+    models.emplace_back("llama-6m q" + std::to_string(bits), Model::from_tensors(qargs, convert_weights(ws, args, co)));
+  }
+  const std::string gguf = test::tmp_path("batch-q8_0.gguf");
+  test::write_float_gguf(test::q2k_file(), GgmlType::Q8_0, gguf);
+  models.emplace_back("llama-6m Q8_0 gguf", Model::load(gguf));
+  const bool saved = cpu::exact_quant();
+  for (const int rows : {32, 128}) {
+    cpu::set_exact_quant(rows > 32);
+    for (const auto& [name, model] : models) {
+      CudaOptions o;
+      o.decode_batch_rows = rows;
+      auto gpu = make_cuda_model(*model, o);
+      const std::string label = name + ", " + std::to_string(rows) + " rows";
+      expect_batch_invariant(*gpu, label);
+      expect_same_tokens_as_decode(*gpu, label);
+    }
+  }
+  cpu::set_exact_quant(saved);
 }
 
 // Rows past decode_batch_rows are refused; with it 0 the model has no batched step (rows decode one by one).

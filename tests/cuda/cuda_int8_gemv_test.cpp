@@ -146,6 +146,46 @@ TEST_P(CudaInt8Gemv, MatchesScalarReference) {
   std::printf("[ %s ] int8 GEMV vs scalar reference: max rel err %.2e (stores), %.2e (fused RMSNorm)\n", c.name, e_store, e_norm);
 }
 
+// Several rows of x at once (batched decode steps): 11 rows (launches of up to 8), every store mode;
+// each row's outputs are bit-identical to that row's own one-row GEMV.
+TEST_P(CudaInt8Gemv, SeveralRowsEqualEachRowAlone) {
+  SKIP_WITHOUT_GPU();
+  const Int8Case& c = GetParam();
+  QMatrix m = make_matrix(c, 7 + c.in);
+  constexpr int kRows = 11;
+  uint64_t h = 9;
+  std::vector<float> x(static_cast<size_t>(kRows) * c.in), old(static_cast<size_t>(kRows) * c.out);
+  for (float& v : x) v = 4 * unit(h) - 2;
+  for (float& v : old) v = unit(h) - 0.5f;
+  cuda::CudaContext ctx(0);
+  cuda::gemv_reserve_smem(c.in, c.in);
+  cuda::DeviceBuffer dw(m.codes.size() * 4), dsb(m.pairs.size()), dx(x.size() * 4), dy(old.size() * 4);
+  cuda::upload(dw.data(), m.codes.data(), m.codes.size() * 4);
+  cuda::upload(dsb.data(), m.pairs.data(), m.pairs.size());
+  cuda::upload(dx.data(), x.data(), x.size() * 4);
+  for (const cuda::GemvMode mode : {cuda::GemvMode::kStore, cuda::GemvMode::kAdd, cuda::GemvMode::kSwiGlu}) {
+    const int ldy = mode == cuda::GemvMode::kSwiGlu ? c.out / 2 : c.out;
+    auto run = [&](int first, int n) {
+      cuda::upload(dy.data(), old.data(), old.size() * 4);
+      cuda::GemvArgs g;
+      g.w = dw.data(), g.wtype = c.sb, g.out = c.out, g.in = c.in, g.bits = c.bits, g.group = c.group, g.sb = dsb.data();
+      g.int8_x = true, g.mode = mode, g.n = n, g.ldx = c.in, g.ldy = ldy;
+      g.x = dx.as<float>() + static_cast<size_t>(first) * c.in, g.y = dy.as<float>() + static_cast<size_t>(first) * ldy;
+      cuda::gemv(ctx, g);
+      std::vector<float> y(static_cast<size_t>(n) * ldy);
+      cuda::copy_to_host_async(ctx, y.data(), g.y, y.size() * 4);
+      ctx.sync();
+      return y;
+    };
+    const std::vector<float> all = run(0, kRows);
+    for (int r = 0; r < kRows; ++r) {
+      const std::vector<float> alone = run(r, 1);
+      EXPECT_EQ(std::memcmp(alone.data(), all.data() + static_cast<size_t>(r) * ldy, alone.size() * 4), 0)
+          << c.name << " mode " << static_cast<int>(mode) << " row " << r;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaInt8Gemv,
                          ::testing::Values(Int8Case{"q4g32_f32_96x96", 96, 96, 4, 32, DType::F32},
                                            Int8Case{"q4g64_bf16_518x2048", 518, 2048, 4, 64, DType::BF16},

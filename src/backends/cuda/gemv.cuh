@@ -3,7 +3,8 @@
 // holds (F::kVec), what else a vector needs (F::Aux, fetched with it: nothing, or its group's
 // scale and bias) and how it is multiplied (F::dot); F::kSums asks for sums of x per vector.
 // F::kInt8 formats stage x themselves (F::stage, as int8 codes) and read it in F::dot from the whole
-// staged area; F::base(nv) is then the size of that area in floats.
+// staged area; F::base(nv) is then the size of that area in floats. They also take up to kGemvRows rows
+// of x at once (batched decode steps), each computed exactly as it would be alone.
 #pragma once
 #include <algorithm>
 
@@ -17,6 +18,7 @@ constexpr int kGemvWarps = 8;    // warps per block of gemv_kernel (several rows
 constexpr int kGemv1Warps = 16;  // warps per block of gemv1_kernel (one row of x): one block per SM,
                                  // so that x is read from L2 once per SM, not once per block
 constexpr int kGemvUnroll = 4;   // 16-byte loads in flight per lane and row
+constexpr int kGemvRows = 8;     // rows of x gemv1_kernel takes at once (int8 formats)
 
 struct NoAux {};
 
@@ -51,14 +53,14 @@ __device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
   return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<uint32_t>(row));
 }
 
-// Stores one finished unit of gemv1_kernel: row p (R == 1, store or accumulate) or the row pair
-// (2p, 2p + 1) (R == 2, also SwiGLU); bias added first. old: kAdd's y values of the unit's rows,
-// read when the unit started (no load at the end of the unit).
+// Stores one finished unit of gemv1_kernel into y (a row of outputs): row p (R == 1, store or
+// accumulate) or the row pair (2p, 2p + 1) (R == 2, also SwiGLU); bias added first. old: kAdd's y
+// values of the unit's rows, read when the unit started (no load at the end of the unit).
 template <int R>
-__device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float* s, const float* old) {
+__device__ __forceinline__ void gemv_store(const GemvArgs& a, float* y, int p, const float* s, const float* old) {
   if constexpr (R == 1) {
     const float v = s[0] + (a.bias ? a.bias[p] : 0.0f);
-    a.y[p] = a.mode == GemvMode::kAdd ? old[0] + v : v;
+    y[p] = a.mode == GemvMode::kAdd ? old[0] + v : v;
   } else {
     const int r0 = 2 * p;
     const bool has1 = r0 + 1 < a.out;
@@ -68,11 +70,11 @@ __device__ __forceinline__ void gemv_store(const GemvArgs& a, int p, const float
       if (has1) s1 += a.bias[r0 + 1];
     }
     if (a.mode == GemvMode::kSwiGlu) {
-      a.y[p] = s0 / (1.0f + expf(-s0)) * s1;
+      y[p] = s0 / (1.0f + expf(-s0)) * s1;
     } else {
       if (a.mode == GemvMode::kAdd) s0 += old[0], s1 += old[1];
-      a.y[r0] = s0;
-      if (has1) a.y[r0 + 1] = s1;
+      y[r0] = s0;
+      if (has1) y[r0 + 1] = s1;
     }
   }
 }
@@ -87,6 +89,11 @@ __host__ __device__ __forceinline__ int gemv1_norm_offset(int in) {
 template <class F>
 size_t gemv1_smem(int in, bool norm) {
   return (static_cast<size_t>(gemv1_norm_offset<F>(in)) + (norm ? in : 0)) * sizeof(float);
+}
+// Several rows of x (int8 formats, no norm): each row's staged area, gemv1_norm_offset apart.
+template <class F>
+size_t gemv1_rows_smem(int in, int rows) {
+  return static_cast<size_t>(rows) * gemv1_norm_offset<F>(in) * sizeof(float);
 }
 
 // Starts copying the RMSNorm weights to ns (constants: issued before the PDL wait), each thread the
@@ -170,19 +177,22 @@ __device__ __forceinline__ void stage_x(const GemvArgs& a, float* xs, const floa
   __syncthreads();
 }
 
-// Decode GEMV (one row of x), software-pipelined. Work mapping: one warp per unit of R rows
+// Decode GEMV (NX == 1: one row of x), software-pipelined. Work mapping: one warp per unit of R rows
 // (R == 2 for SwiGLU's gate/up pairs, else single rows), a persistent grid striding over units;
 // lanes stream 16-byte weight vectors coalesced along the rows, and each warp keeps the next
 // 2 * kGemvUnroll / R vectors per row in flight while it multiplies the current ones, across
 // units too. Its first weights are requested before waiting on the previous kernel and before x
 // is staged, so neither wait leaves the memory system idle. Needs in % F::kVec == 0. kMerge: x is
 // attention's split partials (GemvArgs::merge_splits; a separate instance, as the merge's loads
-// take registers).
-template <class F, int R, bool kMerge = false>
+// take registers). NX > 1 (int8 formats, no norm, merge or argmax): a.n <= NX rows of x, ldx apart,
+// staged one after another, every weight vector multiplied with each; a row's products, sums and
+// stores are those of the same row alone (fewer loads in flight per lane: the registers go to the rows).
+template <class F, int R, bool kMerge = false, int NX = 1>
 __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
+  static_assert(NX == 1 || (F::kInt8 && !kMerge), "several rows of x: int8 formats only");
   CPPLM_TRACE(1000000u * R + 10000u * static_cast<unsigned>(a.mode) + a.in / 8);  // tag: shape
   extern __shared__ float xs[];
-  constexpr int kVec = F::kVec, kU = 2 * kGemvUnroll / R, kStep = 32 * kU;
+  constexpr int kVec = F::kVec, kU = 2 * kGemvUnroll / R / (NX > 1 ? 2 : 1), kStep = 32 * kU;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, in = a.in, nv = in / kVec;
   const int units = (a.out + R - 1) / R, stride = gridDim.x * kGemv1Warps;
   const uint4* w = static_cast<const uint4*>(a.w);
@@ -210,18 +220,30 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   CPPLM_PDL_WAIT();  // x is the previous kernel's output
   pdl_trigger();
 
-  if constexpr (F::kInt8) F::stage(a, xs, ns, in);
-  else stage_x<F, kMerge>(a, xs, ns, in);
+  const int xrow = gemv1_norm_offset<F>(in);  // floats between the staged rows of x (NX > 1)
+  if constexpr (NX > 1) {
+    for (int j = 0; j < a.n; ++j) F::stage(a, a.x + static_cast<int64_t>(j) * a.ldx, xs + j * xrow, ns, in);
+  } else if constexpr (F::kInt8) {
+    F::stage(a, a.x, xs, ns, in);
+  } else {
+    stage_x<F, kMerge>(a, xs, ns, in);
+  }
   CPPLM_TRACE_MARK(0);
 
-  float acc[R], old[R];
+  float acc[NX][R], old[NX][R];
 #pragma unroll
-  for (int r = 0; r < R; ++r) acc[r] = 0.0f, old[r] = 0.0f;
+  for (int j = 0; j < NX; ++j)
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[j][r] = 0.0f, old[j][r] = 0.0f;
   // kAdd (lane 0): y's values of a unit's rows, requested when the unit starts.
   auto load_old = [&](int pp) {
     if (a.mode == GemvMode::kAdd && lane == 0)
 #pragma unroll
-      for (int r = 0; r < R; ++r) old[r] = R * pp + r < a.out ? a.y[R * pp + r] : 0.0f;
+      for (int j = 0; j < NX; ++j)
+        if (j < a.n)
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+            old[j][r] = R * pp + r < a.out ? a.y[static_cast<int64_t>(j) * a.ldy + R * pp + r] : 0.0f;
   };
   if (p < units) load_old(p);
   unsigned long long best = 0;  // lane 0: argmax_key of the warp's best row so far
@@ -240,21 +262,30 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
     for (int u = 0; u < kU; ++u) {
       const int cc = cur_b + lane + u * 32;
       if (cc < nv) {
-        if constexpr (F::kInt8) F::template dot<R>(acc, cur[u], ca[u], xs, nv, cc);
-        else F::template dot<R>(acc, cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
+        if constexpr (F::kInt8) {
+#pragma unroll
+          for (int j = 0; j < NX; ++j)
+            if (j < a.n) F::template dot<R>(acc[j], cur[u], ca[u], xs + j * xrow, nv, cc);
+        } else {
+          F::template dot<R>(acc[0], cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
+        }
       }
     }
     if (p != cur_p) {  // the unit is complete
-      float sum[R];
 #pragma unroll
-      for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[r]), acc[r] = 0.0f;
-      CPPLM_TRACE_MARK(1);  // (the last unit of warp 0)
-      if (lane == 0) {
-        gemv_store<R>(a, cur_p, sum, old);
-        if (a.argmax)
+      for (int j = 0; j < NX; ++j) {
+        if (j >= a.n) break;
+        float sum[R];
 #pragma unroll
-          for (int r = 0; r < R; ++r)
-            if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
+        for (int r = 0; r < R; ++r) sum[r] = warp_sum(acc[j][r]), acc[j][r] = 0.0f;
+        CPPLM_TRACE_MARK(1);  // (the last unit of warp 0)
+        if (lane == 0) {
+          gemv_store<R>(a, a.y + static_cast<int64_t>(j) * a.ldy, cur_p, sum, old[j]);
+          if (NX == 1 && a.argmax)
+#pragma unroll
+            for (int r = 0; r < R; ++r)
+              if (R * cur_p + r < a.out) best = max(best, argmax_key(sum[r], R * cur_p + r));
+        }
       }
       if (p < units) load_old(p);
     }
@@ -270,15 +301,41 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
   }
 }
 
-// Launches gemv1_kernel<F> (a.n == 1, a.in % F::kVec == 0): persistent, at most one block per SM,
-// sized so that every warp gets the same number of units (row pairs for SwiGLU, and for formats
-// with F::kPairs, which then read x once for two rows).
+// The most rows of x gemv1_kernel<F, R, false, kGemvRows> stages for inputs of `in` (shared memory
+// per block: the device's opt-in limit, read by reserve_gemv1), at least 1.
+inline int g_gemv_smem_optin = 48 * 1024;
+template <class F>
+int gemv1_rows_fit(int in) {
+  const size_t row = gemv1_rows_smem<F>(in, 1);
+  return static_cast<int>(std::clamp<size_t>(static_cast<size_t>(g_gemv_smem_optin) / row, 1, kGemvRows));
+}
+
+// Launches gemv1_kernel<F> (a.in % F::kVec == 0): persistent, at most one block per SM, sized so
+// that every warp gets the same number of units (row pairs for SwiGLU, and for formats with
+// F::kPairs, which then read x once for two rows). a.n > 1 (int8 formats): launches of as many rows
+// as shared memory holds.
 template <class F>
 void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
   const bool pairs = F::kPairs || a.mode == GemvMode::kSwiGlu;
   const int units = pairs ? (a.out + 1) / 2 : a.out;
   const int per_warp = (units + ctx.num_sms() * kGemv1Warps - 1) / (ctx.num_sms() * kGemv1Warps);
   const int grid = ((units + per_warp - 1) / per_warp + kGemv1Warps - 1) / kGemv1Warps;
+  if constexpr (F::kInt8) {
+    if (a.n > 1) {
+      const int step = gemv1_rows_fit<F>(a.in);
+      for (int j = 0; j < a.n; j += step) {
+        GemvArgs c = a;
+        c.n = std::min(step, a.n - j);
+        c.x = a.x + static_cast<int64_t>(j) * a.ldx;
+        c.y = a.y + static_cast<int64_t>(j) * a.ldy;
+        const size_t smem = gemv1_rows_smem<F>(a.in, c.n);
+        if (c.n == 1) launch_gemv1<F>(ctx, c);  // the same arithmetic, more loads in flight
+        else if (pairs) launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 2, false, kGemvRows>, dim3(grid), dim3(kGemv1Warps * 32), smem, c);
+        else launch(ctx.stream(), ctx.pdl(), gemv1_kernel<F, 1, false, kGemvRows>, dim3(grid), dim3(kGemv1Warps * 32), smem, c);
+      }
+      return;
+    }
+  }
   const size_t smem = gemv1_smem<F>(a.in, a.norm_w != nullptr);
   if constexpr (!F::kSums && !F::kPairs)  // float formats: o_proj may merge attention's splits (gemv() checked)
     if (a.merge_splits)
@@ -291,6 +348,18 @@ void launch_gemv1(const CudaContext& ctx, const GemvArgs& a) {
 // inputs of norm_in (the hidden size: the norm is only fused there).
 template <class F>
 void reserve_gemv1(int max_in, int norm_in) {
+  if constexpr (F::kInt8) {  // several rows of x: as many as the device's shared memory holds (gemv1_rows_fit)
+    int dev = 0, optin = 0;
+    CPPLM_CUDA_CHECK(cudaGetDevice(&dev));
+    CPPLM_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    cudaFuncAttributes f1{}, f2{};  // less the kernels' static shared memory
+    CPPLM_CUDA_CHECK(cudaFuncGetAttributes(&f1, gemv1_kernel<F, 1, false, kGemvRows>));
+    CPPLM_CUDA_CHECK(cudaFuncGetAttributes(&f2, gemv1_kernel<F, 2, false, kGemvRows>));
+    g_gemv_smem_optin = optin - static_cast<int>(std::max(f1.sharedSizeBytes, f2.sharedSizeBytes));
+    constexpr auto kMax = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1, false, kGemvRows>, kMax, g_gemv_smem_optin));
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 2, false, kGemvRows>, kMax, g_gemv_smem_optin));
+  }
   const int bytes = static_cast<int>(std::max(gemv1_smem<F>(max_in, false), gemv1_smem<F>(norm_in, true)));
   if (bytes <= 48 * 1024) return;
   CPPLM_CUDA_CHECK(cudaFuncSetAttribute(gemv1_kernel<F, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));

@@ -65,9 +65,12 @@ bool gemv_merges_partials(DType wtype, int bits, int in);
 // fused (inputs of norm_in, the hidden size).
 void gemv_reserve_smem(int max_in, int norm_in);
 
-// quant.cu: the n == 1 GEMV of quantized weights (4 and 8 bits, any group that is a multiple of
-// 32 / bits * 4), called by gemv(); its part of gemv_reserve_smem.
+// quant.cu: the GEMV of quantized weights (4 and 8 bits, any group that is a multiple of
+// 32 / bits * 4), called by gemv(); its part of gemv_reserve_smem. Several rows of x (any n) where
+// gemv_quant_rows(a): each row's outputs bit-identical to the same row's alone, the weights read
+// once per up to 8 rows (decode steps of a few sequences).
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a);
+bool gemv_quant_rows(const GemvArgs& a);  // int8 activations, no fused norm, argmax or merge
 void reserve_gemv1_quant(int max_in, int norm_in);
 bool gemv_quant_supported(int bits, int group);
 // Whether the int8-activation GEMV (GemvArgs::int8_x) takes these weights: 4 or 8 bits, a power-of-two

@@ -184,10 +184,10 @@ struct Int8Fmt {
   static __host__ __device__ __forceinline__ int base(int nv) { return nv * (4 * kXq + 2); }
   static __device__ __forceinline__ Aux aux(const GemvArgs& a, int row, int cc) { return QuantFmt<Bits, SB>::aux(a, row, cc); }
 
-  // Whole warps take float4s of x (8 lanes: one block of 32 inputs), RMS-normalized first when
-  // norm_w is set (weights in ns, copied by prefetch_norm to the same threads).
-  static __device__ __forceinline__ void stage(const GemvArgs& a, float* xs, const float* ns, int in) {
-    const float4* x4 = reinterpret_cast<const float4*>(a.x);
+  // Whole warps take float4s of x (a row of a.x; 8 lanes: one block of 32 inputs), RMS-normalized
+  // first when norm_w is set (weights in ns, copied by prefetch_norm to the same threads).
+  static __device__ __forceinline__ void stage(const GemvArgs& a, const float* x, float* xs, const float* ns, int in) {
+    const float4* x4 = reinterpret_cast<const float4*>(x);
     const int n4 = in / 4, nv = in / kVec, lane = threadIdx.x % 32;
     float inv = 1.0f;
     if (a.norm_w) {
@@ -397,9 +397,15 @@ bool gemv_quant_supported(int bits, int group) {
   return (bits == 4 || bits == 8) && group >= 128 / bits && (group & (group - 1)) == 0;
 }
 
+bool gemv_quant_rows(const GemvArgs& a) {
+  return a.int8_x && int8_gemv_supported(a.bits, a.group, a.in) && !a.norm_w && !a.argmax && !a.merge_splits;
+}
+
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
-  CPPLM_CHECK(a.n == 1 && gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
-              "gemv: quantized weights need one row of x, 4 or 8 bits, a power-of-two group of >= 128 / bits");
+  CPPLM_CHECK(gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
+              "gemv: quantized weights need 4 or 8 bits, a power-of-two group of >= 128 / bits");
+  CPPLM_CHECK(a.n == 1 || (a.n > 1 && gemv_quant_rows(a)),
+              "gemv: several rows of x on quantized weights need int8 activations, no fused norm or argmax");
   CPPLM_CHECK(!a.argmax || (a.mode == GemvMode::kStore && !a.bias), "gemv: fused argmax needs plain stores, no bias");
   CPPLM_CHECK(a.scales != ScaleLayout::kKRecords || (a.group == 32 && a.in % 256 == 0),
               "gemv: K-quant scale records need groups of 32 and rows of whole 256-input blocks");

@@ -1,5 +1,6 @@
 // CudaModel::decode_batch: one decode step of up to decode_batch_rows sequences. The projections run
-// as tensor-core GEMMs of exactly decode_batch_rows rows (rows past the batch are zeros), attention
+// as tensor-core GEMMs of exactly decode_batch_rows rows (rows past the batch are zeros), or, for
+// quantized weights with at most 32 such rows, as the int8 GEMV over the batch's rows; attention
 // as one launch of the grouped decode kernel per K/V storage type over every sequence's own cache
 // (its splits set by its own length), and the greedy tokens are picked on the device, so a step
 // copies back one id per row (and the logits of rows sampled on the host). Nothing a row computes
@@ -8,6 +9,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "ops/linear.h"
 #include "runtime/cuda/cuda_model_impl.h"
 
 namespace cpplm::cuda {
@@ -66,9 +68,17 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
       memset_async(ctx_, b_counters_.data(), counters);
     }
   }
-  run_layers(total, R, /*use_gemm=*/true, [&](int li) {
+  // Quantized weights in steps of at most 32 rows: the int8 GEMV over the batch's own rows (the weights
+  // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
+  const bool rows_gemv = quant_rows_gemv();
+  struct RowsGemv {
+    bool& flag;
+    ~RowsGemv() { flag = false; }
+  } reset{quant_rows_ = rows_gemv};
+  const int n = rows_gemv ? B : R;
+  run_layers(total, n, /*use_gemm=*/!rows_gemv, [&](int li) {
     if (!grouped) {  // shapes the grouped kernel does not take: each sequence's own launch
-      for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, /*use_gemm=*/true);
+      for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, /*use_gemm=*/!rows_gemv);
       return;
     }
     for (size_t ti = 0; ti < types.size(); ++ti) {
@@ -86,9 +96,9 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     }
   });
   for (const Seq& q : seqs) q.s->offset_ += 1;
-  std::vector<int> at(R);
-  for (int b = 0; b < R; ++b) at[b] = b;
-  logits(at, /*use_gemm=*/true);
+  std::vector<int> at(n);
+  for (int b = 0; b < n; ++b) at[b] = b;
+  logits(at, /*use_gemm=*/!rows_gemv);
   // Greedy tokens of every row on the device; the logits of rows sampled (or scored) on the host.
   d_batch_ids_.ensure(static_cast<size_t>(B) * sizeof(int32_t));
   argmax(ctx_, logits_.as<float>(), V, d_batch_ids_.as<int32_t>(), B);
@@ -127,6 +137,25 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
       }
     }
   });
+}
+
+bool CudaModel::quant_rows_gemv() const {
+  // Its cost grows with every 8 rows (a pass over the weights each) and the GEMMs' does not (one pass
+  // of dequantization, about 5 GEMV passes on the 8B shape): GEMMs serve steps of more rows.
+  constexpr int kMostRows = 32;
+  if (opt_.decode_batch_rows > kMostRows || w_.layers.empty()) return false;
+  bool quantized = false;
+  auto ok = [&](const DevLinear& l) {
+    if (!l.bits) return true;  // float projections: the f32 GEMV of up to 8 rows, also row by row
+    quantized = true;
+    GemvArgs g;
+    g.bits = l.bits, g.group = l.group, g.in = l.in;
+    g.int8_x = quantized_int8_activations();
+    return gemv_quant_rows(g);
+  };
+  for (const DevLayer& L : w_.layers)
+    if (!ok(L.qkv) || !ok(L.o) || !ok(L.gate_up) || !ok(L.down)) return false;
+  return ok(w_.lm_head) && quantized;
 }
 
 }  // namespace cpplm::cuda

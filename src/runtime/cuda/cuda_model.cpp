@@ -45,9 +45,10 @@ void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* z
 }
 
 // y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV. Quantized weights: the
-// GEMV for one row, else cuBLAS on slices dequantized to the GEMM's dtype (f32 for f32 x).
+// GEMV for one row (and for several in a decode step of few rows, quant_rows_), else cuBLAS on
+// slices dequantized to the GEMM's dtype (f32 for f32 x).
 void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
-  if (l.bits && (x16 || n > 1)) {
+  if (l.bits && (x16 || (n > 1 && !(quant_rows_ && gemv_quant_rows(gemv_args(l, xf, y, mode)))))) {
     const DType ct = x16 ? l.ct : DType::F32;
     const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
                  sb_row = scale_row_bytes(l.scales, l.t, l.in, l.group);

@@ -104,8 +104,8 @@ class CudaModel : public LanguageModel {
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
   int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
-  // Float weights only: quantized ones would be dequantized for every step's GEMMs.
-  int max_decode_batch() const override { return w_.layers.empty() || w_.layers[0].qkv.bits ? 0 : opt_.decode_batch_rows; }
+  // Quantized weights: each step's GEMMs run on slices dequantized as they go (CudaModel::linear).
+  int max_decode_batch() const override { return opt_.decode_batch_rows; }
   void decode_batch(std::span<DecodeRow> rows) override;  // cuda_decode_batch.cpp
 
   const CudaContext& context() const { return ctx_; }
@@ -158,6 +158,8 @@ class CudaModel : public LanguageModel {
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
   void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
+  // Whether decode_batch runs the quantized int8 GEMV over its rows (quant_rows_) rather than GEMMs.
+  bool quant_rows_gemv() const;
 
   ModelArgs args_;
   Rope rope_;
@@ -169,6 +171,7 @@ class CudaModel : public LanguageModel {
   int qd_ = 0, kd_ = 0, ld_ = 0;
   bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
   bool o_proj_merges_ = false;  // decode: the o_proj GEMV can merge attention's split partials
+  bool quant_rows_ = false;     // linear(): quantized weights take several rows through the GEMV
   std::string device_;
   // decode
   DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
