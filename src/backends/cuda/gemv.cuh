@@ -4,7 +4,7 @@
 // scale and bias) and how it is multiplied (F::dot); F::kSums asks for sums of x per vector.
 // F::kInt8 formats stage x themselves (F::stage, as int8 codes) and read it in F::dot from the whole
 // staged area; F::base(nv) is then the size of that area in floats. They also take up to kGemvRows rows
-// of x at once (batched decode steps), each computed exactly as it would be alone.
+// of x at once (batched decode steps, F::dot_rows), each computed exactly as it would be alone.
 #pragma once
 #include <algorithm>
 
@@ -262,10 +262,10 @@ __global__ void __launch_bounds__(kGemv1Warps * 32) gemv1_kernel(GemvArgs a) {
     for (int u = 0; u < kU; ++u) {
       const int cc = cur_b + lane + u * 32;
       if (cc < nv) {
-        if constexpr (F::kInt8) {
-#pragma unroll
-          for (int j = 0; j < NX; ++j)
-            if (j < a.n) F::template dot<R>(acc[j], cur[u], ca[u], xs + j * xrow, nv, cc);
+        if constexpr (NX > 1) {
+          F::template dot_rows<R, NX>(acc, cur[u], ca[u], xs, xrow, nv, cc, a.n);
+        } else if constexpr (F::kInt8) {
+          F::template dot<R>(acc[0], cur[u], ca[u], xs, nv, cc);
         } else {
           F::template dot<R>(acc[0], cur[u], ca[u], xs + F::base(cc), F::kSums ? xs[F::base(nv) + cc] : 0.0f, cc);
         }

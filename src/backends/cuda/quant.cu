@@ -244,6 +244,10 @@ struct Int8Fmt {
     __syncthreads();
   }
 
+  template <int R, int NX>
+  static __device__ __forceinline__ void dot_rows(float (*acc)[R], const uint4* v, const Aux* aux, const float* xs, int xrow,
+                                                  int nv, int cc, int n);
+
   template <int R>
   static __device__ __forceinline__ void dot(float* acc, const uint4* v, const Aux* aux, const float* xs, int nv, int cc) {
     const uint4* xq = reinterpret_cast<const uint4*>(xs);
@@ -277,6 +281,57 @@ struct Int8Fmt {
     }
   }
 };
+
+// Several rows of x (gemv1_kernel's NX > 1): dot<R> for each of the first n rows, staged xrow floats
+// apart, with the weight words masked once for all of them (the same sums as dot<R> per row).
+template <int Bits, class SB>
+template <int R, int NX>
+__device__ __forceinline__ void Int8Fmt<Bits, SB>::dot_rows(float (*acc)[R], const uint4* v, const Aux* aux, const float* xs,
+                                                           int xrow, int nv, int cc, int n) {
+  float2 sb[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) sb[r] = SbPair<SB>::get(aux[r]);
+  if constexpr (Bits == 4) {
+    uint32_t lo[R][4], hi[R][4];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int k = 0; k < 4; ++k) lo[r][k] = (&v[r].x)[k] & 0x0f0f0f0fu, hi[r][k] = (&v[r].x)[k] & 0xf0f0f0f0u;
+#pragma unroll
+    for (int j = 0; j < NX; ++j) {
+      if (j >= n) break;
+      const float* x = xs + j * xrow;
+      const uint4 x0 = reinterpret_cast<const uint4*>(x)[cc], x1 = reinterpret_cast<const uint4*>(x)[nv + cc];
+      const float2 f = reinterpret_cast<const float2*>(x + 4 * kXq * nv)[cc];
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        int l = 0, h = 0;
+        l = __dp4a(static_cast<int>(lo[r][0]), static_cast<int>(x0.x), l);
+        h = dp4a_us(hi[r][0], x1.x, h);
+        l = __dp4a(static_cast<int>(lo[r][1]), static_cast<int>(x0.y), l);
+        h = dp4a_us(hi[r][1], x1.y, h);
+        l = __dp4a(static_cast<int>(lo[r][2]), static_cast<int>(x0.z), l);
+        h = dp4a_us(hi[r][2], x1.z, h);
+        l = __dp4a(static_cast<int>(lo[r][3]), static_cast<int>(x0.w), l);
+        h = dp4a_us(hi[r][3], x1.w, h);
+        acc[j][r] = fmaf(sb[r].x * f.x, static_cast<float>(l + (h >> 4)), fmaf(sb[r].y, f.y, acc[j][r]));
+      }
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < NX; ++j) {
+      if (j >= n) break;
+      const float* x = xs + j * xrow;
+      const uint4 x0 = reinterpret_cast<const uint4*>(x)[cc];
+      const float2 f = reinterpret_cast<const float2*>(x + 4 * kXq * nv)[cc];
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int isum = dp4a_us(v[r].w, x0.w, dp4a_us(v[r].z, x0.z, dp4a_us(v[r].y, x0.y, dp4a_us(v[r].x, x0.x, 0))));
+        acc[j][r] = fmaf(sb[r].x * f.x, static_cast<float>(isum), fmaf(sb[r].y, f.y, acc[j][r]));
+      }
+    }
+  }
+}
 
 template <class SB>
 void launch_quant(const CudaContext& ctx, const GemvArgs& a) {
