@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "../gguf/gguf_test_util.h"
 #include "../plan_check.h"
@@ -18,6 +19,8 @@
 #include "io/safetensors.h"
 #include "model/convert.h"
 #include "model/llama.h"
+#include "model/random_weights.h"
+#include "model/registry.h"
 #include "sampling/sampler.h"
 
 namespace cpplm {
@@ -171,8 +174,8 @@ TEST(CudaBatchModel, BundledModel) {
 }
 
 // Quantized weights batch too: the bundled model as mlx q4 (group 64) and q8 (group 32) converted in
-// memory, and as a GGUF Q8_0 file (llama.cpp's block format); steps of up to 32 rows run the int8 GEMV over
-// the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its exact path
+// memory, as GGUF Q8_0 and Q2_K files (llama.cpp's block formats), and a random Q4_K_M model; steps of up
+// to 32 rows run the int8 GEMV over the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its exact path
 // here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched
 // step's bf16 activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
 TEST(CudaBatchModel, QuantizedWeights) {
@@ -191,6 +194,16 @@ TEST(CudaBatchModel, QuantizedWeights) {
   const std::string gguf = test::tmp_path("batch-q8_0.gguf");
   test::write_float_gguf(test::q2k_file(), GgmlType::Q8_0, gguf);
   models.emplace_back("llama-6m Q8_0 gguf", Model::load(gguf));
+  models.emplace_back("llama-6m Q2_K gguf", Model::load(test::q2k_file()));  // llama-quantize's
+  {  // random Q4_K_M (Q4_K records, Q6_K's 8-bit codes in groups of 16 for v, down and the tied embedding)
+    nlohmann::json cfg = {{"model_type", "llama"}, {"hidden_size", 256}, {"num_hidden_layers", 2}, {"intermediate_size", 512},
+                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 64}, {"vocab_size", 512},
+                          {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"max_position_embeddings", 512}};
+    ModelArgs a = parse_model_args(cfg, "q4_k_m");
+    resolve_model_family(a, "q4_k_m");
+    RandomGgml w = random_ggml_weights(a, "q4_k_m", 3);
+    models.emplace_back("random Q4_K_M", Model::from_tensors(a, std::move(w.tensors), std::move(w.ggml), "q4_k_m"));
+  }
   const bool saved = cpu::exact_quant();
   for (const int rows : {32, 128}) {
     cpu::set_exact_quant(rows > 32);

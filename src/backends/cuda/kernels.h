@@ -39,6 +39,9 @@ struct GemvArgs {
   // scale rounded to f16) and the bias term taken on the quantized values (d·Σq, as its q8_1 sums), so that a
   // symmetric format's offset (-128·d for Q8_0) cancels exactly.
   bool ggml_acts = false;
+  // A batched decode step's GEMV (gemv_quant_rows): int8 activations also for 8-bit codes in groups of
+  // 16 (GGUF's Q6_K), whatever the number of rows, so that a row computes the same in any batch.
+  bool rows = false;
   const float* x = nullptr;  // [n, ldx] f32
   int n = 1, ldx = 0;
   const float* norm_w = nullptr;  // [in] f32: RMSNorm fused into the load of x (n == 1 only)
@@ -70,7 +73,9 @@ void gemv_reserve_smem(int max_in, int norm_in);
 // gemv_quant_rows(a): each row's outputs bit-identical to the same row's alone, the weights read
 // once per up to 8 rows (decode steps of a few sequences).
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a);
-bool gemv_quant_rows(const GemvArgs& a);  // int8 activations, no fused norm, argmax or merge
+// Whether several rows (GemvArgs::rows) take these weights: int8 activations, 4 bits in groups of >= 32 or
+// 8 bits in groups of >= 16 (powers of two), rows of whole blocks of 32, no fused norm, argmax or merge.
+bool gemv_quant_rows(const GemvArgs& a);
 void reserve_gemv1_quant(int max_in, int norm_in);
 bool gemv_quant_supported(int bits, int group);
 // Whether the int8-activation GEMV (GemvArgs::int8_x) takes these weights: 4 or 8 bits, a power-of-two

@@ -333,10 +333,16 @@ __device__ __forceinline__ void Int8Fmt<Bits, SB>::dot_rows(float (*acc)[R], con
   }
 }
 
+// The int8 formats' reach: a 16-byte vector of codes within one group (kVec: 32 at 4 bits, 16 at 8) and
+// x quantized per block of 32 inputs. int8_gemv_supported keeps one-row decode on groups of >= 32.
+bool int8_rows_supported(int bits, int group, int in) {
+  return (bits == 4 || bits == 8) && group >= 128 / bits && (group & (group - 1)) == 0 && in % 32 == 0 && in % group == 0;
+}
+
 template <class SB>
 void launch_quant(const CudaContext& ctx, const GemvArgs& a) {
   constexpr int only = kOnlyBits<SB>;
-  if (a.int8_x && int8_gemv_supported(a.bits, a.group, a.in)) {
+  if (a.rows ? gemv_quant_rows(a) : a.int8_x && int8_gemv_supported(a.bits, a.group, a.in)) {
     if constexpr (only != 8)
       if (a.bits == 4) return launch_gemv1<Int8Fmt<4, SB>>(ctx, a);
     if constexpr (only != 4) return launch_gemv1<Int8Fmt<8, SB>>(ctx, a);
@@ -453,14 +459,14 @@ bool gemv_quant_supported(int bits, int group) {
 }
 
 bool gemv_quant_rows(const GemvArgs& a) {
-  return a.int8_x && int8_gemv_supported(a.bits, a.group, a.in) && !a.norm_w && !a.argmax && !a.merge_splits;
+  return a.int8_x && int8_rows_supported(a.bits, a.group, a.in) && !a.norm_w && !a.argmax && !a.merge_splits;
 }
 
 void gemv_quant(const CudaContext& ctx, const GemvArgs& a) {
   CPPLM_CHECK(gemv_quant_supported(a.bits, a.group) && a.in % a.group == 0,
               "gemv: quantized weights need 4 or 8 bits, a power-of-two group of >= 128 / bits");
-  CPPLM_CHECK(a.n == 1 || (a.n > 1 && gemv_quant_rows(a)),
-              "gemv: several rows of x on quantized weights need int8 activations, no fused norm or argmax");
+  CPPLM_CHECK((a.n == 1 && !a.rows) || (a.n >= 1 && a.rows && gemv_quant_rows(a)),
+              "gemv: several rows of x on quantized weights need GemvArgs::rows, int8 activations, no fused norm or argmax");
   CPPLM_CHECK(!a.argmax || (a.mode == GemvMode::kStore && !a.bias), "gemv: fused argmax needs plain stores, no bias");
   CPPLM_CHECK(a.scales != ScaleLayout::kKRecords || (a.group == 32 && a.in % 256 == 0),
               "gemv: K-quant scale records need groups of 32 and rows of whole 256-input blocks");

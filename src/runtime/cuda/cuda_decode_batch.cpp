@@ -149,7 +149,7 @@ bool CudaModel::quant_rows_gemv() const {
     if (!l.bits) return true;  // float projections: the f32 GEMV of up to 8 rows, also row by row
     quantized = true;
     GemvArgs g;
-    g.bits = l.bits, g.group = l.group, g.in = l.in;
+    g.bits = l.bits, g.group = l.group, g.in = l.in, g.rows = true;
     g.int8_x = quantized_int8_activations();
     return gemv_quant_rows(g);
   };
