@@ -28,7 +28,7 @@ struct GemvArgs {
   DType wtype = DType::BF16;
   int out = 0, in = 0;
   // mlx affine quantization (quant.cu): w holds codes [out, in * bits / 32] uint32 and sb the
-  // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1 only.
+  // (scale, bias) pairs [out, in / group][2] of `wtype`; W = scale·q + bias. n == 1, or several rows with `rows`.
   int bits = 0, group = 0;
   const void* sb = nullptr;
   ScaleLayout scales = ScaleLayout::kPairs;  // sb's layout (GGUF repacks: llama.cpp's bytes, or near them)
