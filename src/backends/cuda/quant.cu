@@ -450,9 +450,7 @@ size_t scale_row_bytes(ScaleLayout l, DType wtype, int in, int group) {
   }
 }
 
-bool int8_gemv_supported(int bits, int group, int in) {
-  return (bits == 4 || bits == 8) && group >= 32 && (group & (group - 1)) == 0 && in % 32 == 0;
-}
+bool int8_gemv_supported(int bits, int group, int in) { return int8_rows_supported(bits, group, in) && group >= 32; }
 
 bool gemv_quant_supported(int bits, int group) {
   return (bits == 4 || bits == 8) && group >= 128 / bits && (group & (group - 1)) == 0;

@@ -50,9 +50,8 @@ void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* z
 void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
   GemvArgs g = gemv_args(l, xf, y, mode);
   g.n = n;
-  g.rows = true;  // a batched step's rows (decode_batch checked that every layer's projections take them)
-  g.rows = l.bits && quant_rows_ && gemv_quant_rows(g);
-  if (l.bits && (x16 || (n > 1 && !(g.rows && gemv_quant_rows(g))))) {
+  g.rows = l.bits && quant_rows_;  // a batched step's rows (decode_batch checked that every projection takes them)
+  if (l.bits && (x16 || (n > 1 && !g.rows))) {
     const DType ct = x16 ? l.ct : DType::F32;
     const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
                  sb_row = scale_row_bytes(l.scales, l.t, l.in, l.group);

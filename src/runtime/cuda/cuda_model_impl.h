@@ -104,7 +104,7 @@ class CudaModel : public LanguageModel {
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
   int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
-  // Quantized weights: each step's GEMMs run on slices dequantized as they go (CudaModel::linear).
+  // Every weight format; quantized steps of more than 32 rows dequantize as they go (cuda_decode_batch.cpp).
   int max_decode_batch() const override { return opt_.decode_batch_rows; }
   void decode_batch(std::span<DecodeRow> rows) override;  // cuda_decode_batch.cpp
 
