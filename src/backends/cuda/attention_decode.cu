@@ -15,7 +15,10 @@ constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V ea
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
 constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of the o_proj GEMV may read
-constexpr int kDecBatchSplitKeys = 256;       // keys per split of one sequence of a batched step
+// Keys per split of one sequence of a batched step (a function of its own length only, so a row's
+// sums do not depend on the batch). 512 against 256: +4.5 % decode at 64 requests of 640 positions on
+// the 8B (H100), 2 % less for one request; 128: -9 % at 64.
+constexpr int kDecBatchSplitKeys = 512;
 
 // Lanes that share one key row: each loads 16 bytes of it (8 codes of an 8-bit row).
 int kv_vec(DType kv) { return kv == DType::U8 ? 8 : 16 / static_cast<int>(dtype_size(kv)); }

@@ -28,6 +28,7 @@ CublasApi load() {
   sym(a.destroy, "cublasDestroy_v2");
   sym(a.set_stream, "cublasSetStream_v2");
   sym(a.set_math_mode, "cublasSetMathMode");
+  sym(a.set_workspace, "cublasSetWorkspace_v2");
   sym(a.gemm_ex, "cublasGemmEx");
   sym(a.status_string, "cublasGetStatusString");
   return a;  // the library stays loaded for the life of the process

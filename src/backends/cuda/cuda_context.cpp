@@ -24,13 +24,19 @@ CudaContext::CudaContext(int device) : device_(device) {
   CPPLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   const CublasApi& blas = cublas_api();
   CPPLM_CUBLAS_CHECK(blas.create(&cublas_));
-  CPPLM_CUBLAS_CHECK(blas.set_stream(cublas_, stream_));
+  CPPLM_CUBLAS_CHECK(blas.set_stream(cublas_, stream_));  // (resets the workspace: set after)
+  // A fixed workspace (cuBLAS's default size on Hopper): GEMMs pick the same kernels inside a captured
+  // graph as outside it, and a capture allocates nothing.
+  constexpr size_t kWorkspace = size_t{32} << 20;
+  CPPLM_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kWorkspace));
+  CPPLM_CUBLAS_CHECK(blas.set_workspace(cublas_, cublas_workspace_, kWorkspace));
   // Exact f32 products for f32 checkpoints (no TF32); bf16/f16 use the tensor cores regardless.
   CPPLM_CUBLAS_CHECK(blas.set_math_mode(cublas_, CUBLAS_DEFAULT_MATH));
 }
 
 CudaContext::~CudaContext() {
   if (cublas_) cublas_api().destroy(cublas_);
+  if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 

@@ -39,6 +39,7 @@ class CudaContext {
   int device_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;  // the handle's own, so that captured GEMMs allocate nothing
   cudaDeviceProp props_{};
   bool pdl_ = false;
 };

@@ -80,6 +80,39 @@ void CapturedGraph::launch(const CudaContext& ctx) const {
   CPPLM_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx.stream()));
 }
 
+void GraphCache::run(const CudaContext& ctx, const Key& key, uint64_t buffers, const std::function<void()>& enqueue) {
+  if (buffers != buffers_) {
+    graphs_.clear();
+    buffers_ = buffers;
+    has_last_ = false;
+  }
+  for (const auto& [k, g] : graphs_) {
+    if (k != key) continue;
+    if (g) g->launch(ctx);
+    else enqueue();
+    return;
+  }
+  if (!has_last_ || last_ != key) {
+    enqueue();
+    last_ = key;
+    has_last_ = true;
+    return;
+  }
+  has_last_ = false;
+  if (graphs_.size() >= kMost) graphs_.erase(graphs_.begin());
+  auto g = std::make_unique<CapturedGraph>();
+  try {
+    g->capture(ctx, enqueue);
+  } catch (const Error&) {
+    cudaGetLastError();  // a capture's errors are not sticky: the stream runs the step directly
+    graphs_.emplace_back(key, nullptr);
+    enqueue();
+    return;
+  }
+  g->launch(ctx);
+  graphs_.emplace_back(key, std::move(g));
+}
+
 double copy_bandwidth(int device, size_t bytes) {
   CudaContext ctx(device);
   DeviceBuffer a(bytes), b(bytes);

@@ -3,7 +3,11 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "backends/cuda/cuda_context.h"
 
@@ -55,6 +59,25 @@ class CapturedGraph {
 
  private:
   void* exec_ = nullptr;  // cudaGraphExec_t
+};
+
+// Graphs of a step whose shape takes few values (its Key). run() replays the graph of `key` when one
+// was captured over the same `buffers` (a digest of the addresses the step uses); captures one when
+// the step before had this key and these buffers, so that a shape's first step, which may grow
+// buffers, runs directly; otherwise runs `enqueue` directly. New buffers drop every graph (they hold
+// the old addresses). A shape whose capture fails runs directly from then on.
+class GraphCache {
+ public:
+  using Key = std::array<int, 3>;
+  void run(const CudaContext& ctx, const Key& key, uint64_t buffers, const std::function<void()>& enqueue);
+  size_t size() const { return graphs_.size(); }
+
+ private:
+  static constexpr size_t kMost = 32;
+  std::vector<std::pair<Key, std::unique_ptr<CapturedGraph>>> graphs_;  // null: the capture failed
+  uint64_t buffers_ = 0;
+  Key last_{};
+  bool has_last_ = false;
 };
 
 // Device-to-device copy bandwidth of `device`: bytes read + written per second, median of ten

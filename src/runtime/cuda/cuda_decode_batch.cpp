@@ -1,11 +1,13 @@
 // CudaModel::decode_batch: one decode step of up to decode_batch_rows sequences. The projections run
-// as tensor-core GEMMs of exactly decode_batch_rows rows (rows past the batch are zeros), or, for
+// as tensor-core GEMMs of exactly decode_batch_rows rows (rows past the batch: padding, token 0, no attention), or, for
 // quantized weights with at most 32 such rows, as the int8 GEMV over the batch's rows; attention
 // as one launch of the grouped decode kernel per K/V storage type over every sequence's own cache
 // (its splits set by its own length), and the greedy tokens are picked on the device, so a step
 // copies back one id per row (and the logits of rows sampled on the host). Nothing a row computes
-// depends on the other rows: a sequence's tokens are the same whatever else runs beside it.
+// depends on the other rows: a sequence's tokens are the same whatever else runs beside it. A step of
+// one K/V type has a fixed shape for its (rows, split bucket) and replays a CUDA graph captured for it.
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "core/thread_pool.h"
@@ -20,21 +22,49 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   CPPLM_CHECK(R >= 1 && static_cast<int>(rows.size()) <= R, "decode_batch: more rows than CudaOptions::decode_batch_rows");
   const int B = static_cast<int>(rows.size()), V = args_.vocab_size, D = args_.head_dim, NL = args_.num_hidden_layers;
   const int half = D / 2;
-  std::vector<SequenceTokens> in(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) in[i] = {{&rows[i].token, 1}, rows[i].state};
-  int total = 0;
-  const std::vector<Seq> seqs = prepare(in, &total);
-  // Sequences by K/V storage type: one attention launch each (rows in batch order within it).
-  std::vector<DType> types;
-  for (const Seq& q : seqs)
-    if (std::find(types.begin(), types.end(), q.s->kv_type()) == types.end()) types.push_back(q.s->kv_type());
+  // Quantized weights in steps of at most 32 rows: the int8 GEMV over the batch's own rows (the weights
+  // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
+  const bool rows_gemv = quant_rows_gemv();
+  const int n = rows_gemv ? B : R;  // the step's rows; rows from B are padding (token 0, no attention)
+  std::vector<Seq> seqs(B);
+  std::vector<DType> types;  // the sequences' K/V storage types: one attention launch each
+  for (int b = 0; b < B; ++b) {
+    auto* s = dynamic_cast<CudaSequence*>(rows[b].state);
+    CPPLM_CHECK(s != nullptr, "sequence state from another device");
+    if (rows[b].token < 0 || rows[b].token >= V)
+      throw Error("decode: token id " + std::to_string(rows[b].token) + " outside the vocabulary of " + std::to_string(V));
+    seqs[b] = {b, 1, s};
+    if (std::find(types.begin(), types.end(), s->kv_type()) == types.end()) types.push_back(s->kv_type());
+  }
   const bool grouped = std::all_of(types.begin(), types.end(), [&](DType t) {
     return attention_decode_grouped(D, args_.num_attention_heads, args_.num_key_value_heads, t);
   });
-  std::vector<DecodeSeq> table;  // [layer][sequences of type 0, then of type 1, ...]
+  // The step's inputs in pinned memory, which the step's copies (replayed in a graph) read when they
+  // run: ids [n], RoPE cos [n, D/2] and sin [n, D/2] and offsets [n] (attend_seq's tables_ layout with
+  // total = n), the attention table [layers][n], then the greedy ids coming back [n].
+  const size_t tab_bytes = (static_cast<size_t>(n) * D + n) * 4, ids_at = 0, tab_at = (n * 4 + 63) / 64 * 64,
+               seq_at = (tab_at + tab_bytes + 63) / 64 * 64,
+               out_at = seq_at + (grouped ? static_cast<size_t>(NL) * n * sizeof(DecodeSeq) : 0);
+  if (!h_step_ || h_step_bytes_ < out_at + n * 4) {
+    h_step_bytes_ = out_at + static_cast<size_t>(n) * 4;
+    h_step_ = std::make_unique<PinnedBuffer>(h_step_bytes_);
+  }
+  char* host = static_cast<char*>(h_step_->data());
+  std::memset(host, 0, out_at);
+  auto* hid = reinterpret_cast<int32_t*>(host + ids_at);
+  auto* cos = reinterpret_cast<float*>(host + tab_at);
+  auto* offsets = reinterpret_cast<int*>(cos + static_cast<size_t>(n) * D);
+  for (int b = 0; b < B; ++b) {
+    CudaSequence& s = *seqs[b].s;
+    const int off = s.offset();
+    hid[b] = rows[b].token;
+    rope_.tables(&off, 1, off + 1, cos + static_cast<size_t>(b) * half, cos + (static_cast<size_t>(n) + b) * half);
+    offsets[b] = off;
+    s.ensure(ctx_, off + 1);
+  }
+  auto* table = reinterpret_cast<DecodeSeq*>(host + seq_at);  // [layer][sequences of type 0, then of type 1, ...; padding]
   std::vector<int> type_start, type_splits;
   if (grouped) {
-    table.resize(static_cast<size_t>(NL) * B);
     int i = 0;
     for (DType t : types) {
       type_start.push_back(i);
@@ -46,7 +76,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
         most = std::max(most, splits);
         for (int li = 0; li < NL; ++li) {
           const LayerPlan& l = s.plan().layers[li];
-          DecodeSeq& e = table[static_cast<size_t>(li) * B + i];
+          DecodeSeq& e = table[static_cast<size_t>(li) * n + i];
           e.cache = s.layer(li);
           e.offset = s.offset();
           e.window = l.window;
@@ -59,74 +89,91 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
       type_splits.push_back(most);
     }
     type_start.push_back(B);
-    b_seqs_.ensure(table.size() * sizeof(DecodeSeq));
-    copy_to_device_async(ctx_, b_seqs_.data(), table.data(), table.size() * sizeof(DecodeSeq));
-    b_partial_.ensure(static_cast<size_t>(B) * args_.num_attention_heads * kMaxAttnSplits * attn_partial_stride(D) * 4);
-    const size_t counters = static_cast<size_t>(B) * args_.num_key_value_heads * sizeof(int);
+    for (; i < n; ++i)  // padding rows: no split, so every block of theirs returns at once
+      for (int li = 0; li < NL; ++li) table[static_cast<size_t>(li) * n + i].splits = 0, table[static_cast<size_t>(li) * n + i].row = i;
+    // One type (the usual case): the launch covers the padding too and its split count is a power of
+    // two, so that the step's shape, and its graph, change rarely.
+    if (types.size() == 1) type_start.back() = n, type_splits[0] = std::bit_ceil(static_cast<unsigned>(type_splits[0]));
+    b_seqs_.ensure(static_cast<size_t>(NL) * n * sizeof(DecodeSeq));
+    b_partial_.ensure(static_cast<size_t>(n) * args_.num_attention_heads * kMaxAttnSplits * attn_partial_stride(D) * 4);
+    const size_t counters = static_cast<size_t>(n) * args_.num_key_value_heads * sizeof(int);
     if (b_counters_.size() < counters) {  // the kernel leaves them zero
       b_counters_ = DeviceBuffer(counters);
       memset_async(ctx_, b_counters_.data(), counters);
     }
   }
-  // Quantized weights in steps of at most 32 rows: the int8 GEMV over the batch's own rows (the weights
-  // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
-  const bool rows_gemv = quant_rows_gemv();
+  ids_.ensure(static_cast<size_t>(n) * 4);
+  tables_.ensure(tab_bytes);
+  attn_.ensure(static_cast<size_t>(n) * qd_ * 4);
+  d_batch_ids_.ensure(static_cast<size_t>(n) * sizeof(int32_t));
   struct RowsGemv {
     bool& flag;
     ~RowsGemv() { flag = false; }
   } reset{quant_rows_ = rows_gemv};
-  const int n = rows_gemv ? B : R;
-  run_layers(total, n, /*use_gemm=*/!rows_gemv, [&](int li) {
-    if (!grouped) {  // shapes the grouped kernel does not take: each sequence's own launch
-      for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, /*use_gemm=*/!rows_gemv);
-      return;
-    }
-    for (size_t ti = 0; ti < types.size(); ++ti) {
-      const int first = type_start[ti], count = type_start[ti + 1] - first;
-      AttnArgs a = layer_attention(li, *seqs[0].s, qkv_.as<float>(), /*n=*/1, nullptr, attn_.as<float>());
-      a.seqs = b_seqs_.as<DecodeSeq>() + static_cast<size_t>(li) * B + first;
-      a.batch = count;
-      a.splits = type_splits[ti];
-      a.partial = b_partial_.as<float>();
-      a.counters = b_counters_.as<int>();
-      a.rope_cos = tables_.as<float>();
-      a.rope_sin = a.rope_cos + static_cast<size_t>(total) * half;
-      a.rope_traditional = rope_.traditional();
-      attention(ctx_, a, types[ti]);
-    }
-  });
+  auto enqueue = [&] {
+    copy_to_device_async(ctx_, ids_.data(), host + ids_at, static_cast<size_t>(n) * 4);
+    copy_to_device_async(ctx_, tables_.data(), host + tab_at, tab_bytes);
+    if (grouped) copy_to_device_async(ctx_, b_seqs_.data(), host + seq_at, out_at - seq_at);
+    memset_async(ctx_, attn_.data(), static_cast<size_t>(n) * qd_ * 4);  // padding rows' attention: zeros
+    run_layers(n, n, /*use_gemm=*/!rows_gemv, [&](int li) {
+      if (!grouped) {  // shapes the grouped kernel does not take: each sequence's own launch
+        for (int b = 0; b < B; ++b) attend_seq(li, seqs, b, n, /*use_gemm=*/!rows_gemv);
+        return;
+      }
+      for (size_t ti = 0; ti < types.size(); ++ti) {
+        const int first = type_start[ti], count = type_start[ti + 1] - first;
+        AttnArgs a = layer_attention(li, *seqs[0].s, qkv_.as<float>(), /*n=*/1, nullptr, attn_.as<float>());
+        a.seqs = b_seqs_.as<DecodeSeq>() + static_cast<size_t>(li) * n + first;
+        a.batch = count;
+        a.splits = type_splits[ti];
+        a.partial = b_partial_.as<float>();
+        a.counters = b_counters_.as<int>();
+        a.rope_cos = tables_.as<float>();
+        a.rope_sin = a.rope_cos + static_cast<size_t>(n) * half;
+        a.rope_traditional = rope_.traditional();
+        attention(ctx_, a, types[ti]);
+      }
+    });
+    std::vector<int> at(n);
+    for (int b = 0; b < n; ++b) at[b] = b;
+    logits(at, /*use_gemm=*/!rows_gemv);
+    // Greedy tokens of every row on the device.
+    argmax(ctx_, logits_.as<float>(), V, d_batch_ids_.as<int32_t>(), n);
+    copy_to_host_async(ctx_, host + out_at, d_batch_ids_.data(), static_cast<size_t>(n) * sizeof(int32_t));
+  };
+  // A step of one K/V type through the grouped kernel has a fixed shape for its (rows, splits): it
+  // replays a graph captured at the second step of that shape (the first grows the buffers it uses).
+  if (opt_.use_graph && grouped && types.size() == 1) {
+    step_graphs_.run(ctx_, {n, type_splits[0], static_cast<int>(types[0])}, buffers_key(), enqueue);
+  } else {
+    enqueue();
+  }
   for (const Seq& q : seqs) q.s->offset_ += 1;
-  std::vector<int> at(n);
-  for (int b = 0; b < n; ++b) at[b] = b;
-  logits(at, /*use_gemm=*/!rows_gemv);
-  // Greedy tokens of every row on the device; the logits of rows sampled (or scored) on the host.
-  d_batch_ids_.ensure(static_cast<size_t>(B) * sizeof(int32_t));
-  argmax(ctx_, logits_.as<float>(), V, d_batch_ids_.as<int32_t>(), B);
-  std::vector<int32_t> ids(B);
-  copy_to_host_async(ctx_, ids.data(), d_batch_ids_.data(), ids.size() * sizeof(int32_t));
-  std::vector<int> host;  // rows sampled on the host, their logits into pinned memory
+  // The logits of rows sampled (or scored) on the host, into pinned memory.
+  std::vector<int> on_host;
   for (int b = 0; b < B; ++b)
-    if (!rows[b].sampler->plain_greedy() || rows[b].logprobs != nullptr) host.push_back(b);
+    if (!rows[b].sampler->plain_greedy() || rows[b].logprobs != nullptr) on_host.push_back(b);
   const size_t row_bytes = static_cast<size_t>(V) * sizeof(float);
-  if (!host.empty() && (!h_logits_ || h_logits_bytes_ < host.size() * row_bytes)) {
-    h_logits_bytes_ = std::max(host.size(), static_cast<size_t>(8)) * row_bytes;
+  if (!on_host.empty() && (!h_logits_ || h_logits_bytes_ < on_host.size() * row_bytes)) {
+    h_logits_bytes_ = std::max(on_host.size(), static_cast<size_t>(8)) * row_bytes;
     h_logits_ = std::make_unique<PinnedBuffer>(h_logits_bytes_);
   }
-  float* hl = host.empty() ? nullptr : static_cast<float*>(h_logits_->data());
-  for (size_t k = 0; k < host.size(); ++k)
-    copy_to_host_async(ctx_, hl + k * V, logits_.as<float>() + static_cast<size_t>(host[k]) * V, row_bytes);
+  float* hl = on_host.empty() ? nullptr : static_cast<float*>(h_logits_->data());
+  for (size_t k = 0; k < on_host.size(); ++k)
+    copy_to_host_async(ctx_, hl + k * V, logits_.as<float>() + static_cast<size_t>(on_host[k]) * V, row_bytes);
   ctx_.sync();
+  const auto* ids = reinterpret_cast<const int32_t*>(host + out_at);
   for (int b = 0; b < B; ++b) {
     DecodeRow& r = rows[b];
     r.non_finite = false;
-    if (std::find(host.begin(), host.end(), b) != host.end()) continue;
+    if (std::find(on_host.begin(), on_host.end(), b) != on_host.end()) continue;
     r.next = ids[b];
     r.sampler->accept(r.next);
   }
   // Each row has its own sampler (RNG, penalties): rows sample in parallel, each as it would alone.
-  parallel_for(static_cast<int64_t>(host.size()), 1, [&](int64_t lo, int64_t hi) {
+  parallel_for(static_cast<int64_t>(on_host.size()), 1, [&](int64_t lo, int64_t hi) {
     for (int64_t k = lo; k < hi; ++k) {
-      DecodeRow& r = rows[host[k]];
+      DecodeRow& r = rows[on_host[k]];
       std::span<float> logits(hl + k * V, static_cast<size_t>(V));
       try {
         check_finite(logits);
@@ -137,6 +184,19 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
       }
     }
   });
+}
+
+uint64_t CudaModel::buffers_key() const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the addresses a step's graph holds
+  auto mix = [&](const void* p) {
+    h ^= reinterpret_cast<uintptr_t>(p);
+    h *= 1099511628211ull;
+  };
+  for (const DeviceBuffer* b : {&x_, &hn_, &hf_, &qkv_, &attn_, &gu_, &act_, &tables_, &ids_, &logits_, &deq_, &b_seqs_,
+                                &b_partial_, &b_counters_, &d_batch_ids_})
+    mix(b->data());
+  mix(h_step_ ? h_step_->data() : nullptr);
+  return h;
 }
 
 bool CudaModel::quant_rows_gemv() const {

@@ -20,7 +20,7 @@ struct CudaOptions {
   // up to this many rows: GEMMs of exactly this many rows (padded) and one attention launch, so that a
   // row computes the same whatever else the batch holds. Its logits may differ from decode()'s alone
   // by the rounding of activations to the weight dtype. 0: rows decode one by one through decode().
-  // Float weights only (quantized ones always decode one by one).
+  // Steps of one K/V type replay a graph per (rows, attention splits) when use_graph is set.
   int decode_batch_rows = 128;
   // K/V storage of sequences that ask for the model's (CacheOptions::kv_bits 0): 0 = the compute dtype, else
   // CacheOptions::kv_bits' values (GGUF block formats: 32, f32, which keeps llama.cpp's greedy tokens).

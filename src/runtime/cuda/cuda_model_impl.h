@@ -158,6 +158,8 @@ class CudaModel : public LanguageModel {
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
   void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
+  // A digest of the step buffers' addresses (decode_batch's graphs hold them).
+  uint64_t buffers_key() const;
   // Whether decode_batch runs the quantized int8 GEMV over its rows (quant_rows_) rather than GEMMs.
   bool quant_rows_gemv() const;
 
@@ -184,6 +186,9 @@ class CudaModel : public LanguageModel {
   DeviceBuffer b_seqs_, b_partial_, b_counters_, d_batch_ids_;
   std::unique_ptr<PinnedBuffer> h_logits_;  // logits of rows sampled on the host
   size_t h_logits_bytes_ = 0;
+  std::unique_ptr<PinnedBuffer> h_step_;  // a batched step's inputs and greedy ids (decode_batch)
+  size_t h_step_bytes_ = 0;
+  GraphCache step_graphs_;  // batched steps by (rows, attention splits, K/V type)
 };
 
 }  // namespace cpplm::cuda
