@@ -70,7 +70,6 @@ class GraphCache {
  public:
   using Key = std::array<int, 3>;
   void run(const CudaContext& ctx, const Key& key, uint64_t buffers, const std::function<void()>& enqueue);
-  size_t size() const { return graphs_.size(); }
 
  private:
   static constexpr size_t kMost = 32;

@@ -26,22 +26,18 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
   const bool rows_gemv = quant_rows_gemv();
   const int n = rows_gemv ? B : R;  // the step's rows; rows from B are padding (token 0, no attention)
-  std::vector<Seq> seqs(B);
   std::vector<DType> types;  // the sequences' K/V storage types: one attention launch each
-  for (int b = 0; b < B; ++b) {
-    auto* s = dynamic_cast<CudaSequence*>(rows[b].state);
+  for (const DecodeRow& r : rows) {
+    auto* s = dynamic_cast<CudaSequence*>(r.state);
     CPPLM_CHECK(s != nullptr, "sequence state from another device");
-    if (rows[b].token < 0 || rows[b].token >= V)
-      throw Error("decode: token id " + std::to_string(rows[b].token) + " outside the vocabulary of " + std::to_string(V));
-    seqs[b] = {b, 1, s};
     if (std::find(types.begin(), types.end(), s->kv_type()) == types.end()) types.push_back(s->kv_type());
   }
   const bool grouped = std::all_of(types.begin(), types.end(), [&](DType t) {
     return attention_decode_grouped(D, args_.num_attention_heads, args_.num_key_value_heads, t);
   });
   // The step's inputs in pinned memory, which the step's copies (replayed in a graph) read when they
-  // run: ids [n], RoPE cos [n, D/2] and sin [n, D/2] and offsets [n] (attend_seq's tables_ layout with
-  // total = n), the attention table [layers][n], then the greedy ids coming back [n].
+  // run: ids [n], RoPE cos [n, D/2] and sin [n, D/2] and offsets [n] (stage()'s layout for n rows),
+  // the attention table [layers][n], then the greedy ids coming back [n]. Padding rows: zeros.
   const size_t tab_bytes = (static_cast<size_t>(n) * D + n) * 4, ids_at = 0, tab_at = (n * 4 + 63) / 64 * 64,
                seq_at = (tab_at + tab_bytes + 63) / 64 * 64,
                out_at = seq_at + (grouped ? static_cast<size_t>(NL) * n * sizeof(DecodeSeq) : 0);
@@ -50,18 +46,11 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     h_step_ = std::make_unique<PinnedBuffer>(h_step_bytes_);
   }
   char* host = static_cast<char*>(h_step_->data());
-  std::memset(host, 0, out_at);
-  auto* hid = reinterpret_cast<int32_t*>(host + ids_at);
-  auto* cos = reinterpret_cast<float*>(host + tab_at);
-  auto* offsets = reinterpret_cast<int*>(cos + static_cast<size_t>(n) * D);
-  for (int b = 0; b < B; ++b) {
-    CudaSequence& s = *seqs[b].s;
-    const int off = s.offset();
-    hid[b] = rows[b].token;
-    rope_.tables(&off, 1, off + 1, cos + static_cast<size_t>(b) * half, cos + (static_cast<size_t>(n) + b) * half);
-    offsets[b] = off;
-    s.ensure(ctx_, off + 1);
-  }
+  std::memset(host, 0, seq_at);
+  std::vector<SequenceTokens> in(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) in[i] = {{&rows[i].token, 1}, rows[i].state};
+  const std::vector<Seq> seqs =
+      stage(in, n, reinterpret_cast<int32_t*>(host + ids_at), reinterpret_cast<float*>(host + tab_at));
   auto* table = reinterpret_cast<DecodeSeq*>(host + seq_at);  // [layer][sequences of type 0, then of type 1, ...; padding]
   std::vector<int> type_start, type_splits;
   if (grouped) {
@@ -90,7 +79,12 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     }
     type_start.push_back(B);
     for (; i < n; ++i)  // padding rows: no split, so every block of theirs returns at once
-      for (int li = 0; li < NL; ++li) table[static_cast<size_t>(li) * n + i].splits = 0, table[static_cast<size_t>(li) * n + i].row = i;
+      for (int li = 0; li < NL; ++li) {
+        DecodeSeq& e = table[static_cast<size_t>(li) * n + i];
+        e = DecodeSeq{};
+        e.splits = 0;
+        e.row = i;
+      }
     // One type (the usual case): the launch covers the padding too and its split count is a power of
     // two, so that the step's shape, and its graph, change rarely.
     if (types.size() == 1) type_start.back() = n, type_splits[0] = std::bit_ceil(static_cast<unsigned>(type_splits[0]));

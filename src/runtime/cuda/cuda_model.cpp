@@ -76,10 +76,9 @@ void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x
   gemv(ctx_, g);
 }
 
-std::vector<CudaModel::Seq> CudaModel::prepare(std::span<const SequenceTokens> batch, int* total_out) {
+std::vector<CudaModel::Seq> CudaModel::stage(std::span<const SequenceTokens> batch, int rows, int32_t* ids, float* tab) {
   const int D = args_.head_dim, half = D / 2, V = args_.vocab_size;
   std::vector<Seq> seqs;
-  std::vector<int32_t> ids;
   int total = 0;
   for (const SequenceTokens& in : batch) {
     auto* s = dynamic_cast<CudaSequence*>(in.state);
@@ -90,26 +89,34 @@ std::vector<CudaModel::Seq> CudaModel::prepare(std::span<const SequenceTokens> b
         throw Error("forward: token id " + std::to_string(t) + " outside the vocabulary of " + std::to_string(V));
     seqs.push_back({total, static_cast<int>(in.tokens.size()), s});
     total += static_cast<int>(in.tokens.size());
-    ids.insert(ids.end(), in.tokens.begin(), in.tokens.end());
   }
-  // Host tables: cos/sin per token, then each sequence's offset.
-  std::vector<float> tab(static_cast<size_t>(total) * D + seqs.size());
+  CPPLM_CHECK(total <= rows, "stage: more tokens than rows");
   std::vector<int> pos;
   for (size_t i = 0; i < seqs.size(); ++i) {
     const Seq& q = seqs[i];
     const int off = q.s->offset();
+    std::copy(batch[i].tokens.begin(), batch[i].tokens.end(), ids + q.start);
     pos.resize(q.n);
     for (int k = 0; k < q.n; ++k) pos[k] = off + k;
-    rope_.tables(pos.data(), q.n, off + q.n, tab.data() + static_cast<size_t>(q.start) * half,
-                 tab.data() + static_cast<size_t>(total) * half + static_cast<size_t>(q.start) * half);
-    std::memcpy(&tab[static_cast<size_t>(total) * D + i], &off, sizeof(int));
+    rope_.tables(pos.data(), q.n, off + q.n, tab + static_cast<size_t>(q.start) * half,
+                 tab + (static_cast<size_t>(rows) + q.start) * half);
+    std::memcpy(tab + static_cast<size_t>(rows) * D + i, &off, sizeof(int));
     q.s->ensure(ctx_, off + q.n);
   }
+  return seqs;
+}
+
+std::vector<CudaModel::Seq> CudaModel::prepare(std::span<const SequenceTokens> batch, int* total_out) {
+  size_t total = 0;
+  for (const SequenceTokens& in : batch) total += in.tokens.size();
+  std::vector<int32_t> ids(total);
+  std::vector<float> tab(total * args_.head_dim + batch.size());
+  std::vector<Seq> seqs = stage(batch, static_cast<int>(total), ids.data(), tab.data());
   tables_.ensure(tab.size() * 4);
   ids_.ensure(ids.size() * 4);
   copy_to_device_async(ctx_, tables_.data(), tab.data(), tab.size() * 4);
   copy_to_device_async(ctx_, ids_.data(), ids.data(), ids.size() * 4);
-  *total_out = total;
+  *total_out = static_cast<int>(total);
   return seqs;
 }
 

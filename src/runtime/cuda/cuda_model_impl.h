@@ -2,6 +2,7 @@
 // batched decode steps (cuda_decode_batch.cpp).
 #pragma once
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -111,10 +112,9 @@ class CudaModel : public LanguageModel {
   const CudaContext& context() const { return ctx_; }
   CudaMemory memory() const {
     size_t ws = 0;
-    for (const DeviceBuffer* b : {&d_x_, &d_qkv_,  &d_attn_, &d_act_,  &d_logits_,  &d_partial_,  &d_counters_, &d_step_,
-                                  &x_,   &hn_,     &hf_,     &qkv_,    &attn_,      &gu_,         &act_,        &tables_,
-                                  &ids_, &logits_, &deq_,    &b_seqs_, &b_partial_, &b_counters_, &d_batch_ids_})
+    for (const DeviceBuffer* b : {&d_x_, &d_qkv_, &d_attn_, &d_act_, &d_logits_, &d_partial_, &d_counters_, &d_step_})
       ws += b->size();
+    for (const DeviceBuffer* b : step_buffers()) ws += b->size();
     return {w_.bytes, ws};
   }
 
@@ -143,9 +143,11 @@ class CudaModel : public LanguageModel {
     return a;
   }
   void linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode);
-  // Checks the batch, makes room in every cache for its new tokens, and uploads the token ids
-  // (ids_) and tables_: RoPE cos [total, D/2], then sin, then each sequence's offset. Returns the
-  // sequences' rows; *total: the tokens of all.
+  // Checks the batch, makes room in every cache for its new tokens, and writes the token ids to
+  // ids [total] and the tables to tab: RoPE cos [rows, D/2], then sin [rows, D/2], then each
+  // sequence's offset (rows >= total; what lies past total is left alone). Returns the sequences' rows.
+  std::vector<Seq> stage(std::span<const SequenceTokens> batch, int rows, int32_t* ids, float* tab);
+  // stage() with rows = total, uploaded to ids_ and tables_; *total: the tokens of all.
   std::vector<Seq> prepare(std::span<const SequenceTokens> batch, int* total);
   // Embeds ids_ (`total` tokens) into x_ and runs every layer over n >= total rows (rows from total:
   // zeros, so that GEMMs take a fixed shape); attend(layer) fills attn_'s first total rows from qkv_
@@ -158,7 +160,12 @@ class CudaModel : public LanguageModel {
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
   void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
-  // A digest of the step buffers' addresses (decode_batch's graphs hold them).
+  // The buffers of forward() and decode_batch() (grown on demand), and a digest of their addresses
+  // and h_step_'s (decode_batch's graphs hold them).
+  std::array<const DeviceBuffer*, 15> step_buffers() const {
+    return {&x_,   &hn_,     &hf_,  &qkv_,    &attn_,      &gu_,         &act_,        &tables_,
+            &ids_, &logits_, &deq_, &b_seqs_, &b_partial_, &b_counters_, &d_batch_ids_};
+  }
   uint64_t buffers_key() const;
   // Whether decode_batch runs the quantized int8 GEMV over its rows (quant_rows_) rather than GEMMs.
   bool quant_rows_gemv() const;
