@@ -51,7 +51,7 @@ file(GLOB CPPLM_AVX2_SOURCES CONFIGURE_DEPENDS ${CPPLM_SRC}/backends/cpu/*_avx2.
 file(GLOB CPPLM_AVX512_SOURCES CONFIGURE_DEPENDS ${CPPLM_SRC}/backends/cpu/*_avx512.cpp)
 set_source_files_properties(${CPPLM_AVX2_SOURCES} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
 set_source_files_properties(${CPPLM_AVX512_SOURCES} PROPERTIES COMPILE_OPTIONS
-  "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx512vnni;-mfma;-mf16c;-mavx2")
+  "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx512vnni;-mfma;-mf16c;-mavx2;-mamx-tile;-mamx-int8")
 
 # ggml's dequantization is reproduced bit for bit only without fused multiply-adds (ggml's reference rounds each product).
 set_source_files_properties(${CPPLM_SRC}/backends/cpu/ggml_dequant.cpp PROPERTIES COMPILE_OPTIONS "-ffp-contract=off")

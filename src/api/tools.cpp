@@ -111,7 +111,10 @@ std::string read_text_file(const std::string& path) { return read_file(path); }
 size_t current_rss_bytes() { return cpplm::current_rss_bytes(); }
 void set_threads(int n) { set_compute_threads(n); }
 int threads() { return compute_threads(); }
-std::string active_isa() { return std::string(cpu::isa_name(cpu::active_isa())); }
+std::string active_isa() {
+  const cpu::Isa isa = cpu::active_isa();
+  return std::string(cpu::isa_name(isa)) + (isa == cpu::Isa::Avx512 && cpu::amx() ? "+amx" : "");
+}
 void force_isa(const std::string& name) {
   if (name == "avx512") cpu::set_active_isa(cpu::Isa::Avx512);
   else if (name == "avx2") cpu::set_active_isa(cpu::Isa::Avx2);

@@ -24,7 +24,8 @@ size_t current_rss_bytes();
 // CPU threads for the kernels (0 = all cores) and how many run.
 void set_threads(int n);
 int threads();
-// The CPU kernel set in use ("avx512", "avx2", "scalar"); force_isa picks one of those.
+// The CPU kernel set in use ("avx512", "avx2", "scalar"; "avx512+amx" while the int8 prefill tiles run
+// on AMX); force_isa picks one of the three.
 std::string active_isa();
 void force_isa(const std::string& name);
 // True when this build has CUDA and a GPU is visible.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,6 +95,30 @@ TEST(Int8Prefill, MatchesItsScalarReference) {
       // Integer sums are exact; only the f32 combination order differs.
       test::expect_close(w.ref, x.data(), c.n, y.data(), yref.data(), 1e-5, c.name(isa));
     }
+}
+
+// AMX (where this CPU and kernel provide it) computes the vector path's integer sums on tiles and
+// the same f32 steps in the same order: bit for bit the same outputs.
+TEST(Int8Prefill, AmxEqualsTheVectorPath) {
+  if (!cpu::amx_supported()) GTEST_SKIP() << "no AMX-INT8 here";
+  ExactMode mode(false);
+  const bool saved = cpu::amx();
+  std::mt19937 rng(std::random_device{}());
+  std::vector<Case> all = cases();
+  all.push_back({4, 32, 33, 4096, 64});  // several k blocks of 512 and row tiles of 16 with a ragged end
+  all.push_back({8, 32, 50, 96, 40});    // an odd number of activation blocks
+  for (const Case& c : all) {
+    QuantMat w(c.m, c.k, c.bits, c.group, rng);
+    const std::vector<float> x = activations(c.n, c.k, rng);
+    cpu::set_amx(false);
+    const std::vector<float> y_vec = run(cpu::kernels(cpu::Isa::Avx512), w.ref, x, c.n);
+    cpu::set_amx(true);
+    const std::vector<float> y_amx = run(cpu::kernels(cpu::Isa::Avx512), w.ref, x, c.n);
+    int differ = 0;
+    for (size_t i = 0; i < y_vec.size(); ++i) differ += std::memcmp(&y_vec[i], &y_amx[i], sizeof(float)) != 0;
+    EXPECT_EQ(differ, 0) << c.name(cpu::Isa::Avx512);
+  }
+  cpu::set_amx(saved);
 }
 
 // Rounding each activation to a step d = max|x|/127 of its block of 32 errs by at most d/2, so

@@ -2,8 +2,11 @@
 #include "backends/cpu/cpu_features.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -79,6 +82,42 @@ std::atomic<bool>& bf16_flag() {
   return f;
 }
 }  // namespace
+
+bool amx_supported() {
+  static const bool ok = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    if ((edx & (1u << 24)) == 0 || (edx & (1u << 25)) == 0) return false;  // AMX-TILE, AMX-INT8
+    if (!isa_supported(Isa::Avx512)) return false;
+    // XCR0 bits 17 and 18 (tile configuration and data): the kernel manages the state.
+    uint32_t lo = 0, hi = 0;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return false;
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    constexpr long kReqXcompPerm = 0x1023, kXfeatureTileData = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureTileData) == 0;
+#else
+    return false;
+#endif
+  }();
+  return ok;
+}
+
+namespace {
+std::atomic<bool>& amx_flag() {
+  static std::atomic<bool> f{[] {
+    const char* e = std::getenv("CPPLM_AMX");
+    return amx_supported() && !(e != nullptr && std::string(e) == "0");
+  }()};
+  return f;
+}
+}  // namespace
+
+bool amx() { return amx_flag().load(std::memory_order_relaxed); }
+void set_amx(bool on) {
+  if (on && !amx_supported()) throw Error("this CPU or its kernel does not provide AMX-INT8");
+  amx_flag().store(on);
+}
 
 bool exact_quant() { return exact_flag().load(std::memory_order_relaxed); }
 void set_exact_quant(bool exact) { exact_flag().store(exact); }

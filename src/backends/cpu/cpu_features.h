@@ -27,4 +27,13 @@ void set_exact_quant(bool exact);
 bool bf16_dot();
 void set_bf16_dot(bool on);
 
+// Int8 prefill tiles on AMX (Sapphire Rapids and later): the AVX-512 kernels run each 16-row × 16-token
+// × 32-column integer product of kernels.h's int8 prefill as one AMX instruction instead of 128
+// vpdpbusd; the result is bit for bit the same. amx_supported(): the CPU has AMX-TILE and AMX-INT8,
+// the kernel enables their state, and this process was granted it (arch_prctl, asked once).
+// amx(): in use, on wherever supported unless CPPLM_AMX=0; set_amx overrides it (tests, benchmarks).
+bool amx_supported();
+bool amx();
+void set_amx(bool on);
+
 }  // namespace cpplm::cpu

@@ -20,18 +20,20 @@ inline void quantize_act(const float* x, int64_t k, int ab, int group, int8_t* q
   }
 }
 
-// kc codes of one row from packed storage into bytes in column order (kc a multiple of 32).
+// kc codes of one row from packed storage into bytes in column order (kc a multiple of 32), each
+// 32 columns `step` bytes after the previous 32 (32: contiguous).
 template <int BITS>
-inline void unpack_codes(const uint8_t* p, int kc, uint8_t* out) {
+inline void unpack_codes(const uint8_t* p, int kc, uint8_t* out, int step = 32) {
   if constexpr (BITS == 8) {
-    std::memcpy(out, p, kc);
+    for (int c = 0; c < kc; c += 32) std::memcpy(out + c / 32 * step, p + c, 32);
   } else {
     const __m128i lo4 = _mm_set1_epi8(15);
     for (int c = 0; c < kc; c += 32) {  // byte i holds code 2i (low nibble) and 2i+1 (high nibble)
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + c / 2));
       const __m128i lo = _mm_and_si128(b, lo4), hi = _mm_and_si128(_mm_srli_epi16(b, 4), lo4);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c), _mm_unpacklo_epi8(lo, hi));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c + 16), _mm_unpackhi_epi8(lo, hi));
+      uint8_t* o = out + c / 32 * step;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_unpacklo_epi8(lo, hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_unpackhi_epi8(lo, hi));
     }
   }
 }
@@ -99,9 +101,15 @@ void micro_int8(const uint8_t* wt, const float* sc, const float* bi, const int32
   }
 }
 
-template <int BITS, int G>
+#if defined(__AMX_INT8__)
+#include "backends/cpu/simd_int8_amx_impl.h"
+#endif
+
+// kAmx: the tile's integer products on AMX (micro_int8_amx: 16 rows × 16 tokens), else on vectors.
+template <int BITS, int G, bool kAmx>
 void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   static_assert(G % kAB == 0 && kKC8 % G == 0);
+  constexpr int QR = kAmx ? 16 : kQR, QT = kAmx ? 16 : kQT;  // the tile's rows and tokens
   const int64_t k = w.k, groups = k / G, blocks = k / kAB, row_bytes = k * BITS / 8;
   const uint8_t* codes = static_cast<const uint8_t*>(w.w);
   thread_local std::vector<int8_t> qrows;
@@ -111,12 +119,12 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   xq.resize(static_cast<size_t>(k / 4) * kTB);
   xd.resize(static_cast<size_t>(blocks) * kTB);
   xs.resize(static_cast<size_t>(groups) * kTB);
-  yt.resize(static_cast<size_t>(kMB + kQR) * kTB);
-  wt.resize(static_cast<size_t>(kQR) * kKC8);
-  sc.resize(static_cast<size_t>(kQR) * (kKC8 / kAB));
-  bi.resize(static_cast<size_t>(kQR) * (kKC8 / G));
+  yt.resize(static_cast<size_t>(kMB + QR) * kTB);
+  wt.resize(static_cast<size_t>(QR) * kKC8);
+  sc.resize(static_cast<size_t>(QR) * (kKC8 / kAB));
+  bi.resize(static_cast<size_t>(QR) * (kKC8 / G));
   for (int t0 = 0; t0 < n; t0 += kTB) {
-    const int tb = std::min(kTB, n - t0), tbp = (tb + kQT - 1) / kQT * kQT;
+    const int tb = std::min(kTB, n - t0), tbp = (tb + QT - 1) / QT * QT;
     qrows.resize(static_cast<size_t>(tbp) * k);
     drows.resize(static_cast<size_t>(tbp) * blocks);
     srows.resize(static_cast<size_t>(tbp) * groups);
@@ -135,7 +143,9 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
       const int64_t qe = std::min<int64_t>(k / 4, q0 + 16);
       for (int j = 0; j < tbp; ++j) {
         const int8_t* src = qrows.data() + static_cast<int64_t>(j) * k;
-        for (int64_t q = q0; q < qe; ++q) std::memcpy(&xq[q * tbp + j], src + 4 * q, 4);
+        // (AMX: each 16-token tile's quads contiguous, [tbp/16][k/4][16], so a tile row is one line)
+        for (int64_t q = q0; q < qe; ++q)
+          std::memcpy(&xq[kAmx ? (j / 16 * (k / 4) + q) * 16 + j % 16 : q * tbp + j], src + 4 * q, 4);
       }
     }
     for (int j = 0; j < tbp; ++j) {
@@ -146,28 +156,41 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
       const int64_t me = std::min(m1, mb + kMB);
       for (int64_t k0 = 0; k0 < k; k0 += kKC8) {
         const int kc = static_cast<int>(std::min<int64_t>(kKC8, k - k0)), nb = kc / kAB, ng = kc / G;
-        for (int64_t r = mb; r < me; r += kQR) {
-          const int rb = static_cast<int>(std::min<int64_t>(kQR, me - r));
-          for (int64_t i = r + kQR; i < std::min(me, r + 2 * kQR); ++i) {  // next tile's rows: far apart, not guessed
+        for (int64_t r = mb; r < me; r += QR) {
+          const int rb = static_cast<int>(std::min<int64_t>(QR, me - r));
+          for (int64_t i = r + QR; i < std::min(me, r + 2 * QR); ++i) {  // next tile's rows: far apart, not guessed
             const char* p = reinterpret_cast<const char*>(codes) + i * row_bytes + k0 * BITS / 8;
             for (int64_t o = 0; o < kc * BITS / 8; o += 64) __builtin_prefetch(p + o);
           }
-          for (int i = 0; i < kQR; ++i) {
+          for (int i = 0; i < QR; ++i) {
             if (i < rb) {
-              unpack_codes<BITS>(codes + (r + i) * row_bytes + k0 * BITS / 8, kc, wt.data() + i * kKC8);
+              // (AMX: each block's 16 rows × 32 codes contiguous, so an A tile is 8 lines)
+              if constexpr (kAmx) unpack_codes<BITS>(codes + (r + i) * row_bytes + k0 * BITS / 8, kc, wt.data() + i * kAB, 16 * kAB);
+              else unpack_codes<BITS>(codes + (r + i) * row_bytes + k0 * BITS / 8, kc, wt.data() + i * kKC8);
               float* s = sc.data() + i * nb;
               floats_to_f32(w.scales, w.sb_dtype, (r + i) * groups + k0 / G, ng, s);
               for (int b = nb - 1; b >= 0; --b) s[b] = s[b / (G / kAB)];  // one scale per block (in place, backwards)
               floats_to_f32(w.biases, w.sb_dtype, (r + i) * groups + k0 / G, ng, bi.data() + i * ng);
             } else {
-              std::fill_n(wt.data() + i * kKC8, kc, uint8_t{0});
+              if constexpr (kAmx)
+                for (int b = 0; b < nb; ++b) std::fill_n(wt.data() + (b * 16 + i) * kAB, kAB, uint8_t{0});
+              else std::fill_n(wt.data() + i * kKC8, kc, uint8_t{0});
               std::fill_n(sc.data() + i * nb, nb, 0.0f);
               std::fill_n(bi.data() + i * ng, ng, 0.0f);
             }
           }
-          for (int j0 = 0; j0 < tbp; j0 += kQT)
-            micro_int8<BITS, G>(wt.data(), sc.data(), bi.data(), xq.data() + k0 / 4 * tbp + j0, xd.data() + k0 / kAB * tbp + j0,
-                                xs.data() + k0 / G * tbp + j0, tbp, kc, yt.data() + (r - mb) * kTB + j0, kTB, k0 == 0);
+          for (int j0 = 0; j0 < tbp; j0 += QT) {
+            const int32_t* q = xq.data() + (kAmx ? j0 * (k / 4) + k0 / 4 * 16 : k0 / 4 * tbp + j0);
+            const float *d = xd.data() + k0 / kAB * tbp + j0, *sum = xs.data() + k0 / G * tbp + j0;
+            float* out = yt.data() + (r - mb) * kTB + j0;
+#if defined(__AMX_INT8__)
+            if constexpr (kAmx) {
+              micro_int8_amx<G>(wt.data(), sc.data(), bi.data(), q, 16, d, sum, tbp, kc, out, kTB, k0 == 0);
+              continue;
+            }
+#endif
+            micro_int8<BITS, G>(wt.data(), sc.data(), bi.data(), q, d, sum, tbp, kc, out, kTB, k0 == 0);
+          }
         }
       }
       // yt [rows][tokens] to y [tokens][rows]: W × W blocks transposed in registers, edges one by one.
@@ -187,11 +210,22 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   }
 }
 
+template <int BITS, bool kAmx>
+void matmul_int8_on(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  switch (w.group) {
+    case 32: return matmul_int8_g<BITS, 32, kAmx>(w, x, n, m0, m1, y, ldy);
+    case 64: return matmul_int8_g<BITS, 64, kAmx>(w, x, n, m0, m1, y, ldy);
+    default: return matmul_int8_g<BITS, 128, kAmx>(w, x, n, m0, m1, y, ldy);
+  }
+}
+
 template <int BITS>
 void matmul_int8(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  switch (w.group) {
-    case 32: return matmul_int8_g<BITS, 32>(w, x, n, m0, m1, y, ldy);
-    case 64: return matmul_int8_g<BITS, 64>(w, x, n, m0, m1, y, ldy);
-    default: return matmul_int8_g<BITS, 128>(w, x, n, m0, m1, y, ldy);
+#if defined(__AMX_INT8__)
+  if (amx()) {
+    const AmxTiles tiles;  // this thread's tile configuration, released at scope exit
+    return matmul_int8_on<BITS, true>(w, x, n, m0, m1, y, ldy);
   }
+#endif
+  matmul_int8_on<BITS, false>(w, x, n, m0, m1, y, ldy);
 }
