@@ -285,6 +285,38 @@ TEST(GgmlQdot, EveryIsaMatchesTheReferenceForAnyBatchAndRowSplit) {
   }
 }
 
+// Prefill of the blocks of 32 on AMX (where this CPU and kernel provide it) computes the vector tile's integer
+// sums on tiles and its f32 steps in its order: bit for bit the same, for several token groups and row tiles.
+TEST(GgmlQdot, AmxEqualsTheVectorPath) {
+  if (!cpu::amx_supported()) GTEST_SKIP() << "no AMX-INT8 here";
+  const bool saved = cpu::amx();
+  std::mt19937 rng(5);
+  const int64_t m = 37;
+  for (const TypeCase& c : cases()) {
+    if (c.type == GgmlType::Q2_K || !c.exact) continue;  // the K types do not take this tile
+    for (int64_t k : {256, 2048})
+      for (int n : {16, 40}) {
+        const std::vector<uint8_t> w = random_rows(c, m, k, rng);
+        const std::vector<float> x = random_acts(n, k, rng);
+        const size_t rb = row_bytes(c.type, k);
+        GgmlActs a;
+        cpu::ggml_quantize_acts(tid(c.type), x.data(), n, k, &a);
+        std::vector<float> y[2];
+        for (int on : {0, 1}) {
+          cpu::set_amx(on != 0);
+          y[on].assign(static_cast<size_t>(n * m), -1.0f);
+          const int64_t cuts[] = {0, 5, 21, m};
+          for (int p = 0; p + 1 < 4; ++p)
+            cpu::ggml_matmul_q(cpu::Isa::Avx512, tid(c.type), w.data(), rb, a, cuts[p], cuts[p + 1], y[on].data(), m);
+        }
+        int differ = 0;
+        for (size_t i = 0; i < y[0].size(); ++i) differ += std::memcmp(&y[0][i], &y[1][i], sizeof(float)) != 0;
+        EXPECT_EQ(differ, 0) << c.name << " k=" << k << " n=" << n;
+      }
+  }
+  cpu::set_amx(saved);
+}
+
 // ggml_matmul (what linear() calls) on the active ISA equals the reference; under exact_quant it is the f32 path.
 TEST(GgmlQdot, MatmulUsesTheIntegerPathUnlessExact) {
   std::mt19937 rng(5);

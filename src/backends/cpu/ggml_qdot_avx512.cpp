@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/amx_tiles.h"
 #include "backends/cpu/ggml_blocks.h"
 #include "backends/cpu/ggml_dequant.h"
 #include "backends/cpu/ggml_qdot.h"
@@ -54,6 +55,27 @@ void walk_tiles(const GgmlActs& a, int64_t m0, int64_t m1, const Tile& tile) {
   }
 }
 
+// A block's f32 term for 16 tokens from its exact integer sums, as ggml's generic vec_dot forms it (dx, mx: the
+// row's block scale and min; dy and p: the tokens').
+template <detail::Legacy L>
+inline __m512 legacy_term(__m512i isum, float dx, float mx, __m512 dy, const GgmlPanelBlock& p) {
+  using I = detail::LegacyInfo<L>;
+  const __m512 fi = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), isum);  // maskz: g++ 12 warns on the unmasked form
+  const __m512 dxv = _mm512_set1_ps(dx);
+  __m512 term;
+  if constexpr (L == detail::Legacy::Q8_0) {
+    term = _mm512_mul_ps(fi, _mm512_mul_ps(dxv, dy));
+  } else if constexpr (L == detail::Legacy::Q4_0) {
+    term = _mm512_mul_ps(detail::opaque(_mm512_mul_ps(fi, dxv)), dy);
+  } else if constexpr (I::kMin) {
+    const __m512 mt = detail::opaque(_mm512_mul_ps(_mm512_set1_ps(mx), _mm512_loadu_ps(p.s)));
+    term = _mm512_add_ps(detail::opaque(_mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi)), mt);
+  } else {
+    term = _mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi);
+  }
+  return detail::opaque(term);
+}
+
 template <detail::Legacy L, int T, int R>
 void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
   using I = detail::LegacyInfo<L>;
@@ -90,29 +112,79 @@ void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, 
           std::memcpy(&w4, wb[r] + 4 * c, 4);
           isum = _mm512_dpbusd_epi32(isum, _mm512_set1_epi32(w4), av[c]);
         }
-        const __m512 fi =
-            _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), isum);  // maskz: g++ 12 warns on the unmasked form
-        const __m512 dxv = _mm512_set1_ps(dx[r]);
-        __m512 term;
-        if constexpr (L == detail::Legacy::Q8_0) {
-          term = _mm512_mul_ps(fi, _mm512_mul_ps(dxv, dy));
-        } else if constexpr (L == detail::Legacy::Q4_0) {
-          term = _mm512_mul_ps(detail::opaque(_mm512_mul_ps(fi, dxv)), dy);
-        } else if constexpr (I::kMin) {
-          const __m512 mt = detail::opaque(_mm512_mul_ps(_mm512_set1_ps(mx[r]), _mm512_loadu_ps(p.s)));
-          term = _mm512_add_ps(detail::opaque(_mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi)), mt);
-        } else {
-          term = _mm512_mul_ps(_mm512_mul_ps(dxv, dy), fi);
-        }
-        acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(term));
+        acc[r][t] = _mm512_add_ps(acc[r][t], legacy_term<L>(isum, dx[r], mx[r], dy, p));
       }
     }
   }
   store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
+// The same on AMX (cpu::amx()): per tile of 16 rows, every block's codes are unpacked once, unsigned as tile_legacy
+// has them, into [block][16 rows][32 bytes] (an A tile each) with the rows' d and m; then per group of 16 tokens
+// one tdpbusd per block multiplies them by the panel block's codes (GgmlPanelBlock::q is a B tile), and each
+// (row, token) takes tile_legacy's f32 steps in block order from the same integer sums: the same bits.
+template <detail::Legacy L>
+void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  using I = detail::LegacyInfo<L>;
+  using namespace amx_int8;
+  constexpr int kOff = I::kSigned ? 128 : I::kOff;
+  const int nb = static_cast<int>(a.k / 32), groups = (a.n + 15) / 16;
+  thread_local std::vector<uint8_t> codes;
+  thread_local std::vector<float> dxs, mxs;
+  codes.resize(static_cast<size_t>(nb) * 16 * 32);
+  dxs.resize(static_cast<size_t>(nb) * 16);
+  mxs.resize(static_cast<size_t>(nb) * 16);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const Tiles tiles;
+  for (int64_t r0 = m0; r0 < m1; r0 += 16) {
+    const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
+    for (int b = 0; b < nb; ++b)
+      for (int i = 0; i < 16; ++i) {
+        uint8_t* dst = codes.data() + (static_cast<size_t>(b) * 16 + i) * 32;
+        uint16_t dh = 0, mh = 0;
+        __m256i c = _mm256_setzero_si256();
+        if (i < rows) {
+          c = detail::legacy_codes<L>(w + static_cast<size_t>(r0 + i) * row_bytes + b * I::kBytes, &dh, &mh);
+          if constexpr (I::kSigned) c = _mm256_xor_si256(c, flip);
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), c);
+        dxs[b * 16 + i] = detail::h2f(dh);
+        mxs[b * 16 + i] = detail::h2f(mh);
+      }
+    for (int g = 0; g < groups; ++g) {
+      const GgmlPanelBlock* pan = ggml_panel(a, g);
+      __m512 acc[16];
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
+      alignas(64) int32_t c[2][16 * 16];
+      for (int b = 0; b < nb + kUseLag; ++b) {  // the schedule of amx_tiles.h
+        if (b < nb) issue(b % 4, codes.data() + static_cast<size_t>(b) * 16 * 32, 32, pan[b].q, 64);
+        if (b >= kStoreLag && b - kStoreLag < nb) store((b - kStoreLag) % 4, c[(b - kStoreLag) % 2]);
+        const int e = b - kUseLag;
+        if (e < 0 || e >= nb) continue;
+        const GgmlPanelBlock& p = pan[e];
+        __m512i init = _mm512_setzero_si512();
+        if constexpr (kOff != 0) init = _mm512_mullo_epi32(_mm512_loadu_si512(p.sum), _mm512_set1_epi32(-kOff));
+        const __m512 dy = _mm512_loadu_ps(p.d);
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; ++r) {
+          const __m512i isum = _mm512_add_epi32(init, _mm512_load_si512(c[e % 2] + r * 16));
+          acc[r] = _mm512_add_ps(acc[r], legacy_term<L>(isum, dxs[e * 16 + r], mxs[e * 16 + r], dy, p));
+        }
+      }
+      const int lanes = std::min(16, a.n - g * 16);
+      alignas(64) float o[16][16];
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) _mm512_store_ps(o[r], acc[r]);
+      for (int l = 0; l < lanes; ++l)
+        for (int r = 0; r < rows; ++r) y[static_cast<int64_t>(g * 16 + l) * ldy + r0 + r] = o[r][l];
+    }
+  }
+}
+
 template <detail::Legacy L>
 void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  if (amx()) return prefill_legacy_amx<L>(w, row_bytes, a, m0, m1, y, ldy);
   walk_tiles<3, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 

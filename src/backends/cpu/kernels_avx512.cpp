@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/amx_tiles.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
 

@@ -223,7 +223,7 @@ template <int BITS>
 void matmul_int8(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
 #if defined(__AMX_INT8__)
   if (amx()) {
-    const AmxTiles tiles;  // this thread's tile configuration, released at scope exit
+    const amx_int8::Tiles tiles;  // this thread's tile configuration, released at scope exit
     return matmul_int8_on<BITS, true>(w, x, n, m0, m1, y, ldy);
   }
 #endif

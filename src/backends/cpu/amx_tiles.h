@@ -1,0 +1,78 @@
+// AMX-INT8 tile primitives shared by the int8 prefill tiles (simd_int8_amx_impl.h for mlx 4/8-bit
+// weights, ggml_qdot_avx512.cpp for ggml's blocks of 32): 16 weight rows' 32 code bytes (u8) by 16
+// tokens' 32 activations (s8, as 8 rows of 16 tokens' 4-byte quads) into 16 × 16 int32 sums, the
+// sums vpdpbusd forms. Use only where cpu::amx() holds, from AVX-512 code.
+#pragma once
+#include <cstdint>
+
+namespace cpplm::cpu::amx_int8 {
+
+// A thread's tile configuration, loaded on construction and released (the tile state cleared, so
+// context switches do not save it) on destruction. Four slots of blocks in flight: C tiles 0, 3, 6,
+// 7 (16 rows × 16 int32 each); slots 0 and 2 load their operands into A tile 1 and B tile 2, slots
+// 1 and 3 into 4 and 5. A: 16 rows × 32 bytes; B: 8 rows × 64 bytes.
+struct Tiles {
+  Tiles() {
+    struct alignas(64) Config {
+      uint8_t palette = 1, start_row = 0, reserved[14] = {};
+      uint16_t colsb[16] = {};
+      uint8_t rows[16] = {};
+    } c;
+    for (int t : {0, 3, 6, 7}) c.rows[t] = 16, c.colsb[t] = 64;
+    for (int t : {1, 4}) c.rows[t] = 16, c.colsb[t] = 32;
+    for (int t : {2, 5}) c.rows[t] = 8, c.colsb[t] = 64;
+    // (GCC 12's _tile_loadconfig lets the stores above be dropped as dead: the asm names the bytes it reads.)
+    asm volatile("ldtilecfg %0" : : "m"(c));
+  }
+  ~Tiles() { asm volatile("tilerelease" ::: "memory"); }
+  Tiles(const Tiles&) = delete;
+  Tiles& operator=(const Tiles&) = delete;
+};
+
+// A block's product on a slot (A rows at stride lda bytes, B rows at ldb), and the slot's sums
+// stored to c (16 rows × 16 int32, rows 64 bytes apart). In asm of our own rather than GCC 12's
+// tile intrinsics: those name no memory, so the compiler could move the stores that fill a tile's
+// operands after its load, or the reads of c before the tile store.
+#define CPPLM_AMX_SLOT(N, C, A, B)                                                          \
+  inline void issue##N(const void* a, int64_t lda, const void* b, int64_t ldb) {            \
+    asm volatile("tilezero %%tmm" #C "\n\t"                                                  \
+                 "tileloadd (%0,%1,1), %%tmm" #A "\n\t"                                      \
+                 "tileloadd (%2,%3,1), %%tmm" #B "\n\t"                                      \
+                 "tdpbusd %%tmm" #B ", %%tmm" #A ", %%tmm" #C                               \
+                 :                                                                          \
+                 : "r"(a), "r"(lda), "r"(b), "r"(ldb)                                       \
+                 : "memory");                                                               \
+  }                                                                                         \
+  inline void store##N(int32_t* c) {                                                        \
+    asm volatile("tilestored %%tmm" #C ", (%0,%1,1)" : : "r"(c), "r"(int64_t{64}) : "memory"); \
+  }
+CPPLM_AMX_SLOT(0, 0, 1, 2)
+CPPLM_AMX_SLOT(1, 3, 4, 5)
+CPPLM_AMX_SLOT(2, 6, 1, 2)
+CPPLM_AMX_SLOT(3, 7, 4, 5)
+#undef CPPLM_AMX_SLOT
+
+inline void issue(int slot, const void* a, int64_t lda, const void* b, int64_t ldb) {
+  switch (slot) {
+    case 0: return issue0(a, lda, b, ldb);
+    case 1: return issue1(a, lda, b, ldb);
+    case 2: return issue2(a, lda, b, ldb);
+    default: return issue3(a, lda, b, ldb);
+  }
+}
+inline void store(int slot, int32_t* c) {
+  switch (slot) {
+    case 0: return store0(c);
+    case 1: return store1(c);
+    case 2: return store2(c);
+    default: return store3(c);
+  }
+}
+
+// The schedule both tiles follow over their blocks: block b's product is issued, b - 2's sums
+// stored (to two alternating buffers) and b - 3's used, so a tile's sums are stored after the tile
+// unit has the next products and read a block after they were stored. (Written out in each tile:
+// behind a lambda, GCC 12 keeps the tile's 16 f32 sums on the stack instead of in registers.)
+constexpr int kStoreLag = 2, kUseLag = 3;
+
+}  // namespace cpplm::cpu::amx_int8
