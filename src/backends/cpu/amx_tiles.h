@@ -10,17 +10,18 @@ namespace cpplm::cpu::amx_int8 {
 // A thread's tile configuration, loaded on construction and released (the tile state cleared, so
 // context switches do not save it) on destruction. Four slots of blocks in flight: C tiles 0, 3, 6,
 // 7 (16 rows × 16 int32 each); slots 0 and 2 load their operands into A tile 1 and B tile 2, slots
-// 1 and 3 into 4 and 5. A: 16 rows × 32 bytes; B: 8 rows × 64 bytes.
+// 1 and 3 into 4 and 5. A: 16 rows × `depth` bytes; B: depth / 4 rows × 64 bytes (depth 32, or 16 for
+// weights with a scale per 16 columns).
 struct Tiles {
-  Tiles() {
+  explicit Tiles(int depth = 32) {
     struct alignas(64) Config {
       uint8_t palette = 1, start_row = 0, reserved[14] = {};
       uint16_t colsb[16] = {};
       uint8_t rows[16] = {};
     } c;
     for (int t : {0, 3, 6, 7}) c.rows[t] = 16, c.colsb[t] = 64;
-    for (int t : {1, 4}) c.rows[t] = 16, c.colsb[t] = 32;
-    for (int t : {2, 5}) c.rows[t] = 8, c.colsb[t] = 64;
+    for (int t : {1, 4}) c.rows[t] = 16, c.colsb[t] = static_cast<uint16_t>(depth);
+    for (int t : {2, 5}) c.rows[t] = static_cast<uint8_t>(depth / 4), c.colsb[t] = 64;
     // (GCC 12's _tile_loadconfig lets the stores above be dropped as dead: the asm names the bytes it reads.)
     asm volatile("ldtilecfg %0" : : "m"(c));
   }

@@ -188,6 +188,23 @@ void prefill_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64
   walk_tiles<3, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_legacy<L, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 
+// A super-block's f32 term for 16 tokens from its exact integer sums, as k_term forms it (dx, dm: the row's d and
+// dmin; dy: the tokens' scale).
+template <detail::KType K>
+inline __m512 k_term_ps(__m512i tot, __m512i summ, float dx, float dm, __m512 dy) {
+  const __m512 dxy = _mm512_mul_ps(_mm512_set1_ps(dx), dy);
+  if constexpr (detail::KInfo<K>::kMin) {
+    const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), tot);
+    const __m512 fs = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), summ);
+    const __m512 p1 = detail::opaque(_mm512_mul_ps(dxy, ft));
+    const __m512 p2 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dm), dy), fs));
+    return detail::opaque(_mm512_sub_ps(p1, p2));
+  } else {
+    const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), _mm512_sub_epi32(tot, summ));
+    return detail::opaque(_mm512_mul_ps(dxy, ft));
+  }
+}
+
 // Prefill with the K types: the same panel (q8_K codes, sums per 32 and per first 16 columns, the super-block's d
 // in every block); per (row, token) the super-block's exact integer sums over 16-column halves, then the row
 // kernel's f32 term (k_term), so a token gets the same bits as from rows_k.
@@ -242,26 +259,102 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
         }
       }
       const __m512 dy = _mm512_loadu_ps(pan[t][sb * 8].d);
-      for (int r = 0; r < R; ++r) {
-        const __m512 dxy = _mm512_mul_ps(_mm512_set1_ps(dx[r]), dy);
-        if constexpr (detail::KInfo<K>::kMin) {
-          const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), tot[r]);
-          const __m512 fs = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), summ[r]);
-          const __m512 p1 = detail::opaque(_mm512_mul_ps(dxy, ft));
-          const __m512 p2 = detail::opaque(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dm[r]), dy), fs));
-          acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(_mm512_sub_ps(p1, p2)));
-        } else {
-          const __m512 ft = _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), _mm512_sub_epi32(tot[r], summ[r]));
-          acc[r][t] = _mm512_add_ps(acc[r][t], detail::opaque(_mm512_mul_ps(dxy, ft)));
-        }
-      }
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_add_ps(acc[r][t], k_term_ps<K>(tot[r], summ[r], dx[r], dm[r], dy));
     }
   }
   store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
+// The same on AMX (cpu::amx()). Per tile of 16 rows, every super-block is unpacked once (k_unpack: unsigned codes,
+// the integer scale s16 and offset weight mw of each 16 columns, d and dmin) into [block of 32][16 rows][32 bytes]
+// A tiles. Per group of 16 tokens, one tdpbusd per unit of kU columns (32 where a scale covers 32 columns, else 16:
+// two per block) gives every (row, token)'s Σ code·a; tot += s · that, exact integers as tile_k forms them; at the
+// super-block's end summ = Σ mw · Σa from the panel's sums, and tile_k's f32 term in super-block order: the same bits.
+template <detail::KType K>
+void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  using namespace amx_int8;
+  constexpr int kU = K == detail::KType::Q4_K || K == detail::KType::Q5_K || K == detail::KType::IQ4_XS ? 32 : 16;
+  constexpr int kUnits = 256 / kU;  // units per super-block
+  const int nsb = static_cast<int>(a.k / 256), nu = nsb * kUnits, groups = (a.n + 15) / 16;
+  thread_local std::vector<uint8_t> codes;
+  thread_local std::vector<int32_t> s16, mw;  // [super-block][16 rows][16 groups of 16 columns]
+  thread_local std::vector<float> dxs, dms;   // [super-block][16 rows]
+  codes.resize(static_cast<size_t>(nsb) * 8 * 16 * 32);
+  s16.resize(static_cast<size_t>(nsb) * 16 * 16);
+  mw.resize(static_cast<size_t>(nsb) * 16 * 16);
+  dxs.resize(static_cast<size_t>(nsb) * 16);
+  dms.resize(static_cast<size_t>(nsb) * 16);
+  const Tiles tiles(kU);
+  for (int64_t r0 = m0; r0 < m1; r0 += 16) {
+    const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
+    for (int sb = 0; sb < nsb; ++sb)
+      for (int i = 0; i < 16; ++i) {
+        __m256i cv[8], sv[2], mv[2];
+        float dx = 0.0f, dm = 0.0f;
+        if (i < rows) {
+          detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, &dx, &dm);
+        } else {
+          for (auto& v : cv) v = _mm256_setzero_si256();
+          sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < 8; ++j)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32), cv[j]);
+        for (int h = 0; h < 2; ++h) {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(s16.data() + (sb * 16 + i) * 16 + 8 * h), sv[h]);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(mw.data() + (sb * 16 + i) * 16 + 8 * h), mv[h]);
+        }
+        dxs[sb * 16 + i] = dx;
+        dms[sb * 16 + i] = dm;
+      }
+    for (int g = 0; g < groups; ++g) {
+      const GgmlPanelBlock* pan = ggml_panel(a, g);
+      alignas(64) float acc[16][16] = {};
+      __m512i tot[16];
+      alignas(64) int32_t c[2][16 * 16];
+      for (int b = 0; b < nu + kUseLag; ++b) {  // the schedule of amx_tiles.h
+        if (b < nu) {
+          const int blk = b * kU / 32, half = kU == 16 ? b % 2 : 0;  // block of 32 columns (over all super-blocks)
+          issue(b % 4, codes.data() + static_cast<size_t>(blk) * 16 * 32 + half * 16, 32, pan[blk].q[4 * half], 64);
+        }
+        if (b >= kStoreLag && b - kStoreLag < nu) store((b - kStoreLag) % 4, c[(b - kStoreLag) % 2]);
+        const int e = b - kUseLag;
+        if (e < 0 || e >= nu) continue;
+        const int sb = e / kUnits, grp = (e % kUnits) * (kU / 16);  // the unit's first group of 16 columns
+        if (e % kUnits == 0)
+#pragma GCC unroll 16
+          for (int r = 0; r < 16; ++r) tot[r] = _mm512_setzero_si512();
+        const int32_t* sc = s16.data() + sb * 256 + grp;
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; ++r)
+          tot[r] = _mm512_add_epi32(tot[r], _mm512_mullo_epi32(_mm512_load_si512(c[e % 2] + r * 16), _mm512_set1_epi32(sc[r * 16])));
+        if (e % kUnits != kUnits - 1) continue;
+        // The super-block's end: Σ mw·Σa per row, then tile_k's f32 term.
+        __m512i slo[8], shi[8];
+        for (int j = 0; j < 8; ++j) {
+          const GgmlPanelBlock& p = pan[sb * 8 + j];
+          slo[j] = _mm512_loadu_si512(p.sum_lo);
+          shi[j] = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo[j]);
+        }
+        const __m512 dy = _mm512_loadu_ps(pan[sb * 8].d);
+        for (int r = 0; r < 16; ++r) {
+          const int32_t* m = mw.data() + (sb * 16 + r) * 16;
+          __m512i summ = _mm512_setzero_si512();
+          for (int j = 0; j < 8; ++j)
+            summ = _mm512_add_epi32(summ, _mm512_add_epi32(_mm512_mullo_epi32(slo[j], _mm512_set1_epi32(m[2 * j])),
+                                                           _mm512_mullo_epi32(shi[j], _mm512_set1_epi32(m[2 * j + 1]))));
+          _mm512_store_ps(acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
+        }
+      }
+      const int lanes = std::min(16, a.n - g * 16);
+      for (int l = 0; l < lanes; ++l)
+        for (int r = 0; r < rows; ++r) y[static_cast<int64_t>(g * 16 + l) * ldy + r0 + r] = acc[r][l];
+    }
+  }
+}
+
 template <detail::KType K>
 void prefill_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  if (amx()) return prefill_k_amx<K>(w, row_bytes, a, m0, m1, y, ldy);
   walk_tiles<2, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_k<K, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
 
