@@ -216,7 +216,10 @@ inline __m256 halves_to_ps(const uint16_t h[8]) {  // built in registers (a 128-
 }
 
 // Row streaming: per run of 8 blocks the row is unpacked once (4 pairs of blocks), then per token 8 dot
-// instructions, 3 horizontal adds give the 8 block sums, and the f32 terms are added in block order.
+// instructions, 3 horizontal adds give the 8 block sums, and the f32 terms are added in block order. The rows
+// are one stream, read kLegacyAhead bytes ahead by software prefetch: on this VM the hardware prefetcher alone
+// left Q4_0 1B tg at 12 tok/s (2 threads); 2 KB ahead gives 27 (1 KB 25.7, 4 KB 23.6, 8 KB 22.3).
+constexpr int kLegacyAhead = 2048;
 template <class V, Legacy L>
 void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   using I = LegacyInfo<L>;
@@ -237,6 +240,7 @@ void rows_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t 
     std::fill(acc.begin(), acc.end(), 0.0f);
     for (int64_t b0 = 0; b0 < nb; b0 += 8) {
       const int cnt = static_cast<int>(std::min<int64_t>(8, nb - b0));
+      for (int o = 0; o < 8 * static_cast<int>(I::kBytes); o += 64) __builtin_prefetch(row + b0 * I::kBytes + kLegacyAhead + o);
       __m256i P[4], Q[4], Pa[4], Qa[4];
       uint16_t dh[8] = {}, mh[8] = {};
       for (int i = 0; i < 4; ++i) {
@@ -440,6 +444,7 @@ void rows_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, i
     const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
     std::fill(acc.begin(), acc.end(), 0.0f);
     for (int64_t b = 0; b < nb; ++b) {
+      for (size_t o = 0; o < kBytes; o += 64) __builtin_prefetch(row + b * kBytes + kLegacyAhead + o);  // as rows_legacy
       __m256i codes[8], sc[8], s16[2], mw[2];
       float dx, dminx;
       k_unpack<K>(row + b * kBytes, codes, s16, mw, &dx, &dminx);
