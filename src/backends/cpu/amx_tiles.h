@@ -1,6 +1,6 @@
 // AMX-INT8 tile primitives shared by the int8 prefill tiles (simd_int8_amx_impl.h for mlx 4/8-bit
-// weights, ggml_qdot_avx512.cpp for ggml's blocks of 32): 16 weight rows' 32 code bytes (u8) by 16
-// tokens' 32 activations (s8, as 8 rows of 16 tokens' 4-byte quads) into 16 × 16 int32 sums, the
+// weights, ggml_qdot_avx512.cpp for ggml's blocks and super-blocks): 16 weight rows' 32 code bytes (u8)
+// by 16 tokens' 32 activations (s8, as 8 rows of 16 tokens' 4-byte quads) into 16 × 16 int32 sums, the
 // sums vpdpbusd forms. Use only where cpu::amx() holds, from AVX-512 code.
 #pragma once
 #include <cstdint>

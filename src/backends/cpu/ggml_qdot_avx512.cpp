@@ -24,17 +24,20 @@ struct V {
 // of 16 tokens share each unpacked weight block; per (row, token) the block's integer sum, then its f32 term as
 // ggml's generic vec_dot forms it added in block order: the same values as the row-streaming kernel.
 // acc[r][t] (16 tokens of group g0 + t per vector, rows r0 + r) to y, without the last group's padding.
+// Output column `col` of token group g (16 lanes, o[l] for token 16g + l) to y, without the last group's padding.
+inline void store_lanes(const float* o, const GgmlActs& a, int g, int64_t col, float* y, int64_t ldy) {
+  const int tok0 = g * 16, lanes = std::min(16, a.n - tok0);
+  for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + col] = o[l];
+}
+
 template <int T, int R>
 void store_tile(const __m512 (&acc)[R][T], const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
-  for (int t = 0; t < T; ++t) {
-    const int tok0 = (g0 + t) * 16;
-    const int lanes = std::min(16, a.n - tok0);
+  for (int t = 0; t < T; ++t)
     for (int r = 0; r < R; ++r) {
       alignas(64) float o[16];
       _mm512_store_ps(o, acc[r][t]);
-      for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + r0 + r] = o[l];
+      store_lanes(o, a, g0 + t, r0 + r, y, ldy);
     }
-  }
 }
 
 // Rows [m0, m1) × all token groups in tiles of R rows × T groups, the edges in smaller tiles:
@@ -172,12 +175,10 @@ void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
           acc[r] = _mm512_add_ps(acc[r], legacy_term<L>(isum, dxs[e * 16 + r], mxs[e * 16 + r], dy, p));
         }
       }
-      const int lanes = std::min(16, a.n - g * 16);
       alignas(64) float o[16][16];
 #pragma GCC unroll 16
       for (int r = 0; r < 16; ++r) _mm512_store_ps(o[r], acc[r]);
-      for (int l = 0; l < lanes; ++l)
-        for (int r = 0; r < rows; ++r) y[static_cast<int64_t>(g * 16 + l) * ldy + r0 + r] = o[r][l];
+      for (int r = 0; r < rows; ++r) store_lanes(o[r], a, g, r0 + r, y, ldy);
     }
   }
 }
@@ -345,9 +346,7 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
           _mm512_store_ps(acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
         }
       }
-      const int lanes = std::min(16, a.n - g * 16);
-      for (int l = 0; l < lanes; ++l)
-        for (int r = 0; r < rows; ++r) y[static_cast<int64_t>(g * 16 + l) * ldy + r0 + r] = acc[r][l];
+      for (int r = 0; r < rows; ++r) store_lanes(acc[r], a, g, r0 + r, y, ldy);
     }
   }
 }
