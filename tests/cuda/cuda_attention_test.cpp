@@ -4,7 +4,9 @@
 // The fast configuration throughout: prefill on tensor cores (GEMMs and attention_tc.cu), then
 // the graph-replayed decode step with the GQA-grouped split-KV kernel (attention_decode.cu): 8-warp
 // blocks at short context, 4-warp blocks with several passes per split over a long one (see
-// attention_decode_plan). Skipped with "skipped: no GPU" without a GPU.
+// attention_decode_plan), and again with that kernel's key loop on tensor cores
+// (attention_decode_tc.cuh) for bf16 and 8-bit caches of head size 64 and 128. Skipped with
+// "skipped: no GPU" without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -30,31 +32,28 @@ void PrintTo(const AttnCase& c, std::ostream* os) { *os << c.name; }
 class CudaAttention : public ::testing::TestWithParam<AttnCase> {};
 
 std::unique_ptr<Model> attn_model(const AttnCase& c) {
-  nlohmann::json cfg = {{"model_type", c.window ? "mistral" : "llama"},
-                        {"hidden_size", 192},
-                        {"num_hidden_layers", 2},
-                        {"intermediate_size", 256},
-                        {"num_attention_heads", c.heads},
-                        {"num_key_value_heads", c.kv_heads},
-                        {"head_dim", c.head_dim},
-                        {"vocab_size", 300},
-                        {"rms_norm_eps", 1e-5},
-                        {"rope_theta", 10000.0},
-                        {"max_position_embeddings", 4096},
-                        {"tie_word_embeddings", false}};
-  if (c.window) cfg["sliding_window"] = c.window;
-  ModelArgs args = parse_model_args(cfg, c.name);
-  resolve_model_family(args, c.name);
-  auto w = random_weights(args, c.dtype, 0, 0, 11);
-  return Model::from_tensors(args, std::move(w), c.name);
+  return random_attention_model(c.name, c.heads, c.kv_heads, c.head_dim, c.window, c.dtype);
 }
+
+void expect_matches_cpu(const AttnCase& c, int tc_min);
 
 TEST_P(CudaAttention, MatchesCpu) {
   SKIP_WITHOUT_GPU();
   const AttnCase& c = GetParam();
+  // bf16 and 8-bit caches of head size 64 and 128 decode on the tensor-core loop too (from capacity 0 on).
+  const bool tc = (c.dtype == DType::BF16 || c.kv_bits == 8) && (c.head_dim == 64 || c.head_dim == 128);
+  for (const int tc_min : tc ? std::vector<int>{-1, 0} : std::vector<int>{-1}) {
+    SCOPED_TRACE(tc_min < 0 ? "f32 decode loop" : "tensor-core decode loop");
+    expect_matches_cpu(c, tc_min);
+  }
+}
+
+void expect_matches_cpu(const AttnCase& c, int tc_min) {
   CpuModel cpu(attn_model(c));
   CudaOptions opts;
   opts.gemm_min_rows = 1;
+  opts.decode_tensor_cores = tc_min >= 0;
+  opts.decode_tc_min_capacity = tc_min;
   auto gpu = make_cuda_model(cpu.model(), opts);
   const CacheOptions cache{std::nullopt, c.kv_bits};
   auto sc = cpu.make_sequence(cache), sg = gpu->make_sequence(cache);
@@ -83,7 +82,8 @@ TEST_P(CudaAttention, MatchesCpu) {
     worst = std::max(worst, static_cast<double>(*hi - lc[tg]) / (*hi - *lo));
     tok = static_cast<int32_t>(hi - lc.begin());
   }
-  std::printf("[ %s ] decode: GPU token's logit below the CPU's best by at most %.2e of the logit range\n", c.name, worst);
+  std::printf("[ %s%s ] decode: GPU token's logit below the CPU's best by at most %.2e of the logit range\n", c.name,
+              tc_min < 0 ? "" : ", tensor cores", worst);
   EXPECT_LE(worst, 2e-2);
 }
 

@@ -81,9 +81,28 @@ bool same_logprobs(const TokenLogprobs& a, const TokenLogprobs& b) {
   return true;
 }
 
-void expect_batch_invariant(LanguageModel& m, const std::string& name) {
+// Five sequences with long prompts (up to five 512-key splits of a batched step), one of them a ring
+// of 256 positions that the prompt has wrapped, one an 8-bit cache.
+std::vector<Lane> make_long_lanes(LanguageModel& m) {
+  const int V = m.args().vocab_size;
+  const std::vector<std::pair<CacheOptions, int>> opts = {
+      {{}, 700}, {{256}, 700}, {{}, 1300}, {{}, 2100}, {{std::nullopt, 8}, 1300}};
+  std::vector<Lane> lanes;
+  for (const auto& [o, n] : opts) {
+    Lane l;
+    l.state = m.make_sequence(o);
+    l.sampler = std::make_unique<Sampler>(SamplingParams{});
+    const std::vector<int32_t> p = prompt_tokens(n, V, 29, n % 17);
+    run(m, *l.state, p, false);
+    l.token = p.back();
+    lanes.push_back(std::move(l));
+  }
+  return lanes;
+}
+
+void expect_batch_invariant(LanguageModel& m, const std::string& name, std::vector<Lane> (*lanes)(LanguageModel&) = make_lanes) {
   ASSERT_GE(m.max_decode_batch(), 5) << name;
-  std::vector<Lane> alone = make_lanes(m), together = make_lanes(m);
+  std::vector<Lane> alone = lanes(m), together = lanes(m);
   int differ = 0;
   for (int s = 0; s < 16; ++s) {
     for (size_t i = 0; i < alone.size(); ++i) step(m, alone, {i});
@@ -175,9 +194,9 @@ TEST(CudaBatchModel, BundledModel) {
 
 // Quantized weights batch too: the bundled model as mlx q4 (group 64) and q8 (group 32) converted in
 // memory, as GGUF Q8_0 and Q2_K files (llama.cpp's block formats), and a random Q4_K_M model; steps of up
-// to 32 rows run the int8 GEMV over the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its exact path
-// here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched
-// step's bf16 activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
+// to 32 rows run the int8 GEMV over the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its
+// exact path here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched step's bf16
+// activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
 TEST(CudaBatchModel, QuantizedWeights) {
   SKIP_WITHOUT_GPU();
   const std::string dir = models_dir() + "/llama-6m-kjv-fortunes";
@@ -196,9 +215,17 @@ TEST(CudaBatchModel, QuantizedWeights) {
   models.emplace_back("llama-6m Q8_0 gguf", Model::load(gguf));
   models.emplace_back("llama-6m Q2_K gguf", Model::load(test::q2k_file()));  // llama-quantize's
   {  // random Q4_K_M (Q4_K records, Q6_K's 8-bit codes in groups of 16 for v, down and the tied embedding)
-    nlohmann::json cfg = {{"model_type", "llama"}, {"hidden_size", 256}, {"num_hidden_layers", 2}, {"intermediate_size", 512},
-                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 64}, {"vocab_size", 512},
-                          {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"max_position_embeddings", 512}};
+    nlohmann::json cfg = {{"model_type", "llama"},
+                          {"hidden_size", 256},
+                          {"num_hidden_layers", 2},
+                          {"intermediate_size", 512},
+                          {"num_attention_heads", 4},
+                          {"num_key_value_heads", 2},
+                          {"head_dim", 64},
+                          {"vocab_size", 512},
+                          {"rms_norm_eps", 1e-5},
+                          {"rope_theta", 10000.0},
+                          {"max_position_embeddings", 512}};
     ModelArgs a = parse_model_args(cfg, "q4_k_m");
     resolve_model_family(a, "q4_k_m");
     RandomGgml w = random_ggml_weights(a, "q4_k_m", 3);
@@ -256,6 +283,50 @@ TEST(CudaBatchModel, GraphStepsEqualDirectSteps) {
     std::printf("[ %d rows%s ] graph-replayed batched steps: %d rows differ from direct steps\n", rows,
                 model->args().quantization ? ", q4" : "", differ);
     EXPECT_EQ(differ, 0) << rows << " rows";
+  }
+}
+
+// The tensor-core decode loop (bf16 and 8-bit caches of head size 64 and 128; CudaOptions::decode_tensor_cores):
+// rows do not depend on the batch, short and long prompts, rings, sliding windows and 8-bit caches
+// alike, and the log-probabilities stay within 1e-3 of the f32 loop's (the 8-bit cache's, whose rows
+// are rounded to bf16: 1e-2), with the same greedy tokens.
+TEST(CudaBatchModel, TensorCoreAttention) {
+  SKIP_WITHOUT_GPU();
+  struct Shape {
+    const char* name;
+    int heads, kv_heads, head_dim, window;
+  };
+  for (const Shape& sh : {Shape{"d64_g4", 8, 2, 64, 0}, Shape{"d128_g4", 8, 2, 128, 0}, Shape{"d128_g8_window", 8, 1, 128, 300},
+                          Shape{"d64_g1", 4, 4, 64, 0}, Shape{"d128_g3", 6, 2, 128, 0}}) {
+    auto model = random_attention_model(sh.name, sh.heads, sh.kv_heads, sh.head_dim, sh.window, DType::BF16);
+    CudaOptions on, f32;
+    on.decode_tensor_cores = true;
+    f32.decode_tensor_cores = false;
+    auto tc = make_cuda_model(*model, on), ref = make_cuda_model(*model, f32);
+    expect_batch_invariant(*tc, sh.name);
+    expect_batch_invariant(*tc, std::string(sh.name) + ", long", make_long_lanes);
+    std::vector<Lane> a = make_long_lanes(*tc), b = make_long_lanes(*ref);
+    int differ = 0;
+    double worst = 0, worst_q8 = 0;
+    for (int s = 0; s < 8; ++s) {
+      step(*tc, a, {0, 1, 2, 3, 4});
+      step(*ref, b, {0, 1, 2, 3, 4});
+      for (size_t i = 0; i < a.size(); ++i) {
+        differ += a[i].token != b[i].token;
+        for (size_t k = 0; k < std::min(a[i].lp.top.size(), b[i].lp.top.size()); ++k)
+          if (a[i].lp.top[k].first == b[i].lp.top[k].first)
+            (i == 4 ? worst_q8 : worst) = std::max(i == 4 ? worst_q8 : worst,
+                                                   std::fabs(static_cast<double>(a[i].lp.top[k].second) - b[i].lp.top[k].second));
+        b[i].token = a[i].token;
+      }
+    }
+    std::printf(
+        "[ %s ] tensor-core decode loop against the f32 loop: %d of 40 greedy tokens differ; top log-probabilities within %.2e "
+        "(8-bit cache: %.2e)\n",
+        sh.name, differ, worst, worst_q8);
+    EXPECT_EQ(differ, 0) << sh.name;
+    EXPECT_LE(worst, 1e-3) << sh.name;
+    EXPECT_LE(worst_q8, 1e-2) << sh.name;
   }
 }
 

@@ -61,5 +61,26 @@ INSTANTIATE_TEST_SUITE_P(
         PlanCase{"d80_ungrouped", 1000, 80, 32, 8, 132, 8, 4}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// The tensor-core key loop (attention_decode_tc.cuh) from a capacity on: bf16 and 8-bit caches of head
+// size 64 or 128 only, 4 warps, splits of at least 256 keys (at most kMaxAttnSplits), merged in the kernel.
+TEST(CudaDecodePlanTc, FromTheCapacityOnForItsCaches) {
+  auto plan = [](int capacity, int head_dim, DType kv, int tc_min) {
+    return attention_decode_plan(capacity, head_dim, 32, 8, kv, 132, true, tc_min);
+  };
+  const DecodePlan at64k = plan(65536, 128, DType::BF16, 4096);
+  EXPECT_TRUE(at64k.mma);
+  EXPECT_EQ(at64k.splits, 32);
+  EXPECT_EQ(at64k.warps, 4);
+  EXPECT_FALSE(at64k.merge_later);
+  EXPECT_EQ(at64k.head_groups, 1);
+  EXPECT_TRUE(plan(4096, 64, DType::U8, 4096).mma);
+  EXPECT_EQ(plan(4096, 64, DType::U8, 4096).splits, 16);
+  EXPECT_EQ(plan(600, 128, DType::BF16, 0).splits, 3);
+  EXPECT_FALSE(plan(4095, 128, DType::BF16, 4096).mma);  // below the capacity: the f32 loop's plan
+  EXPECT_FALSE(plan(65536, 128, DType::BF16, -1).mma);   // off
+  EXPECT_FALSE(plan(65536, 128, DType::F16, 0).mma);     // f16 caches keep the f32 loop
+  EXPECT_FALSE(plan(65536, 32, DType::BF16, 0).mma);     // as do other head sizes
+}
+
 }  // namespace
 }  // namespace cpplm::cuda

@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "model/random_weights.h"
+#include "model/registry.h"
 #include "runtime/cuda/cuda_model.h"
 #include "runtime/language_model.h"
 
@@ -51,6 +56,29 @@ inline std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
 inline std::vector<float> run(LanguageModel& m, SequenceState& s, std::span<const int32_t> toks, bool all) {
   SequenceTokens in{toks, &s};
   return m.forward({&in, 1}, all);
+}
+
+// A random 2-layer model of hidden size 192 with these attention heads (a mistral with a sliding
+// window when window > 0), weights of `dtype`, for the attention kernels' shapes.
+inline std::unique_ptr<Model> random_attention_model(const std::string& name, int heads, int kv_heads, int head_dim, int window,
+                                                     DType dtype) {
+  nlohmann::json cfg = {{"model_type", window ? "mistral" : "llama"},
+                        {"hidden_size", 192},
+                        {"num_hidden_layers", 2},
+                        {"intermediate_size", 256},
+                        {"num_attention_heads", heads},
+                        {"num_key_value_heads", kv_heads},
+                        {"head_dim", head_dim},
+                        {"vocab_size", 300},
+                        {"rms_norm_eps", 1e-5},
+                        {"rope_theta", 10000.0},
+                        {"max_position_embeddings", 4096},
+                        {"tie_word_embeddings", false}};
+  if (window) cfg["sliding_window"] = window;
+  ModelArgs args = parse_model_args(cfg, name);
+  resolve_model_family(args, name);
+  auto w = random_weights(args, dtype, 0, 0, 11);
+  return Model::from_tensors(args, std::move(w), name);
 }
 
 }  // namespace cpplm

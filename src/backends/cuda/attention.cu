@@ -322,6 +322,9 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
               "attention: head groups need the grouped decode kernel and must divide the query heads per kv head");
   CPPLM_CHECK(!a.seqs || (grouped && !a.merge_later && a.batch > 0 && a.batch <= 65535),
               "attention: a batched decode step needs the grouped decode kernel, merged splits and 1 to 65535 sequences");
+  CPPLM_CHECK(!a.mma || (grouped && !a.merge_later && attention_decode_tc(a.head_dim, kv_type)),
+              "attention: the tensor-core decode loop needs the grouped kernel, merged splits and a bf16 or 8-bit cache of head "
+              "size 64 or 128");
   if (grouped) {
     attention_decode(ctx, a, kv_type);
     return;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backends/cuda/attention.cuh"
+#include "backends/cuda/attention_decode_tc.cuh"
 
 namespace cpplm::cuda {
 namespace {
@@ -19,6 +20,8 @@ constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of
 // sums do not depend on the batch). 512 against 256: +4.5 % decode at 64 requests of 640 positions on
 // the 8B (H100), 2 % less for one request; 128: -9 % at 64.
 constexpr int kDecBatchSplitKeys = 512;
+// Least keys per split of the tensor-core loop in a single sequence's step (4 warps × 16 keys a pass).
+constexpr int kDecTcSplitKeys = 256;
 
 // Lanes that share one key row: each loads 16 bytes of it (8 codes of an 8-bit row).
 int kv_vec(DType kv) { return kv == DType::U8 ? 8 : 16 / static_cast<int>(dtype_size(kv)); }
@@ -41,18 +44,21 @@ int lanes_per_key(int head_dim, DType kv) { return head_dim / kv_vec(kv); }
 // Blocks per SM the register allocation must allow: 3 of 4 warps for 16-bit and f32 rows in groups of
 // up to 4 query heads (ptxas: bf16 G = 4 from 213 registers to 168, no spills), so 12 warps' loads are
 // in flight per SM instead of 8; larger groups and 8-bit rows would spill, and keep the default.
-template <class KV, int G, int kW>
+// The tensor-core loop (kTcD: its head size, attention_decode_tc.cuh) keeps two blocks' stages per SM.
+template <class KV, int G, int kW, int kTcD>
 constexpr int decode_min_blocks() {
-  return kW == 4 && G <= 4 && !std::is_same_v<KV, uint8_t> ? 3 : 1;
+  return kTcD ? 2 : kW == 4 && G <= 4 && !std::is_same_v<KV, uint8_t> ? 3 : 1;
 }
 
-template <class KV, int G, int kL, int kW>
-__global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW>())) attention_decode_kernel(AttnArgs a) {
+// kTcD: 0 for the f32 loop below, else the head size of the tensor-core loop (bf16 and 8-bit caches, 4 warps),
+// whose results take one more entry of `red`: the step's own key, attended unrounded.
+template <class KV, int G, int kL, int kW, int kTcD = 0>
+__global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW, kTcD>())) attention_decode_kernel(AttnArgs a) {
   CPPLM_TRACE(3);
   using Chunk = typename KvChunk<KV>::T;
   constexpr int kVec = KvChunk<KV>::kVec;
   constexpr bool kQ8 = std::is_same_v<KV, uint8_t>;
-  extern __shared__ float sm[];
+  extern __shared__ __align__(16) float sm[];
   const int kvh = blockIdx.x / a.head_groups, split = blockIdx.y, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   // A batched step's sequence (AttnArgs::seqs) and its row of qkv, the RoPE tables and the output.
   const DecodeSeq* me = a.seqs ? a.seqs + blockIdx.z : nullptr;
@@ -91,9 +97,17 @@ __global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW>())) att
       }
     }
   };
+  float* qs = sm;          // [G][d]
+  float* kn = qs + G * d;  // [d]
+  float* vn = kn + d;      // [d]
+  float* red = vn + d;     // [entries][G][d + 2]: each warp's acc, then its m and l (the tensor-core loop: over its stages)
+  constexpr int kEntries = kTcD ? kW + 1 : kW;
+  // The tensor-core loop's keys: the split's cached ones (the step's own key, index cnt - 1, is not cached yet).
+  DecodeTcWarp<KV, G, kTcD ? kTcD : 64, kW> tcw(cache, kvh, lo, min(hi, cnt - 1), start, sinks, red);
   Chunk nk[kR], nv[kR];
   float2 nks[kR], nvs[kR];
-  fetch(lo, nk, nv, nks, nvs);
+  if constexpr (kTcD) tcw.prologue();
+  else fetch(lo, nk, nv, nks, nvs);
   if (tid == 0 && cache.max_size == 0 && !cache.blocks && start == 0 && min(hi, offset) > lo + per_pass) {
     // The later passes' rows are contiguous: start moving them to L2 as well.
     const size_t at = (static_cast<size_t>(kvh) * cache.capacity + lo + per_pass) * d * sizeof(KV);
@@ -105,10 +119,6 @@ __global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW>())) att
   pdl_trigger();
 
   // Rotate the group's queries and the new key (HF rotate_half or mlx traditional pairs).
-  float* qs = sm;          // [G][d]
-  float* kn = qs + G * d;  // [d]
-  float* vn = kn + d;      // [d]
-  float* red = vn + d;     // [kW][G][d + 2]: each warp's acc, then its m and l
   const int half = d / 2, k_col = a.num_heads * d + kvh * d, v_col = (a.num_heads + a.num_kv_heads) * d + kvh * d;
   for (int t = tid; t < (group + 1) * half; t += blockDim.x) {
     const int g = t / half, jj = t % half;
@@ -125,82 +135,96 @@ __global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW>())) att
     kv_store_row<KV>(cache, kv_row(cache, kvh, kv_slot(offset, cache.max_size, cache.keep)), d, kn, vn);
   }
   CPPLM_TRACE_MARK(0);
-  float q[G][kVec], acc[G][kVec], m[G], l[G];
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
-    m[g] = -INFINITY, l[g] = 0.0f;
-#pragma unroll
-    for (int e = 0; e < kVec; ++e) q[g][e] = g < group ? qs[g * d + slice * kVec + e] : 0.0f, acc[g][e] = 0.0f;
-  }
-
-  for (int base = lo; base < hi; base += per_pass) {
-    Chunk ck[kR], cv[kR];
-    float2 cks[kR], cvs[kR];
-#pragma unroll
-    for (int r = 0; r < kR; ++r) ck[r] = nk[r], cv[r] = nv[r], cks[r] = nks[r], cvs[r] = nvs[r];
-    if (base + per_pass < hi) fetch(base + per_pass, nk, nv, nks, nvs);  // in flight while this pass is multiplied
-    float sc[kR][G], vf[kR][kVec];
-#pragma unroll
-    for (int r = 0; r < kR; ++r) {
-      const int idx = key_index(base, r);
-      const bool valid = idx < hi, fresh = valid && key_of(idx) == offset;
-      float kf[kVec];
-      unpack_chunk<KV>(ck[r], cks[r], kf);
-      unpack_chunk<KV>(cv[r], cvs[r], vf[r]);
-      if (fresh)
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) kf[e] = kn[slice * kVec + e], vf[r][e] = vn[slice * kVec + e];
-#pragma unroll
-      for (int g = 0; g < G; ++g) {
-        float s = 0.0f;
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) s = fmaf(kf[e], q[g][e], s);
-#pragma unroll
-        for (int o = 1; o < L; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        sc[r][g] = valid ? s * a.scale : -INFINITY;
-      }
+  if constexpr (kTcD) {
+    tcw.run(qs, group, a.scale, red + warp * G * (d + 2));
+    // Entry kW: the step's own key, if the split holds it (index cnt - 1), with its f32 score.
+    const bool fresh = lo <= cnt - 1 && cnt - 1 < hi;
+    for (int g = warp; g < group; g += kW) {
+      float s = 0.0f;
+      for (int e = lane; e < d; e += 32) s = fmaf(qs[g * d + e], kn[e], s);
+      s = warp_sum(s) * a.scale;
+      float* w = red + (kW * G + g) * (d + 2);
+      for (int e = lane; e < d; e += 32) w[e] = fresh ? vn[e] : 0.0f;
+      if (lane == 0) w[d] = fresh ? s : -INFINITY, w[d + 1] = fresh ? 1.0f : 0.0f;
     }
+  } else {
+    float q[G][kVec], acc[G][kVec], m[G], l[G];
 #pragma unroll
     for (int g = 0; g < G; ++g) {
-      float mx = sc[0][g];
+      m[g] = -INFINITY, l[g] = 0.0f;
 #pragma unroll
-      for (int r = 1; r < kR; ++r) mx = fmaxf(mx, sc[r][g]);
+      for (int e = 0; e < kVec; ++e) q[g][e] = g < group ? qs[g * d + slice * kVec + e] : 0.0f, acc[g][e] = 0.0f;
+    }
+
+    for (int base = lo; base < hi; base += per_pass) {
+      Chunk ck[kR], cv[kR];
+      float2 cks[kR], cvs[kR];
 #pragma unroll
-      for (int o = L; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-      const float m_new = fmaxf(m[g], mx);
-      if (m_new == -INFINITY) continue;  // nothing visible yet (warp-uniform)
-      const float corr = expf(m[g] - m_new);
-      l[g] *= corr;
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[g][e] *= corr;
+      for (int r = 0; r < kR; ++r) ck[r] = nk[r], cv[r] = nv[r], cks[r] = nks[r], cvs[r] = nvs[r];
+      if (base + per_pass < hi) fetch(base + per_pass, nk, nv, nks, nvs);  // in flight while this pass is multiplied
+      float sc[kR][G], vf[kR][kVec];
 #pragma unroll
       for (int r = 0; r < kR; ++r) {
-        const float p = expf(sc[r][g] - m_new);  // 0 for invalid rows
-        l[g] += p;
+        const int idx = key_index(base, r);
+        const bool valid = idx < hi, fresh = valid && key_of(idx) == offset;
+        float kf[kVec];
+        unpack_chunk<KV>(ck[r], cks[r], kf);
+        unpack_chunk<KV>(cv[r], cvs[r], vf[r]);
+        if (fresh)
 #pragma unroll
-        for (int e = 0; e < kVec; ++e) acc[g][e] = fmaf(p, vf[r][e], acc[g][e]);
+          for (int e = 0; e < kVec; ++e) kf[e] = kn[slice * kVec + e], vf[r][e] = vn[slice * kVec + e];
+#pragma unroll
+        for (int g = 0; g < G; ++g) {
+          float s = 0.0f;
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) s = fmaf(kf[e], q[g][e], s);
+#pragma unroll
+          for (int o = 1; o < L; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+          sc[r][g] = valid ? s * a.scale : -INFINITY;
+        }
       }
-      m[g] = m_new;
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float mx = sc[0][g];
+#pragma unroll
+        for (int r = 1; r < kR; ++r) mx = fmaxf(mx, sc[r][g]);
+#pragma unroll
+        for (int o = L; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+        const float m_new = fmaxf(m[g], mx);
+        if (m_new == -INFINITY) continue;  // nothing visible yet (warp-uniform)
+        const float corr = expf(m[g] - m_new);
+        l[g] *= corr;
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[g][e] *= corr;
+#pragma unroll
+        for (int r = 0; r < kR; ++r) {
+          const float p = expf(sc[r][g] - m_new);  // 0 for invalid rows
+          l[g] += p;
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) acc[g][e] = fmaf(p, vf[r][e], acc[g][e]);
+        }
+        m[g] = m_new;
+      }
     }
-  }
 
-  CPPLM_TRACE_MARK(1);
-  // Merge the warp's row groups (m is warp-uniform), then the warps through shared memory.
+    CPPLM_TRACE_MARK(1);
+    // Merge the warp's row groups (m is warp-uniform), then the warps through shared memory.
 #pragma unroll
-  for (int g = 0; g < G; ++g) {
+    for (int g = 0; g < G; ++g) {
 #pragma unroll
-    for (int o = L; o < 32; o <<= 1) {
-      l[g] += __shfl_xor_sync(0xffffffffu, l[g], o);
+      for (int o = L; o < 32; o <<= 1) {
+        l[g] += __shfl_xor_sync(0xffffffffu, l[g], o);
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+        for (int e = 0; e < kVec; ++e) acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+      }
+      if (g < group && sub == 0) {
+        float* w = red + (warp * G + g) * (d + 2);
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) w[slice * kVec + e] = acc[g][e];
+        if (slice == 0) w[d] = m[g], w[d + 1] = l[g];
+      }
     }
-    if (g < group && sub == 0) {
-      float* w = red + (warp * G + g) * (d + 2);
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) w[slice * kVec + e] = acc[g][e];
-      if (slice == 0) w[d] = m[g], w[d + 1] = l[g];
-    }
-  }
+  }  // the f32 loop
   __syncthreads();
   const bool split_kv = splits > 1;
   // The sequence's output rows, and its partials: [num_heads, splits, stride] from row z's region of
@@ -211,11 +235,11 @@ __global__ void __launch_bounds__(kW * 32, (decode_min_blocks<KV, G, kW>())) att
     const int g = t / d, e = t % d;
     float mx = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kW; ++w) mx = fmaxf(mx, red[(w * G + g) * (d + 2) + d]);
+    for (int w = 0; w < kEntries; ++w) mx = fmaxf(mx, red[(w * G + g) * (d + 2) + d]);
     float o = 0.0f, ls = 0.0f;
     if (mx != -INFINITY)
 #pragma unroll
-      for (int w = 0; w < kW; ++w) {
+      for (int w = 0; w < kEntries; ++w) {
         const float* r = red + (w * G + g) * (d + 2);
         const float wt = expf(r[d] - mx);  // 0 for a warp without keys
         o = fmaf(wt, r[e], o);
@@ -262,8 +286,30 @@ size_t decode_smem(int group, int head_dim, int warps) {
   return ((G + 2) * head_dim + static_cast<size_t>(warps) * G * (head_dim + 2)) * sizeof(float);
 }
 
+// The tensor-core loop's shared memory: the queries and new row as above, then the warps' stages,
+// which the partial results (one more entry: the step's own key) overlay after the loop.
+template <class KV, int D>
+size_t decode_tc_smem(int group) {
+  const size_t G = group_instance(group);
+  return (G + 2) * D * sizeof(float) + std::max(4 * tc_dec_warp_bytes<KV, D>(), 5 * G * (D + 2) * sizeof(float));
+}
+
+template <class KV, int G, int D>
+void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
+  constexpr auto kernel = attention_decode_kernel<KV, G, D / 8, 4, D>;
+  const size_t smem = decode_tc_smem<KV, D>(G);  // allowed by attention_decode_reserve_smem
+  const dim3 grid(a.num_kv_heads * a.head_groups, a.splits, a.seqs ? a.batch : 1);
+  launch(ctx.stream(), ctx.pdl(), kernel, grid, dim3(128), smem, a);
+}
+
 template <class KV, int G>
 void launch_group(const CudaContext& ctx, const AttnArgs& a) {
+  if constexpr (std::is_same_v<KV, __nv_bfloat16> || std::is_same_v<KV, uint8_t>) {
+    if (a.mma) {
+      if (a.head_dim == 64) return launch_tc<KV, G, 64>(ctx, a);
+      return launch_tc<KV, G, 128>(ctx, a);
+    }
+  }
   const int warps = a.warps == 8 ? 8 : 4;
   const dim3 grid(a.num_kv_heads * a.head_groups, a.splits, a.seqs ? a.batch : 1), block(warps * 32);
   const size_t smem = decode_smem(G, a.head_dim, warps);
@@ -293,10 +339,36 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
          L * kv_vec(kv_type) == head_dim && num_heads % num_kv_heads == 0 && num_heads / num_kv_heads <= kDecMaxGroup;
 }
 
+void attention_decode_reserve_smem() {
+  auto allow = [](auto kernel, size_t smem) {
+    CPPLM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  };
+  auto per_cache = [&](auto kv) {
+    using KV = decltype(kv);
+    auto per_group = [&](auto g) {
+      constexpr int G = decltype(g)::value;
+      allow(attention_decode_kernel<KV, G, 8, 4, 64>, decode_tc_smem<KV, 64>(G));
+      allow(attention_decode_kernel<KV, G, 16, 4, 128>, decode_tc_smem<KV, 128>(G));
+    };
+    per_group(std::integral_constant<int, 1>{}), per_group(std::integral_constant<int, 2>{});
+    per_group(std::integral_constant<int, 4>{}), per_group(std::integral_constant<int, 8>{});
+  };
+  per_cache(__nv_bfloat16{}), per_cache(uint8_t{});
+}
+
+bool attention_decode_tc(int head_dim, DType kv_type) {
+  return (kv_type == DType::BF16 || kv_type == DType::U8) && (head_dim == 64 || head_dim == 128);
+}
+
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
-                                 bool o_proj_merges) {
+                                 bool o_proj_merges, int tc_min_capacity) {
   if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type))
     return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
+  if (tc_min_capacity >= 0 && capacity >= tc_min_capacity && attention_decode_tc(head_dim, kv_type)) {
+    DecodePlan p{std::clamp((capacity + kDecTcSplitKeys - 1) / kDecTcSplitKeys, 1, kMaxAttnSplits), 4};
+    p.mma = true;
+    return p;
+  }
   // One pass per split up to 32 splits. 8 warps per block (fewer splits to merge) while the
   // blocks fit one per SM (their registers allow no more), one pass per split still holds, and
   // the shared memory stays within the default 48 KB; else 4 warps (two blocks per SM).

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "backends/cuda/attention.cuh"
+#include "backends/cuda/mma.cuh"
 
 namespace cpplm::cuda {
 namespace {
@@ -12,27 +13,6 @@ constexpr int kTcRows = 64;  // (query, head) rows per block: 16 per warp
 constexpr int kTcKeys = 64;  // keys per tile
 constexpr int kTcWarps = 4;
 constexpr int kTcPad = 8;  // bf16 elements of padding per shared row: ldmatrix rows hit distinct banks
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-// c (16×8 f32) += a (16×16 bf16, row) · b (16×8 bf16, col).
-__device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
 
 // Work mapping: one block per (kv head, 64 / group query tokens): its 64 rows are (token, head of
 // the group) pairs, so the group shares every K/V tile. Warp w owns rows 16w..16w+15: Q in

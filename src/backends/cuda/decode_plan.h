@@ -15,9 +15,11 @@ struct DecodePlan {
   int splits, warps;
   int head_groups = 1;
   bool merge_later = false;
+  bool mma = false;  // the key loop on tensor cores (AttnArgs::mma), 4 warps
 };
+// tc_min_capacity: the tensor-core loop from this capacity on where the cache allows it (< 0: never).
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
-                                 bool o_proj_merges);
+                                 bool o_proj_merges, int tc_min_capacity = -1);
 // The splits of one sequence of a batched decode step (DecodeSeq::splits; 4 warps, merged in the
 // attention kernel) that attends to `keys` positions: a function of its own length alone, so that
 // its result does not depend on the other sequences of the batch.

@@ -210,6 +210,9 @@ struct AttnArgs {
   // and its counters from z * num_kv_heads.
   const DecodeSeq* seqs = nullptr;
   int batch = 1;
+  // The grouped decode kernel's key loop on tensor cores (attention_decode_tc.cuh: bf16 and 8-bit caches, head_dim
+  // 64 or 128, attention_decode_tc): q and p as bf16 hi/lo pairs, 4 warps per block.
+  bool mma = false;
 };
 // Causal / sliding-window attention with an online softmax, GQA (query head h reads kv head h / group).
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
@@ -218,6 +221,10 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // head groups and merge_later come from attention_decode_plan (decode_plan.h).
 bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DType kv_type);
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
+// Whether the grouped decode kernel can run its key loop on tensor cores (AttnArgs::mma) for this cache.
+bool attention_decode_tc(int head_dim, DType kv_type);
+// Allows the tensor-core loop's instances their shared memory (once per process, before any decode step).
+void attention_decode_reserve_smem();
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
 void attention_tc(const CudaContext& ctx, const AttnArgs& a, DType kv_type);

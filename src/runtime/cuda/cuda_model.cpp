@@ -136,8 +136,7 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
   const size_t blocks = bytes / block;
   if (blocks == 0)
     throw Error("a K/V budget of " + std::to_string(bytes) + " bytes holds no block of " + std::to_string(block_size) +
-                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) +
-                " MiB free)");
+                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) + " MiB free)");
   pool_ = std::make_unique<CudaKVPool>(ctx_, static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
                                        args_.head_dim, type, static_cast<int>(std::min<size_t>(blocks, 1u << 30)), block_size);
   return &pool_->pool();
@@ -302,6 +301,7 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
     a.partial = d_partial_.as<float>();
     a.counters = d_counters_.as<int>();
     a.merge_later = plan.merge_later;
+    a.mma = plan.mma;
     a.rope_cos = cos;
     a.rope_sin = sin;
     a.rope_traditional = rope_.traditional();
@@ -334,8 +334,9 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
   float* cs = reinterpret_cast<float*>(h + 2);
   rope_.tables(&off, 1, off + 1, cs, cs + D / 2);
   // Splits grow with the cache so that long contexts still fill the GPU.
-  const DecodePlan plan = attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads,
-                                                s->kv_type(), ctx_.num_sms(), o_proj_merges_);
+  const DecodePlan plan =
+      attention_decode_plan(s->max_capacity(), D, args_.num_attention_heads, args_.num_key_value_heads, s->kv_type(),
+                            ctx_.num_sms(), o_proj_merges_, opt_.decode_tensor_cores ? opt_.decode_tc_min_capacity : -1);
   // The decode step's kernels launch as programmatic dependents (forward's stay plain: cuBLAS
   // GEMMs run between them there).
   struct PdlScope {

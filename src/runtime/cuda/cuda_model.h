@@ -25,6 +25,14 @@ struct CudaOptions {
   // K/V storage of sequences that ask for the model's (CacheOptions::kv_bits 0): 0 = the compute dtype, else
   // CacheOptions::kv_bits' values (GGUF block formats: 32, f32, which keeps llama.cpp's greedy tokens).
   int kv_bits = 0;
+  // Decode attention over bf16 and 8-bit caches of head size 64 or 128 on tensor cores (queries and
+  // softmax weights as bf16 hi/lo pairs, about 2^-17 of relative error per product; 8-bit rows
+  // dequantized in f32 and rounded to bf16): a batched step's always,
+  // one sequence's decode() from this cache capacity on (< 0: never). Off by default until it has
+  // been timed against the f32 loop on a GPU; CPPLM_DECODE_TC=1 (or 0) in the environment turns it
+  // on (off), CPPLM_DECODE_TC_MIN=N sets the capacity.
+  bool decode_tensor_cores = false;
+  int decode_tc_min_capacity = 4096;
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;
 };

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,11 +64,14 @@ class CudaModel : public LanguageModel {
       : args_(args), rope_(rope), opt_(o), ctx_(o.device), dtype_(dtype) {
     w_ = upload_weights(ctx_, args_, m, dtype, seed, o.progress);
     opt_.progress = nullptr;  // the caller's callback need not outlive the construction
+    if (const char* e = std::getenv("CPPLM_DECODE_TC"); e && *e) opt_.decode_tensor_cores = *e != '0';
+    if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
     kd_ = args_.num_key_value_heads * D;
     ld_ = qd_ + 2 * kd_;
     gemv_reserve_smem(std::max({H, I, qd_}), H);
+    attention_decode_reserve_smem();
     // Decode workspace (fixed addresses: the captured graph refers to them).
     d_x_ = DeviceBuffer(H * sizeof(float));
     d_qkv_ = DeviceBuffer(ld_ * sizeof(float));
@@ -175,7 +179,7 @@ class CudaModel : public LanguageModel {
   CudaOptions opt_;
   CudaContext ctx_;
   std::unique_ptr<CudaKVPool> pool_;  // enable_kv_pool (after ctx_: freed before it)
-  DType dtype_;  // the model's float dtype (the plan's default K/V storage)
+  DType dtype_;                       // the model's float dtype (the plan's default K/V storage)
   DevWeights w_;
   int qd_ = 0, kd_ = 0, ld_ = 0;
   bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
