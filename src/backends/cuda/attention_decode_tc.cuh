@@ -199,17 +199,7 @@ struct DecodeTcWarp {
       const __nv_bfloat16* kt = tile(it % kStages);
       const __nv_bfloat16* vt = kt + kTcDecKeys * S;
       float s[2][4];
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-        s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < D / 16; kk += 2) {  // two k-steps per ldmatrix
-          uint32_t b[4];
-          ldmatrix_x4(b, kt + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
-          mma_bf16(s[n], qf[kk], b[0], b[1]);
-          mma_bf16(s[n], qf[kk + 1], b[2], b[3]);
-        }
-      }
+      qk_tiles<2, D, S>(s, qf, kt, lane);
       // Head g8's scores of keys 8n + 2·t4 + e: the hi and lo rows' sums.
       const int kb = lo + t * kTcDecKeys;
       float sc[4], mx = m;
@@ -236,13 +226,7 @@ struct DecodeTcWarp {
       pa[1] = pack_bf16(p[0] - h0, p[1] - h1);
       pa[2] = pack_bf16(h2, h3);
       pa[3] = pack_bf16(p[2] - h2, p[3] - h3);
-#pragma unroll
-      for (int n = 0; n < D / 8; n += 2) {  // two n-tiles of head dims per ldmatrix
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, vt + ((lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
-        mma_bf16(o[n], pa, b[0], b[1]);
-        mma_bf16(o[n + 1], pa, b[2], b[3]);
-      }
+      pv_tiles<D, S>(o, pa, vt, lane);
       __syncwarp();  // the stage is refilled kStages - 1 tiles on
     }
     cp_async_wait<0>();

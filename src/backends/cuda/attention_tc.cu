@@ -103,17 +103,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
     const __nv_bfloat16* kt = ks + buf * kTcKeys * S;
     const __nv_bfloat16* vt = vs + buf * kTcKeys * S;
     float s[kTcKeys / 8][4];
-#pragma unroll
-    for (int n = 0; n < kTcKeys / 8; ++n) {
-      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-#pragma unroll
-      for (int kk = 0; kk < D / 16; kk += 2) {  // two k-steps per ldmatrix
-        uint32_t b[4];
-        ldmatrix_x4(b, kt + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
-        mma_bf16(s[n], qf[kk], b[0], b[1]);
-        mma_bf16(s[n], qf[kk + 1], b[2], b[3]);
-      }
-    }
+    qk_tiles<kTcKeys / 8, D, S>(s, qf, kt, lane);
     // Mask, then the online softmax of rows r0 (elements 0, 1) and r0 + 8 (elements 2, 3).
     float mx[2] = {m[0], m[1]};
 #pragma unroll
@@ -146,14 +136,7 @@ __global__ void __launch_bounds__(kTcWarps * 32) attention_tc_kernel(AttnArgs a,
       pf[n / 2][(n & 1) * 2 + 1] = pack_bf16(pv[2], pv[3]);
     }
 #pragma unroll
-    for (int kk = 0; kk < kTcKeys / 16; ++kk)
-#pragma unroll
-      for (int n = 0; n < D / 8; n += 2) {  // two n-tiles of head dims per ldmatrix
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
-        mma_bf16(o[n], pf[kk], b[0], b[1]);
-        mma_bf16(o[n + 1], pf[kk], b[2], b[3]);
-      }
+    for (int kk = 0; kk < kTcKeys / 16; ++kk) pv_tiles<D, S>(o, pf[kk], vt + kk * 16 * S, lane);
     __syncthreads();  // this buffer is refilled two tiles on
     j0 = jn;
   }
