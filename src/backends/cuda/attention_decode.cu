@@ -339,7 +339,10 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
          L * kv_vec(kv_type) == head_dim && num_heads % num_kv_heads == 0 && num_heads / num_kv_heads <= kDecMaxGroup;
 }
 
-void attention_decode_reserve_smem() {
+bool attention_decode_reserve_smem(int device) {
+  int optin = 0;
+  CPPLM_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  if (decode_tc_smem<__nv_bfloat16, 128>(8) > static_cast<size_t>(optin)) return false;  // the largest instance
   auto allow = [](auto kernel, size_t smem) {
     CPPLM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   };
@@ -354,6 +357,7 @@ void attention_decode_reserve_smem() {
     per_group(std::integral_constant<int, 4>{}), per_group(std::integral_constant<int, 8>{});
   };
   per_cache(__nv_bfloat16{}), per_cache(uint8_t{});
+  return true;
 }
 
 bool attention_decode_tc(int head_dim, DType kv_type) {

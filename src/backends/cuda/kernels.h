@@ -223,8 +223,9 @@ bool attention_decode_grouped(int head_dim, int num_heads, int num_kv_heads, DTy
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type);
 // Whether the grouped decode kernel can run its key loop on tensor cores (AttnArgs::mma) for this cache.
 bool attention_decode_tc(int head_dim, DType kv_type);
-// Allows the tensor-core loop's instances their shared memory (once per process, before any decode step).
-void attention_decode_reserve_smem();
+// Allows the tensor-core loop's instances their shared memory (before any decode step that uses them);
+// false where the card's per-block limit is below it (about 110 KB; consumer cards allow 99 or 100 KB).
+bool attention_decode_reserve_smem(int device);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
 void attention_tc(const CudaContext& ctx, const AttnArgs& a, DType kv_type);

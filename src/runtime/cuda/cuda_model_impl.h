@@ -66,12 +66,12 @@ class CudaModel : public LanguageModel {
     opt_.progress = nullptr;  // the caller's callback need not outlive the construction
     if (const char* e = std::getenv("CPPLM_DECODE_TC"); e && *e) opt_.decode_tensor_cores = *e != '0';
     if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
+    if (opt_.decode_tensor_cores && !attention_decode_reserve_smem(o.device)) opt_.decode_tensor_cores = false;
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
     kd_ = args_.num_key_value_heads * D;
     ld_ = qd_ + 2 * kd_;
     gemv_reserve_smem(std::max({H, I, qd_}), H);
-    attention_decode_reserve_smem();
     // Decode workspace (fixed addresses: the captured graph refers to them).
     d_x_ = DeviceBuffer(H * sizeof(float));
     d_qkv_ = DeviceBuffer(ld_ * sizeof(float));
