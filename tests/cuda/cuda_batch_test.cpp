@@ -35,6 +35,16 @@ struct Lane {
   TokenLogprobs lp;
 };
 
+// A sequence of cache `opts` with prompt p prefilled alone, its greedy sampler and last token p.back().
+Lane make_lane(LanguageModel& m, const CacheOptions& opts, const std::vector<int32_t>& p) {
+  Lane l;
+  l.state = m.make_sequence(opts);
+  l.sampler = std::make_unique<Sampler>(SamplingParams{});
+  run(m, *l.state, p, false);
+  l.token = p.back();
+  return l;
+}
+
 // Five sequences of different prompt lengths (one a ring of 12 positions, one 8-bit K/V where the
 // head size allows), prefilled alone.
 std::vector<Lane> make_lanes(LanguageModel& m) {
@@ -43,15 +53,20 @@ std::vector<Lane> make_lanes(LanguageModel& m) {
   const std::vector<CacheOptions> opts = {{}, {12}, {std::nullopt, q8 ? 8 : 0}, {}, {}};
   std::vector<Lane> lanes;
   for (size_t i = 0; i < opts.size(); ++i) {
-    Lane l;
-    l.state = m.make_sequence(opts[i]);
-    l.sampler = std::make_unique<Sampler>(SamplingParams{});
-    const std::vector<int32_t> p =
-        prompt_tokens(3 + 7 * static_cast<int>(i), V, 31 + 6 * static_cast<int>(i), 5 + static_cast<int>(i));
-    run(m, *l.state, p, false);
-    l.token = p.back();
-    lanes.push_back(std::move(l));
+    const int k = static_cast<int>(i);
+    lanes.push_back(make_lane(m, opts[i], prompt_tokens(3 + 7 * k, V, 31 + 6 * k, 5 + k)));
   }
+  return lanes;
+}
+
+// Five sequences with long prompts (up to five 512-key splits of a batched step), one of them a ring
+// of 256 positions that the prompt has wrapped, one an 8-bit cache.
+std::vector<Lane> make_long_lanes(LanguageModel& m) {
+  const int V = m.args().vocab_size;
+  const std::vector<std::pair<CacheOptions, int>> opts = {
+      {{}, 700}, {{256}, 700}, {{}, 1300}, {{}, 2100}, {{std::nullopt, 8}, 1300}};
+  std::vector<Lane> lanes;
+  for (const auto& [o, n] : opts) lanes.push_back(make_lane(m, o, prompt_tokens(n, V, 29, n % 17)));
   return lanes;
 }
 
@@ -81,26 +96,8 @@ bool same_logprobs(const TokenLogprobs& a, const TokenLogprobs& b) {
   return true;
 }
 
-// Five sequences with long prompts (up to five 512-key splits of a batched step), one of them a ring
-// of 256 positions that the prompt has wrapped, one an 8-bit cache.
-std::vector<Lane> make_long_lanes(LanguageModel& m) {
-  const int V = m.args().vocab_size;
-  const std::vector<std::pair<CacheOptions, int>> opts = {
-      {{}, 700}, {{256}, 700}, {{}, 1300}, {{}, 2100}, {{std::nullopt, 8}, 1300}};
-  std::vector<Lane> lanes;
-  for (const auto& [o, n] : opts) {
-    Lane l;
-    l.state = m.make_sequence(o);
-    l.sampler = std::make_unique<Sampler>(SamplingParams{});
-    const std::vector<int32_t> p = prompt_tokens(n, V, 29, n % 17);
-    run(m, *l.state, p, false);
-    l.token = p.back();
-    lanes.push_back(std::move(l));
-  }
-  return lanes;
-}
-
-void expect_batch_invariant(LanguageModel& m, const std::string& name, std::vector<Lane> (*lanes)(LanguageModel&) = make_lanes) {
+void expect_batch_invariant(LanguageModel& m, const std::string& name,
+                            std::vector<Lane> (*lanes)(LanguageModel&) = make_lanes) {
   ASSERT_GE(m.max_decode_batch(), 5) << name;
   std::vector<Lane> alone = lanes(m), together = lanes(m);
   int differ = 0;
@@ -194,9 +191,9 @@ TEST(CudaBatchModel, BundledModel) {
 
 // Quantized weights batch too: the bundled model as mlx q4 (group 64) and q8 (group 32) converted in
 // memory, as GGUF Q8_0 and Q2_K files (llama.cpp's block formats), and a random Q4_K_M model; steps of up
-// to 32 rows run the int8 GEMV over the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its
-// exact path here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched step's bf16
-// activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
+// to 32 rows run the int8 GEMV over the batch's rows, steps of 128 GEMMs on slices dequantized as they go. decode() runs on its exact path
+// here for the GEMM steps (f32 activations, not int8 ones), so that the two differ only by the batched
+// step's bf16 activations, as for float weights; the GEMV steps compare with decode()'s int8 path.
 TEST(CudaBatchModel, QuantizedWeights) {
   SKIP_WITHOUT_GPU();
   const std::string dir = models_dir() + "/llama-6m-kjv-fortunes";
@@ -215,17 +212,9 @@ TEST(CudaBatchModel, QuantizedWeights) {
   models.emplace_back("llama-6m Q8_0 gguf", Model::load(gguf));
   models.emplace_back("llama-6m Q2_K gguf", Model::load(test::q2k_file()));  // llama-quantize's
   {  // random Q4_K_M (Q4_K records, Q6_K's 8-bit codes in groups of 16 for v, down and the tied embedding)
-    nlohmann::json cfg = {{"model_type", "llama"},
-                          {"hidden_size", 256},
-                          {"num_hidden_layers", 2},
-                          {"intermediate_size", 512},
-                          {"num_attention_heads", 4},
-                          {"num_key_value_heads", 2},
-                          {"head_dim", 64},
-                          {"vocab_size", 512},
-                          {"rms_norm_eps", 1e-5},
-                          {"rope_theta", 10000.0},
-                          {"max_position_embeddings", 512}};
+    nlohmann::json cfg = {{"model_type", "llama"}, {"hidden_size", 256}, {"num_hidden_layers", 2}, {"intermediate_size", 512},
+                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 64}, {"vocab_size", 512},
+                          {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"max_position_embeddings", 512}};
     ModelArgs a = parse_model_args(cfg, "q4_k_m");
     resolve_model_family(a, "q4_k_m");
     RandomGgml w = random_ggml_weights(a, "q4_k_m", 3);

@@ -22,6 +22,7 @@ constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of
 constexpr int kDecBatchSplitKeys = 512;
 // Least keys per split of the tensor-core loop in a single sequence's step (4 warps × 16 keys a pass).
 constexpr int kDecTcSplitKeys = 256;
+constexpr int kDecTcWarps = 4;  // the tensor-core loop's warps per block
 
 // Lanes that share one key row: each loads 16 bytes of it (8 codes of an 8-bit row).
 int kv_vec(DType kv) { return kv == DType::U8 ? 8 : 16 / static_cast<int>(dtype_size(kv)); }
@@ -291,15 +292,16 @@ size_t decode_smem(int group, int head_dim, int warps) {
 template <class KV, int D>
 size_t decode_tc_smem(int group) {
   const size_t G = group_instance(group);
-  return (G + 2) * D * sizeof(float) + std::max(4 * tc_dec_warp_bytes<KV, D>(), 5 * G * (D + 2) * sizeof(float));
+  return (G + 2) * D * sizeof(float) +
+         std::max(kDecTcWarps * tc_dec_warp_bytes<KV, D>(), (kDecTcWarps + 1) * G * (D + 2) * sizeof(float));
 }
 
 template <class KV, int G, int D>
 void launch_tc(const CudaContext& ctx, const AttnArgs& a) {
-  constexpr auto kernel = attention_decode_kernel<KV, G, D / 8, 4, D>;
+  constexpr auto kernel = attention_decode_kernel<KV, G, D / 8, kDecTcWarps, D>;
   const size_t smem = decode_tc_smem<KV, D>(G);  // allowed by attention_decode_reserve_smem
   const dim3 grid(a.num_kv_heads * a.head_groups, a.splits, a.seqs ? a.batch : 1);
-  launch(ctx.stream(), ctx.pdl(), kernel, grid, dim3(128), smem, a);
+  launch(ctx.stream(), ctx.pdl(), kernel, grid, dim3(kDecTcWarps * 32), smem, a);
 }
 
 template <class KV, int G>
@@ -350,8 +352,8 @@ bool attention_decode_reserve_smem(int device) {
     using KV = decltype(kv);
     auto per_group = [&](auto g) {
       constexpr int G = decltype(g)::value;
-      allow(attention_decode_kernel<KV, G, 8, 4, 64>, decode_tc_smem<KV, 64>(G));
-      allow(attention_decode_kernel<KV, G, 16, 4, 128>, decode_tc_smem<KV, 128>(G));
+      allow(attention_decode_kernel<KV, G, 8, kDecTcWarps, 64>, decode_tc_smem<KV, 64>(G));
+      allow(attention_decode_kernel<KV, G, 16, kDecTcWarps, 128>, decode_tc_smem<KV, 128>(G));
     };
     per_group(std::integral_constant<int, 1>{}), per_group(std::integral_constant<int, 2>{});
     per_group(std::integral_constant<int, 4>{}), per_group(std::integral_constant<int, 8>{});
@@ -369,7 +371,7 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
   if (!attention_decode_grouped(head_dim, num_heads, num_kv_heads, kv_type))
     return {std::clamp((capacity + 127) / 128, 1, kMaxAttnSplits), 4};
   if (tc_min_capacity >= 0 && capacity >= tc_min_capacity && attention_decode_tc(head_dim, kv_type)) {
-    DecodePlan p{std::clamp((capacity + kDecTcSplitKeys - 1) / kDecTcSplitKeys, 1, kMaxAttnSplits), 4};
+    DecodePlan p{std::clamp((capacity + kDecTcSplitKeys - 1) / kDecTcSplitKeys, 1, kMaxAttnSplits), kDecTcWarps};
     p.mma = true;
     return p;
   }

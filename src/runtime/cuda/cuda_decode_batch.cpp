@@ -26,7 +26,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
   const bool rows_gemv = quant_rows_gemv();
   const int n = rows_gemv ? B : R;  // the step's rows; rows from B are padding (token 0, no attention)
-  std::vector<DType> types;         // the sequences' K/V storage types: one attention launch each
+  std::vector<DType> types;  // the sequences' K/V storage types: one attention launch each
   for (const DecodeRow& r : rows) {
     auto* s = dynamic_cast<CudaSequence*>(r.state);
     CPPLM_CHECK(s != nullptr, "sequence state from another device");
@@ -49,7 +49,8 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   std::memset(host, 0, seq_at);
   std::vector<SequenceTokens> in(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) in[i] = {{&rows[i].token, 1}, rows[i].state};
-  const std::vector<Seq> seqs = stage(in, n, reinterpret_cast<int32_t*>(host + ids_at), reinterpret_cast<float*>(host + tab_at));
+  const std::vector<Seq> seqs =
+      stage(in, n, reinterpret_cast<int32_t*>(host + ids_at), reinterpret_cast<float*>(host + tab_at));
   auto* table = reinterpret_cast<DecodeSeq*>(host + seq_at);  // [layer][sequences of type 0, then of type 1, ...; padding]
   std::vector<int> type_start, type_splits;
   if (grouped) {

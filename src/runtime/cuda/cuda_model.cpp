@@ -136,7 +136,8 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
   const size_t blocks = bytes / block;
   if (blocks == 0)
     throw Error("a K/V budget of " + std::to_string(bytes) + " bytes holds no block of " + std::to_string(block_size) +
-                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) + " MiB free)");
+                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) +
+                " MiB free)");
   pool_ = std::make_unique<CudaKVPool>(ctx_, static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
                                        args_.head_dim, type, static_cast<int>(std::min<size_t>(blocks, 1u << 30)), block_size);
   return &pool_->pool();
