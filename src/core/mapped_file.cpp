@@ -29,6 +29,9 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       throw Error(path + ": mmap failed: " + std::strerror(errno));
     }
     data_ = static_cast<const uint8_t*>(p);
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, size_, MADV_HUGEPAGE);
+#endif
   }
   ::close(fd);
 }

@@ -2,16 +2,61 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "model/cache.h"
 #include "model/rope_utils.h"
 #include "ops/attention.h"
 
 namespace cpplm {
 namespace {
+
+// The smaps block of the mapping that holds address p ("" if none is found).
+std::string smaps_entry(const void* p) {
+  std::ifstream in("/proc/self/smaps");
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::string line, block;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      if (inside) return block;
+      inside = a >= lo && a < hi;
+      block.clear();
+    }
+    if (inside) block += line + "\n";
+  }
+  return inside ? block : "";
+}
+
+TEST(Buffer, LargeOnesStartOnHugePagesAndAskForThem) {
+  const size_t mib = size_t{1} << 20;
+  Buffer small(1000), empty(0), large(5 * mib + 123);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
+  EXPECT_NE(empty.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(large.data()) % (2 * mib), 0u);
+  std::memset(large.data(), 1, large.size());  // every byte is usable, the tail past the last whole page too
+  EXPECT_EQ(large.as<uint8_t>()[large.size() - 1], 1);
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string m((std::istreambuf_iterator<char>(mode)), std::istreambuf_iterator<char>());
+  if (m.empty() || m.find("[never]") != std::string::npos) GTEST_SKIP() << "transparent huge pages off here";
+  const std::string e = smaps_entry(large.data());
+  ASSERT_FALSE(e.empty());
+  const size_t at = e.find("THPeligible:");
+  ASSERT_NE(at, std::string::npos) << e;
+  int eligible = -1;
+  std::istringstream(e.substr(at + 12)) >> eligible;
+  EXPECT_EQ(eligible, 1) << e;
+}
 
 TEST(DType, F16RoundTripsEveryValue) {
   for (uint32_t h = 0; h < 65536; ++h) {
