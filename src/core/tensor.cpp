@@ -21,11 +21,11 @@ std::string shape_str(const Shape& s) {
   return out + "]";
 }
 
-// Buffers of whole 2 MiB pages or more (weights, caches, pools) start on a 2 MiB boundary and ask for transparent huge
-// pages over their whole pages, before anything touches them. Where the kernel grants them only on request (Debian's
-// default, `madvise`), 4 KiB pages cost decode from memory: on a 2-core Xeon VM the 1B shape's Q4_0 decode ran at
-// 25-26 tokens/s on 4 KiB pages and 29-30 on huge ones. The tail past the last whole page keeps small pages (nothing
-// is rounded up), so no memory is added.
+// Buffers of whole 2 MiB pages or more (weights, caches, pools) start on a 2 MiB boundary and ask for transparent
+// huge pages over their whole pages, before anything touches them. Where the kernel grants them only on request (its
+// setting `madvise`, as on many distributions), 4 KiB pages cost decode from memory: on a 2-core Xeon VM the 1B
+// shape's Q4_0 decode ran at 25-26 tokens/s on 4 KiB pages and 29-30 on huge ones. The tail past the last whole
+// page keeps small pages (nothing is rounded up), so no memory is added.
 constexpr size_t kHugePage = size_t{2} << 20;
 
 Buffer::Buffer(size_t bytes) : size_(bytes) {
@@ -36,7 +36,8 @@ Buffer::Buffer(size_t bytes) : size_(bytes) {
     if (p) ::madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only: failure changes nothing
 #endif
   } else {
-    p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 == 0 ? 64 : (bytes + 63) / 64 * 64);
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   }
   if (!p) throw std::bad_alloc();
   ptr_.reset(p);
