@@ -24,8 +24,9 @@ std::string shape_str(const Shape& s) {
 // Buffers of whole 2 MiB pages or more (weights, caches, pools) start on a 2 MiB boundary and ask for transparent
 // huge pages over their whole pages, before anything touches them. Where the kernel grants them only on request (its
 // setting `madvise`, as on many distributions), 4 KiB pages cost decode from memory: on a 2-core Xeon VM the 1B
-// shape's Q4_0 decode ran at 25-26 tokens/s on 4 KiB pages and 29-30 on huge ones. The tail past the last whole
-// page keeps small pages (nothing is rounded up), so no memory is added.
+// shape's Q4_0 decode ran at 25-26 tokens/s on 4 KiB pages and 29-30 on huge ones. Nothing is rounded up (the tail
+// past the last whole page keeps small pages); a buffer touched sparsely, as a K/V pool's first blocks, commits its
+// memory in 2 MiB steps instead of 4 KiB ones, within its own size.
 constexpr size_t kHugePage = size_t{2} << 20;
 
 Buffer::Buffer(size_t bytes) : size_(bytes) {

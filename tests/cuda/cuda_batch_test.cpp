@@ -305,8 +305,8 @@ TEST(CudaBatchModel, TensorCoreAttention) {
       for (size_t i = 0; i < a.size(); ++i) {
         // A different greedy token counts only when the f32 loop did not have it within 1e-2 of its best (a near tie).
         const auto& top = b[i].lp.top;
-        const auto it = std::find_if(top.begin(), top.end(), [&](const auto& e) { return e.first == a[i].token; });
         if (a[i].token != b[i].token) {
+          const auto it = std::find_if(top.begin(), top.end(), [&](const auto& e) { return e.first == a[i].token; });
           const float gap = it == top.end() ? INFINITY : top.front().second - it->second;
           std::printf("[ %s ] lane %zu step %d: token %d against %d, %.2e below the f32 loop's best\n", sh.name, i, s, a[i].token,
                       b[i].token, gap);
