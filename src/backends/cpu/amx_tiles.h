@@ -1,7 +1,7 @@
 // AMX-INT8 tile primitives shared by the int8 prefill tiles (simd_int8_amx_impl.h for mlx 4/8-bit
-// weights, ggml_qdot_avx512.cpp for ggml's blocks and super-blocks): 16 weight rows' 32 code bytes (u8)
-// by 16 tokens' 32 activations (s8, as 8 rows of 16 tokens' 4-byte quads) into 16 × 16 int32 sums, the
-// sums vpdpbusd forms. Use only where cpu::amx() holds, from AVX-512 code.
+// weights, ggml_qdot_avx512.cpp for ggml's blocks and super-blocks): 16 weight rows' 32 code bytes (u8,
+// or s8) by 16 tokens' 32 activations (s8, as 8 rows of 16 tokens' 4-byte quads) into 16 × 16 int32
+// sums, the sums vpdpbusd forms. Use only where cpu::amx() holds, from AVX-512 code.
 #pragma once
 #include <cstdint>
 
@@ -30,35 +30,39 @@ struct Tiles {
   Tiles& operator=(const Tiles&) = delete;
 };
 
-// A block's product on a slot (A rows at stride lda bytes, B rows at ldb), and the slot's sums
-// stored to c (16 rows × 16 int32, rows 64 bytes apart). In asm of our own rather than GCC 12's
-// tile intrinsics: those name no memory, so the compiler could move the stores that fill a tile's
-// operands after its load, or the reads of c before the tile store.
-#define CPPLM_AMX_SLOT(N, C, A, B)                                                          \
-  inline void issue##N(const void* a, int64_t lda, const void* b, int64_t ldb) {            \
-    asm volatile("tilezero %%tmm" #C "\n\t"                                                  \
-                 "tileloadd (%0,%1,1), %%tmm" #A "\n\t"                                      \
-                 "tileloadd (%2,%3,1), %%tmm" #B "\n\t"                                      \
-                 "tdpbusd %%tmm" #B ", %%tmm" #A ", %%tmm" #C                               \
-                 :                                                                          \
-                 : "r"(a), "r"(lda), "r"(b), "r"(ldb)                                       \
-                 : "memory");                                                               \
-  }                                                                                         \
-  inline void store##N(int32_t* c) {                                                        \
-    asm volatile("tilestored %%tmm" #C ", (%0,%1,1)" : : "r"(c), "r"(int64_t{64}) : "memory"); \
+// A block's product on a slot (A rows at stride lda bytes, B rows at ldb): tdpbusd (unsigned A bytes) or, with
+// kSigned, tdpbssd (signed A bytes); and the slot's sums stored to c (16 rows × 16 int32, rows 64 bytes apart). In
+// asm of our own rather than GCC 12's tile intrinsics: those name no memory, so the compiler could move the stores
+// that fill a tile's operands after its load, or the reads of c before the tile store.
+#define CPPLM_AMX_SLOT(N, C, A, B, OP, NAME)                                                     \
+  inline void NAME##N(const void* a, int64_t lda, const void* b, int64_t ldb) {                  \
+    asm volatile("tilezero %%tmm" #C                                                             \
+                 "\n\t"                                                                          \
+                 "tileloadd (%0,%1,1), %%tmm" #A                                                 \
+                 "\n\t"                                                                          \
+                 "tileloadd (%2,%3,1), %%tmm" #B "\n\t" OP " %%tmm" #B ", %%tmm" #A ", %%tmm" #C \
+                 :                                                                               \
+                 : "r"(a), "r"(lda), "r"(b), "r"(ldb)                                            \
+                 : "memory");                                                                    \
   }
-CPPLM_AMX_SLOT(0, 0, 1, 2)
-CPPLM_AMX_SLOT(1, 3, 4, 5)
-CPPLM_AMX_SLOT(2, 6, 1, 2)
-CPPLM_AMX_SLOT(3, 7, 4, 5)
+#define CPPLM_AMX_SLOTS(N, C, A, B)              \
+  CPPLM_AMX_SLOT(N, C, A, B, "tdpbusd", issue_u) \
+  CPPLM_AMX_SLOT(N, C, A, B, "tdpbssd", issue_s) \
+  inline void store##N(int32_t* c) { asm volatile("tilestored %%tmm" #C ", (%0,%1,1)" : : "r"(c), "r"(int64_t{64}) : "memory"); }
+CPPLM_AMX_SLOTS(0, 0, 1, 2)
+CPPLM_AMX_SLOTS(1, 3, 4, 5)
+CPPLM_AMX_SLOTS(2, 6, 1, 2)
+CPPLM_AMX_SLOTS(3, 7, 4, 5)
+#undef CPPLM_AMX_SLOTS
 #undef CPPLM_AMX_SLOT
 
+template <bool kSigned = false>
 inline void issue(int slot, const void* a, int64_t lda, const void* b, int64_t ldb) {
   switch (slot) {
-    case 0: return issue0(a, lda, b, ldb);
-    case 1: return issue1(a, lda, b, ldb);
-    case 2: return issue2(a, lda, b, ldb);
-    default: return issue3(a, lda, b, ldb);
+    case 0: return kSigned ? issue_s0(a, lda, b, ldb) : issue_u0(a, lda, b, ldb);
+    case 1: return kSigned ? issue_s1(a, lda, b, ldb) : issue_u1(a, lda, b, ldb);
+    case 2: return kSigned ? issue_s2(a, lda, b, ldb) : issue_u2(a, lda, b, ldb);
+    default: return kSigned ? issue_s3(a, lda, b, ldb) : issue_u3(a, lda, b, ldb);
   }
 }
 inline void store(int slot, int32_t* c) {

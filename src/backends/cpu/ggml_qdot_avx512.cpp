@@ -30,6 +30,41 @@ inline void store_lanes(const float* o, const GgmlActs& a, int g, int64_t col, f
   for (int l = 0; l < lanes; ++l) y[static_cast<int64_t>(tok0 + l) * ldy + col] = o[l];
 }
 
+// An AMX tile's sums (o[r][l]: row r0 + r, token 16g + l) to y: transposed in registers (each token's 16 rows are
+// contiguous in y), then one store of `rows` floats per token, without the last group's padding.
+inline void store_rows(const float (&o)[16][16], const GgmlActs& a, int g, int64_t r0, int rows, float* y, int64_t ldy) {
+  // (maskz forms throughout: g++ 12 warns on the unmasked ones)
+  constexpr __mmask16 kAll = 0xFFFF;
+  const auto lo = [](__m512 x, __m512 z) {
+    return _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, _mm512_castps_pd(x), _mm512_castps_pd(z)));
+  };
+  const auto hi = [](__m512 x, __m512 z) {
+    return _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, _mm512_castps_pd(x), _mm512_castps_pd(z)));
+  };
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    const __m512 x = _mm512_load_ps(o[i]), z = _mm512_load_ps(o[i + 1]);
+    t[i] = _mm512_maskz_unpacklo_ps(kAll, x, z), t[i + 1] = _mm512_maskz_unpackhi_ps(kAll, x, z);
+  }
+  // u[4q + c]: 128-bit chunk k holds token c + 4k of rows 4q..4q+3.
+  for (int q = 0; q < 4; ++q) {
+    const __m512* p = t + 4 * q;
+    u[4 * q] = lo(p[0], p[2]), u[4 * q + 1] = hi(p[0], p[2]), u[4 * q + 2] = lo(p[1], p[3]), u[4 * q + 3] = hi(p[1], p[3]);
+  }
+  const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
+  const int tok0 = g * 16, lanes = std::min(16, a.n - tok0);
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v0 = _mm512_maskz_shuffle_f32x4(kAll, u[c], u[4 + c], 0x44);
+    const __m512 v1 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + c], u[12 + c], 0x44);
+    const __m512 w0 = _mm512_maskz_shuffle_f32x4(kAll, u[c], u[4 + c], 0xEE);
+    const __m512 w1 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + c], u[12 + c], 0xEE);
+    const __m512 tok[4] = {_mm512_maskz_shuffle_f32x4(kAll, v0, v1, 0x88), _mm512_maskz_shuffle_f32x4(kAll, v0, v1, 0xDD),
+                           _mm512_maskz_shuffle_f32x4(kAll, w0, w1, 0x88), _mm512_maskz_shuffle_f32x4(kAll, w0, w1, 0xDD)};
+    for (int k = 0; k < 4; ++k)
+      if (c + 4 * k < lanes) _mm512_mask_storeu_ps(y + static_cast<int64_t>(tok0 + c + 4 * k) * ldy + r0, mask, tok[k]);
+  }
+}
+
 template <int T, int R>
 void store_tile(const __m512 (&acc)[R][T], const GgmlActs& a, int g0, int64_t r0, float* y, int64_t ldy) {
   for (int t = 0; t < T; ++t)
@@ -122,22 +157,24 @@ void tile_legacy(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, 
   store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
-// The same on AMX (cpu::amx()): per tile of 16 rows, every block's codes are unpacked once, unsigned as tile_legacy
-// has them, into [block][16 rows][32 bytes] (an A tile each) with the rows' d and m; then per group of 16 tokens
-// one tdpbusd per block multiplies them by the panel block's codes (GgmlPanelBlock::q is a B tile), and each
-// (row, token) takes tile_legacy's f32 steps in block order from the same integer sums: the same bits.
+// The same on AMX (cpu::amx()): per tile of 16 rows, every block's codes are unpacked once into [block][16 rows][32
+// bytes] (an A tile each), with the rows' d and m: signed values where the type has them (codes less their offset),
+// multiplied by tdpbssd, so no Σq·offset is subtracted; q4_1 and q5_1 stay unsigned (tdpbusd). Then per group of 16
+// tokens one product per block with the panel block's codes (GgmlPanelBlock::q is a B tile), and each (row, token)
+// takes tile_legacy's f32 steps in block order from the same integer sums: the same bits. The panel is streamed once
+// per tile of rows; its blocks are prefetched two ahead.
 template <detail::Legacy L>
 void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   using I = detail::LegacyInfo<L>;
   using namespace amx_int8;
-  constexpr int kOff = I::kSigned ? 128 : I::kOff;
+  constexpr bool kSigned = !I::kMin;
   const int nb = static_cast<int>(a.k / 32), groups = (a.n + 15) / 16;
   thread_local std::vector<uint8_t> codes;
   thread_local std::vector<float> dxs, mxs;
   codes.resize(static_cast<size_t>(nb) * 16 * 32);
   dxs.resize(static_cast<size_t>(nb) * 16);
   mxs.resize(static_cast<size_t>(nb) * 16);
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i off = _mm256_set1_epi8(static_cast<char>(I::kOff));
   const Tiles tiles;
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
@@ -148,7 +185,7 @@ void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
         __m256i c = _mm256_setzero_si256();
         if (i < rows) {
           c = detail::legacy_codes<L>(w + static_cast<size_t>(r0 + i) * row_bytes + b * I::kBytes, &dh, &mh);
-          if constexpr (I::kSigned) c = _mm256_xor_si256(c, flip);
+          if constexpr (I::kOff != 0) c = _mm256_sub_epi8(c, off);
         }
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), c);
         dxs[b * 16 + i] = detail::h2f(dh);
@@ -161,24 +198,27 @@ void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
       for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
       alignas(64) int32_t c[2][16 * 16];
       for (int b = 0; b < nb + kUseLag; ++b) {  // the schedule of amx_tiles.h
-        if (b < nb) issue(b % 4, codes.data() + static_cast<size_t>(b) * 16 * 32, 32, pan[b].q, 64);
+        if (b < nb) issue<kSigned>(b % 4, codes.data() + static_cast<size_t>(b) * 16 * 32, 32, pan[b].q, 64);
+        if (b + 2 < nb) {
+          const char* next = reinterpret_cast<const char*>(pan + b + 2);
+          for (int o = 0; o < 512; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(pan[b + 2].d), _MM_HINT_T0);
+          if constexpr (I::kMin) _mm_prefetch(reinterpret_cast<const char*>(pan[b + 2].s), _MM_HINT_T0);
+        }
         if (b >= kStoreLag && b - kStoreLag < nb) store((b - kStoreLag) % 4, c[(b - kStoreLag) % 2]);
         const int e = b - kUseLag;
         if (e < 0 || e >= nb) continue;
         const GgmlPanelBlock& p = pan[e];
-        __m512i init = _mm512_setzero_si512();
-        if constexpr (kOff != 0) init = _mm512_mullo_epi32(_mm512_loadu_si512(p.sum), _mm512_set1_epi32(-kOff));
         const __m512 dy = _mm512_loadu_ps(p.d);
 #pragma GCC unroll 16
-        for (int r = 0; r < 16; ++r) {
-          const __m512i isum = _mm512_add_epi32(init, _mm512_load_si512(c[e % 2] + r * 16));
-          acc[r] = _mm512_add_ps(acc[r], legacy_term<L>(isum, dxs[e * 16 + r], mxs[e * 16 + r], dy, p));
-        }
+        for (int r = 0; r < 16; ++r)
+          acc[r] = _mm512_add_ps(acc[r],
+                                 legacy_term<L>(_mm512_load_si512(c[e % 2] + r * 16), dxs[e * 16 + r], mxs[e * 16 + r], dy, p));
       }
       alignas(64) float o[16][16];
 #pragma GCC unroll 16
       for (int r = 0; r < 16; ++r) _mm512_store_ps(o[r], acc[r]);
-      for (int r = 0; r < rows; ++r) store_lanes(o[r], a, g, r0 + r, y, ldy);
+      store_rows(o, a, g, r0, rows, y, ldy);
     }
   }
 }
@@ -346,7 +386,7 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
           _mm512_store_ps(acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
         }
       }
-      for (int r = 0; r < rows; ++r) store_lanes(acc[r], a, g, r0 + r, y, ldy);
+      store_rows(acc, a, g, r0, rows, y, ldy);
     }
   }
 }
