@@ -10,11 +10,16 @@ cd "$(dirname "$0")/.."
 LCPP_BENCH=${LCPP_BENCH:-../shared/tools/llamacpp/bench_llamacpp_cpu.mjs}
 ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} REPS=${REPS:-3}
 log=$(mktemp -d)/race.jsonl
+# Each engine reads the file afresh where the page cache can be dropped (root): how a mapped file's pages were first
+# read (4 KiB pages or large folios) changes decode speed by up to 10 %, so neither engine inherits the other's.
+fresh() { sync && { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
 for r in $(seq "$ROUNDS"); do
   for f in "$@"; do
+    fresh
     build/cpplm bench --device cpu --model "$f" -p 512 -n 128 -r "$REPS" -t "$THREADS" --no-bandwidth --json 2>/dev/null |
       sed "s|^{|{\"engine\":\"cpplm\",\"file\":\"$f\",|" >>"$log"
     j=$(mktemp)
+    fresh
     LCPP_DIR=$LCPP_DIR node "$LCPP_BENCH" --threads "$THREADS" --reps "$REPS" --no-e2e --json "$j" "$f" >/dev/null 2>&1 || true
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 for r in d["results"]: print(json.dumps({"engine":"llama.cpp","file":sys.argv[2],"pp":r["pp"]["tps_wall"],"tg":r["tg0"]["tps_wall"]}))' \
