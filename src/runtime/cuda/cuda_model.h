@@ -27,12 +27,13 @@ struct CudaOptions {
   int kv_bits = 0;
   // Decode attention over bf16 and 8-bit caches of head size 64 or 128 on tensor cores (queries and
   // softmax weights as bf16 hi/lo pairs, about 2^-17 of relative error per product; 8-bit rows
-  // dequantized in f32 and rounded to bf16): a batched step's always,
-  // one sequence's decode() from this cache capacity on (< 0: never). Off by default until it has
-  // been timed against the f32 loop on a GPU; CPPLM_DECODE_TC=1 (or 0) in the environment turns it
-  // on (off), CPPLM_DECODE_TC_MIN=N sets the capacity.
-  bool decode_tensor_cores = false;
-  int decode_tc_min_capacity = 4096;
+  // dequantized in f32 and rounded to bf16): a batched step's always, one sequence's decode() from
+  // this cache capacity on (< 0: never). On an H200 (8B bf16) batched steps of 32–128 rows decode
+  // 10–20 % faster; one sequence 3 % faster at 16k positions, 24 % at 64k, but 1 % slower at 8k and
+  // 17 % at 512, hence the threshold. CPPLM_DECODE_TC=0 (or 1) in the environment turns it off
+  // (on), CPPLM_DECODE_TC_MIN=N sets the capacity.
+  bool decode_tensor_cores = true;
+  int decode_tc_min_capacity = 16384;
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;
 };
