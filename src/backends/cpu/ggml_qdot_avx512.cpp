@@ -86,6 +86,14 @@ void walk_tiles(const GgmlActs& a, int64_t m0, int64_t m1, const Tile& tile) {
     for (; r + R <= m1; r += R) tile.template operator()<T, R>(g0, r);
     for (; r < m1; ++r) tile.template operator()<T, 1>(g0, r);
   }
+  if constexpr (T > 2) {  // two groups left: one pass over the rows for both
+    if (g0 + 2 == groups) {
+      int64_t r = m0;
+      for (; r + R <= m1; r += R) tile.template operator()<2, R>(g0, r);
+      for (; r < m1; ++r) tile.template operator()<2, 1>(g0, r);
+      return;
+    }
+  }
   for (; g0 < groups; ++g0) {
     int64_t r = m0;
     for (; r + R <= m1; r += R) tile.template operator()<1, R>(g0, r);
