@@ -51,11 +51,11 @@ void linear(const Linear& l, const float* x, int n, float* y) {
   const int64_t chunk = par ? std::max(chunk_for(m, n < cpu::kInt8MinTokens ? 8 : 2, 16), (min_rows + 15) / 16 * 16) : m;
   // GGUF block formats: the activations quantized once for all row blocks (llama.cpp's q8 formats).
   const cpu::GgmlActs* acts = l.ggml() ? cpu::ggml_prepare_acts(l.ggml_type, x, n, w.k) : nullptr;
-  // mlx 4/8-bit decode likewise: x quantized to int8 once, then read by every row block.
+  // mlx 4/8-bit weights likewise (decode and prefill): x quantized to int8 once, then read by every row block.
   // (A lambda names a thread_local as the running thread's own: the workers get this reference.)
   thread_local cpu::Int8Acts mine;
   cpu::Int8Acts& acts8 = mine;
-  const bool int8 = !l.ggml() && par && cpu::int8_decode(w, n);
+  const bool int8 = !l.ggml() && par && cpu::int8_acts(w, n);
   if (int8) kern.prepare_int8(w, x, n, acts8);
   parallel_for(m, chunk, [&](int64_t m0, int64_t m1) {
     if (l.ggml()) cpu::ggml_matmul(l.ggml_type, l.weight.data, l.weight.dim(1), w.k, x, n, m0, m1, y, m, acts);  // GGUF blocks

@@ -2,6 +2,7 @@
 // its scalar reference, its error against dequantize-then-f32, and the exact mode's switch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -95,6 +96,33 @@ TEST(Int8Prefill, MatchesItsScalarReference) {
       // Integer sums are exact; only the f32 combination order differs.
       test::expect_close(w.ref, x.data(), c.n, y.data(), yref.data(), 1e-5, c.name(isa));
     }
+}
+
+// Activations prepared once for the product (Kernels::prepare_int8, what linear() does across threads) give
+// matmul's outputs bit for bit, over uneven row ranges, with AMX on and off where the CPU has it.
+TEST(Int8Prefill, PreparedActivationsGiveMatmulsBits) {
+  ExactMode mode(false);
+  const bool saved = cpu::amx();
+  std::mt19937 rng(7);
+  for (cpu::Isa isa : isas())
+    for (int amx : {0, 1}) {
+      if (amx && (isa != cpu::Isa::Avx512 || !cpu::amx_supported())) continue;
+      cpu::set_amx(amx != 0);
+      for (const Case& c : cases()) {
+        if (c.m < 7) continue;
+        QuantMat w(c.m, c.k, c.bits, c.group, rng);
+        const std::vector<float> x = activations(c.n, c.k, rng);
+        const cpu::Kernels& kern = cpu::kernels(isa);
+        const std::vector<float> y = run(kern, w.ref, x, c.n);
+        cpu::Int8Acts acts;
+        kern.prepare_int8(w.ref, x.data(), c.n, acts);
+        std::vector<float> yp(c.n * c.m, NAN);
+        for (int64_t r = 0, len = 1; r < c.m; r += len, len += 5)
+          kern.matmul_int8(w.ref, acts, r, std::min(c.m, r + len), yp.data(), c.m);
+        EXPECT_EQ(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)), 0) << c.name(isa) << (amx ? " amx" : "");
+      }
+    }
+  cpu::set_amx(saved);
 }
 
 // AMX (where this CPU and kernel provide it) computes the vector path's integer sums on tiles and

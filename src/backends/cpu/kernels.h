@@ -25,25 +25,29 @@ struct MatRef {
   bool quantized() const { return bits > 0; }
 };
 
-// One product's activations for the int8 decode (int8_decode(w, n)), prepared once by
-// Kernels::prepare_int8 and then read by every thread running a row range of the product: the codes
-// in the order the ISA's kernel reads them, block scales, group sums (the scalar table keeps x).
+// One product's activations on the int8 paths (int8_acts(w, n)), prepared once by Kernels::prepare_int8
+// and then read by every thread running a row range of the product: the codes in the order the ISA's
+// kernel reads them (decode: q; prefill: `panel`, int32 quads, laid out for the AMX tiles where `amx`),
+// block scales, group sums (the scalar table keeps x).
 struct Int8Acts {
   std::vector<int8_t> q;
+  std::vector<int32_t> panel;
   std::vector<float> d, xs;
-  int64_t ldq = 0, ldd = 0, ldxs = 0;  // per token, in elements
+  int64_t ldq = 0, ldd = 0, ldxs = 0;  // per token, in elements (decode)
   const float* x = nullptr;
   int n = 0;
+  int group = 0;     // prefill: the group size it was prepared for
+  bool amx = false;  // prefill: the panel is laid out for AMX tiles
 };
 
 struct Kernels {
   // y[i*ldy + r] = Σ_c x[i*k + c]·W[r, c] for rows r in [m0, m1), tokens i < n. One thread;
   // callers split rows across threads. Small n streams W once; large n blocks for cache reuse.
   void (*matmul)(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy);
-  // The int8 decode in two steps, so that x is quantized once per product rather than once per row
-  // range: prepare_int8 (on one thread) fills `a` from x [n, k], then matmul_int8 computes rows
-  // [m0, m1) from it (from any thread; `a` and x stay unchanged meanwhile). Only where
-  // int8_decode(w, n); the results equal matmul's bit for bit.
+  // The int8 decode and prefill in two steps, so that x is quantized once per product rather than
+  // once per row range: prepare_int8 (called by one thread; the prefill's may use the pool) fills `a`
+  // from x [n, k], then matmul_int8 computes rows [m0, m1) from it (from any thread; `a` and x stay
+  // unchanged meanwhile). Only where int8_acts(w, n); the results equal matmul's bit for bit.
   void (*prepare_int8)(const MatRef& w, const float* x, int n, Int8Acts& a);
   void (*matmul_int8)(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy);
   // W[r, k0 .. k0+cnt) as f32 (embedding gather, tests).

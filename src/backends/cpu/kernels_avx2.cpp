@@ -9,6 +9,8 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm::cpu {
 namespace avx2 {

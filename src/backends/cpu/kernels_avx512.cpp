@@ -13,6 +13,8 @@
 #include "backends/cpu/amx_tiles.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace cpplm::cpu {
 namespace avx512 {

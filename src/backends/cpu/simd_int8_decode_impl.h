@@ -191,12 +191,17 @@ void rows_int8_all(const MatRef& w, const Int8Acts& acts, int64_t m0, int64_t m1
   }
 }
 
-// kernels.h Kernels::prepare_int8 / matmul_int8, and matmul's int8 decode (both steps on one thread).
+// kernels.h Kernels::prepare_int8 / matmul_int8 (the prefill's from simd_int8_impl.h where n >= kInt8MinTokens),
+// and matmul's int8 decode (both steps on one thread).
 void prepare_int8(const MatRef& w, const float* x, int n, Int8Acts& a) {
+  if (n >= kInt8MinTokens) return prepare_prefill(w, x, n, a);
   w.bits == 8 ? prepare_decode<8>(x, n, w.k, w.group, a) : prepare_decode<4>(x, n, w.k, w.group, a);
 }
 void matmul_int8_prepared(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
-  if (m1 > m0) w.bits == 8 ? rows_int8_all<8>(w, a, m0, m1, y, ldy) : rows_int8_all<4>(w, a, m0, m1, y, ldy);
+  if (m1 <= m0) return;
+  if (a.n >= kInt8MinTokens)
+    return w.bits == 8 ? matmul_int8_panel<8>(w, a, m0, m1, y, ldy) : matmul_int8_panel<4>(w, a, m0, m1, y, ldy);
+  w.bits == 8 ? rows_int8_all<8>(w, a, m0, m1, y, ldy) : rows_int8_all<4>(w, a, m0, m1, y, ldy);
 }
 void matmul_int8_small(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   thread_local Int8Acts a;

@@ -105,53 +105,80 @@ void micro_int8(const uint8_t* wt, const float* sc, const float* bi, const int32
 #include "backends/cpu/simd_int8_amx_impl.h"
 #endif
 
-// kAmx: the tile's integer products on AMX (micro_int8_amx: 16 rows × 16 tokens), else on vectors.
+// The prefill's activations, quantized once per product (kernels.h Int8Acts::panel): per block of kTB tokens
+// (tbp of them, padded to whole tiles of QT), int32 quads [k/4][tbp] (AMX: [tbp/16][k/4][16], so that a tile
+// row is one line), block scales [k/32][tbp] and group sums [groups][tbp], padding tokens zero; block i at
+// i·kTB·(k/4), i·kTB·(k/32) and i·kTB·groups. Tiles of QT tokens in parallel where the pool is free.
+template <int G, bool kAmx>
+void prepare_prefill_g(const float* x, int n, int64_t k, Int8Acts& a) {
+  constexpr int QT = kAmx ? 16 : kQT;
+  const int64_t groups = k / G, blocks = k / kAB;
+  const int nblk = (n + kTB - 1) / kTB;
+  a.x = x, a.n = n, a.group = G, a.amx = kAmx;
+  a.panel.resize(static_cast<size_t>(nblk) * kTB * (k / 4));
+  a.d.resize(static_cast<size_t>(nblk) * kTB * blocks);
+  a.xs.resize(static_cast<size_t>(nblk) * kTB * groups);
+  const int64_t tiles = static_cast<int64_t>(nblk) * (kTB / QT);
+  parallel_for(tiles, 1, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<int8_t> qrows;
+    thread_local std::vector<float> drows, srows;
+    qrows.resize(static_cast<size_t>(QT) * k);
+    drows.resize(static_cast<size_t>(QT) * blocks);
+    srows.resize(static_cast<size_t>(QT) * groups);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int blk = static_cast<int>(i / (kTB / QT)), t0 = blk * kTB, j0 = static_cast<int>(i % (kTB / QT)) * QT;
+      const int tb = std::min(kTB, n - t0), tbp = (tb + QT - 1) / QT * QT;
+      if (j0 >= tbp) continue;
+      int32_t* xq = a.panel.data() + static_cast<size_t>(blk) * kTB * (k / 4);
+      float *xd = a.d.data() + static_cast<size_t>(blk) * kTB * blocks,
+            *xs = a.xs.data() + static_cast<size_t>(blk) * kTB * groups;
+      for (int j = 0; j < QT; ++j) {
+        if (j0 + j < tb) {
+          quantize_act(x + static_cast<int64_t>(t0 + j0 + j) * k, k, kAB, G, qrows.data() + j * k, drows.data() + j * blocks,
+                       srows.data() + j * groups);
+        } else {  // padding tokens: zero codes, scales and sums
+          std::fill_n(qrows.data() + j * k, k, int8_t{0});
+          std::fill_n(drows.data() + j * blocks, blocks, 0.0f);
+          std::fill_n(srows.data() + j * groups, groups, 0.0f);
+        }
+      }
+      // Token-major rows to the panel, in strips of 16 quads so written lines stay in L1.
+      for (int64_t q0 = 0; q0 < k / 4; q0 += 16) {
+        const int64_t qe = std::min<int64_t>(k / 4, q0 + 16);
+        for (int j = 0; j < QT; ++j) {
+          const int8_t* src = qrows.data() + static_cast<int64_t>(j) * k;
+          const int jj = j0 + j;
+          for (int64_t q = q0; q < qe; ++q)
+            std::memcpy(&xq[kAmx ? (jj / 16 * (k / 4) + q) * 16 + jj % 16 : q * tbp + jj], src + 4 * q, 4);
+        }
+      }
+      for (int j = 0; j < QT; ++j) {
+        for (int64_t b = 0; b < blocks; ++b) xd[b * tbp + j0 + j] = drows[j * blocks + b];
+        for (int64_t g = 0; g < groups; ++g) xs[g * tbp + j0 + j] = srows[j * groups + g];
+      }
+    }
+  });
+}
+
+// kAmx: the tile's integer products on AMX (micro_int8_amx: 16 rows × 16 tokens), else on vectors. The
+// activations from prepare_prefill_g<G, kAmx>.
 template <int BITS, int G, bool kAmx>
-void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+void matmul_int8_g(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   static_assert(G % kAB == 0 && kKC8 % G == 0);
   constexpr int QR = kAmx ? 16 : kQR, QT = kAmx ? 16 : kQT;  // the tile's rows and tokens
   const int64_t k = w.k, groups = k / G, blocks = k / kAB, row_bytes = k * BITS / 8;
+  const int n = a.n;
   const uint8_t* codes = static_cast<const uint8_t*>(w.w);
-  thread_local std::vector<int8_t> qrows;
-  thread_local std::vector<int32_t> xq;
-  thread_local std::vector<float> drows, srows, xd, xs, yt, sc, bi;
+  thread_local std::vector<float> yt, sc, bi;
   thread_local std::vector<uint8_t> wt;
-  xq.resize(static_cast<size_t>(k / 4) * kTB);
-  xd.resize(static_cast<size_t>(blocks) * kTB);
-  xs.resize(static_cast<size_t>(groups) * kTB);
   yt.resize(static_cast<size_t>(kMB + QR) * kTB);
   wt.resize(static_cast<size_t>(QR) * kKC8);
   sc.resize(static_cast<size_t>(QR) * (kKC8 / kAB));
   bi.resize(static_cast<size_t>(QR) * (kKC8 / G));
   for (int t0 = 0; t0 < n; t0 += kTB) {
     const int tb = std::min(kTB, n - t0), tbp = (tb + QT - 1) / QT * QT;
-    qrows.resize(static_cast<size_t>(tbp) * k);
-    drows.resize(static_cast<size_t>(tbp) * blocks);
-    srows.resize(static_cast<size_t>(tbp) * groups);
-    for (int j = 0; j < tbp; ++j) {
-      if (j < tb) {
-        quantize_act(x + static_cast<int64_t>(t0 + j) * k, k, kAB, G, qrows.data() + j * k, drows.data() + j * blocks,
-                     srows.data() + j * groups);
-      } else {  // padding tokens: zero codes, scales and sums
-        std::fill_n(qrows.data() + j * k, k, int8_t{0});
-        std::fill_n(drows.data() + j * blocks, blocks, 0.0f);
-        std::fill_n(srows.data() + j * groups, groups, 0.0f);
-      }
-    }
-    // Token-major rows to the [k/4][tbp] panel, in strips of 16 quads so written lines stay in L1.
-    for (int64_t q0 = 0; q0 < k / 4; q0 += 16) {
-      const int64_t qe = std::min<int64_t>(k / 4, q0 + 16);
-      for (int j = 0; j < tbp; ++j) {
-        const int8_t* src = qrows.data() + static_cast<int64_t>(j) * k;
-        // (AMX: each 16-token tile's quads contiguous, [tbp/16][k/4][16], so a tile row is one line)
-        for (int64_t q = q0; q < qe; ++q)
-          std::memcpy(&xq[kAmx ? (j / 16 * (k / 4) + q) * 16 + j % 16 : q * tbp + j], src + 4 * q, 4);
-      }
-    }
-    for (int j = 0; j < tbp; ++j) {
-      for (int64_t b = 0; b < blocks; ++b) xd[b * tbp + j] = drows[j * blocks + b];
-      for (int64_t g = 0; g < groups; ++g) xs[g * tbp + j] = srows[j * groups + g];
-    }
+    const int32_t* xq = a.panel.data() + static_cast<size_t>(t0) * (k / 4);
+    const float *xd = a.d.data() + static_cast<size_t>(t0) * blocks, *xs = a.xs.data() + static_cast<size_t>(t0) * groups;
     for (int64_t mb = m0; mb < m1; mb += kMB) {
       const int64_t me = std::min(m1, mb + kMB);
       for (int64_t k0 = 0; k0 < k; k0 += kKC8) {
@@ -180,8 +207,8 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
             }
           }
           for (int j0 = 0; j0 < tbp; j0 += QT) {
-            const int32_t* q = xq.data() + (kAmx ? j0 * (k / 4) + k0 / 4 * 16 : k0 / 4 * tbp + j0);
-            const float *d = xd.data() + k0 / kAB * tbp + j0, *sum = xs.data() + k0 / G * tbp + j0;
+            const int32_t* q = xq + (kAmx ? j0 * (k / 4) + k0 / 4 * 16 : k0 / 4 * tbp + j0);
+            const float *d = xd + k0 / kAB * tbp + j0, *sum = xs + k0 / G * tbp + j0;
             float* out = yt.data() + (r - mb) * kTB + j0;
 #if defined(__AMX_INT8__)
             if constexpr (kAmx) {
@@ -210,22 +237,50 @@ void matmul_int8_g(const MatRef& w, const float* x, int n, int64_t m0, int64_t m
   }
 }
 
-template <int BITS, bool kAmx>
-void matmul_int8_on(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+template <bool kAmx>
+void prepare_prefill_on(const MatRef& w, const float* x, int n, Int8Acts& a) {
   switch (w.group) {
-    case 32: return matmul_int8_g<BITS, 32, kAmx>(w, x, n, m0, m1, y, ldy);
-    case 64: return matmul_int8_g<BITS, 64, kAmx>(w, x, n, m0, m1, y, ldy);
-    default: return matmul_int8_g<BITS, 128, kAmx>(w, x, n, m0, m1, y, ldy);
+    case 32: return prepare_prefill_g<32, kAmx>(x, n, w.k, a);
+    case 64: return prepare_prefill_g<64, kAmx>(x, n, w.k, a);
+    default: return prepare_prefill_g<128, kAmx>(x, n, w.k, a);
   }
 }
 
-template <int BITS>
-void matmul_int8(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+template <int BITS, bool kAmx>
+void matmul_int8_on(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  switch (w.group) {
+    case 32: return matmul_int8_g<BITS, 32, kAmx>(w, a, m0, m1, y, ldy);
+    case 64: return matmul_int8_g<BITS, 64, kAmx>(w, a, m0, m1, y, ldy);
+    default: return matmul_int8_g<BITS, 128, kAmx>(w, a, m0, m1, y, ldy);
+  }
+}
+
+// The prefill in two steps, as the decode (simd_int8_decode_impl.h): the activations prepared once per product,
+// then any thread's row range. The panel's layout follows amx() when it is prepared; the product checks it.
+void prepare_prefill(const MatRef& w, const float* x, int n, Int8Acts& a) {
 #if defined(__AMX_INT8__)
-  if (amx()) {
+  if (amx()) return prepare_prefill_on<true>(w, x, n, a);
+#endif
+  prepare_prefill_on<false>(w, x, n, a);
+}
+
+template <int BITS>
+void matmul_int8_panel(const MatRef& w, const Int8Acts& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  CPPLM_CHECK(a.group == w.group, "int8 prefill: activations prepared for another group size");
+#if defined(__AMX_INT8__)
+  if (a.amx) {
     const amx_int8::Tiles tiles;  // this thread's tile configuration, released at scope exit
-    return matmul_int8_on<BITS, true>(w, x, n, m0, m1, y, ldy);
+    return matmul_int8_on<BITS, true>(w, a, m0, m1, y, ldy);
   }
 #endif
-  matmul_int8_on<BITS, false>(w, x, n, m0, m1, y, ldy);
+  CPPLM_CHECK(!a.amx, "int8 prefill: activations prepared for AMX tiles on a build without them");
+  matmul_int8_on<BITS, false>(w, a, m0, m1, y, ldy);
+}
+
+// Both steps on one thread (Kernels::matmul).
+template <int BITS>
+void matmul_int8(const MatRef& w, const float* x, int n, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  thread_local Int8Acts a;
+  prepare_prefill(w, x, n, a);
+  matmul_int8_panel<BITS>(w, a, m0, m1, y, ldy);
 }

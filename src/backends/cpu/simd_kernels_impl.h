@@ -1,7 +1,8 @@
 // SIMD kernel bodies written once over a vector-traits struct `S` (W float lanes); each
 // kernels_<isa>.cpp defines S in its own namespace and includes this file there.
 // No include guard on purpose: included once per instruction set, inside that set's namespace;
-// the including file includes <algorithm>, <array>, <cstring>, <vector>, kernels.h and ref_kernels.h first.
+// the including file includes <algorithm>, <array>, <cstring>, <vector>, kernels.h, ref_kernels.h, core/error.h
+// and core/thread_pool.h first.
 
 using V = S::V;
 constexpr int W = S::W;
