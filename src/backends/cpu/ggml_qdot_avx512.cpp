@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/cpu/amx_tiles.h"
+#include "backends/cpu/avx512_transpose.h"
 #include "backends/cpu/ggml_blocks.h"
 #include "backends/cpu/ggml_dequant.h"
 #include "backends/cpu/ggml_qdot.h"
@@ -33,36 +34,12 @@ inline void store_lanes(const float* o, const GgmlActs& a, int g, int64_t col, f
 // An AMX tile's sums (o[r][l]: row r0 + r, token 16g + l) to y: transposed in registers (each token's 16 rows are
 // contiguous in y), then one store of `rows` floats per token, without the last group's padding.
 inline void store_rows(const float (&o)[16][16], const GgmlActs& a, int g, int64_t r0, int rows, float* y, int64_t ldy) {
-  // (maskz forms throughout: g++ 12 warns on the unmasked ones)
-  constexpr __mmask16 kAll = 0xFFFF;
-  const auto lo = [](__m512 x, __m512 z) {
-    return _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, _mm512_castps_pd(x), _mm512_castps_pd(z)));
-  };
-  const auto hi = [](__m512 x, __m512 z) {
-    return _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, _mm512_castps_pd(x), _mm512_castps_pd(z)));
-  };
-  __m512 t[16], u[16];
-  for (int i = 0; i < 16; i += 2) {
-    const __m512 x = _mm512_load_ps(o[i]), z = _mm512_load_ps(o[i + 1]);
-    t[i] = _mm512_maskz_unpacklo_ps(kAll, x, z), t[i + 1] = _mm512_maskz_unpackhi_ps(kAll, x, z);
-  }
-  // u[4q + c]: 128-bit chunk k holds token c + 4k of rows 4q..4q+3.
-  for (int q = 0; q < 4; ++q) {
-    const __m512* p = t + 4 * q;
-    u[4 * q] = lo(p[0], p[2]), u[4 * q + 1] = hi(p[0], p[2]), u[4 * q + 2] = lo(p[1], p[3]), u[4 * q + 3] = hi(p[1], p[3]);
-  }
+  __m512 v[16];
+  for (int i = 0; i < 16; ++i) v[i] = _mm512_load_ps(o[i]);
+  avx512_util::transpose16(v);
   const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
   const int tok0 = g * 16, lanes = std::min(16, a.n - tok0);
-  for (int c = 0; c < 4; ++c) {
-    const __m512 v0 = _mm512_maskz_shuffle_f32x4(kAll, u[c], u[4 + c], 0x44);
-    const __m512 v1 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + c], u[12 + c], 0x44);
-    const __m512 w0 = _mm512_maskz_shuffle_f32x4(kAll, u[c], u[4 + c], 0xEE);
-    const __m512 w1 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + c], u[12 + c], 0xEE);
-    const __m512 tok[4] = {_mm512_maskz_shuffle_f32x4(kAll, v0, v1, 0x88), _mm512_maskz_shuffle_f32x4(kAll, v0, v1, 0xDD),
-                           _mm512_maskz_shuffle_f32x4(kAll, w0, w1, 0x88), _mm512_maskz_shuffle_f32x4(kAll, w0, w1, 0xDD)};
-    for (int k = 0; k < 4; ++k)
-      if (c + 4 * k < lanes) _mm512_mask_storeu_ps(y + static_cast<int64_t>(tok0 + c + 4 * k) * ldy + r0, mask, tok[k]);
-  }
+  for (int l = 0; l < lanes; ++l) _mm512_mask_storeu_ps(y + static_cast<int64_t>(tok0 + l) * ldy + r0, mask, v[l]);
 }
 
 template <int T, int R>

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/cpu/amx_tiles.h"
+#include "backends/cpu/avx512_transpose.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
 #include "core/error.h"
@@ -111,29 +112,7 @@ struct S {
     _mm512_storeu_si512(od, _mm512_permutexvar_epi64(idx, o));
   }
   // In-register 16 × 16 transpose: v[i] lane j becomes v[j] lane i.
-  static void transpose(V (&v)[W]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-      t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
-      t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4)
-      for (int j = 0; j < 2; ++j) {
-        const __m512d a = _mm512_castps_pd(t[i + j]), b = _mm512_castps_pd(t[i + j + 2]);
-        v[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        v[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-      }
-    // v[4q + c] now holds, per 128-bit lane L, column 4L + c of rows 4q .. 4q+3; gather lanes.
-    for (int c = 0; c < 4; ++c) {
-      const __m512 r0 = v[c], r1 = v[4 + c], r2 = v[8 + c], r3 = v[12 + c];
-      const __m512 a = _mm512_shuffle_f32x4(r0, r1, 0x44), b = _mm512_shuffle_f32x4(r0, r1, 0xee);  // lanes 0,1 | 2,3
-      const __m512 e = _mm512_shuffle_f32x4(r2, r3, 0x44), f = _mm512_shuffle_f32x4(r2, r3, 0xee);
-      v[c] = _mm512_shuffle_f32x4(a, e, 0x88);       // lane 0 of r0, r1, r2, r3: column c
-      v[4 + c] = _mm512_shuffle_f32x4(a, e, 0xdd);   // lane 1: column 4 + c
-      v[8 + c] = _mm512_shuffle_f32x4(b, f, 0x88);   // lane 2: column 8 + c
-      v[12 + c] = _mm512_shuffle_f32x4(b, f, 0xdd);  // lane 3: column 12 + c
-    }
-  }
+  static void transpose(V (&v)[W]) { avx512_util::transpose16(v); }
   static V bf16(const uint16_t* p) {
     const __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
