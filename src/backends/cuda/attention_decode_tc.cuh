@@ -2,17 +2,24 @@
 // with head_dim 64 or 128): scores and p · V by m16n8k16 MMAs instead of f32 FMAs and shuffles per
 // key row, so the step reads K/V at the memory's rate rather than the ALUs'.
 //
-// Numerics: the f32 queries and softmax weights enter the MMA as bf16 pairs (hi = bf16(x), lo =
-// bf16(x - hi)), bf16 keys and values exactly, with f32 accumulation: each product carries about
-// 2^-17 of relative error instead of f32's 2^-24. The MMA's 16 rows hold the group's query heads
-// (rows g < 8: hi, rows g + 8: lo), so one MMA gives both halves. An 8-bit cache's rows are
-// dequantized as the CPU does (scale · code + bias in f32) and rounded to bf16 (2^-9 of each value,
-// below the 8-bit codes' own step), as the tensor-core prefill (attention_tc.cu) reads them.
+// Numerics, bf16 caches: the f32 queries and softmax weights enter the MMA as bf16 pairs (hi =
+// bf16(x), lo = bf16(x - hi)), bf16 keys and values exactly, with f32 accumulation: each product
+// carries about 2^-17 of relative error instead of f32's 2^-24. The MMA's 16 rows hold the group's
+// query heads (rows g < 8: hi, rows g + 8: lo), so one MMA gives both halves.
+// 8-bit caches: the codes enter the MMA exactly, as f16 integers 0..255 (two prmt-built halves 1024 +
+// code less 1024: no float arithmetic per code), and the scales and biases stay f32 outside it. A
+// score is Σ_c scale_c · (q · codes)_c + bias_c · Σ_c q over the row's 32-dim chunks c (each inside
+// one quantization group), so the queries enter as f16 pairs scaled by a power of two (max |q| in
+// [2^13, 2^14): no f16 overflow or underflow); for p · V each chunk's A fragment is p · scale of its
+// keys (f16 pairs, times a power of two fv from the running max |scale|, so |p · scale · fv| < 2^14
+// with p < 2^12: tc_softmax_step),
+// and p · bias is summed in f32 beside it. Each product carries about 2^-22 of relative error; the
+// codes are not rounded at all (the CPU dequantizes them to f32).
 //
 // Work mapping: each warp of the block takes tiles of 16 keys of the block's split in turn (warp w:
 // tiles w, w + kW, ...), brought to its own shared stages by cp.async (rows by kv_row: paged, ring
 // and sink layouts alike; keys past the split zero-filled and masked) tc_dec_stages ahead. Per
-// tile (an 8-bit cache's: its codes and pairs, dequantized to the warp's one bf16 tile when used):
+// tile (an 8-bit cache's: its codes and pairs, the codes converted to the warp's one f16 tile when used):
 // S = Q·Kᵀ (2 n-tiles of 8 keys, D / 16 k-steps), an online softmax per head in f32 on the
 // accumulators (lane: head g8 = lane / 4, keys 2·(lane % 4) + {0, 1} of each n-tile), P reused as
 // the A operand of P·V (D / 8 n-tiles of head dims). The step's own key (not in the cache yet) is
@@ -45,8 +52,54 @@ __device__ __forceinline__ void cp_async8(void* dst, const void* src, bool valid
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 8 : 0) : "memory");
 }
 
-// A bf16 pair (hi, lo) of x: hi + lo equals x to about 2^-17 of |x|.
+// A bf16 pair (hi, lo) of x: hi + lo equals x to about 2^-17 of |x|; an f16 pair: 2^-22.
 __device__ __forceinline__ float bf16_hi(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+__device__ __forceinline__ float f16_hi(float x) { return __half2float(__float2half_rn(x)); }
+
+// A fragment (rows g8: hi, g8 + 8: lo) of four values x: columns 2·t4 + {0, 1}, then 2·t4 + 8 + {0, 1}.
+template <bool kF16>
+__device__ __forceinline__ void split_fragment(const float (&x)[4], uint32_t (&a)[4]) {
+  float h[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) h[i] = kF16 ? f16_hi(x[i]) : bf16_hi(x[i]);
+  const auto pack = [](float u, float v) { return kF16 ? pack_f16(u, v) : pack_bf16(u, v); };
+  a[0] = pack(h[0], h[1]);
+  a[1] = pack(x[0] - h[0], x[1] - h[1]);
+  a[2] = pack(h[2], h[3]);
+  a[3] = pack(x[2] - h[2], x[3] - h[3]);
+}
+
+// Online softmax with lazy rescaling: a head's reference maximum m moves only when a tile's scores
+// exceed it by more than kTcLazyMax (natural log), so the weights p stay below e^8 (< 2^11.6) and
+// most tiles leave the sums alone (m, l and the accumulators agree in either case).
+constexpr float kTcLazyMax = 8.0f;
+
+// One tile's step for head g8 (its four lanes hold the tile's 16 scores sc): updates m and l, sets p;
+// returns whether the warp's sums need the factor corr (warp-uniform).
+__device__ __forceinline__ bool tc_softmax_step(const float (&sc)[4], float& m, float& l, float (&p)[4], float& corr) {
+  float mx = fmaxf(fmaxf(sc[0], sc[1]), fmaxf(sc[2], sc[3]));
+  mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+  mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+  corr = 1.0f;
+  const bool moved = __any_sync(0xffffffffu, mx > m + kTcLazyMax);
+  if (moved) {
+    mx = fmaxf(mx, m);
+    corr = m == mx ? 1.0f : expf(m - mx);  // m = -inf: nothing summed yet, corr 0
+    m = mx;
+    l *= corr;
+  }
+  const float base = m == -INFINITY ? 0.0f : m;  // no visible key yet: every p is 0
+#pragma unroll
+  for (int i = 0; i < 4; ++i) p[i] = expf(sc[i] - base), l += p[i];
+  return moved;
+}
+
+// 2^(top - e) for x = f · 2^e (f in [0.5, 1)): x times it lies in [2^(top - 1), 2^top); 1 for x = 0.
+__device__ __forceinline__ float f16_range_scale(float x, int top) {
+  int e = 0;
+  frexpf(x, &e);
+  return x > 0.0f ? ldexpf(1.0f, top - e) : 1.0f;
+}
 
 // One warp's share of a block's keys [lo, hi) (indices of the visible keys, see attention_decode.cu;
 // hi excludes the step's own key).
@@ -65,9 +118,10 @@ struct DecodeTcWarp {
     buf = static_cast<char*>(stages) + warp * tc_dec_warp_bytes<KV, D>();
     tiles = hi > lo ? (hi - lo + kTcDecKeys - 1) / kTcDecKeys : 0;
   }
-  __device__ __nv_bfloat16* tile(int st) const {
-    if constexpr (kQ8) return reinterpret_cast<__nv_bfloat16*>(buf + kStages * tc_dec_q8_stage_bytes(D));
-    return reinterpret_cast<__nv_bfloat16*>(buf + st * tc_dec_tile_bytes(D));
+  // Stage st's 16-bit tile (an 8-bit cache's: the one f16 tile of codes).
+  __device__ uint16_t* tile(int st) const {
+    if constexpr (kQ8) return reinterpret_cast<uint16_t*>(buf + kStages * tc_dec_q8_stage_bytes(D));
+    return reinterpret_cast<uint16_t*>(buf + st * tc_dec_tile_bytes(D));
   }
 
   // Tile t of the block (keys lo + 16t ..) into stage `st`: lane k < 16 finds key k's cache row, the
@@ -84,8 +138,8 @@ struct DecodeTcWarp {
       load_q8(my, st);
       return;
     }
-    __nv_bfloat16* ks = tile(st);
-    __nv_bfloat16* vs = ks + kTcDecKeys * S;
+    uint16_t* ks = tile(st);
+    uint16_t* vs = ks + kTcDecKeys * S;
     const auto* kc = static_cast<const __nv_bfloat16*>(cache.k);
     const auto* vc = static_cast<const __nv_bfloat16*>(cache.v);
 #pragma unroll
@@ -125,28 +179,23 @@ struct DecodeTcWarp {
     }
   }
 
-  // Stage st's 8-bit codes to the bf16 tile: scale · code + bias in f32 (the CPU's), then rounded.
-  __device__ void dequantize(int st) const {
-    constexpr int kPieces = D / 16;  // 16 codes of one group each
+  // Stage st's 8-bit codes to the f16 tile, exactly: 1024 + code built by prmt, less 1024.
+  __device__ void convert(int st) const {
+    constexpr int kPieces = D / 16;  // 16 codes each
     const char* codes = buf + st * tc_dec_q8_stage_bytes(D);
-    const float2* pairs = reinterpret_cast<const float2*>(codes + 2 * kTcDecKeys * D);
-    const int ng = D / cache.group;
-    __nv_bfloat16* t = tile(0);
+    uint16_t* t = tile(0);
+    const __half2 k1024 = __floats2half2_rn(1024.0f, 1024.0f);
 #pragma unroll 2
     for (int p = lane; p < 2 * kTcDecKeys * kPieces; p += 32) {
       const int r = p / kPieces, part = p % kPieces;  // r: K rows 0..15, then V rows
       const uint4 c = *reinterpret_cast<const uint4*>(codes + r * D + part * 16);
-      const float2 sb = pairs[(r / kTcDecKeys) * kTcDecKeys * (D / 32) + (r % kTcDecKeys) * ng + part * 16 / cache.group];
       const uint32_t w[4] = {c.x, c.y, c.z, c.w};
       uint32_t o[8];
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
-        const uint32_t word = w[i / 2], sh = (i % 2) * 16;
-        // The code as an exact float: 2^23 + code, less 2^23.
-        const float c0 = __uint_as_float(0x4B000000u | ((word >> sh) & 0xffu)) - 8388608.0f;
-        const float c1 = __uint_as_float(0x4B000000u | ((word >> (sh + 8)) & 0xffu)) - 8388608.0f;
-        const float f0 = fmaf(sb.x, c0, sb.y), f1 = fmaf(sb.x, c1, sb.y);
-        o[i] = pack_bf16(f0, f1);
+        const uint32_t biased = __byte_perm(w[i / 2], 0x64646464u, i % 2 ? 0x4342u : 0x4140u);
+        const __half2 h = __hsub2(*reinterpret_cast<const __half2*>(&biased), k1024);
+        o[i] = *reinterpret_cast<const uint32_t*>(&h);
       }
       uint4* dst = reinterpret_cast<uint4*>(t + r * S + part * 16);
       dst[0] = make_uint4(o[0], o[1], o[2], o[3]);
@@ -164,71 +213,31 @@ struct DecodeTcWarp {
     }
   }
 
-  // The loop over the warp's tiles for the block's `group` query heads qs [G][D] (f32, rotated);
-  // writes the warp's result to red [G][D + 2] (acc over head dims, then m and l), as the f32 loop does.
-  __device__ void run(const float* qs, int group, float scale, float* red) {
+  // Head g8's queries as this lane holds them in A fragments: x[kk] = dims 16·kk + 2·t4 + {0, 1, 8, 9}.
+  __device__ void queries(const float* qs, int group, float (*x)[4]) const {
     const int g8 = lane / 4, t4 = lane % 4;
-    uint32_t qf[D / 16][4];  // A fragments: rows g8 (hi) and g8 + 8 (lo) of head g8
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
-      float x[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      if (g8 < group) {
-        const float* q = qs + g8 * D + kk * 16 + 2 * t4;
-        x[0] = q[0], x[1] = q[1], x[2] = q[8], x[3] = q[9];
-      }
-      const float h0 = bf16_hi(x[0]), h1 = bf16_hi(x[1]), h2 = bf16_hi(x[2]), h3 = bf16_hi(x[3]);
-      qf[kk][0] = pack_bf16(h0, h1);
-      qf[kk][1] = pack_bf16(x[0] - h0, x[1] - h1);
-      qf[kk][2] = pack_bf16(h2, h3);
-      qf[kk][3] = pack_bf16(x[2] - h2, x[3] - h3);
+      const float* q = qs + g8 * D + kk * 16 + 2 * t4;
+      const bool mine = g8 < group;
+      x[kk][0] = mine ? q[0] : 0.0f, x[kk][1] = mine ? q[1] : 0.0f, x[kk][2] = mine ? q[8] : 0.0f, x[kk][3] = mine ? q[9] : 0.0f;
     }
-    float o[D / 8][4], m = -INFINITY, l = 0.0f;
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  }
 
-    for (int it = 0, t = warp; t < tiles; ++it, t += kW) {
-      const int tn = t + (kStages - 1) * kW;
-      if (tn < tiles) load(tn, (it + kStages - 1) % kStages);
-      cp_async_commit();
-      cp_async_wait<kStages - 1>();
-      __syncwarp();
-      if constexpr (kQ8) {
-        dequantize(it % kStages);
-        __syncwarp();
-      }
-      const __nv_bfloat16* kt = tile(it % kStages);
-      const __nv_bfloat16* vt = kt + kTcDecKeys * S;
-      float s[2][4];
-      qk_tiles<2, D, S>(s, qf, kt, lane);
-      // Head g8's scores of keys 8n + 2·t4 + e: the hi and lo rows' sums.
-      const int kb = lo + t * kTcDecKeys;
-      float sc[4], mx = m;
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int n = i / 2, e = i % 2;
-        sc[i] = kb + 8 * n + 2 * t4 + e < hi ? (s[n][e] + s[n][e + 2]) * scale : -INFINITY;
-        mx = fmaxf(mx, sc[i]);
-      }
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float base = mx == -INFINITY ? 0.0f : mx;  // no visible key yet: every p is 0
-      const float corr = expf(m - base);
-      m = mx;
-      l *= corr;
-      float p[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) p[i] = expf(sc[i] - base), l += p[i];
-#pragma unroll
-      for (int n = 0; n < D / 8; ++n) o[n][0] *= corr, o[n][1] *= corr, o[n][2] *= corr, o[n][3] *= corr;
-      uint32_t pa[4];  // A fragment: rows g8 (hi) and g8 + 8 (lo), keys 2·t4 + {0, 1} and + 8
-      const float h0 = bf16_hi(p[0]), h1 = bf16_hi(p[1]), h2 = bf16_hi(p[2]), h3 = bf16_hi(p[3]);
-      pa[0] = pack_bf16(h0, h1);
-      pa[1] = pack_bf16(p[0] - h0, p[1] - h1);
-      pa[2] = pack_bf16(h2, h3);
-      pa[3] = pack_bf16(p[2] - h2, p[3] - h3);
-      pv_tiles<D, S>(o, pa, vt, lane);
-      __syncwarp();  // the stage is refilled kStages - 1 tiles on
-    }
+  // Iteration `it` of the loop (the warp's tile t): requests the tile kStages - 1 on, waits for t's.
+  __device__ void next_tile(int it, int t) {
+    const int tn = t + (kStages - 1) * kW;
+    if (tn < tiles) load(tn, (it + kStages - 1) % kStages);
+    cp_async_commit();
+    cp_async_wait<kStages - 1>();
+    __syncwarp();
+  }
+
+  // The warp's result to red [G][D + 2] (acc over head dims, then m and l), as the f32 loop writes it:
+  // head dims 8n + 2·t4 + {0, 1} are o[n] (rows hi and lo) times oscale, plus add(n).
+  template <class Add>
+  __device__ void finish(const float (*o)[4], float m, float l, float oscale, int group, float* red, Add add) const {
+    const int g8 = lane / 4, t4 = lane % 4;
     cp_async_wait<0>();
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -237,10 +246,163 @@ struct DecodeTcWarp {
       float* w = red + g8 * (D + 2);
 #pragma unroll
       for (int n = 0; n < D / 8; ++n) {
-        w[n * 8 + 2 * t4] = o[n][0] + o[n][2];
-        w[n * 8 + 2 * t4 + 1] = o[n][1] + o[n][3];
+        w[n * 8 + 2 * t4] = fmaf(o[n][0] + o[n][2], oscale, add(n));
+        w[n * 8 + 2 * t4 + 1] = fmaf(o[n][1] + o[n][3], oscale, add(n));
       }
       if (t4 == 0) w[D] = m, w[D + 1] = l;
+    }
+  }
+
+  // The loop over the warp's tiles for the block's `group` query heads qs [G][D] (f32, rotated);
+  // writes the warp's result to red (finish).
+  __device__ void run(const float* qs, int group, float scale, float* red) {
+    if constexpr (kQ8) {
+      run_q8(qs, group, scale, red);
+      return;
+    }
+    const int t4 = lane % 4;
+    uint32_t qf[D / 16][4];  // A fragments: rows g8 (hi) and g8 + 8 (lo) of head g8
+    {
+      float x[D / 16][4];
+      queries(qs, group, x);
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) split_fragment<false>(x[kk], qf[kk]);
+    }
+    float o[D / 8][4], m = -INFINITY, l = 0.0f;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+
+    for (int it = 0, t = warp; t < tiles; ++it, t += kW) {
+      next_tile(it, t);
+      const uint16_t* kt = tile(it % kStages);
+      float s[2][4];
+      qk_tiles<2, D, S>(s, qf, kt, lane);
+      // Head g8's scores of keys 8n + 2·t4 + e: the hi and lo rows' sums.
+      const int kb = lo + t * kTcDecKeys;
+      float sc[4], p[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int n = i / 2, e = i % 2;
+        sc[i] = kb + 8 * n + 2 * t4 + e < hi ? (s[n][e] + s[n][e + 2]) * scale : -INFINITY;
+      }
+      float corr;
+      if (tc_softmax_step(sc, m, l, p, corr))
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) o[n][0] *= corr, o[n][1] *= corr, o[n][2] *= corr, o[n][3] *= corr;
+      uint32_t pa[4];  // A fragment: rows g8 (hi) and g8 + 8 (lo), keys 2·t4 + {0, 1} and + 8
+      split_fragment<false>(p, pa);
+      pv_tiles<D, S>(o, pa, kt + kTcDecKeys * S, lane);
+      __syncwarp();  // the stage is refilled kStages - 1 tiles on
+    }
+    finish(o, m, l, 1.0f, group, red, [](int) { return 0.0f; });
+  }
+
+  // run for an 8-bit cache: exact f16 codes, f32 scales and biases per 32-dim chunk (see the top).
+  __device__ void run_q8(const float* qs, int group, float scale, float* red) {
+    constexpr int kC = D / 32;
+    const int t4 = lane % 4, gs = cache.group, ng = D / gs;
+    uint32_t qf[D / 16][4];
+    float qsum[kC], fq;
+    {
+      float x[D / 16][4], amax = 0.0f;
+      queries(qs, group, x);
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk)
+        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(x[kk][0]), fabsf(x[kk][1])), fmaxf(fabsf(x[kk][2]), fabsf(x[kk][3]))));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      fq = f16_range_scale(amax, 14);
+#pragma unroll
+      for (int c = 0; c < kC; ++c) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) sum += x[2 * c + i / 4][i % 4];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        qsum[c] = sum + __shfl_xor_sync(0xffffffffu, sum, 2);
+      }
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        float y[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) y[i] = x[kk][i] * fq;
+        split_fragment<true>(y, qf[kk]);
+      }
+    }
+    const float unq = 1.0f / fq;  // exact: a power of two
+    float o[D / 8][4], vb[kC], m = -INFINITY, l = 0.0f, vmax = 0.0f, fv = 1.0f;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kC; ++c) vb[c] = 0.0f;
+
+    for (int it = 0, t = warp; t < tiles; ++it, t += kW) {
+      next_tile(it, t);
+      const int st = it % kStages;
+      convert(st);
+      __syncwarp();
+      const uint16_t* kt = tile(st);
+      const auto* kp = reinterpret_cast<const float2*>(buf + st * tc_dec_q8_stage_bytes(D) + 2 * kTcDecKeys * D);
+      const float2* vp = kp + kTcDecKeys * (D / 32);
+      float s[kC * 2][4];  // [chunk][n-tile]
+      qk_tiles<2, D, S, true, true>(s, qf, kt, lane);
+      // Key i of the lane (8n + 2·t4 + e, i = 2n + e): its score, and its values' pairs per chunk.
+      const int kb = lo + t * kTcDecKeys;
+      float sc[4], p[4];
+      float2 vsb[4][kC];
+      float vm = vmax;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int n = i / 2, e = i % 2, key = 8 * n + 2 * t4 + e;
+        float dot = 0.0f, bias = 0.0f;
+#pragma unroll
+        for (int c = 0; c < kC; ++c) {
+          const float2 ks = kp[key * ng + c * 32 / gs];
+          dot = fmaf(ks.x, s[c * 2 + n][e] + s[c * 2 + n][e + 2], dot);
+          bias = fmaf(ks.y, qsum[c], bias);
+          vsb[i][c] = vp[key * ng + c * 32 / gs];
+          vm = fmaxf(vm, fabsf(vsb[i][c].x));
+        }
+        sc[i] = kb + key < hi ? fmaf(dot, unq, bias) * scale : -INFINITY;
+      }
+      float corr;
+      bool moved = tc_softmax_step(sc, m, l, p, corr);
+      vm = fmaxf(vm, __shfl_xor_sync(0xffffffffu, vm, 1));
+      vm = fmaxf(vm, __shfl_xor_sync(0xffffffffu, vm, 2));  // the tile's 16 keys: the same in every lane
+      float ocorr = corr;
+      if (vm > vmax) {  // warp-uniform; p < 2^12, so |p · scale · fv| < 2^14
+        const float f = f16_range_scale(vm, 2);
+        ocorr *= f / fv;  // exact: powers of two
+        fv = f, vmax = vm, moved = true;
+      }
+      if (moved)
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) o[n][0] *= ocorr, o[n][1] *= ocorr, o[n][2] *= ocorr, o[n][3] *= ocorr;
+#pragma unroll
+      for (int c = 0; c < kC; ++c) {
+        float a[4], add = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) a[i] = p[i] * vsb[i][c].x * fv, add = fmaf(p[i], vsb[i][c].y, add);
+        vb[c] = moved ? fmaf(vb[c], corr, add) : vb[c] + add;
+        uint32_t pa[4];
+        split_fragment<true>(a, pa);
+        pv_chunk<0>(o, pa, kt + kTcDecKeys * S, c);
+      }
+      __syncwarp();  // the stage is refilled kStages - 1 tiles on
+    }
+#pragma unroll
+    for (int c = 0; c < kC; ++c) {
+      vb[c] += __shfl_xor_sync(0xffffffffu, vb[c], 1);
+      vb[c] += __shfl_xor_sync(0xffffffffu, vb[c], 2);
+    }
+    finish(o, m, l, 1.0f / fv, group, red, [&](int n) { return vb[n / 4]; });
+  }
+
+  // P·V for chunk c (n-tiles 4c .. 4c + 3) of f16 codes, the chunk index unrolled at compile time.
+  template <int C>
+  __device__ void pv_chunk(float (*o)[4], const uint32_t* pa, const uint16_t* vt, int c) const {
+    if constexpr (C < D / 32) {
+      if (c == C) return pv_tiles<D, S, true, 4 * C, 4 * C + 4>(o, pa, vt, lane);
+      pv_chunk<C + 1>(o, pa, vt, c);
     }
   }
 };
