@@ -8,18 +8,17 @@
 // query heads (rows g < 8: hi, rows g + 8: lo), so one MMA gives both halves.
 // 8-bit caches: the codes enter the MMA exactly, as f16 integers 0..255 (two prmt-built halves 1024 +
 // code less 1024: no float arithmetic per code), and the scales and biases stay f32 outside it. A
-// score is Σ_c scale_c · (q · codes)_c + bias_c · Σ_c q over the row's 32-dim chunks c (each inside
-// one quantization group), so the queries enter as f16 pairs scaled by a power of two (max |q| in
-// [2^13, 2^14): no f16 overflow or underflow); for p · V each chunk's A fragment is p · scale of its
-// keys (f16 pairs, times a power of two fv from the running max |scale|, so |p · scale · fv| < 2^14
-// with p < 2^12: tc_softmax_step),
-// and p · bias is summed in f32 beside it. Each product carries about 2^-22 of relative error; the
-// codes are not rounded at all (the CPU dequantizes them to f32).
+// score is Σ_g scale_g · (q · codes)_g + bias_g · Σ_g q over the row's quantization groups g, so the
+// queries enter as f16 pairs scaled by a power of two (max |q| in [2^13, 2^14): no f16 overflow or
+// underflow); for p · V each group's A fragment is p · scale of its keys (f16 pairs, times a power of
+// two fv from the running max |scale|, so |p · scale · fv| < 2^14 with p < 2^12: tc_softmax_step), and
+// p · bias is summed in f32 beside it. Each product carries about 2^-22 of relative error; the codes
+// are not rounded at all (the CPU dequantizes them to f32).
 //
 // Work mapping: each warp of the block takes tiles of 16 keys of the block's split in turn (warp w:
 // tiles w, w + kW, ...), brought to its own shared stages by cp.async (rows by kv_row: paged, ring
 // and sink layouts alike; keys past the split zero-filled and masked) tc_dec_stages ahead. Per
-// tile (an 8-bit cache's: its codes and pairs, the codes converted to the warp's one f16 tile when used):
+// tile (an 8-bit cache's: its codes and pairs, the codes read into MMA operands by the lanes, run_q8):
 // S = Q·Kᵀ (2 n-tiles of 8 keys, D / 16 k-steps), an online softmax per head in f32 on the
 // accumulators (lane: head g8 = lane / 4, keys 2·(lane % 4) + {0, 1} of each n-tile), P reused as
 // the A operand of P·V (D / 8 n-tiles of head dims). The step's own key (not in the cache yet) is
@@ -33,18 +32,24 @@ namespace {
 
 constexpr int kTcDecKeys = 16;  // keys per warp tile
 constexpr int kTcDecPad = 8;    // bf16 elements of padding per shared row (ldmatrix rows on distinct banks)
-template <int D>
+template <class KV, int D>
 constexpr int tc_dec_stages() {
+  if constexpr (std::is_same_v<KV, uint8_t>) return D <= 64 ? 6 : 4;
   return D <= 64 ? 4 : 3;
 }
 constexpr size_t tc_dec_tile_bytes(int D) { return 2 * kTcDecKeys * (D + kTcDecPad) * sizeof(__nv_bfloat16); }
-// An 8-bit stage: K and V codes [16][D], then K and V (scale, bias) pairs [16][D / 32] (groups >= 32).
-constexpr size_t tc_dec_q8_stage_bytes(int D) { return 2 * kTcDecKeys * D + 2 * kTcDecKeys * (D / 32) * sizeof(float2); }
-// Shared bytes of a warp's buffers: bf16 stages [stages][K, V][16 keys][D + pad], or 8-bit stages and one bf16 tile.
+// An 8-bit stage: K codes [16][D + 32] and V codes [16][D + 16] (rows padded so that the lanes' loads
+// fall on distinct banks), then K and V (scale, bias) pairs [16][D / 32] (groups >= 32).
+constexpr int tc_q8_kstride(int D) { return D + 32; }
+constexpr int tc_q8_vstride(int D) { return D + 16; }
+constexpr size_t tc_dec_q8_stage_bytes(int D) {
+  return kTcDecKeys * (tc_q8_kstride(D) + tc_q8_vstride(D)) + 2 * kTcDecKeys * (D / 32) * sizeof(float2);
+}
+// Shared bytes of a warp's stages: bf16 [stages][K, V][16 keys][D + pad], or 8-bit ones.
 template <class KV, int D>
 constexpr size_t tc_dec_warp_bytes() {
-  if constexpr (std::is_same_v<KV, uint8_t>) return tc_dec_stages<D>() * tc_dec_q8_stage_bytes(D) + tc_dec_tile_bytes(D);
-  return tc_dec_stages<D>() * tc_dec_tile_bytes(D);
+  if constexpr (std::is_same_v<KV, uint8_t>) return tc_dec_stages<KV, D>() * tc_dec_q8_stage_bytes(D);
+  return tc_dec_stages<KV, D>() * tc_dec_tile_bytes(D);
 }
 
 // 8 bytes global -> shared, zero-filled when !valid (cp.async.ca: the 16-byte form's cg takes no 8).
@@ -55,6 +60,15 @@ __device__ __forceinline__ void cp_async8(void* dst, const void* src, bool valid
 // A bf16 pair (hi, lo) of x: hi + lo equals x to about 2^-17 of |x|; an f16 pair: 2^-22.
 __device__ __forceinline__ float bf16_hi(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
 __device__ __forceinline__ float f16_hi(float x) { return __half2float(__float2half_rn(x)); }
+
+// Bytes 0, 1 (lo) and 2, 3 (hi) of w as f16 pairs of exact integers: 1024 + byte built by prmt, less 1024.
+__device__ __forceinline__ void f16_codes(uint32_t w, uint32_t& lo, uint32_t& hi) {
+  const __half2 k1024 = __floats2half2_rn(1024.0f, 1024.0f);
+  const uint32_t a = __byte_perm(w, 0x64646464u, 0x4140u), b = __byte_perm(w, 0x64646464u, 0x4342u);
+  const __half2 x = __hsub2(*reinterpret_cast<const __half2*>(&a), k1024), y = __hsub2(*reinterpret_cast<const __half2*>(&b), k1024);
+  lo = *reinterpret_cast<const uint32_t*>(&x);
+  hi = *reinterpret_cast<const uint32_t*>(&y);
+}
 
 // A fragment (rows g8: hi, g8 + 8: lo) of four values x: columns 2·t4 + {0, 1}, then 2·t4 + 8 + {0, 1}.
 template <bool kF16>
@@ -105,11 +119,11 @@ __device__ __forceinline__ float f16_range_scale(float x, int top) {
 // hi excludes the step's own key).
 template <class KV, int G, int D, int kW>
 struct DecodeTcWarp {
-  static constexpr int S = D + kTcDecPad, kStages = tc_dec_stages<D>();
+  static constexpr int S = D + kTcDecPad, kStages = tc_dec_stages<KV, D>();
   static constexpr bool kQ8 = std::is_same_v<KV, uint8_t>;
   const KvLayer& cache;
   int kvh, lo, hi, start, sinks;
-  char* buf;  // this warp's stages (an 8-bit cache's: then its bf16 tile)
+  char* buf;  // this warp's stages
   int warp, lane, tiles;
 
   __device__ DecodeTcWarp(const KvLayer& c, int kv_head, int first, int end, int win_start, int sinks_end, void* stages)
@@ -118,11 +132,8 @@ struct DecodeTcWarp {
     buf = static_cast<char*>(stages) + warp * tc_dec_warp_bytes<KV, D>();
     tiles = hi > lo ? (hi - lo + kTcDecKeys - 1) / kTcDecKeys : 0;
   }
-  // Stage st's 16-bit tile (an 8-bit cache's: the one f16 tile of codes).
-  __device__ uint16_t* tile(int st) const {
-    if constexpr (kQ8) return reinterpret_cast<uint16_t*>(buf + kStages * tc_dec_q8_stage_bytes(D));
-    return reinterpret_cast<uint16_t*>(buf + st * tc_dec_tile_bytes(D));
-  }
+  // Stage st's bf16 tile.
+  __device__ uint16_t* tile(int st) const { return reinterpret_cast<uint16_t*>(buf + st * tc_dec_tile_bytes(D)); }
 
   // Tile t of the block (keys lo + 16t ..) into stage `st`: lane k < 16 finds key k's cache row, the
   // warp copies the rows in 16-byte pieces (D / 8 lanes a row).
@@ -155,16 +166,16 @@ struct DecodeTcWarp {
 
   // An 8-bit tile's codes (D / 16 pieces a row) and pairs (ng a row: one piece of 16 bytes per two).
   __device__ void load_q8(long long my, int st) {
-    constexpr int kPieces = D / 16, kRowsPerPass = 32 / kPieces;
+    constexpr int kPieces = D / 16, kRowsPerPass = 32 / kPieces, KS = tc_q8_kstride(D), VS = tc_q8_vstride(D);
     char* codes = buf + st * tc_dec_q8_stage_bytes(D);
-    float2* pairs = reinterpret_cast<float2*>(codes + 2 * kTcDecKeys * D);
+    float2* pairs = reinterpret_cast<float2*>(codes + kTcDecKeys * (KS + VS));
 #pragma unroll
     for (int i = 0; i < kTcDecKeys / kRowsPerPass; ++i) {
       const int kk = i * kRowsPerPass + lane / kPieces, part = lane % kPieces;
       const long long row = __shfl_sync(0xffffffffu, my, kk);
       const int64_t at = (row >= 0 ? row : 0) * D + part * 16;
-      cp_async16(codes + kk * D + part * 16, static_cast<const uint8_t*>(cache.k) + at, row >= 0);
-      cp_async16(codes + (kTcDecKeys + kk) * D + part * 16, static_cast<const uint8_t*>(cache.v) + at, row >= 0);
+      cp_async16(codes + kk * KS + part * 16, static_cast<const uint8_t*>(cache.k) + at, row >= 0);
+      cp_async16(codes + kTcDecKeys * KS + kk * VS + part * 16, static_cast<const uint8_t*>(cache.v) + at, row >= 0);
     }
     const int ng = D / cache.group;  // 1, 2 or 4 pairs a row
     const int kk = lane % kTcDecKeys;
@@ -176,30 +187,6 @@ struct DecodeTcWarp {
       cp_async8(dst, src + at, row >= 0);
     } else {
       for (int p = 0; p < ng; p += 2) cp_async16(dst + p, src + at + p, row >= 0);
-    }
-  }
-
-  // Stage st's 8-bit codes to the f16 tile, exactly: 1024 + code built by prmt, less 1024.
-  __device__ void convert(int st) const {
-    constexpr int kPieces = D / 16;  // 16 codes each
-    const char* codes = buf + st * tc_dec_q8_stage_bytes(D);
-    uint16_t* t = tile(0);
-    const __half2 k1024 = __floats2half2_rn(1024.0f, 1024.0f);
-#pragma unroll 2
-    for (int p = lane; p < 2 * kTcDecKeys * kPieces; p += 32) {
-      const int r = p / kPieces, part = p % kPieces;  // r: K rows 0..15, then V rows
-      const uint4 c = *reinterpret_cast<const uint4*>(codes + r * D + part * 16);
-      const uint32_t w[4] = {c.x, c.y, c.z, c.w};
-      uint32_t o[8];
-#pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        const uint32_t biased = __byte_perm(w[i / 2], 0x64646464u, i % 2 ? 0x4342u : 0x4140u);
-        const __half2 h = __hsub2(*reinterpret_cast<const __half2*>(&biased), k1024);
-        o[i] = *reinterpret_cast<const uint32_t*>(&h);
-      }
-      uint4* dst = reinterpret_cast<uint4*>(t + r * S + part * 16);
-      dst[0] = make_uint4(o[0], o[1], o[2], o[3]);
-      dst[1] = make_uint4(o[4], o[5], o[6], o[7]);
     }
   }
 
@@ -234,9 +221,9 @@ struct DecodeTcWarp {
   }
 
   // The warp's result to red [G][D + 2] (acc over head dims, then m and l), as the f32 loop writes it:
-  // head dims 8n + 2·t4 + {0, 1} are o[n] (rows hi and lo) times oscale, plus add(n).
-  template <class Add>
-  __device__ void finish(const float (*o)[4], float m, float l, float oscale, int group, float* red, Add add) const {
+  // head dim dim(n, e) is o[n][e] + o[n][e + 2] (rows hi and lo) times oscale, plus add(n).
+  template <class Dim, class Add>
+  __device__ void finish(const float (*o)[4], float m, float l, float oscale, int group, float* red, Dim dim, Add add) const {
     const int g8 = lane / 4, t4 = lane % 4;
     cp_async_wait<0>();
     l += __shfl_xor_sync(0xffffffffu, l, 1);
@@ -246,8 +233,8 @@ struct DecodeTcWarp {
       float* w = red + g8 * (D + 2);
 #pragma unroll
       for (int n = 0; n < D / 8; ++n) {
-        w[n * 8 + 2 * t4] = fmaf(o[n][0] + o[n][2], oscale, add(n));
-        w[n * 8 + 2 * t4 + 1] = fmaf(o[n][1] + o[n][3], oscale, add(n));
+        w[dim(n, 0)] = fmaf(o[n][0] + o[n][2], oscale, add(n));
+        w[dim(n, 1)] = fmaf(o[n][1] + o[n][3], oscale, add(n));
       }
       if (t4 == 0) w[D] = m, w[D + 1] = l;
     }
@@ -257,7 +244,9 @@ struct DecodeTcWarp {
   // writes the warp's result to red (finish).
   __device__ void run(const float* qs, int group, float scale, float* red) {
     if constexpr (kQ8) {
-      run_q8(qs, group, scale, red);
+      if (cache.group == 32) run_q8<1>(qs, group, scale, red);
+      else if (cache.group == 64) run_q8<2>(qs, group, scale, red);
+      else if constexpr (D == 128) run_q8<4>(qs, group, scale, red);  // the group is the row
       return;
     }
     const int t4 = lane % 4;
@@ -294,31 +283,39 @@ struct DecodeTcWarp {
       pv_tiles<D, S>(o, pa, kt + kTcDecKeys * S, lane);
       __syncwarp();  // the stage is refilled kStages - 1 tiles on
     }
-    finish(o, m, l, 1.0f, group, red, [](int) { return 0.0f; });
+    finish(
+        o, m, l, 1.0f, group, red, [&](int n, int e) { return n * 8 + 2 * t4 + e; }, [](int) { return 0.0f; });
   }
 
-  // run for an 8-bit cache: exact f16 codes, f32 scales and biases per 32-dim chunk (see the top).
+  // run for an 8-bit cache (see the top), its quantization groups GC chunks of 32 dims each. The
+  // lanes read their MMA operands' codes straight from the stage: a lane's queries and keys pair up
+  // dims 32c + 8·t4 + {0..7} over the k-steps 2c, 2c + 1 (a permutation of the sum), and its values
+  // dims 32c + 4·col + j for column col of n-tile 4c + j (rows 2·t4 + {0, 1, 8, 9} of the tile).
+  template <int GC>
   __device__ void run_q8(const float* qs, int group, float scale, float* red) {
-    constexpr int kC = D / 32;
-    const int t4 = lane % 4, gs = cache.group, ng = D / gs;
+    constexpr int kC = D / 32, kG = kC / GC, KS = tc_q8_kstride(D), VS = tc_q8_vstride(D);
+    const int g8 = lane / 4, t4 = lane % 4;
     uint32_t qf[D / 16][4];
-    float qsum[kC], fq;
+    float qsum[kG], fq;
     {
       float x[D / 16][4], amax = 0.0f;
-      queries(qs, group, x);
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(x[kk][0]), fabsf(x[kk][1])), fmaxf(fabsf(x[kk][2]), fabsf(x[kk][3]))));
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const float4 q = g8 < group ? *reinterpret_cast<const float4*>(qs + g8 * D + kk / 2 * 32 + 8 * t4 + 4 * (kk % 2))
+                                    : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        x[kk][0] = q.x, x[kk][1] = q.y, x[kk][2] = q.z, x[kk][3] = q.w;
+        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(q.x), fabsf(q.y)), fmaxf(fabsf(q.z), fabsf(q.w))));
+      }
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
       fq = f16_range_scale(amax, 14);
 #pragma unroll
-      for (int c = 0; c < kC; ++c) {
+      for (int g = 0; g < kG; ++g) {
         float sum = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) sum += x[2 * c + i / 4][i % 4];
+        for (int i = 0; i < 8 * GC; ++i) sum += x[2 * GC * g + i / 4][i % 4];
         sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        qsum[c] = sum + __shfl_xor_sync(0xffffffffu, sum, 2);
+        qsum[g] = sum + __shfl_xor_sync(0xffffffffu, sum, 2);
       }
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
@@ -329,38 +326,51 @@ struct DecodeTcWarp {
       }
     }
     const float unq = 1.0f / fq;  // exact: a power of two
-    float o[D / 8][4], vb[kC], m = -INFINITY, l = 0.0f, vmax = 0.0f, fv = 1.0f;
+    float o[D / 8][4], vb[kG], m = -INFINITY, l = 0.0f, vmax = 0.0f, fv = 1.0f;
 #pragma unroll
     for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 #pragma unroll
-    for (int c = 0; c < kC; ++c) vb[c] = 0.0f;
+    for (int g = 0; g < kG; ++g) vb[g] = 0.0f;
 
     for (int it = 0, t = warp; t < tiles; ++it, t += kW) {
       next_tile(it, t);
-      const int st = it % kStages;
-      convert(st);
-      __syncwarp();
-      const uint16_t* kt = tile(st);
-      const auto* kp = reinterpret_cast<const float2*>(buf + st * tc_dec_q8_stage_bytes(D) + 2 * kTcDecKeys * D);
+      const auto* kc = reinterpret_cast<const uint8_t*>(buf + (it % kStages) * tc_dec_q8_stage_bytes(D));
+      const uint8_t* vc = kc + kTcDecKeys * KS;
+      const auto* kp = reinterpret_cast<const float2*>(vc + kTcDecKeys * VS);
       const float2* vp = kp + kTcDecKeys * (D / 32);
-      float s[kC * 2][4];  // [chunk][n-tile]
-      qk_tiles<2, D, S, true, true>(s, qf, kt, lane);
-      // Key i of the lane (8n + 2·t4 + e, i = 2n + e): its score, and its values' pairs per chunk.
+      float s[kG][2][4];
+#pragma unroll
+      for (int g = 0; g < kG; ++g)
+#pragma unroll
+        for (int n = 0; n < 2; ++n) s[g][n][0] = s[g][n][1] = s[g][n][2] = s[g][n][3] = 0.0f;
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+        const uint8_t* row = kc + (8 * n + g8) * KS + 8 * t4;  // key 8n + g8 of the tile
+#pragma unroll
+        for (int c = 0; c < kC; ++c) {
+          const uint2 w = *reinterpret_cast<const uint2*>(row + 32 * c);
+          uint32_t b[4];
+          f16_codes(w.x, b[0], b[1]);
+          f16_codes(w.y, b[2], b[3]);
+          mma_f16(s[c / GC][n], qf[2 * c], b[0], b[1]);
+          mma_f16(s[c / GC][n], qf[2 * c + 1], b[2], b[3]);
+        }
+      }
+      // Key i of the lane (8n + 2·t4 + e, i = 2n + e): its score, and its values' pairs per group.
       const int kb = lo + t * kTcDecKeys;
-      float sc[4], p[4];
-      float2 vsb[4][kC];
-      float vm = vmax;
+      float sc[4], p[4], vm = vmax;
+      float2 vsb[4][kG];
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int n = i / 2, e = i % 2, key = 8 * n + 2 * t4 + e;
         float dot = 0.0f, bias = 0.0f;
 #pragma unroll
-        for (int c = 0; c < kC; ++c) {
-          const float2 ks = kp[key * ng + c * 32 / gs];
-          dot = fmaf(ks.x, s[c * 2 + n][e] + s[c * 2 + n][e + 2], dot);
-          bias = fmaf(ks.y, qsum[c], bias);
-          vsb[i][c] = vp[key * ng + c * 32 / gs];
-          vm = fmaxf(vm, fabsf(vsb[i][c].x));
+        for (int g = 0; g < kG; ++g) {
+          const float2 ks = kp[key * kG + g];
+          dot = fmaf(ks.x, s[g][n][e] + s[g][n][e + 2], dot);
+          bias = fmaf(ks.y, qsum[g], bias);
+          vsb[i][g] = vp[key * kG + g];
+          vm = fmaxf(vm, fabsf(vsb[i][g].x));
         }
         sc[i] = kb + key < hi ? fmaf(dot, unq, bias) * scale : -INFINITY;
       }
@@ -377,33 +387,41 @@ struct DecodeTcWarp {
       if (moved)
 #pragma unroll
         for (int n = 0; n < D / 8; ++n) o[n][0] *= ocorr, o[n][1] *= ocorr, o[n][2] *= ocorr, o[n][3] *= ocorr;
+      const uint8_t* vrow = vc + 2 * t4 * VS + 4 * g8;  // rows 2·t4 (+1, +8, +9), the lane's column
 #pragma unroll
-      for (int c = 0; c < kC; ++c) {
+      for (int g = 0; g < kG; ++g) {
         float a[4], add = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 4; ++i) a[i] = p[i] * vsb[i][c].x * fv, add = fmaf(p[i], vsb[i][c].y, add);
-        vb[c] = moved ? fmaf(vb[c], corr, add) : vb[c] + add;
+        for (int i = 0; i < 4; ++i) a[i] = p[i] * vsb[i][g].x * fv, add = fmaf(p[i], vsb[i][g].y, add);
+        vb[g] = moved ? fmaf(vb[g], corr, add) : vb[g] + add;
         uint32_t pa[4];
         split_fragment<true>(a, pa);
-        pv_chunk<0>(o, pa, kt + kTcDecKeys * S, c);
+#pragma unroll
+        for (int c = g * GC; c < (g + 1) * GC; ++c) {
+          const uint32_t w0 = *reinterpret_cast<const uint32_t*>(vrow + 32 * c);
+          const uint32_t w1 = *reinterpret_cast<const uint32_t*>(vrow + VS + 32 * c);
+          const uint32_t w2 = *reinterpret_cast<const uint32_t*>(vrow + 8 * VS + 32 * c);
+          const uint32_t w3 = *reinterpret_cast<const uint32_t*>(vrow + 9 * VS + 32 * c);
+          // Dims 32c + 4·g8 + j of keys (2·t4, 2·t4 + 1) and (2·t4 + 8, 2·t4 + 9), byte j of each word.
+          uint32_t b[4][2];
+          f16_codes(__byte_perm(w0, w1, 0x5140u), b[0][0], b[1][0]);
+          f16_codes(__byte_perm(w0, w1, 0x7362u), b[2][0], b[3][0]);
+          f16_codes(__byte_perm(w2, w3, 0x5140u), b[0][1], b[1][1]);
+          f16_codes(__byte_perm(w2, w3, 0x7362u), b[2][1], b[3][1]);
+#pragma unroll
+          for (int j = 0; j < 4; ++j) mma_f16(o[4 * c + j], pa, b[j][0], b[j][1]);
+        }
       }
       __syncwarp();  // the stage is refilled kStages - 1 tiles on
     }
 #pragma unroll
-    for (int c = 0; c < kC; ++c) {
-      vb[c] += __shfl_xor_sync(0xffffffffu, vb[c], 1);
-      vb[c] += __shfl_xor_sync(0xffffffffu, vb[c], 2);
+    for (int g = 0; g < kG; ++g) {
+      vb[g] += __shfl_xor_sync(0xffffffffu, vb[g], 1);
+      vb[g] += __shfl_xor_sync(0xffffffffu, vb[g], 2);
     }
-    finish(o, m, l, 1.0f / fv, group, red, [&](int n) { return vb[n / 4]; });
-  }
-
-  // P·V for chunk c (n-tiles 4c .. 4c + 3) of f16 codes, the chunk index unrolled at compile time.
-  template <int C>
-  __device__ void pv_chunk(float (*o)[4], const uint32_t* pa, const uint16_t* vt, int c) const {
-    if constexpr (C < D / 32) {
-      if (c == C) return pv_tiles<D, S, true, 4 * C, 4 * C + 4>(o, pa, vt, lane);
-      pv_chunk<C + 1>(o, pa, vt, c);
-    }
+    finish(
+        o, m, l, 1.0f / fv, group, red, [&](int n, int e) { return n / 4 * 32 + 8 * t4 + 4 * e + n % 4; },
+        [&](int n) { return vb[n / (4 * GC)]; });
   }
 };
 
