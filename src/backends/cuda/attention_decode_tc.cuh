@@ -65,7 +65,8 @@ __device__ __forceinline__ float f16_hi(float x) { return __half2float(__float2h
 __device__ __forceinline__ void f16_codes(uint32_t w, uint32_t& lo, uint32_t& hi) {
   const __half2 k1024 = __floats2half2_rn(1024.0f, 1024.0f);
   const uint32_t a = __byte_perm(w, 0x64646464u, 0x4140u), b = __byte_perm(w, 0x64646464u, 0x4342u);
-  const __half2 x = __hsub2(*reinterpret_cast<const __half2*>(&a), k1024), y = __hsub2(*reinterpret_cast<const __half2*>(&b), k1024);
+  const __half2 x = __hsub2(*reinterpret_cast<const __half2*>(&a), k1024),
+                y = __hsub2(*reinterpret_cast<const __half2*>(&b), k1024);
   lo = *reinterpret_cast<const uint32_t*>(&x);
   hi = *reinterpret_cast<const uint32_t*>(&y);
 }
