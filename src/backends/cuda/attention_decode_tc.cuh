@@ -9,11 +9,11 @@
 // 8-bit caches: the codes enter the MMA exactly, as f16 integers 0..255 (two prmt-built halves 1024 +
 // code less 1024: no float arithmetic per code), and the scales and biases stay f32 outside it. A
 // score is Σ_g scale_g · (q · codes)_g + bias_g · Σ_g q over the row's quantization groups g, so the
-// queries enter as f16 pairs scaled by a power of two (max |q| in [2^13, 2^14): no f16 overflow or
-// underflow); for p · V each group's A fragment is p · scale of its keys (f16 pairs, times a power of
-// two fv from the running max |scale|, so |p · scale · fv| < 2^14 with p < 2^12: tc_softmax_step), and
-// p · bias is summed in f32 beside it. Each product carries about 2^-22 of relative error; the codes
-// are not rounded at all (the CPU dequantizes them to f32).
+// queries enter as f16 pairs scaled by a power of two (max |q| in [2^13, 2^14): no f16 overflow, and
+// what underflows is below 2^-37 of the largest); for p · V each group's A fragment is p · scale of
+// its keys (f16 pairs, times a power of two fv from the running max |scale|, so |p · scale · fv| <
+// 2^14 with p < 2^12: tc_softmax_step), and p · bias is summed in f32 beside it. Each product carries
+// about 2^-22 of relative error; the codes are not rounded at all (the CPU dequantizes them to f32).
 //
 // Work mapping: each warp of the block takes tiles of 16 keys of the block's split in turn (warp w:
 // tiles w, w + kW, ...), brought to its own shared stages by cp.async (rows by kv_row: paged, ring
@@ -32,6 +32,7 @@ namespace {
 
 constexpr int kTcDecKeys = 16;  // keys per warp tile
 constexpr int kTcDecPad = 8;    // bf16 elements of padding per shared row (ldmatrix rows on distinct banks)
+constexpr int kTcQ8Group = 64;  // an 8-bit cache's quantization group (kv_q8_group of head size 64 and 128)
 template <class KV, int D>
 constexpr int tc_dec_stages() {
   if constexpr (std::is_same_v<KV, uint8_t>) return D <= 64 ? 6 : 4;
@@ -113,7 +114,7 @@ __device__ __forceinline__ bool tc_softmax_step(const float (&sc)[4], float& m, 
 __device__ __forceinline__ float f16_range_scale(float x, int top) {
   int e = 0;
   frexpf(x, &e);
-  return x > 0.0f ? ldexpf(1.0f, top - e) : 1.0f;
+  return x > 0.0f ? ldexpf(1.0f, min(top - e, 126)) : 1.0f;  // (x below 2^-112: not quite to 2^(top - 1))
 }
 
 // One warp's share of a block's keys [lo, hi) (indices of the visible keys, see attention_decode.cu;
@@ -245,9 +246,10 @@ struct DecodeTcWarp {
   // writes the warp's result to red (finish).
   __device__ void run(const float* qs, int group, float scale, float* red) {
     if constexpr (kQ8) {
-      if (cache.group == 32) run_q8<1>(qs, group, scale, red);
-      else if (cache.group == 64) run_q8<2>(qs, group, scale, red);
-      else if constexpr (D == 128) run_q8<4>(qs, group, scale, red);  // the group is the row
+      // 8-bit caches of head size 64 and 128 always have groups of 64 (kv_q8_group); run_q8 serves
+      // any multiple of 32, instantiated for that one.
+      if (cache.group != kTcQ8Group) __trap();
+      run_q8<kTcQ8Group / 32>(qs, group, scale, red);
       return;
     }
     const int t4 = lane % 4;

@@ -30,12 +30,6 @@ __device__ __forceinline__ void mma_f16(float* c, const uint32_t* a, uint32_t b0
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-// The MMA of 16-bit operands: bf16, or f16 where kF16.
-template <bool kF16>
-__device__ __forceinline__ void mma16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  if constexpr (kF16) mma_f16(c, a, b0, b1);
-  else mma_bf16(c, a, b0, b1);
-}
 __device__ __forceinline__ uint32_t pack_f16(float lo, float hi) {
   const __half2 v = __floats2half2_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&v);
@@ -45,37 +39,35 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
-// s[n] = Q·Kᵀ for NT n-tiles of 8 keys, rows of kt (stride S 16-bit elements) from key 0, Q as the A
-// fragments qf[D / 16] (two k-steps per ldmatrix). kChunks: s holds one sum per 32 head dims instead,
-// s[c][n] over dims 32c .. 32c + 31 (c < D / 32).
-template <int NT, int D, int S, bool kF16 = false, bool kChunks = false>
+// s[n] = Q·Kᵀ for NT n-tiles of 8 keys, rows of kt (bf16, stride S elements) from key 0, Q as the A
+// fragments qf[D / 16] (two k-steps per ldmatrix).
+template <int NT, int D, int S>
 __device__ __forceinline__ void qk_tiles(float (*s)[4], const uint32_t (*qf)[4], const void* kt, int lane) {
   const auto* k = static_cast<const uint16_t*>(kt);
 #pragma unroll
   for (int n = 0; n < NT; ++n) {
+    s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk += 2) {
-      float* c = s[kChunks ? kk / 2 * NT + n : n];
-      if (kChunks || kk == 0) c[0] = c[1] = c[2] = c[3] = 0.0f;
       uint32_t b[4];
       ldmatrix_x4(b, k + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
-      mma16<kF16>(c, qf[kk], b[0], b[1]);
-      mma16<kF16>(c, qf[kk + 1], b[2], b[3]);
+      mma_bf16(s[n], qf[kk], b[0], b[1]);
+      mma_bf16(s[n], qf[kk + 1], b[2], b[3]);
     }
   }
 }
 
-// o[n] += P·V over one k-step of 16 keys: P as the A fragment pf, rows of vt (stride S) from its first
-// key, n-tiles [N0, N1) of 8 head dims (two per transposed ldmatrix; all D / 8 by default).
-template <int D, int S, bool kF16 = false, int N0 = 0, int N1 = D / 8>
+// o[n] += P·V over one k-step of 16 keys: P as the A fragment pf, rows of vt (bf16, stride S) from its
+// first key, D / 8 n-tiles of head dims (two per transposed ldmatrix).
+template <int D, int S>
 __device__ __forceinline__ void pv_tiles(float (*o)[4], const uint32_t* pf, const void* vt, int lane) {
   const auto* v = static_cast<const uint16_t*>(vt);
 #pragma unroll
-  for (int n = N0; n < N1; n += 2) {
+  for (int n = 0; n < D / 8; n += 2) {
     uint32_t b[4];
     ldmatrix_x4_trans(b, v + ((lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
-    mma16<kF16>(o[n], pf, b[0], b[1]);
-    mma16<kF16>(o[n + 1], pf, b[2], b[3]);
+    mma_bf16(o[n], pf, b[0], b[1]);
+    mma_bf16(o[n + 1], pf, b[2], b[3]);
   }
 }
 
