@@ -135,7 +135,7 @@ struct DecodeTcWarp {
     tiles = hi > lo ? (hi - lo + kTcDecKeys - 1) / kTcDecKeys : 0;
   }
   // Stage st's bf16 tile.
-  __device__ uint16_t* tile(int st) const { return reinterpret_cast<uint16_t*>(buf + st * tc_dec_tile_bytes(D)); }
+  __device__ __nv_bfloat16* tile(int st) const { return reinterpret_cast<__nv_bfloat16*>(buf + st * tc_dec_tile_bytes(D)); }
 
   // Tile t of the block (keys lo + 16t ..) into stage `st`: lane k < 16 finds key k's cache row, the
   // warp copies the rows in 16-byte pieces (D / 8 lanes a row).
@@ -151,8 +151,8 @@ struct DecodeTcWarp {
       load_q8(my, st);
       return;
     }
-    uint16_t* ks = tile(st);
-    uint16_t* vs = ks + kTcDecKeys * S;
+    __nv_bfloat16* ks = tile(st);
+    __nv_bfloat16* vs = ks + kTcDecKeys * S;
     const auto* kc = static_cast<const __nv_bfloat16*>(cache.k);
     const auto* vc = static_cast<const __nv_bfloat16*>(cache.v);
 #pragma unroll
@@ -266,7 +266,7 @@ struct DecodeTcWarp {
 
     for (int it = 0, t = warp; t < tiles; ++it, t += kW) {
       next_tile(it, t);
-      const uint16_t* kt = tile(it % kStages);
+      const __nv_bfloat16* kt = tile(it % kStages);
       float s[2][4];
       qk_tiles<2, D, S>(s, qf, kt, lane);
       // Head g8's scores of keys 8n + 2·t4 + e: the hi and lo rows' sums.

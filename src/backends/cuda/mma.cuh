@@ -39,33 +39,31 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
-// s[n] = Q·Kᵀ for NT n-tiles of 8 keys, rows of kt (bf16, stride S elements) from key 0, Q as the A
-// fragments qf[D / 16] (two k-steps per ldmatrix).
+// s[n] = Q·Kᵀ for NT n-tiles of 8 keys, rows of kt (stride S elements) from key 0, Q as the A fragments
+// qf[D / 16] (two k-steps per ldmatrix).
 template <int NT, int D, int S>
-__device__ __forceinline__ void qk_tiles(float (*s)[4], const uint32_t (*qf)[4], const void* kt, int lane) {
-  const auto* k = static_cast<const uint16_t*>(kt);
+__device__ __forceinline__ void qk_tiles(float (*s)[4], const uint32_t (*qf)[4], const __nv_bfloat16* kt, int lane) {
 #pragma unroll
   for (int n = 0; n < NT; ++n) {
     s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk += 2) {
       uint32_t b[4];
-      ldmatrix_x4(b, k + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
+      ldmatrix_x4(b, kt + (n * 8 + (lane & 7)) * S + kk * 16 + (lane >> 3) * 8);
       mma_bf16(s[n], qf[kk], b[0], b[1]);
       mma_bf16(s[n], qf[kk + 1], b[2], b[3]);
     }
   }
 }
 
-// o[n] += P·V over one k-step of 16 keys: P as the A fragment pf, rows of vt (bf16, stride S) from its
-// first key, D / 8 n-tiles of head dims (two per transposed ldmatrix).
+// o[n] += P·V over one k-step of 16 keys: P as the A fragment pf, rows of vt (stride S) from its first
+// key, D / 8 n-tiles of head dims (two per transposed ldmatrix).
 template <int D, int S>
-__device__ __forceinline__ void pv_tiles(float (*o)[4], const uint32_t* pf, const void* vt, int lane) {
-  const auto* v = static_cast<const uint16_t*>(vt);
+__device__ __forceinline__ void pv_tiles(float (*o)[4], const uint32_t* pf, const __nv_bfloat16* vt, int lane) {
 #pragma unroll
   for (int n = 0; n < D / 8; n += 2) {
     uint32_t b[4];
-    ldmatrix_x4_trans(b, v + ((lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
+    ldmatrix_x4_trans(b, vt + ((lane & 7) + ((lane >> 3) & 1) * 8) * S + n * 8 + (lane >> 4) * 8);
     mma_bf16(o[n], pf, b[0], b[1]);
     mma_bf16(o[n + 1], pf, b[2], b[3]);
   }
