@@ -87,8 +87,8 @@ void bench_shared_prefix(const tools::BenchSpec& spec, const std::vector<int>& n
       }
     }
     show("");
-    std::printf("| %s | %s | %d | %d | %d | %.1f | %.1f / %.1f | %.1f / %.1f | %.1fx | %.1f | %.1f | %.1fx | %d |\n", b->name.c_str(),
-                b->backend.c_str(), n, prefix, np, median(first) * 1e3, median(off50) * 1e3, median(off99) * 1e3,
+    std::printf("| %s | %s | %d | %d | %d | %.1f | %.1f / %.1f | %.1f / %.1f | %.1fx | %.1f | %.1f | %.1fx | %d |\n",
+                b->name.c_str(), b->backend.c_str(), n, prefix, np, median(first) * 1e3, median(off50) * 1e3, median(off99) * 1e3,
                 median(on50) * 1e3, median(on99) * 1e3, median(off50) / median(on50), median(off1) * 1e3, median(on1) * 1e3,
                 median(off1) / median(on1), cached);
     std::fflush(stdout);
@@ -152,9 +152,11 @@ int cmd_bench(int argc, char** argv) {
   CLI::App app{"Throughput benchmark (llama-bench style): prompt processing (pp) and token generation (tg)", "cpplm bench"};
   std::string model, shapes, dtype = "bf16", prompts = "512", gens = "128", depths = "0", isa, device = "auto", concurrency;
   int threads = 0, reps = 3, kv_bits = 0;
-  int decode_batch_rows = -1;  // BenchSpec::decode_batch_rows
-  int kv_block_size = 32;      // BenchSpec::kv_block_size
-  int shared_prefix = 0;      // --concurrency: tokens every prompt shares
+  int decode_batch_rows = -1;       // BenchSpec::decode_batch_rows
+  int kv_block_size = 32;           // BenchSpec::kv_block_size
+  int shared_prefix = 0;            // --concurrency: tokens every prompt shares
+  float temp = 0.0f, top_p = 1.0f;  // how generated tokens are picked (BenchSpec)
+  int top_k = 0;
   uint64_t seed = 1234;
   bool json = false, no_bw = false, kv_bf16 = false;
   app.add_option("--model,-m", model, "checkpoint folder or GGUF file (default: the bundled model unless --shape)");
@@ -194,6 +196,15 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("--concurrency", concurrency,
                  "serving test instead: N requests at once through the server's scheduler (-p prompt tokens, default 512; "
                  "-n generated, default 256, EOS ignored), for each N of a comma-separated list, e.g. 1,8,32,64,128");
+  app.add_option("--temp", temp, "generated tokens (tg, --concurrency): sampling temperature, 0 = greedy; seeded per request")
+      ->check(CLI::Range(0.0f, 100.0f))
+      ->capture_default_str();
+  app.add_option("--top-p", top_p, "with --temp: nucleus sampling threshold, 1 = off")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
+  app.add_option("--top-k", top_k, "with --temp: keep the k most likely tokens, 0 = off")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   app.add_flag("--kv-bf16", kv_bf16, "same as --kv-bits 16 (the model's 16-bit type: bf16, or f16 for an f16 model)");
   app.add_option("--seed", seed, "seed of the random weights and tokens: an integer from 0 to 2^64-1 (negative is an error)")
       ->check(seed_range())
@@ -214,6 +225,8 @@ int cmd_bench(int argc, char** argv) {
       if (progress) std::fprintf(stderr, "\r\033[K%s", what.c_str()), std::fflush(stderr);
     };
     const std::vector<int> pp = int_list(prompts, "-p"), tg = int_list(gens, "-n"), ds = int_list(depths, "-d");
+    if (temp > 0 && !json)
+      std::printf("generated tokens sampled at temp %g, top-p %g, top-k %d (seeded per request)\n\n", temp, top_p, top_k);
     auto spec_for = [&](const std::string& shape) {
       tools::BenchSpec spec;
       spec.model_dir = shape.empty() ? (model.empty() ? default_model_dir() : model) : "";
@@ -224,6 +237,7 @@ int cmd_bench(int argc, char** argv) {
       spec.seed = seed;
       spec.decode_batch_rows = decode_batch_rows;
       spec.kv_block_size = kv_block_size;
+      spec.temp = temp, spec.top_p = top_p, spec.top_k = top_k;
       if (progress)
         spec.progress = [&](size_t done, size_t total) {
           show("[uploading weights: " + std::to_string(done >> 20) + "/" + std::to_string(total >> 20) + " MiB]");

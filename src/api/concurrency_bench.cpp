@@ -23,7 +23,8 @@ double percentile(std::vector<double> v, double p) {
 
 class Bench final : public ConcurrencyBench {
  public:
-  Bench(LoadedModel l, int kv_bits, int kv_block_size) : kv_bits_(kv_bits), kv_block_size_(kv_block_size) {
+  Bench(LoadedModel l, const BenchSpec& spec) : kv_bits_(spec.kv_bits), kv_block_size_(spec.kv_block_size), spec_(spec) {
+    spec_.progress = nullptr;  // the loader's; the caller's callback need not outlive it
     served_.model = std::move(l.lm);
   }
   server::ServedModel& served() { return served_; }
@@ -45,7 +46,7 @@ class Bench final : public ConcurrencyBench {
     for (int r = 0; r < n; ++r) {
       auto j = std::make_shared<server::Job>();
       j->id = "bench-" + std::to_string(r);
-      j->req.sampling.temp = 0.0f;
+      j->req.sampling = bench_sampling(spec_, 1000 + r);
       for (int t = 0; t < n_prompt; ++t) j->prompt.push_back((r * 7919 + t * 31 + 17) % (vocab - 1) + 1);
       j->max_tokens = n_gen;
       jobs.push_back(std::move(j));
@@ -113,7 +114,7 @@ class Bench final : public ConcurrencyBench {
     std::vector<std::shared_ptr<server::Job>> jobs;
     for (int r = 0; r < n + 4; ++r) {
       auto j = std::make_shared<server::Job>();
-      j->req.sampling.temp = 0.0f;
+      j->req.sampling = bench_sampling(spec_, 1000 + r);
       for (int t = 0; t < prefix; ++t) j->prompt.push_back((t * 31 + 17) % (vocab - 1) + 1);
       for (int t = 0; t < n_prompt; ++t) j->prompt.push_back((r * 7919 + t * 131 + 5) % (vocab - 1) + 1);
       j->max_tokens = n_gen;
@@ -157,6 +158,7 @@ class Bench final : public ConcurrencyBench {
  private:
   server::ServedModel served_;
   int kv_bits_ = 0, kv_block_size_ = 32;
+  BenchSpec spec_;
 };
 
 }  // namespace
@@ -165,7 +167,7 @@ std::unique_ptr<ConcurrencyBench> ConcurrencyBench::load(const BenchSpec& spec) 
   LoadedModel l = load_model(spec);
   const double wb = decode_weight_bytes(l);
   const std::string name = l.name, backend = l.backend;
-  auto b = std::make_unique<Bench>(std::move(l), spec.kv_bits, spec.kv_block_size);
+  auto b = std::make_unique<Bench>(std::move(l), spec);
   b->name = name;
   b->backend = backend;
   b->weight_bytes = wb;

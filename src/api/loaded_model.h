@@ -8,6 +8,7 @@
 #include "core/dtype.h"
 #include "io/config.h"
 #include "runtime/language_model.h"
+#include "sampling/sampler.h"
 
 namespace cpplm::tools {
 
@@ -27,5 +28,7 @@ struct LoadedModel {
 LoadedModel load_model(const BenchSpec& spec);
 // Weight bytes one decode step reads (the roofline of `cpplm bench`).
 double decode_weight_bytes(const LoadedModel& l);
+// The sampling a benchmark's generated tokens use (BenchSpec's temp, top_p, top_k), with this seed.
+SamplingParams bench_sampling(const BenchSpec& spec, uint64_t seed);
 
 }  // namespace cpplm::tools

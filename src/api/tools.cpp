@@ -65,8 +65,8 @@ double matmul_params(const ModelArgs& a) {
 
 class Bench : public BenchModel {
  public:
-  Bench(std::unique_ptr<LanguageModel> lm, int kv_bits, uint64_t seed)
-      : lm_(std::move(lm)), cache_{std::nullopt, kv_bits}, rng_(seed) {}
+  Bench(std::unique_ptr<LanguageModel> lm, int kv_bits, uint64_t seed, const SamplingParams& sampling)
+      : lm_(std::move(lm)), cache_{std::nullopt, kv_bits}, rng_(seed), sampling_(sampling) {}
 
   double run(int n_prompt, int n_gen, int depth) override {
     auto seq = lm_->make_sequence(cache_);
@@ -77,7 +77,7 @@ class Bench : public BenchModel {
       lm_->forward({&in, 1}, /*all_logits=*/false);
     }
     std::vector<int32_t> toks = random_tokens(std::max(n_prompt, 1), vocab, rng_);
-    Sampler greedy(SamplingParams{});
+    Sampler greedy(sampling_);  // greedy unless the bench asks for a temperature
     double seconds = 0;
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [](std::chrono::steady_clock::time_point t) {
@@ -103,6 +103,7 @@ class Bench : public BenchModel {
   std::unique_ptr<LanguageModel> lm_;
   CacheOptions cache_;
   std::mt19937 rng_;
+  SamplingParams sampling_;
 };
 
 }  // namespace
@@ -156,6 +157,13 @@ double decode_weight_bytes(const LoadedModel& l) {
   // CPU: every weight once (a tied lm_head shares embed_tokens); GPU: the projections and lm_head (block
   // formats: their share of the uploaded bytes, as repacked or dequantized there).
   return !l.gpu ? l.size_bytes : l.ggml ? l.size_bytes * matmul_params(args) / l.params : matmul_params(args) * elem;
+}
+
+SamplingParams bench_sampling(const BenchSpec& spec, uint64_t seed) {
+  SamplingParams p;
+  p.temp = spec.temp, p.top_p = spec.top_p, p.top_k = spec.top_k, p.seed = seed;
+  validate(p);
+  return p;
 }
 
 int default_decode_batch_rows(int max_concurrent) {
@@ -244,7 +252,7 @@ std::unique_ptr<BenchModel> BenchModel::load(const BenchSpec& spec) {
   const ModelArgs& args = l.args;
   const bool gpu = l.gpu;
   const double step_bytes = tools::decode_weight_bytes(l);
-  auto b = std::make_unique<Bench>(std::move(l.lm), spec.kv_bits, spec.seed);
+  auto b = std::make_unique<Bench>(std::move(l.lm), spec.kv_bits, spec.seed, bench_sampling(spec, 0));
   b->name = l.name;
   b->backend = l.backend;
   b->gpu = gpu;

@@ -25,6 +25,9 @@ class RepetitionPenalty : public SamplerStep {
       s[t] = s[t] > 0 ? s[t] / penalty_ : s[t] * penalty_;
     }
   }
+  void edits(std::vector<LogitEdit>& out) const override {
+    for (int32_t t : recent_) out.push_back({t, LogitEdit::kRepeat, penalty_});
+  }
   void accept(int32_t t, bool /*generated*/) override {
     recent_.push_back(t);
     if (static_cast<int>(recent_.size()) > ctx_) recent_.pop_front();
@@ -43,6 +46,9 @@ class LogitBias : public SamplerStep {
     for (auto [t, b] : bias_)
       if (t >= 0 && static_cast<size_t>(t) < s.size()) s[t] += b;
   }
+  void edits(std::vector<LogitEdit>& out) const override {
+    for (auto [t, b] : bias_) out.push_back({t, LogitEdit::kAdd, b});
+  }
 
  private:
   std::vector<std::pair<int32_t, float>> bias_;
@@ -57,6 +63,9 @@ class PresenceFrequencyPenalty : public SamplerStep {
       if (t < 0 || static_cast<size_t>(t) >= s.size()) continue;
       s[t] -= presence_ + frequency_ * static_cast<float>(c);  // c > 0 for every entry
     }
+  }
+  void edits(std::vector<LogitEdit>& out) const override {
+    for (auto [t, c] : counts_) out.push_back({t, LogitEdit::kSubtract, presence_ + frequency_ * static_cast<float>(c)});
   }
   void accept(int32_t t, bool generated) override {
     if (generated) ++counts_[t];
@@ -207,7 +216,7 @@ std::vector<std::pair<int32_t, float>> top_entries(std::span<const float> x, int
 
 int32_t argmax(std::span<const float> x) { return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin()); }
 
-Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), rng_(p.seed) {
+Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), top_p_(p.top_p), min_p_(p.min_p), top_k_(p.top_k), rng_(p.seed) {
   validate(p);
   if (!p.logit_bias.empty()) logit_steps_.push_back(make_logit_bias(p.logit_bias));
   if (p.repetition_penalty != 1.0f && p.repetition_context_size > 0)
@@ -222,6 +231,18 @@ Sampler::Sampler(const SamplingParams& p) : temp_(p.temp), rng_(p.seed) {
 }
 
 void Sampler::accept(int32_t token) { feed(token, /*generated=*/false); }
+
+DeviceChain Sampler::device_chain() const {
+  DeviceChain c;
+  c.temp = temp_;
+  if (temp_ > 0) c.top_k = top_k_, c.top_p = top_p_, c.min_p = min_p_;  // the filters only matter when sampling
+  for (const auto& s : logit_steps_) s->edits(c.edits);
+  // A token's edits keep the steps' order; tokens outside the vocabulary are the device's to skip.
+  std::stable_sort(c.edits.begin(), c.edits.end(), [](const LogitEdit& a, const LogitEdit& b) { return a.token < b.token; });
+  return c;
+}
+
+double Sampler::draw_uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 void Sampler::feed(int32_t token, bool generated) {
   for (auto& s : logit_steps_) s->accept(token, generated);
@@ -247,7 +268,7 @@ int32_t Sampler::sample(std::span<float> logits, TokenLogprobs* lp, int top_n) {
     double total = 0;
     std::vector<double> w(logits.size());
     for (size_t i = 0; i < logits.size(); ++i) total += (w[i] = std::exp(static_cast<double>(logits[i] - m) / temp_));
-    const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
+    const double u = draw_uniform() * total;
     double cum = 0;
     tok = argmax(logits);  // fallback against rounding at the top end
     for (size_t i = 0; i < w.size(); ++i) {

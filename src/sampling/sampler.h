@@ -54,6 +54,23 @@ struct TokenLogprobs {
 // Checks ranges; throws Error naming the parameter (e.g. "top_p must be in (0, 1], got -0.5").
 void validate(const SamplingParams& p);
 
+// One rewrite of one raw logit, as a device applies the chain's steps 0–1b: a token's edits run in
+// the order the host's steps would apply them, so each gives the same float result.
+struct LogitEdit {
+  enum Kind : int32_t { kAdd = 0, kRepeat = 1, kSubtract = 2 };
+  int32_t token = 0;
+  int32_t kind = kAdd;
+  float value = 0.0f;  // kAdd: the bias; kRepeat: the penalty (s > 0 ? s / v : s * v); kSubtract: the amount
+};
+
+// The whole chain for one token, for a device that samples itself: the edits (sorted by token, each
+// token's in order), the filters and the temperature. The uniform draw comes from draw_uniform().
+struct DeviceChain {
+  float temp = 0.0f, top_p = 1.0f, min_p = 0.0f;
+  int top_k = 0;
+  std::vector<LogitEdit> edits;
+};
+
 // One link of the chain: rewrites scores in place; sees each accepted token, `generated` telling a
 // sampled token from a prompt token (presence/frequency penalties count only the former).
 class SamplerStep {
@@ -61,6 +78,8 @@ class SamplerStep {
   virtual ~SamplerStep() = default;
   virtual void apply(std::span<float> scores) = 0;
   virtual void accept(int32_t /*token*/, bool /*generated*/) {}
+  // The logit rewrites apply() would make now (steps before log-softmax only).
+  virtual void edits(std::vector<LogitEdit>& /*out*/) const {}
 };
 
 class Sampler {
@@ -77,12 +96,21 @@ class Sampler {
   // Greedy with nothing that rewrites logits: a device may take the argmax itself, then call accept().
   bool plain_greedy() const { return temp_ == 0.0f && logit_steps_.empty(); }
 
+  // For a device that runs the chain itself (same order and float steps; its log-softmax and sums
+  // round differently): the chain as it stands, then per token the uniform in [0, 1) that sample()
+  // would draw (temp > 0 only; the same RNG, so a seed gives the same draws on every device), and
+  // the token the device picked, accepted as generated.
+  DeviceChain device_chain() const;
+  double draw_uniform();
+  void accept_sampled(int32_t token) { feed(token, /*generated=*/true); }
+
  private:
   void feed(int32_t token, bool generated);  // every step sees the token
 
   std::vector<std::unique_ptr<SamplerStep>> logit_steps_;    // before log-softmax
   std::vector<std::unique_ptr<SamplerStep>> logprob_steps_;  // after
-  float temp_;
+  float temp_, top_p_, min_p_;
+  int top_k_;
   std::mt19937_64 rng_;
 };
 

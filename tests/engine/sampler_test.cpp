@@ -283,5 +283,55 @@ TEST(Sampler, LogprobsTopNSmallerThanTheDrawnSet) {
   EXPECT_LT(lp.logprob, 0.0f);
 }
 
+// A device applies the chain's edits itself (backends/cuda/sample.cu): sorted by token, each token's in
+// the steps' order, they give bit for bit the logits the host's steps give.
+TEST(Sampler, DeviceChainEditsReproduceTheLogitSteps) {
+  SamplingParams p;
+  p.repetition_penalty = 1.3f, p.repetition_context_size = 8;
+  p.presence_penalty = 0.4f, p.frequency_penalty = 0.7f;
+  p.logit_bias = {{3, 1.5f}, {9, -2.0f}, {3, 0.1f}, {-1, 5.0f}, {500, 5.0f}};
+  Sampler host(p), dev(p);
+  for (int32_t t : {3, 4, 3, 9, 2, 3}) host.accept(t), dev.accept(t);
+  for (int32_t t : {4, 4, 7}) host.accept_sampled(t), dev.accept_sampled(t);
+  std::vector<float> logits(12);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = (static_cast<float>(i) - 5.5f) * 0.37f;
+  std::vector<float> want = logits, got = logits;
+  host.sample(want);  // temp 0: the steps' rewrites, then the argmax
+  const DeviceChain c = dev.device_chain();
+  EXPECT_EQ(c.temp, 0.0f);
+  ASSERT_FALSE(c.edits.empty());
+  for (size_t i = 1; i < c.edits.size(); ++i) EXPECT_LE(c.edits[i - 1].token, c.edits[i].token);
+  for (const LogitEdit& e : c.edits) {
+    if (e.token < 0 || e.token >= static_cast<int32_t>(got.size())) continue;
+    float& v = got[e.token];
+    v = e.kind == LogitEdit::kAdd      ? v + e.value
+        : e.kind == LogitEdit::kRepeat ? (v > 0 ? v / e.value : v * e.value)
+                                       : v - e.value;
+  }
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], want[i]) << "token " << i;
+}
+
+// draw_uniform() gives the draws sample() would make from the same seed, and the filters travel only
+// when sampling.
+TEST(Sampler, DeviceChainDrawsTheHostsUniforms) {
+  SamplingParams p;
+  p.temp = 1.0f, p.top_k = 5, p.top_p = 0.9f, p.min_p = 0.1f, p.seed = 77;
+  Sampler host(p), dev(p);
+  const DeviceChain c = dev.device_chain();
+  EXPECT_EQ(c.top_k, 5);
+  EXPECT_EQ(c.top_p, 0.9f);
+  EXPECT_EQ(c.min_p, 0.1f);
+  for (int i = 0; i < 64; ++i) {
+    std::vector<float> two = {0.0f, 0.0f};  // equal weights: token 0 exactly when 2u < 1
+    const int32_t want = host.sample(two);
+    EXPECT_EQ(want, 2.0 * dev.draw_uniform() < 1.0 ? 0 : 1) << "draw " << i;
+  }
+  p.temp = 0.0f;
+  const DeviceChain g = Sampler(p).device_chain();
+  EXPECT_EQ(g.top_k, 0);
+  EXPECT_EQ(g.top_p, 1.0f);
+  EXPECT_EQ(g.min_p, 0.0f);
+}
+
 }  // namespace
 }  // namespace cpplm

@@ -26,7 +26,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   // read once per 8 rows, each row computed as it would be alone); otherwise GEMMs of R rows.
   const bool rows_gemv = quant_rows_gemv();
   const int n = rows_gemv ? B : R;  // the step's rows; rows from B are padding (token 0, no attention)
-  std::vector<DType> types;  // the sequences' K/V storage types: one attention launch each
+  std::vector<DType> types;         // the sequences' K/V storage types: one attention launch each
   for (const DecodeRow& r : rows) {
     auto* s = dynamic_cast<CudaSequence*>(r.state);
     CPPLM_CHECK(s != nullptr, "sequence state from another device");
@@ -49,8 +49,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   std::memset(host, 0, seq_at);
   std::vector<SequenceTokens> in(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) in[i] = {{&rows[i].token, 1}, rows[i].state};
-  const std::vector<Seq> seqs =
-      stage(in, n, reinterpret_cast<int32_t*>(host + ids_at), reinterpret_cast<float*>(host + tab_at));
+  const std::vector<Seq> seqs = stage(in, n, reinterpret_cast<int32_t*>(host + ids_at), reinterpret_cast<float*>(host + tab_at));
   auto* table = reinterpret_cast<DecodeSeq*>(host + seq_at);  // [layer][sequences of type 0, then of type 1, ...; padding]
   std::vector<int> type_start, type_splits;
   if (grouped) {
@@ -144,10 +143,21 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     enqueue();
   }
   for (const Seq& q : seqs) q.s->offset_ += 1;
-  // The logits of rows sampled (or scored) on the host, into pinned memory.
-  std::vector<int> on_host;
-  for (int b = 0; b < B; ++b)
-    if (!rows[b].sampler->plain_greedy() || rows[b].logprobs != nullptr) on_host.push_back(b);
+  // Rows that sample draw on the device (one token id back each); rows that report log-probabilities
+  // copy their logits into pinned memory and sample on the host.
+  std::vector<int> on_host, on_device;
+  sampling_.clear();
+  for (int b = 0; b < B; ++b) {
+    const DecodeRow& r = rows[b];
+    if (r.sampler->plain_greedy() && r.logprobs == nullptr) continue;
+    if (DeviceSampling::wanted(*r.sampler, r.logprobs != nullptr)) {
+      on_device.push_back(b);
+      sampling_.add(*r.sampler, b);
+    } else {
+      on_host.push_back(b);
+    }
+  }
+  sampling_.enqueue(ctx_, logits_.as<float>(), V);
   const size_t row_bytes = static_cast<size_t>(V) * sizeof(float);
   if (!on_host.empty() && (!h_logits_ || h_logits_bytes_ < on_host.size() * row_bytes)) {
     h_logits_bytes_ = std::max(on_host.size(), static_cast<size_t>(8)) * row_bytes;
@@ -162,6 +172,11 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     DecodeRow& r = rows[b];
     r.non_finite = false;
     if (std::find(on_host.begin(), on_host.end(), b) != on_host.end()) continue;
+    if (auto d = std::find(on_device.begin(), on_device.end(), b); d != on_device.end()) {
+      r.next = sampling_.take(static_cast<int>(d - on_device.begin()));
+      r.non_finite = r.next < 0;
+      continue;
+    }
     r.next = ids[b];
     r.sampler->accept(r.next);
   }

@@ -136,8 +136,7 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
   const size_t blocks = bytes / block;
   if (blocks == 0)
     throw Error("a K/V budget of " + std::to_string(bytes) + " bytes holds no block of " + std::to_string(block_size) +
-                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) +
-                " MiB free)");
+                " positions (" + std::to_string(block) + " bytes; the device has " + std::to_string(avail >> 20) + " MiB free)");
   pool_ = std::make_unique<CudaKVPool>(ctx_, static_cast<size_t>(args_.num_hidden_layers), args_.num_key_value_heads,
                                        args_.head_dim, type, static_cast<int>(std::min<size_t>(blocks, 1u << 30)), block_size);
   return &pool_->pool();
@@ -374,6 +373,15 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
       tok = static_cast<int32_t>(0xffffffffu - static_cast<uint32_t>(key));
     }
     sampler.accept(tok);
+    return tok;
+  }
+  if (DeviceSampling::wanted(sampler, /*logprobs=*/false)) {
+    sampling_.clear();
+    sampling_.add(sampler, 0);
+    sampling_.enqueue(ctx_, d_logits_.as<float>(), V);
+    ctx_.sync();
+    const int32_t tok = sampling_.take(0);
+    if (tok < 0) throw NonFiniteLogits();
     return tok;
   }
   std::vector<float> logits(V);

@@ -14,6 +14,7 @@
 #include "backends/cuda/kernels.h"
 #include "model/rope_utils.h"
 #include "runtime/cuda/cuda_model.h"
+#include "runtime/cuda/cuda_sampling.h"
 #include "runtime/cuda/cuda_sequence.h"
 
 namespace cpplm::cuda {
@@ -196,6 +197,7 @@ class CudaModel : public LanguageModel {
   // batched decode steps: the sequences' DecodeSeq [layers][batch], split partials and counters (zero between steps)
   DeviceBuffer b_seqs_, b_partial_, b_counters_, d_batch_ids_;
   std::unique_ptr<PinnedBuffer> h_logits_;  // logits of rows sampled on the host
+  DeviceSampling sampling_;                 // rows sampled on the device
   size_t h_logits_bytes_ = 0;
   std::unique_ptr<PinnedBuffer> h_step_;  // a batched step's inputs and greedy ids (decode_batch)
   size_t h_step_bytes_ = 0;
