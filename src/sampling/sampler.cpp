@@ -76,14 +76,6 @@ class PresenceFrequencyPenalty : public SamplerStep {
   std::unordered_map<int32_t, int> counts_;
 };
 
-// Indices sorted by score, descending (ties by index, for determinism).
-std::vector<int32_t> order(std::span<const float> s) {
-  std::vector<int32_t> idx(s.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return s[a] > s[b]; });
-  return idx;
-}
-
 class TopK : public SamplerStep {
  public:
   explicit TopK(int k) : k_(k) {}
@@ -113,17 +105,31 @@ class TopK : public SamplerStep {
 class TopP : public SamplerStep {
  public:
   explicit TopP(float p) : p_(p) {}
+  // Tokens in descending order, ties by index, summed until the mass reaches p. Only a prefix of
+  // that order is sorted: the first k (selected, then sorted), k growing 8× until it holds the
+  // kept set, which gives the full sort's prefix and sums (the order is total) at O(vocab) for
+  // the usual peaked distribution.
   void apply(std::span<float> s) override {  // s: log-probabilities
     if (p_ >= 1.0f) return;
-    std::vector<int32_t> idx = order(s);
-    double cum = 0;
+    const size_t n = s.size();
+    std::vector<int32_t> idx(n);
+    std::iota(idx.begin(), idx.end(), 0);
+    auto before = [&](int32_t a, int32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); };
     size_t keep = 0;
-    while (keep < idx.size()) {
-      cum += std::exp(static_cast<double>(s[idx[keep]]));
-      ++keep;
-      if (cum >= p_) break;
+    for (size_t k = std::min<size_t>(n, 256);; k = std::min(n, k * 8)) {
+      std::nth_element(idx.begin(), idx.begin() + (k - 1), idx.end(), before);
+      std::sort(idx.begin(), idx.begin() + k, before);
+      double cum = 0;
+      keep = 0;
+      bool reached = false;
+      while (keep < k && !reached) {
+        cum += std::exp(static_cast<double>(s[idx[keep]]));
+        ++keep;
+        reached = cum >= p_;
+      }
+      if (reached || k == n) break;
     }
-    for (size_t i = keep; i < idx.size(); ++i) s[idx[i]] = kNegInf;
+    for (size_t i = keep; i < n; ++i) s[idx[i]] = kNegInf;
   }
 
  private:

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <numeric>
+#include <random>
 
 #include "core/error.h"
 #include "sampling/sampler.h"
@@ -331,6 +334,37 @@ TEST(Sampler, DeviceChainDrawsTheHostsUniforms) {
   EXPECT_EQ(g.top_k, 0);
   EXPECT_EQ(g.top_p, 1.0f);
   EXPECT_EQ(g.min_p, 0.0f);
+}
+
+// top-p sorts only a growing prefix of the order: the same tokens as a full stable sort, on peaked
+// and flat rows, with ties, and with tokens already removed (-inf) by top-k.
+TEST(Sampler, TopPMatchesAFullSort) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t n = 1 + rng() % 5000;
+    const float scale = trial % 3 == 0 ? 0.1f : trial % 3 == 1 ? 2.0f : 8.0f;
+    std::normal_distribution<float> normal(0.0f, scale);
+    std::vector<float> s(n);
+    for (float& v : s) v = trial % 2 ? std::round(normal(rng) * 4) / 4 : normal(rng);
+    if (trial % 5 == 0)
+      for (size_t i = 0; i < n; i += 3) s[i] = -INFINITY;
+    if (s[0] == -INFINITY) s[0] = 0.0f;
+    log_softmax(s);
+    const float p = std::array<float, 4>{0.01f, 0.3f, 0.9f, 0.999f}[trial % 4];
+    std::vector<float> want = s, got = s;
+    std::vector<int32_t> idx(n);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return want[a] > want[b]; });
+    double cum = 0;
+    size_t keep = 0;
+    while (keep < n) {
+      cum += std::exp(static_cast<double>(want[idx[keep++]]));
+      if (cum >= p) break;
+    }
+    for (size_t i = keep; i < n; ++i) want[idx[i]] = -INFINITY;
+    make_top_p(p)->apply(got);
+    ASSERT_EQ(got, want) << "trial " << trial << ", " << n << " tokens, p " << p;
+  }
 }
 
 }  // namespace
