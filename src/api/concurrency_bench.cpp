@@ -23,7 +23,7 @@ double percentile(std::vector<double> v, double p) {
 
 class Bench final : public ConcurrencyBench {
  public:
-  Bench(LoadedModel l, const BenchSpec& spec) : kv_bits_(spec.kv_bits), kv_block_size_(spec.kv_block_size), spec_(spec) {
+  Bench(LoadedModel l, const BenchSpec& spec) : spec_(spec) {
     spec_.progress = nullptr;  // the loader's; the caller's callback need not outlive it
     served_.model = std::move(l.lm);
   }
@@ -38,8 +38,8 @@ class Bench final : public ConcurrencyBench {
     o.max_queue = n;
     o.ctx_size = n_prompt + n_gen;
     o.prefix_cache = false;  // every prompt is new
-    o.kv_bits = kv_bits_;
-    o.kv_block_size = kv_block_size_;
+    o.kv_bits = spec_.kv_bits;
+    o.kv_block_size = spec_.kv_block_size;
     server::Scheduler sched(served_, o, metrics);
     const int vocab = served_.model->args().vocab_size;
     std::vector<std::shared_ptr<server::Job>> jobs;
@@ -107,8 +107,8 @@ class Bench final : public ConcurrencyBench {
     o.max_queue = n;
     o.ctx_size = prefix + n_prompt + n_gen;
     o.prefix_cache = cache;
-    o.kv_bits = kv_bits_;
-    o.kv_block_size = kv_block_size_;
+    o.kv_bits = spec_.kv_bits;
+    o.kv_block_size = spec_.kv_block_size;
     server::Scheduler sched(served_, o, metrics);
     const int vocab = served_.model->args().vocab_size;
     std::vector<std::shared_ptr<server::Job>> jobs;
@@ -157,8 +157,7 @@ class Bench final : public ConcurrencyBench {
 
  private:
   server::ServedModel served_;
-  int kv_bits_ = 0, kv_block_size_ = 32;
-  BenchSpec spec_;
+  BenchSpec spec_;  // K/V storage, pool blocks and sampling of every run
 };
 
 }  // namespace

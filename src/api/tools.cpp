@@ -77,7 +77,7 @@ class Bench : public BenchModel {
       lm_->forward({&in, 1}, /*all_logits=*/false);
     }
     std::vector<int32_t> toks = random_tokens(std::max(n_prompt, 1), vocab, rng_);
-    Sampler greedy(sampling_);  // greedy unless the bench asks for a temperature
+    Sampler sampler(sampling_);  // greedy unless the bench asks for a temperature
     double seconds = 0;
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [](std::chrono::steady_clock::time_point t) {
@@ -88,9 +88,9 @@ class Bench : public BenchModel {
       lm_->forward({&in, 1}, false);  // returns logits on the host: synchronous
       seconds = elapsed(t0);
     } else {
-      int32_t tok = lm_->decode(*seq, toks[0], greedy);
+      int32_t tok = lm_->decode(*seq, toks[0], sampler);
       const auto t1 = std::chrono::steady_clock::now();
-      for (int i = 0; i < n_gen; ++i) tok = lm_->decode(*seq, tok, greedy);
+      for (int i = 0; i < n_gen; ++i) tok = lm_->decode(*seq, tok, sampler);
       seconds = elapsed(t1);
     }
     kv_bytes = std::max(kv_bytes, seq->nbytes());

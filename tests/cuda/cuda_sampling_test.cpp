@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -121,12 +120,15 @@ TEST(CudaSampling, NonFiniteLogits) {
   EXPECT_EQ(s.take(2), -1);
 }
 
-// The bundled model's seeded continuations: CPPLM_DEVICE_SAMPLING=0 samples the same GPU logits on the
-// host; alone (decode) and batched (step_batch, rows of different parameters).
+// The bundled model's seeded continuations: CudaOptions::device_sampling off samples the same GPU
+// logits on the host; alone (decode) and batched (step_batch, rows of different parameters).
 TEST(CudaSampling, ModelDecodeMatchesHostSampling) {
   SKIP_WITHOUT_GPU();
-  auto gpu = make_cuda_model(*Model::load(models_dir() + "/llama-6m-kjv-fortunes"));
-  const int V = gpu->args().vocab_size;
+  auto model = Model::load(models_dir() + "/llama-6m-kjv-fortunes");
+  CudaOptions host_opts;
+  host_opts.device_sampling = false;
+  auto on_gpu = make_cuda_model(*model), on_host_sampler = make_cuda_model(*model, host_opts);
+  const int V = on_gpu->args().vocab_size;
   const std::vector<int32_t> prompt = prompt_tokens(24, V, 37, 5);
   std::vector<SamplingParams> params(4);
   params[0].temp = 1.0f;
@@ -135,7 +137,7 @@ TEST(CudaSampling, ModelDecodeMatchesHostSampling) {
   params[3].temp = 0.0f, params[3].presence_penalty = 1.0f;
   for (size_t i = 0; i < params.size(); ++i) params[i].seed = 42 + i;
   auto continuations = [&](bool device, bool batched) {
-    setenv("CPPLM_DEVICE_SAMPLING", device ? "1" : "0", 1);
+    LanguageModel* gpu = device ? on_gpu.get() : on_host_sampler.get();
     std::vector<std::unique_ptr<SequenceState>> seqs;
     std::vector<std::unique_ptr<Sampler>> samplers;
     std::vector<std::vector<int32_t>> out(params.size());
@@ -165,7 +167,6 @@ TEST(CudaSampling, ModelDecodeMatchesHostSampling) {
     for (size_t i = 0; i < params.size(); ++i)
       EXPECT_EQ(on_device[i], on_host[i]) << "row " << i << (batched ? " batched" : " alone");
   }
-  unsetenv("CPPLM_DEVICE_SAMPLING");
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct Shared {
   unsigned long long hist[256];
   unsigned long long above, at;
   double sums[kWarps];
+  double local;  // the draw's target within the picked warp's range
   float best[kWarps];
   int best_i[kWarps];
   int counts[kWarps];
@@ -274,11 +275,11 @@ __global__ void __launch_bounds__(kThreads)
     // Rounding at the top end: the last weighted token of the last weighted range.
     const double local = w == kWarps ? INFINITY : target - before;
     if (w == kWarps) w = last;
-    s.pick = w, s.sums[kWarps - 1] = local, s.index = top_i;
+    s.pick = w, s.local = local, s.index = top_i;
   }
   __syncthreads();
   if (warp == s.pick) {
-    const double local = s.sums[kWarps - 1];
+    const double local = s.local;
     double acc = 0.0;
     int last = -1;
     bool found = false;

@@ -143,15 +143,16 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     enqueue();
   }
   for (const Seq& q : seqs) q.s->offset_ += 1;
-  // Rows that sample draw on the device (one token id back each); rows that report log-probabilities
-  // copy their logits into pinned memory and sample on the host.
-  std::vector<int> on_host, on_device;
+  // Plain greedy rows take the step's argmax; rows that sample draw on the device (one token id back
+  // each); rows that report log-probabilities copy their logits into pinned memory and sample on the host.
+  std::vector<int> on_host;
+  std::vector<int> device_k(B, -1);  // row b's place among the device's rows
   sampling_.clear();
   for (int b = 0; b < B; ++b) {
     const DecodeRow& r = rows[b];
-    if (r.sampler->plain_greedy() && r.logprobs == nullptr) continue;
-    if (DeviceSampling::wanted(*r.sampler, r.logprobs != nullptr)) {
-      on_device.push_back(b);
+    if (r.logprobs == nullptr && r.sampler->plain_greedy()) continue;
+    if (r.logprobs == nullptr && opt_.device_sampling) {
+      device_k[b] = sampling_.size();
       sampling_.add(*r.sampler, b);
     } else {
       on_host.push_back(b);
@@ -171,12 +172,12 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   for (int b = 0; b < B; ++b) {
     DecodeRow& r = rows[b];
     r.non_finite = false;
-    if (std::find(on_host.begin(), on_host.end(), b) != on_host.end()) continue;
-    if (auto d = std::find(on_device.begin(), on_device.end(), b); d != on_device.end()) {
-      r.next = sampling_.take(static_cast<int>(d - on_device.begin()));
+    if (device_k[b] >= 0) {
+      r.next = sampling_.take(device_k[b]);
       r.non_finite = r.next < 0;
       continue;
     }
+    if (std::find(on_host.begin(), on_host.end(), b) != on_host.end()) continue;
     r.next = ids[b];
     r.sampler->accept(r.next);
   }

@@ -375,7 +375,7 @@ int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler)
     sampler.accept(tok);
     return tok;
   }
-  if (DeviceSampling::wanted(sampler, /*logprobs=*/false)) {
+  if (opt_.device_sampling) {
     sampling_.clear();
     sampling_.add(sampler, 0);
     sampling_.enqueue(ctx_, d_logits_.as<float>(), V);

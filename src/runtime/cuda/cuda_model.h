@@ -34,6 +34,10 @@ struct CudaOptions {
   // (on), CPPLM_DECODE_TC_MIN=N sets the capacity.
   bool decode_tensor_cores = true;
   int decode_tc_min_capacity = 16384;
+  // Decode rows that sample (temperature, filters, penalties, logit_bias) draw on the device and copy back
+  // one id (runtime/cuda/cuda_sampling.h); off, or for rows that report logprobs, their logits come back
+  // and the host samples. CPPLM_DEVICE_SAMPLING=0 (or 1) in the environment turns it off (on).
+  bool device_sampling = true;
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;
 };

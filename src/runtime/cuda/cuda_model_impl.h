@@ -67,6 +67,7 @@ class CudaModel : public LanguageModel {
     opt_.progress = nullptr;  // the caller's callback need not outlive the construction
     if (const char* e = std::getenv("CPPLM_DECODE_TC"); e && *e) opt_.decode_tensor_cores = *e != '0';
     if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
+    if (const char* e = std::getenv("CPPLM_DEVICE_SAMPLING"); e && *e) opt_.device_sampling = *e != '0';
     if (opt_.decode_tensor_cores && !attention_decode_reserve_smem(o.device)) opt_.decode_tensor_cores = false;
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;

@@ -1,15 +1,10 @@
 // DeviceSampling: the samplers' chains as the sampling kernel's rows and edits.
 #include "runtime/cuda/cuda_sampling.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace cpplm::cuda {
-
-bool DeviceSampling::enabled() {
-  const char* e = std::getenv("CPPLM_DEVICE_SAMPLING");  // read per step: tests and benchmarks switch it
-  return !(e && *e == '0');
-}
 
 void DeviceSampling::clear() {
   samplers_.clear();
@@ -34,7 +29,8 @@ void DeviceSampling::enqueue(const CudaContext& ctx, float* logits, int V) {
   if (rows_.empty()) return;
   // One pinned block: rows, then edits, then the tokens coming back.
   const size_t rows_b = rows_.size() * sizeof(SampleRow), edits_b = edits_.size() * sizeof(SampleEdit);
-  const size_t out_at = (rows_b + edits_b + 15) / 16 * 16, bytes = out_at + rows_.size() * sizeof(int32_t);
+  out_at_ = (rows_b + edits_b + 15) / 16 * 16;
+  const size_t bytes = out_at_ + rows_.size() * sizeof(int32_t);
   if (!host_ || host_bytes_ < bytes) {
     host_bytes_ = std::max<size_t>(bytes * 2, 4096);
     host_ = std::make_unique<PinnedBuffer>(host_bytes_);
@@ -44,17 +40,15 @@ void DeviceSampling::enqueue(const CudaContext& ctx, float* logits, int V) {
   std::memcpy(h, rows_.data(), rows_b);
   if (edits_b) std::memcpy(h + rows_b, edits_.data(), edits_b);
   char* d = dev_.as<char>();
-  copy_to_device_async(ctx, d, h, out_at);
+  copy_to_device_async(ctx, d, h, out_at_);
   sample_rows(ctx, logits, V, reinterpret_cast<const SampleRow*>(d), reinterpret_cast<const SampleEdit*>(d + rows_b), size(),
-              reinterpret_cast<int32_t*>(d + out_at));
-  copy_to_host_async(ctx, h + out_at, d + out_at, rows_.size() * sizeof(int32_t));
+              reinterpret_cast<int32_t*>(d + out_at_));
+  copy_to_host_async(ctx, h + out_at_, d + out_at_, rows_.size() * sizeof(int32_t));
 }
 
 int32_t DeviceSampling::take(int k) {
-  const size_t rows_b = rows_.size() * sizeof(SampleRow), edits_b = edits_.size() * sizeof(SampleEdit);
-  const size_t out_at = (rows_b + edits_b + 15) / 16 * 16;
   int32_t tok;
-  std::memcpy(&tok, static_cast<const char*>(host_->data()) + out_at + static_cast<size_t>(k) * sizeof(int32_t), sizeof(tok));
+  std::memcpy(&tok, static_cast<const char*>(host_->data()) + out_at_ + static_cast<size_t>(k) * sizeof(int32_t), sizeof(tok));
   if (tok >= 0) samplers_[k]->accept_sampled(tok);
   return tok;
 }

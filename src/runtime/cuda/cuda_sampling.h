@@ -12,13 +12,10 @@
 
 namespace cpplm::cuda {
 
+// Used for rows that are not plain greedy (those take the step's argmax) and report no log-probabilities
+// (those come from the host's copy of the logits), when CudaOptions::device_sampling is on.
 class DeviceSampling {
  public:
-  // Rows the device samples: anything but plain greedy (the step's argmax), without log-probabilities
-  // (those are reported from the host's copy of the logits). CPPLM_DEVICE_SAMPLING=0 turns it off.
-  static bool enabled();
-  static bool wanted(const Sampler& s, bool logprobs) { return enabled() && !s.plain_greedy() && !logprobs; }
-
   void clear();
   // Adds `s`'s chain for logits row `logits_row` (drawing its uniform when it samples).
   void add(Sampler& s, int logits_row);
@@ -34,7 +31,7 @@ class DeviceSampling {
   std::vector<SampleRow> rows_;
   std::vector<SampleEdit> edits_;
   std::unique_ptr<PinnedBuffer> host_;
-  size_t host_bytes_ = 0;
+  size_t host_bytes_ = 0, out_at_ = 0;  // the pinned block's size, and where the tokens come back in it
   DeviceBuffer dev_;
 };
 
