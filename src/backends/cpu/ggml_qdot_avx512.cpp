@@ -303,11 +303,12 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
   constexpr int kUnits = 256 / kU;  // units per super-block
   const int nsb = static_cast<int>(a.k / 256), nu = nsb * kUnits, groups = (a.n + 15) / 16;
   thread_local std::vector<uint8_t> codes;
-  thread_local std::vector<int32_t> s16, mw;  // [super-block][16 rows][16 groups of 16 columns]
-  thread_local std::vector<float> dxs, dms;   // [super-block][16 rows]
+  thread_local std::vector<int32_t> s16;  // [super-block][16 rows][16 groups of 16 columns]
+  thread_local std::vector<int32_t> mwp;  // [super-block][16 rows][8 blocks]: the block's two mw as int16 (low: first 16 columns)
+  thread_local std::vector<float> dxs, dms;  // [super-block][16 rows]
   codes.resize(static_cast<size_t>(nsb) * 8 * 16 * 32);
   s16.resize(static_cast<size_t>(nsb) * 16 * 16);
-  mw.resize(static_cast<size_t>(nsb) * 16 * 16);
+  mwp.resize(static_cast<size_t>(nsb) * 16 * 8);
   dxs.resize(static_cast<size_t>(nsb) * 16);
   dms.resize(static_cast<size_t>(nsb) * 16);
   const Tiles tiles(kU);
@@ -324,11 +325,13 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
           sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
         }
         for (int j = 0; j < 8; ++j)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32), cv[j]);
-        for (int h = 0; h < 2; ++h) {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32),
+                              cv[j]);
+        for (int h = 0; h < 2; ++h)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(s16.data() + (sb * 16 + i) * 16 + 8 * h), sv[h]);
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(mw.data() + (sb * 16 + i) * 16 + 8 * h), mv[h]);
-        }
+        // mw fits int16 for every K type (at most 4,096 in magnitude): pairs (mw[2j], mw[2j+1]) per 32-bit lane.
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp.data() + (sb * 16 + i) * 8),
+                            _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
         dxs[sb * 16 + i] = dx;
         dms[sb * 16 + i] = dm;
       }
@@ -352,23 +355,26 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
         const int32_t* sc = s16.data() + sb * 256 + grp;
 #pragma GCC unroll 16
         for (int r = 0; r < 16; ++r)
-          tot[r] = _mm512_add_epi32(tot[r], _mm512_mullo_epi32(_mm512_load_si512(c[e % 2] + r * 16), _mm512_set1_epi32(sc[r * 16])));
+          tot[r] =
+              _mm512_add_epi32(tot[r], _mm512_mullo_epi32(_mm512_load_si512(c[e % 2] + r * 16), _mm512_set1_epi32(sc[r * 16])));
         if (e % kUnits != kUnits - 1) continue;
-        // The super-block's end: Σ mw·Σa per row, then tile_k's f32 term.
-        __m512i slo[8], shi[8];
+        // The super-block's end: Σ mw·Σa per row (the same integers by int16 pair products: each Σa over 16
+        // columns is at most 2,032 in magnitude), then tile_k's f32 term.
+        __m512i sp[8];  // per block: (Σa over its first 16 columns, over its last 16) per token, as int16 pairs
         for (int j = 0; j < 8; ++j) {
           const GgmlPanelBlock& p = pan[sb * 8 + j];
-          slo[j] = _mm512_loadu_si512(p.sum_lo);
-          shi[j] = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo[j]);
+          const __m512i slo = _mm512_loadu_si512(p.sum_lo), shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
+          sp[j] = _mm512_or_si512(_mm512_and_si512(slo, _mm512_set1_epi32(0xFFFF)),
+                                  _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), shi, 16));
         }
         const __m512 dy = _mm512_loadu_ps(pan[sb * 8].d);
         for (int r = 0; r < 16; ++r) {
-          const int32_t* m = mw.data() + (sb * 16 + r) * 16;
+          const int32_t* m = mwp.data() + (sb * 16 + r) * 8;
           __m512i summ = _mm512_setzero_si512();
-          for (int j = 0; j < 8; ++j)
-            summ = _mm512_add_epi32(summ, _mm512_add_epi32(_mm512_mullo_epi32(slo[j], _mm512_set1_epi32(m[2 * j])),
-                                                           _mm512_mullo_epi32(shi[j], _mm512_set1_epi32(m[2 * j + 1]))));
-          _mm512_store_ps(acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
+#pragma GCC unroll 8
+          for (int j = 0; j < 8; ++j) summ = _mm512_dpwssd_epi32(summ, sp[j], _mm512_set1_epi32(m[j]));
+          _mm512_store_ps(
+              acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
         }
       }
       store_rows(acc, a, g, r0, rows, y, ldy);
