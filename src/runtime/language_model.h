@@ -104,6 +104,13 @@ class LanguageModel {
   // Runs each sequence's new tokens, extending its state. Logits [rows, vocab] f32 on the host:
   // every new token when all_logits, else the last token of each sequence.
   virtual std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) = 0;
+  // Fixed-shape prefill: from now on every forward() of at most `rows` tokens in all (of one or more
+  // sequences) computes each token as any other such call would (its K/V and logits depend neither
+  // on the call's other tokens nor on where its chunk starts), so that a prompt may resume from any
+  // cached block, and chunks of several prompts share a call, with exactly the tokens of an uncached
+  // run alone. Returns whether the device guarantees
+  // this for sequences of `opts` (a GPU pads such chunks to `rows` rows); rows 0 turns it off.
+  virtual bool fix_prefill_rows(int /*rows*/, const CacheOptions& /*opts*/) { return false; }
   // One decode step of one sequence: runs `token`, returns the next token chosen by `sampler`.
   // Devices may override to pick greedy tokens on the device and copy back one id.
   virtual int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) {

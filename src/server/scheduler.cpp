@@ -2,6 +2,7 @@
 #include "server/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -21,7 +22,7 @@ struct Scheduler::Seq {
   std::vector<int32_t> replay;
   size_t replayed = 0;
   std::unique_ptr<Sampler> replay_sampler;  // greedy, output ignored: the request's sampler is not advanced
-  std::vector<uint64_t> names;  // prefix-cache names of its first names.size() blocks (published)
+  std::vector<uint64_t> names;              // prefix-cache names of its first names.size() blocks (published)
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamingDetokenizer> detok;
   std::unique_ptr<StopMatcher> stops;
@@ -60,6 +61,7 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
     shares_blocks_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->shares_blocks();
   }
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
+  fixed_rows_ = served_.model->fix_prefill_rows(opts_.prefill_chunk, {std::nullopt, opts_.kv_bits});
   if (opts_.prefill_budget <= 0) opts_.prefill_budget = (served_.model->max_decode_batch() > 0 ? 8 : 2) * opts_.prefill_chunk;
   const int threads = opts_.threads > 0 ? opts_.threads : compute_threads();  // --threads, as set for this thread
   thread_ = std::thread([this, threads] {
@@ -68,7 +70,10 @@ Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics&
   });
 }
 
-Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
+Scheduler::~Scheduler() {
+  shutdown(std::chrono::milliseconds(0));
+  if (fixed_rows_) served_.model->fix_prefill_rows(0, {});
+}
 
 int Scheduler::positions(const Job& j) const {
   return static_cast<int>(std::min<size_t>(opts_.ctx_size, j.prompt.size() + static_cast<size_t>(j.max_tokens)));
@@ -157,10 +162,11 @@ int Scheduler::blocks_needed(std::span<const int32_t> tokens, int n, std::vector
       ids.push_back(id);
       names.push_back(parent = KVPool::name(parent, block));
     }
-  // Prefill chunks start at multiples of prefill_chunk (a multiple of the block size), so a prompt
-  // runs in the same chunks with and without the cache (and gets the same K/V and tokens): only
-  // whole chunks of cached blocks are taken.
-  const size_t per_chunk = static_cast<size_t>(opts_.prefill_chunk) / b;
+  // Unless the model computes rows alike in any chunk (fixed_rows_), prefill chunks start at
+  // multiples of prefill_chunk (a multiple of the block size), so a prompt runs in the same chunks
+  // with and without the cache (and gets the same K/V and tokens): only whole chunks of cached
+  // blocks are taken.
+  const size_t per_chunk = fixed_rows_ ? 1 : static_cast<size_t>(opts_.prefill_chunk) / b;
   while (ids.size() % per_chunk != 0) {
     unheld -= pool_->refs(ids.back()) == 0;
     ids.pop_back();
@@ -290,8 +296,7 @@ bool Scheduler::make_room(Seq& s) {
     try {
       s.state->reserve(s.state->offset() + 1);
       return true;
-    } catch (const KVPoolExhausted&) {
-    }
+    } catch (const KVPoolExhausted&) {}
     Seq* victim = nullptr;  // the most recently admitted sequence holding blocks (s itself at worst)
     for (auto it = running_.rbegin(); it != running_.rend() && !victim; ++it)
       if (!(*it)->done && (*it)->state) victim = it->get();
@@ -382,21 +387,46 @@ void Scheduler::emit(Seq& s, int32_t tok, TokenLogprobs* lp) {
   if (why) finish_seq(s);
 }
 
-int Scheduler::prefill(Seq& s) {
-  const std::vector<int32_t>& prompt = s.job->prompt;
+size_t Scheduler::next_chunk(const Seq& s) const {
   const size_t chunk = static_cast<size_t>(opts_.prefill_chunk);
-  const size_t n = std::min(prompt.size() - s.prefilled, chunk - s.prefilled % chunk);  // chunks at multiples of `chunk`
-  SequenceTokens in{std::span<const int32_t>(prompt).subspan(s.prefilled, n), s.state.get()};
-  std::vector<float> logits = served_.model->forward({&in, 1}, /*all_logits=*/false);
-  s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + n);
-  s.prefilled += n;
-  publish(s);
-  if (s.prefilled < prompt.size() || s.decoding()) return static_cast<int>(n);  // a preempted one replays next
-  const GenerationRequest& r = s.job->req;
-  check_finite(logits);
-  const int32_t tok = s.sampler->sample(logits, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
-  emit(s, tok, r.logprobs ? &s.lp : nullptr);
-  return static_cast<int>(n);
+  // Chunks at multiples of `chunk`, unless any chunk computes its rows alike.
+  return std::min(s.job->prompt.size() - s.prefilled, fixed_rows_ ? chunk : chunk - s.prefilled % chunk);
+}
+
+int Scheduler::prefill(std::span<Seq* const> group) {
+  std::vector<SequenceTokens> in;
+  std::vector<size_t> ns;
+  size_t rows = 0;
+  for (Seq* s : group) {
+    ns.push_back(next_chunk(*s));
+    in.push_back({std::span<const int32_t>(s->job->prompt).subspan(s->prefilled, ns.back()), s->state.get()});
+    rows += ns.back();
+  }
+  std::vector<float> logits = served_.model->forward(in, /*all_logits=*/false);
+  const size_t vocab = logits.size() / group.size();
+  for (size_t i = 0; i < group.size(); ++i) {
+    Seq& s = *group[i];
+    const std::vector<int32_t>& prompt = s.job->prompt;
+    s.held.insert(s.held.end(), prompt.begin() + s.prefilled, prompt.begin() + s.prefilled + ns[i]);
+    s.prefilled += ns[i];
+    publish(s);
+    if (s.prefilled < prompt.size() || s.decoding()) continue;  // a preempted one replays next
+    const std::span<float> row(logits.data() + i * vocab, vocab);
+    if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+      fail_seq(s, "the model produced non-finite logits (NaN/inf) for the prompt");
+      continue;
+    }
+    const GenerationRequest& r = s.job->req;
+    const int32_t tok = s.sampler->sample(row, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
+    emit(s, tok, r.logprobs ? &s.lp : nullptr);
+  }
+  return static_cast<int>(fixed_rows_ ? static_cast<size_t>(opts_.prefill_chunk)
+                                      : rows);  // a fixed-shape call costs a whole chunk
+}
+
+void Scheduler::fail_seq(Seq& s, const std::string& msg) {
+  s.job->fail(500, msg);
+  s.job->cancel();
 }
 
 void Scheduler::step() {
@@ -406,10 +436,6 @@ void Scheduler::step() {
       s->state.reset();
       finish_seq(*s);
     }
-  auto failed = [&](Seq& s, const std::string& msg) {
-    s.job->fail(500, msg);
-    s.job->cancel();
-  };
   // Paged K/V: room for one more position in each decoding sequence, oldest first (preempting the
   // newest when the pool runs out).
   if (pool_)
@@ -440,25 +466,32 @@ void Scheduler::step() {
         continue;
       }
       if (rows[i].non_finite) {
-        failed(s, "the model produced non-finite logits (NaN/inf) at position " + std::to_string(s.held.size() - 1));
+        fail_seq(s, "the model produced non-finite logits (NaN/inf) at position " + std::to_string(s.held.size() - 1));
         continue;
       }
       publish(s);
       emit(s, rows[i].next, rows[i].logprobs);
     }
   }
-  // Prefill chunks, oldest requests first, up to the step's budget (at least one chunk).
+  // Prefill chunks, oldest requests first, up to the step's budget (at least one chunk); with fixed
+  // rows, the chunks of several sequences share a forward call of at most a chunk of tokens.
   int budget = opts_.prefill_budget;
+  std::vector<Seq*> group;
+  size_t group_rows = 0;
+  auto run = [&] {
+    if (!group.empty()) budget -= prefill(group);
+    group.clear();
+    group_rows = 0;
+  };
   for (auto& s : running_) {
     if (s->done || !s->prefilling() || s->job->cancelled()) continue;
+    const size_t n = next_chunk(*s);
+    if (!fixed_rows_ || group_rows + n > static_cast<size_t>(opts_.prefill_chunk)) run();
     if (budget <= 0) break;
-    try {
-      budget -= prefill(*s);
-    } catch (const NonFiniteLogits&) {
-      failed(*s, "the model produced non-finite logits (NaN/inf) for the prompt");
-      budget -= opts_.prefill_chunk;
-    }
+    group.push_back(s.get());
+    group_rows += n;
   }
+  run();
 }
 
 void Scheduler::retire_done() {

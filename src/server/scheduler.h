@@ -28,11 +28,11 @@
 namespace cpplm::server {
 
 struct SchedulerOptions {
-  int max_concurrent = 8;     // sequences (choices) prefilling or decoding at once
-  int max_queue = 64;         // requests waiting beyond those; more get 429
-  int ctx_size = 2048;        // positions per sequence (prompt + generated)
-  size_t kv_memory = 0;       // K/V budget in bytes: running sequences' worst case + the prefix cache
-  int prefill_chunk = 256;    // prompt tokens per forward call of one sequence
+  int max_concurrent = 8;   // sequences (choices) prefilling or decoding at once
+  int max_queue = 64;       // requests waiting beyond those; more get 429
+  int ctx_size = 2048;      // positions per sequence (prompt + generated)
+  size_t kv_memory = 0;     // K/V budget in bytes: running sequences' worst case + the prefix cache
+  int prefill_chunk = 256;  // prompt tokens per forward call of one sequence
   // Prompt tokens per step over all sequences (at least one chunk); 0: 8 chunks on a device with a
   // batched decode step (a GPU, where a step's fixed cost is worth spreading), else 2.
   int prefill_budget = 0;
@@ -54,6 +54,8 @@ class Scheduler {
   // The device's paged K/V pool (null without one). Its bookkeeping belongs to the engine thread:
   // read it only while nothing runs.
   const KVPool* kv_pool() const { return pool_; }
+  // Whether prompts resume from any cached block (the model's fix_prefill_rows), not whole chunks.
+  bool fixed_prefill_rows() const { return fixed_rows_; }
 
   // Queues a job (prompt, max_tokens and req filled in). Throws ApiError: 400 when it can never
   // fit (context or K/V budget), 429 when the queue is full, 503 when stopping.
@@ -80,7 +82,11 @@ class Scheduler {
   void preempt(Seq& s);
   void publish(Seq& s);  // its newly full blocks to the prefix cache
   void step();
-  int prefill(Seq& s);  // runs the next chunk of its prompt; returns the tokens run
+  size_t next_chunk(const Seq& s) const;  // tokens of its prompt's next chunk
+  // Runs the next chunk of each one's prompt in one forward call (several only with fixed_rows_, at
+  // most a chunk of tokens in all); returns its cost in tokens (a whole chunk with fixed_rows_).
+  int prefill(std::span<Seq* const> group);
+  void fail_seq(Seq& s, const std::string& msg);  // a 500 for its request, which is cancelled
   void emit(Seq& s, int32_t tok, TokenLogprobs* lp);
   void finish_seq(Seq& s);
   void retire_done();
@@ -97,6 +103,10 @@ class Scheduler {
   KVPool* pool_ = nullptr;  // the device's paged K/V pool, if it has one
   size_t block_bytes_ = 0;
   bool shares_blocks_ = false;  // its sequences can share full blocks (no rings)
+  // The model computes every chunk of at most prefill_chunk tokens row by row alike
+  // (LanguageModel::fix_prefill_rows): a prompt resumes from any cached block, and chunks need not
+  // start at multiples of prefill_chunk.
+  bool fixed_rows_ = false;
 
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable cv_;

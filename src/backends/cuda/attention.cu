@@ -220,7 +220,7 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
       const int kk = i / d, e = i % d, j = j0 + kk;
       float kv = 0.0f, vv = 0.0f;
       if (j <= pmax) {
-        if (j >= offset) {
+        if (j >= offset && !a.fixed_rows) {  // fixed rows: the chunk's keys from the cache too (appended first)
           const float* row = a.qkv + static_cast<int64_t>(j - offset) * a.ld;
           kv = row[k_col + e];
           vv = row[v_col + e];
@@ -285,7 +285,19 @@ __global__ void __launch_bounds__(kTileThreads) attention_tiled_kernel(AttnArgs 
     if (c * 4 + sub < d) out[c * 4 + sub] = o[c] * inv;
 }
 
+bool tiled_supported(const AttnArgs& a) {
+  const int group = a.num_heads / a.num_kv_heads;
+  return a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows;
+}
+
 }  // namespace
+
+bool attention_chunk_rows_exact(const AttnArgs& a, DType kv_type) {
+  if (a.window != 0 || a.cache.max_size != 0 || a.splits != 1 || a.rope_cos != nullptr) return false;
+  AttnArgs t = a;
+  t.tensor_cores = true;
+  return attention_tc_supported(t, kv_type) || tiled_supported(a);
+}
 
 void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   if (a.n == 0) return;
@@ -293,11 +305,12 @@ void attention(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {
   CPPLM_CHECK(a.splits == 1 || a.partial != nullptr, "attention: split-KV needs scratch");
   const int group = a.num_heads / a.num_kv_heads;
   const bool pdl = ctx.pdl();
-  if (a.n >= 8 && attention_tc_supported(a, kv_type)) {
+  const bool chunk = a.n >= 8 || a.fixed_rows;
+  if (chunk && attention_tc_supported(a, kv_type)) {
     attention_tc(ctx, a, kv_type);
     return;
   }
-  if (a.n >= 8 && a.splits == 1 && a.head_dim <= kTileMaxDims && a.head_dim % 4 == 0 && group <= kTileRows) {
+  if (chunk && tiled_supported(a)) {
     const int qt = kTileRows / group;
     const int dp = a.head_dim + 1;
     const size_t smem = ((kTileRows + 2 * kTileKeys) * dp + kTileRows * (kTileKeys + 1)) * sizeof(float);

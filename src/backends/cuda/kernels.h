@@ -202,6 +202,10 @@ struct AttnArgs {
   // in the cache: attention may use tensor cores as well (attention_tc.cu: bf16 or 8-bit cache,
   // bf16 K, V, Q and P; f32 softmax and accumulation).
   bool tensor_cores = false;
+  // Chunks of any size (not only of 8 queries or more) take a chunk kernel (the tensor-core or the
+  // tiled one), whose rows do not depend on the chunk's other rows or where it starts, when
+  // attention_chunk_rows_exact holds (fixed-shape prefill: CudaModel::fix_prefill_rows).
+  bool fixed_rows = false;
   // Batched decode steps (the grouped decode kernel, one query per sequence, fused RoPE): `batch`
   // sequences, each taking its cache, offset, window, sinks and splits from seqs[i] (`splits` is
   // their most; `cache`, `offset`, `window` and `keep` unused) and, with z = seqs[i].row, its q, k, v
@@ -226,6 +230,11 @@ bool attention_decode_tc(int head_dim, DType kv_type);
 // Allows the tensor-core loop's instances their shared memory (before any decode step that uses them);
 // false where the card's per-block limit is below it (about 110 KB; consumer cards allow 99 or 100 KB).
 bool attention_decode_reserve_smem(int device);
+// Whether attention() of a chunk with fixed_rows computes each query row as it would in any other
+// chunk of the sequence: the chunk kernels (tensor-core or tiled) then read every key from the cache,
+// the chunk's own appended first, and mask keys by absolute position from key 0 (masked tiles add
+// exact zeros), so a row's sums do not depend on the chunk; no window or ring.
+bool attention_chunk_rows_exact(const AttnArgs& a, DType kv_type);
 // attention_tc.cu: whether a chunk can take the tensor-core kernel, and that kernel.
 bool attention_tc_supported(const AttnArgs& a, DType kv_type);
 void attention_tc(const CudaContext& ctx, const AttnArgs& a, DType kv_type);

@@ -110,7 +110,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
     memset_async(ctx_, attn_.data(), static_cast<size_t>(n) * qd_ * 4);  // padding rows' attention: zeros
     run_layers(n, n, /*use_gemm=*/!rows_gemv, [&](int li) {
       if (!grouped) {  // shapes the grouped kernel does not take: each sequence's own launch
-        for (int b = 0; b < B; ++b) attend_seq(li, seqs, b, n, /*use_gemm=*/!rows_gemv);
+        for (int b = 0; b < B; ++b) attend_seq(li, seqs, b, n, /*use_gemm=*/!rows_gemv, /*fixed=*/false);
         return;
       }
       for (size_t ti = 0; ti < types.size(); ++ti) {

@@ -142,7 +142,34 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
   return &pool_->pool();
 }
 
-void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm) {
+bool CudaModel::rows_exact(const SequencePlan& plan) const {
+  // Quantized weights (GEMMs over dequantized slices) are not shown row-exact across chunks yet.
+  if (w_.lm_head.bits) return false;
+  for (const DevLayer& L : w_.layers)
+    if (L.qkv.bits || L.o.bits || L.gate_up.bits || L.down.bits) return false;
+  const DType kv = kv_device_dtype(plan.kv_type);
+  for (const LayerPlan& l : plan.layers) {
+    AttnArgs a;
+    a.num_heads = args_.num_attention_heads;
+    a.num_kv_heads = args_.num_key_value_heads;
+    a.head_dim = args_.head_dim;
+    a.window = l.window;
+    a.cache.max_size = l.max_size;
+    if (!attention_chunk_rows_exact(a, kv)) return false;
+  }
+  return true;
+}
+
+// cuBLAS picks its kernels by shape: GEMMs of always `rows` rows compute each row alike (rows past the
+// chunk are zero padding), and the chunk attention kernels mask keys by absolute position from key 0.
+bool CudaModel::fix_prefill_rows(int rows, const CacheOptions& opts) {
+  CacheOptions o = opts;
+  if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
+  fixed_rows_ = opt_.fixed_prefill && rows > 0 && rows_exact(plan_sequence(args_, dtype_, o)) ? rows : 0;
+  return fixed_rows_ > 0;
+}
+
+void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm, bool fixed) {
   const int D = args_.head_dim, half = D / 2;
   const float* cos = tables_.as<float>();
   const float* sin = cos + static_cast<size_t>(total) * half;
@@ -154,7 +181,7 @@ void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int 
   // An 8-bit cache is appended after attention, which reads the chunk's keys unrounded from qkv
   // as the CPU does, except before a tensor-core chunk, whose attention reads every key from the cache.
   const bool fused_append = !q8 && (q.n == 1 || c.max_size == 0);
-  const bool append_first = q8 && use_gemm && c.max_size == 0 && q.n > 1;
+  const bool append_first = q8 && use_gemm && c.max_size == 0 && (q.n > 1 || fixed);
   RopeArgs r;
   r.qkv = qkv_.as<float>() + static_cast<size_t>(q.start) * ld_;
   r.n = q.n;
@@ -174,6 +201,7 @@ void CudaModel::attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int 
   if (append_first) append();
   AttnArgs a = layer_attention(li, *q.s, r.qkv, q.n, offsets + si, attn_.as<float>() + static_cast<size_t>(q.start) * qd_);
   a.tensor_cores = (fused_append || append_first) && use_gemm;
+  a.fixed_rows = fixed;
   attention(ctx_, a, q.s->kv_type());
   if (!fused_append && !append_first) append();
 }
@@ -228,7 +256,7 @@ void CudaModel::run_layers(int total, int n, bool use_gemm, const std::function<
   }
 }
 
-void CudaModel::logits(const std::vector<int>& at, bool use_gemm) {
+void CudaModel::logits(const std::vector<int>& at, bool use_gemm, bool one_by_one) {
   const int H = args_.hidden_size, V = args_.vocab_size, rows = static_cast<int>(at.size());
   const float eps = static_cast<float>(args_.rms_norm_eps);
   float* x = x_.as<float>();
@@ -244,6 +272,10 @@ void CudaModel::logits(const std::vector<int>& at, bool use_gemm) {
   if (use_gemm) {
     cast(ctx_, hf, static_cast<int64_t>(rows) * H, hn_.data(), w_.lm_head.ct);
     linear(w_.lm_head, rows, nullptr, hn_.data(), logits_.as<float>(), GemvMode::kStore);
+  } else if (one_by_one) {  // the one-row GEMV for each: as it computes a row alone
+    for (int i = 0; i < rows; ++i)
+      linear(w_.lm_head, 1, hf + static_cast<size_t>(i) * H, nullptr, logits_.as<float>() + static_cast<size_t>(i) * V,
+             GemvMode::kStore);
   } else {
     linear(w_.lm_head, rows, hf, nullptr, logits_.as<float>(), GemvMode::kStore);
   }
@@ -252,9 +284,11 @@ void CudaModel::logits(const std::vector<int>& at, bool use_gemm) {
 std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
   int total = 0;
   const std::vector<Seq> seqs = prepare(batch, &total);
-  const bool use_gemm = total >= opt_.gemm_min_rows;
-  run_layers(total, total, use_gemm, [&](int li) {
-    for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, use_gemm);
+  bool fixed = fixed_rows_ > 0 && total <= fixed_rows_;
+  for (const Seq& q : seqs) fixed = fixed && rows_exact(q.s->plan());
+  const bool use_gemm = fixed || total >= opt_.gemm_min_rows;
+  run_layers(total, fixed ? fixed_rows_ : total, use_gemm, [&](int li) {
+    for (size_t si = 0; si < seqs.size(); ++si) attend_seq(li, seqs, si, total, use_gemm, fixed);
   });
   for (const Seq& q : seqs) q.s->offset_ += q.n;
   // Final norm of the rows whose logits are wanted, then lm_head.
@@ -264,7 +298,7 @@ std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, boo
   } else {
     for (const Seq& q : seqs) at.push_back(q.start + q.n - 1);
   }
-  logits(at, static_cast<int>(at.size()) >= opt_.gemm_min_rows);
+  logits(at, !fixed && static_cast<int>(at.size()) >= opt_.gemm_min_rows, /*one_by_one=*/fixed);
   std::vector<float> out(at.size() * static_cast<size_t>(args_.vocab_size));
   copy_to_host_async(ctx_, out.data(), logits_.data(), out.size() * 4);
   ctx_.sync();

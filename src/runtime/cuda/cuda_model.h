@@ -38,6 +38,11 @@ struct CudaOptions {
   // one id (runtime/cuda/cuda_sampling.h); off, or for rows that report logprobs, their logits come back
   // and the host samples. CPPLM_DEVICE_SAMPLING=0 (or 1) in the environment turns it off (on).
   bool device_sampling = true;
+  // Fixed-shape prefill for the server (LanguageModel::fix_prefill_rows): its chunks of at most a
+  // prefill chunk of tokens run GEMMs of exactly that many rows and the chunk attention kernels, so a
+  // prompt resumes from any cached block with exactly the tokens of an uncached run. Off, the server
+  // reuses cached K/V in whole prefill chunks only. CPPLM_FIXED_PREFILL=0 (or 1) turns it off (on).
+  bool fixed_prefill = true;
   // Called while weights are uploaded: (bytes done, bytes total).
   std::function<void(size_t, size_t)> progress;
 };

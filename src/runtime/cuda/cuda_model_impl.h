@@ -68,6 +68,7 @@ class CudaModel : public LanguageModel {
     if (const char* e = std::getenv("CPPLM_DECODE_TC"); e && *e) opt_.decode_tensor_cores = *e != '0';
     if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
     if (const char* e = std::getenv("CPPLM_DEVICE_SAMPLING"); e && *e) opt_.device_sampling = *e != '0';
+    if (const char* e = std::getenv("CPPLM_FIXED_PREFILL"); e && *e) opt_.fixed_prefill = *e != '0';
     if (opt_.decode_tensor_cores && !attention_decode_reserve_smem(o.device)) opt_.decode_tensor_cores = false;
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
@@ -110,6 +111,9 @@ class CudaModel : public LanguageModel {
   KVPool* enable_kv_pool(size_t bytes, int block_size, const CacheOptions& opts) override;
 
   std::vector<float> forward(std::span<const SequenceTokens> batch, bool all_logits) override;
+  // forward() of at most `rows` tokens in all pads its GEMMs to `rows` rows, takes a chunk attention
+  // kernel for any token count and computes each sequence's logits alone (cuda_model.cpp).
+  bool fix_prefill_rows(int rows, const CacheOptions& opts) override;
   int32_t decode(SequenceState& state, int32_t token, Sampler& sampler) override;
   // Every weight format; quantized steps of more than 32 rows dequantize as they go (cuda_decode_batch.cpp).
   int max_decode_batch() const override { return opt_.decode_batch_rows; }
@@ -159,10 +163,14 @@ class CudaModel : public LanguageModel {
   // zeros, so that GEMMs take a fixed shape); attend(layer) fills attn_'s first total rows from qkv_
   // (and extends the caches). use_gemm: projections through cuBLAS GEMMs, else the f32 GEMV.
   void run_layers(int total, int n, bool use_gemm, const std::function<void(int)>& attend);
-  // forward's attention for one sequence's chunk at layer li (RoPE, K/V append, attention).
-  void attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm);
+  // forward's attention for one sequence's chunk at layer li (RoPE, K/V append, attention); fixed:
+  // the chunk kernels whatever its size (fix_prefill_rows).
+  void attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm, bool fixed);
+  // Whether every layer of a sequence of `plan` computes a chunk's rows independently of the chunk.
+  bool rows_exact(const SequencePlan& plan) const;
   // The final norm and lm_head of `rows` rows of x_ (row i at x_ row at[i]) into logits_ [rows, vocab].
-  void logits(const std::vector<int>& at, bool use_gemm);
+  // one_by_one: the f32 GEMV of each row alone (its logits as in any other call).
+  void logits(const std::vector<int>& at, bool use_gemm, bool one_by_one = false);
   void embed(const int32_t* ids, int n, float* x, unsigned long long* zero = nullptr);
   void enqueue_decode(CudaSequence& s, const DecodePlan& plan);
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
@@ -187,6 +195,7 @@ class CudaModel : public LanguageModel {
   bool fused_argmax_ = false;   // greedy decode: the lm_head GEMV picks the token
   bool o_proj_merges_ = false;  // decode: the o_proj GEMV can merge attention's split partials
   bool quant_rows_ = false;     // linear(): quantized weights take several rows through the GEMV
+  int fixed_rows_ = 0;          // fix_prefill_rows (0: off)
   std::string device_;
   // decode
   DeviceBuffer d_x_, d_qkv_, d_attn_, d_act_, d_logits_, d_partial_, d_counters_, d_step_;
