@@ -382,8 +382,150 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
   }
 }
 
+// Q4_K and Q5_K on AMX with each 32 columns' 6-bit scale folded into the codes: s = 8·hi + lo, and code·lo, code·hi
+// stay below 256 (codes of at most 5 bits), so two A tiles per block let the tile unit sum a whole super-block's
+// Σ s·code·a into two C tiles (tot = C_lo + 8·C_hi, the same integers as prefill_k_amx's per-block products) with no
+// per-block tile store or multiply. Two groups of 16 tokens run together: tiles 0, 1 hold a block's folded codes
+// (16 rows × 32 bytes), 2, 3 the two groups' activations (8 × 64), 4-7 the sums (lo, hi of each group).
+namespace fold {
+struct Tiles {
+  Tiles() {
+    struct alignas(64) Config {
+      uint8_t palette = 1, start_row = 0, reserved[14] = {};
+      uint16_t colsb[16] = {};
+      uint8_t rows[16] = {};
+    } c;
+    for (int t : {0, 1}) c.rows[t] = 16, c.colsb[t] = 32;
+    for (int t : {2, 3}) c.rows[t] = 8, c.colsb[t] = 64;
+    for (int t : {4, 5, 6, 7}) c.rows[t] = 16, c.colsb[t] = 64;
+    asm volatile("ldtilecfg %0" : : "m"(c));
+  }
+  ~Tiles() { asm volatile("tilerelease" ::: "memory"); }
+  Tiles(const Tiles&) = delete;
+  Tiles& operator=(const Tiles&) = delete;
+};
+inline void zero() { asm volatile("tilezero %%tmm4\n\ttilezero %%tmm5\n\ttilezero %%tmm6\n\ttilezero %%tmm7" ::: "memory"); }
+// One block: codes·lo and codes·hi (A, 32 bytes a row) by the two groups' activations (B, 64 bytes a row).
+inline void block(const void* lo, const void* hi, const void* b0, const void* b1) {
+  asm volatile(
+      "tileloadd (%0,%4,1), %%tmm0\n\t"
+      "tileloadd (%2,%5,1), %%tmm2\n\t"
+      "tdpbusd %%tmm2, %%tmm0, %%tmm4\n\t"
+      "tileloadd (%1,%4,1), %%tmm1\n\t"
+      "tdpbusd %%tmm2, %%tmm1, %%tmm5\n\t"
+      "tileloadd (%3,%5,1), %%tmm3\n\t"
+      "tdpbusd %%tmm3, %%tmm0, %%tmm6\n\t"
+      "tdpbusd %%tmm3, %%tmm1, %%tmm7"
+      :
+      : "r"(lo), "r"(hi), "r"(b0), "r"(b1), "r"(int64_t{32}), "r"(int64_t{64})
+      : "memory");
+}
+// The four sums to c (4 × 16 rows × 16 int32): group 0's lo, hi, then group 1's.
+inline void store(int32_t* c) {
+  asm volatile(
+      "tilestored %%tmm4, (%0,%1,1)\n\t"
+      "tilestored %%tmm5, (%2,%1,1)\n\t"
+      "tilestored %%tmm6, (%3,%1,1)\n\t"
+      "tilestored %%tmm7, (%4,%1,1)"
+      :
+      : "r"(c), "r"(int64_t{64}), "r"(c + 256), "r"(c + 512), "r"(c + 768)
+      : "memory");
+}
+// Each byte of v (at most 31) times f (at most 7).
+inline __m256i mul_bytes(__m256i v, int f) {
+  const __m256i k = _mm256_set1_epi16(static_cast<int16_t>(f)), lo = _mm256_set1_epi16(0x00FF);
+  const __m256i even = _mm256_mullo_epi16(_mm256_and_si256(v, lo), k);
+  const __m256i odd = _mm256_mullo_epi16(_mm256_srli_epi16(v, 8), k);
+  return _mm256_or_si256(even, _mm256_slli_epi16(odd, 8));
+}
+}  // namespace fold
+
+template <detail::KType K>
+void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  static_assert(K == detail::KType::Q4_K || K == detail::KType::Q5_K);
+  const int nsb = static_cast<int>(a.k / 256), groups = (a.n + 15) / 16;
+  thread_local std::vector<uint8_t> codes;   // [block of 32 over all super-blocks][lo, hi][16 rows][32 bytes]
+  thread_local std::vector<int32_t> mwp;     // [super-block][16 rows][8 blocks]: the two mw of a block as int16
+  thread_local std::vector<float> dxs, dms;  // [super-block][16 rows]
+  codes.resize(static_cast<size_t>(nsb) * 8 * 2 * 16 * 32);
+  mwp.resize(static_cast<size_t>(nsb) * 16 * 8);
+  dxs.resize(static_cast<size_t>(nsb) * 16);
+  dms.resize(static_cast<size_t>(nsb) * 16);
+  const fold::Tiles tiles;
+  for (int64_t r0 = m0; r0 < m1; r0 += 16) {
+    const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
+    for (int sb = 0; sb < nsb; ++sb)
+      for (int i = 0; i < 16; ++i) {
+        __m256i cv[8], sv[2], mv[2];
+        float dx = 0.0f, dm = 0.0f;
+        if (i < rows) {
+          detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, &dx, &dm);
+        } else {
+          for (auto& v : cv) v = _mm256_setzero_si256();
+          sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
+        }
+        alignas(32) int32_t sc[16];  // each 16 columns' scale (a block's two are equal)
+        for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(sc + 8 * h), sv[h]);
+        for (int j = 0; j < 8; ++j) {
+          uint8_t* dst = codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 2 * 16 + i) * 32;
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), fold::mul_bytes(cv[j], sc[2 * j] & 7));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * 32), fold::mul_bytes(cv[j], sc[2 * j] >> 3));
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp.data() + (sb * 16 + i) * 8),
+                            _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
+        dxs[sb * 16 + i] = dx;
+        dms[sb * 16 + i] = dm;
+      }
+    for (int g = 0; g < groups; g += 2) {
+      const bool two = g + 1 < groups;
+      const GgmlPanelBlock* pan[2] = {ggml_panel(a, g), ggml_panel(a, two ? g + 1 : g)};
+      alignas(64) float acc[2][16][16] = {};
+      alignas(64) int32_t c[2][4 * 256];  // per super-block parity: its four C tiles
+      // Super-block sb's blocks are issued, then sb - 1's sums used while the tile unit works.
+      auto finish = [&](int sb) {
+        const int32_t* cs = c[sb % 2];
+        for (int t = 0; t < (two ? 2 : 1); ++t) {
+          __m512i sp[8];  // (Σa over a block's first 16 columns, over its last 16) per token, as int16 pairs
+          for (int j = 0; j < 8; ++j) {
+            const GgmlPanelBlock& p = pan[t][sb * 8 + j];
+            const __m512i slo = _mm512_loadu_si512(p.sum_lo), shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
+            sp[j] = _mm512_or_si512(_mm512_and_si512(slo, _mm512_set1_epi32(0xFFFF)),
+                                    _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), shi, 16));
+          }
+          const __m512 dy = _mm512_loadu_ps(pan[t][sb * 8].d);
+          for (int r = 0; r < 16; ++r) {
+            const __m512i tot = _mm512_add_epi32(
+                _mm512_load_si512(cs + (2 * t) * 256 + r * 16),
+                _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), _mm512_load_si512(cs + (2 * t + 1) * 256 + r * 16), 3));
+            const int32_t* m = mwp.data() + (sb * 16 + r) * 8;
+            __m512i summ = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; ++j) summ = _mm512_dpwssd_epi32(summ, sp[j], _mm512_set1_epi32(m[j]));
+            _mm512_store_ps(acc[t][r], _mm512_add_ps(_mm512_load_ps(acc[t][r]),
+                                                     k_term_ps<K>(tot, summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
+          }
+        }
+      };
+      for (int sb = 0; sb < nsb; ++sb) {
+        fold::zero();
+        for (int j = 0; j < 8; ++j) {
+          const uint8_t* lo = codes.data() + (static_cast<size_t>(sb) * 8 + j) * 2 * 16 * 32;
+          fold::block(lo, lo + 16 * 32, pan[0][sb * 8 + j].q, pan[1][sb * 8 + j].q);
+        }
+        fold::store(c[sb % 2]);
+        if (sb > 0) finish(sb - 1);
+      }
+      finish(nsb - 1);
+      store_rows(acc[0], a, g, r0, rows, y, ldy);
+      if (two) store_rows(acc[1], a, g + 1, r0, rows, y, ldy);
+    }
+  }
+}
+
 template <detail::KType K>
 void prefill_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
+  if constexpr (K == detail::KType::Q4_K || K == detail::KType::Q5_K)
+    if (amx()) return prefill_k_amx_fold<K>(w, row_bytes, a, m0, m1, y, ldy);
   if (amx()) return prefill_k_amx<K>(w, row_bytes, a, m0, m1, y, ldy);
   walk_tiles<2, 3>(a, m0, m1, [&]<int T, int R>(int g0, int64_t r) { tile_k<K, T, R>(w, row_bytes, a, g0, r, y, ldy); });
 }
