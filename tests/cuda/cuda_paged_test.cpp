@@ -137,7 +137,7 @@ void expect_chunking_invisible(LanguageModel& m, const CacheOptions& opts, const
       continue;
     }
     std::string name = what + ", chunks";
-    for (int n : split) name += " " + std::to_string(n);
+    for (int n : split) name.append(1, ' ').append(std::to_string(n));
     ASSERT_EQ(0, std::memcmp(last.data(), ref_last.data(), last.size() * sizeof(float))) << name << ": last logits";
     EXPECT_EQ(tok, ref_tok) << name;
     ASSERT_EQ(0, std::memcmp(lp.data(), ref_lp.data(), lp.size() * sizeof(float))) << name << ": decode log-probabilities";
