@@ -291,6 +291,39 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
   store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
+// Row r0 + i's super-block sb for an AMX tile of `rows` rows (zeros past them): codes, scales, d and dmin as
+// k_unpack gives them, and its mw as int16 pairs (mw[2j], mw[2j+1]) per 32-bit lane into mwp [8] (|mw| <= 4,096).
+template <detail::KType K>
+inline void unpack_tile_row(const uint8_t* w, size_t row_bytes, int64_t r0, int i, int rows, int sb, __m256i cv[8], __m256i sv[2],
+                            int32_t* mwp, float* dx, float* dm) {
+  __m256i mv[2];
+  *dx = *dm = 0.0f;
+  if (i < rows) {
+    detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, dx, dm);
+  } else {
+    for (int j = 0; j < 8; ++j) cv[j] = _mm256_setzero_si256();
+    sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp), _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
+}
+
+// Per block of super-block sb: (Σa over its first 16 columns, over its last 16) per token as int16 pairs (each at
+// most 2,032 in magnitude), so that Σ mw·Σa of a row is 8 vpdpwssd (offset_sum).
+inline void sum_pairs(const GgmlPanelBlock* pan, int sb, __m512i sp[8]) {
+  for (int j = 0; j < 8; ++j) {
+    const GgmlPanelBlock& p = pan[sb * 8 + j];
+    const __m512i slo = _mm512_loadu_si512(p.sum_lo), shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
+    sp[j] = _mm512_or_si512(_mm512_and_si512(slo, _mm512_set1_epi32(0xFFFF)),
+                            _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), shi, 16));
+  }
+}
+inline __m512i offset_sum(const __m512i sp[8], const int32_t* mwp) {
+  __m512i summ = _mm512_setzero_si512();
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) summ = _mm512_dpwssd_epi32(summ, sp[j], _mm512_set1_epi32(mwp[j]));
+  return summ;
+}
+
 // The same on AMX (cpu::amx()). Per tile of 16 rows, every super-block is unpacked once (k_unpack: unsigned codes,
 // the integer scale s16 and offset weight mw of each 16 columns, d and dmin) into [block of 32][16 rows][32 bytes]
 // A tiles. Per group of 16 tokens, one tdpbusd per unit of kU columns (32 where a scale covers 32 columns, else 16:
@@ -316,24 +349,14 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     for (int sb = 0; sb < nsb; ++sb)
       for (int i = 0; i < 16; ++i) {
-        __m256i cv[8], sv[2], mv[2];
-        float dx = 0.0f, dm = 0.0f;
-        if (i < rows) {
-          detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, &dx, &dm);
-        } else {
-          for (auto& v : cv) v = _mm256_setzero_si256();
-          sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
-        }
+        __m256i cv[8], sv[2];
+        unpack_tile_row<K>(w, row_bytes, r0, i, rows, sb, cv, sv, mwp.data() + (sb * 16 + i) * 8, &dxs[sb * 16 + i],
+                           &dms[sb * 16 + i]);
         for (int j = 0; j < 8; ++j)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32),
                               cv[j]);
         for (int h = 0; h < 2; ++h)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(s16.data() + (sb * 16 + i) * 16 + 8 * h), sv[h]);
-        // mw fits int16 for every K type (at most 4,096 in magnitude): pairs (mw[2j], mw[2j+1]) per 32-bit lane.
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp.data() + (sb * 16 + i) * 8),
-                            _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
-        dxs[sb * 16 + i] = dx;
-        dms[sb * 16 + i] = dm;
       }
     for (int g = 0; g < groups; ++g) {
       const GgmlPanelBlock* pan = ggml_panel(a, g);
@@ -358,21 +381,12 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
           tot[r] =
               _mm512_add_epi32(tot[r], _mm512_mullo_epi32(_mm512_load_si512(c[e % 2] + r * 16), _mm512_set1_epi32(sc[r * 16])));
         if (e % kUnits != kUnits - 1) continue;
-        // The super-block's end: Σ mw·Σa per row (the same integers by int16 pair products: each Σa over 16
-        // columns is at most 2,032 in magnitude), then tile_k's f32 term.
-        __m512i sp[8];  // per block: (Σa over its first 16 columns, over its last 16) per token, as int16 pairs
-        for (int j = 0; j < 8; ++j) {
-          const GgmlPanelBlock& p = pan[sb * 8 + j];
-          const __m512i slo = _mm512_loadu_si512(p.sum_lo), shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
-          sp[j] = _mm512_or_si512(_mm512_and_si512(slo, _mm512_set1_epi32(0xFFFF)),
-                                  _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), shi, 16));
-        }
+        // The super-block's end: Σ mw·Σa per row (the same integers by int16 pair products), then tile_k's f32 term.
+        __m512i sp[8];
+        sum_pairs(pan, sb, sp);
         const __m512 dy = _mm512_loadu_ps(pan[sb * 8].d);
         for (int r = 0; r < 16; ++r) {
-          const int32_t* m = mwp.data() + (sb * 16 + r) * 8;
-          __m512i summ = _mm512_setzero_si512();
-#pragma GCC unroll 8
-          for (int j = 0; j < 8; ++j) summ = _mm512_dpwssd_epi32(summ, sp[j], _mm512_set1_epi32(m[j]));
+          const __m512i summ = offset_sum(sp, mwp.data() + (sb * 16 + r) * 8);
           _mm512_store_ps(
               acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
         }
@@ -456,14 +470,9 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     for (int sb = 0; sb < nsb; ++sb)
       for (int i = 0; i < 16; ++i) {
-        __m256i cv[8], sv[2], mv[2];
-        float dx = 0.0f, dm = 0.0f;
-        if (i < rows) {
-          detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, &dx, &dm);
-        } else {
-          for (auto& v : cv) v = _mm256_setzero_si256();
-          sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
-        }
+        __m256i cv[8], sv[2];
+        unpack_tile_row<K>(w, row_bytes, r0, i, rows, sb, cv, sv, mwp.data() + (sb * 16 + i) * 8, &dxs[sb * 16 + i],
+                           &dms[sb * 16 + i]);
         alignas(32) int32_t sc[16];  // each 16 columns' scale (a block's two are equal)
         for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(sc + 8 * h), sv[h]);
         for (int j = 0; j < 8; ++j) {
@@ -471,10 +480,6 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), fold::mul_bytes(cv[j], sc[2 * j] & 7));
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * 32), fold::mul_bytes(cv[j], sc[2 * j] >> 3));
         }
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp.data() + (sb * 16 + i) * 8),
-                            _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
-        dxs[sb * 16 + i] = dx;
-        dms[sb * 16 + i] = dm;
       }
     for (int g = 0; g < groups; g += 2) {
       const bool two = g + 1 < groups;
@@ -485,22 +490,14 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
       auto finish = [&](int sb) {
         const int32_t* cs = c[sb % 2];
         for (int t = 0; t < (two ? 2 : 1); ++t) {
-          __m512i sp[8];  // (Σa over a block's first 16 columns, over its last 16) per token, as int16 pairs
-          for (int j = 0; j < 8; ++j) {
-            const GgmlPanelBlock& p = pan[t][sb * 8 + j];
-            const __m512i slo = _mm512_loadu_si512(p.sum_lo), shi = _mm512_sub_epi32(_mm512_loadu_si512(p.sum), slo);
-            sp[j] = _mm512_or_si512(_mm512_and_si512(slo, _mm512_set1_epi32(0xFFFF)),
-                                    _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), shi, 16));
-          }
+          __m512i sp[8];
+          sum_pairs(pan[t], sb, sp);
           const __m512 dy = _mm512_loadu_ps(pan[t][sb * 8].d);
           for (int r = 0; r < 16; ++r) {
             const __m512i tot = _mm512_add_epi32(
                 _mm512_load_si512(cs + (2 * t) * 256 + r * 16),
                 _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), _mm512_load_si512(cs + (2 * t + 1) * 256 + r * 16), 3));
-            const int32_t* m = mwp.data() + (sb * 16 + r) * 8;
-            __m512i summ = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; ++j) summ = _mm512_dpwssd_epi32(summ, sp[j], _mm512_set1_epi32(m[j]));
+            const __m512i summ = offset_sum(sp, mwp.data() + (sb * 16 + r) * 8);
             _mm512_store_ps(acc[t][r], _mm512_add_ps(_mm512_load_ps(acc[t][r]),
                                                      k_term_ps<K>(tot, summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
           }
