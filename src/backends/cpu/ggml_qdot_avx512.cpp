@@ -291,21 +291,34 @@ void tile_k(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int g0, int64
   store_tile<T, R>(acc, a, g0, r0, y, ldy);
 }
 
-// Row r0 + i's super-block sb for an AMX tile of `rows` rows (zeros past them): codes, scales, d and dmin as
-// k_unpack gives them, and its mw as int16 pairs (mw[2j], mw[2j+1]) per 32-bit lane into mwp [8] (|mw| <= 4,096).
-template <detail::KType K>
-inline void unpack_tile_row(const uint8_t* w, size_t row_bytes, int64_t r0, int i, int rows, int sb, __m256i cv[8], __m256i sv[2],
-                            int32_t* mwp, float* dx, float* dm) {
-  __m256i mv[2];
-  *dx = *dm = 0.0f;
-  if (i < rows) {
-    detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, dx, dm);
-  } else {
-    for (int j = 0; j < 8; ++j) cv[j] = _mm256_setzero_si256();
-    sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
+// A 16-row AMX tile's per-row data of every super-block: mw as int16 pairs (mw[2j], mw[2j+1]) per 32-bit lane
+// (|mw| <= 4,096) [super-block][16 rows][8], and d, dmin [super-block][16 rows].
+struct KTileRows {
+  std::vector<int32_t> mwp;
+  std::vector<float> dx, dm;
+  void resize(int nsb) {
+    mwp.resize(static_cast<size_t>(nsb) * 16 * 8);
+    dx.resize(static_cast<size_t>(nsb) * 16);
+    dm.resize(static_cast<size_t>(nsb) * 16);
   }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp), _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
-}
+  const int32_t* pairs(int sb, int r) const { return mwp.data() + (sb * 16 + r) * 8; }
+  // Row r0 + i's super-block sb (zeros past the tile's `rows`): its codes and scales as k_unpack gives them.
+  template <detail::KType K>
+  void unpack(const uint8_t* w, size_t row_bytes, int64_t r0, int i, int rows, int sb, __m256i cv[8], __m256i sv[2]) {
+    __m256i mv[2];
+    float* d = &dx[sb * 16 + i];
+    float* dmin = &dm[sb * 16 + i];
+    *d = *dmin = 0.0f;
+    if (i < rows) {
+      detail::k_unpack<K>(w + static_cast<size_t>(r0 + i) * row_bytes + sb * detail::KInfo<K>::kBytes, cv, sv, mv, d, dmin);
+    } else {
+      for (int j = 0; j < 8; ++j) cv[j] = _mm256_setzero_si256();
+      sv[0] = sv[1] = mv[0] = mv[1] = _mm256_setzero_si256();
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(mwp.data() + (sb * 16 + i) * 8),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi32(mv[0], mv[1]), 0xD8));
+  }
+};
 
 // Per block of super-block sb: (Σa over its first 16 columns, over its last 16) per token as int16 pairs (each at
 // most 2,032 in magnitude), so that Σ mw·Σa of a row is 8 vpdpwssd (offset_sum).
@@ -337,21 +350,17 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
   const int nsb = static_cast<int>(a.k / 256), nu = nsb * kUnits, groups = (a.n + 15) / 16;
   thread_local std::vector<uint8_t> codes;
   thread_local std::vector<int32_t> s16;  // [super-block][16 rows][16 groups of 16 columns]
-  thread_local std::vector<int32_t> mwp;  // [super-block][16 rows][8 blocks]: the block's two mw as int16 (low: first 16 columns)
-  thread_local std::vector<float> dxs, dms;  // [super-block][16 rows]
+  thread_local KTileRows kr;
   codes.resize(static_cast<size_t>(nsb) * 8 * 16 * 32);
   s16.resize(static_cast<size_t>(nsb) * 16 * 16);
-  mwp.resize(static_cast<size_t>(nsb) * 16 * 8);
-  dxs.resize(static_cast<size_t>(nsb) * 16);
-  dms.resize(static_cast<size_t>(nsb) * 16);
+  kr.resize(nsb);
   const Tiles tiles(kU);
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     for (int sb = 0; sb < nsb; ++sb)
       for (int i = 0; i < 16; ++i) {
         __m256i cv[8], sv[2];
-        unpack_tile_row<K>(w, row_bytes, r0, i, rows, sb, cv, sv, mwp.data() + (sb * 16 + i) * 8, &dxs[sb * 16 + i],
-                           &dms[sb * 16 + i]);
+        kr.unpack<K>(w, row_bytes, r0, i, rows, sb, cv, sv);
         for (int j = 0; j < 8; ++j)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32),
                               cv[j]);
@@ -386,9 +395,9 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
         sum_pairs(pan, sb, sp);
         const __m512 dy = _mm512_loadu_ps(pan[sb * 8].d);
         for (int r = 0; r < 16; ++r) {
-          const __m512i summ = offset_sum(sp, mwp.data() + (sb * 16 + r) * 8);
-          _mm512_store_ps(
-              acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]), k_term_ps<K>(tot[r], summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
+          const __m512i summ = offset_sum(sp, kr.pairs(sb, r));
+          _mm512_store_ps(acc[r], _mm512_add_ps(_mm512_load_ps(acc[r]),
+                                                k_term_ps<K>(tot[r], summ, kr.dx[sb * 16 + r], kr.dm[sb * 16 + r], dy)));
         }
       }
       store_rows(acc, a, g, r0, rows, y, ldy);
@@ -458,21 +467,17 @@ template <detail::KType K>
 void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_t m0, int64_t m1, float* y, int64_t ldy) {
   static_assert(K == detail::KType::Q4_K || K == detail::KType::Q5_K);
   const int nsb = static_cast<int>(a.k / 256), groups = (a.n + 15) / 16;
-  thread_local std::vector<uint8_t> codes;   // [block of 32 over all super-blocks][lo, hi][16 rows][32 bytes]
-  thread_local std::vector<int32_t> mwp;     // [super-block][16 rows][8 blocks]: the two mw of a block as int16
-  thread_local std::vector<float> dxs, dms;  // [super-block][16 rows]
+  thread_local std::vector<uint8_t> codes;  // [block of 32 over all super-blocks][lo, hi][16 rows][32 bytes]
+  thread_local KTileRows kr;
   codes.resize(static_cast<size_t>(nsb) * 8 * 2 * 16 * 32);
-  mwp.resize(static_cast<size_t>(nsb) * 16 * 8);
-  dxs.resize(static_cast<size_t>(nsb) * 16);
-  dms.resize(static_cast<size_t>(nsb) * 16);
+  kr.resize(nsb);
   const fold::Tiles tiles;
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     for (int sb = 0; sb < nsb; ++sb)
       for (int i = 0; i < 16; ++i) {
         __m256i cv[8], sv[2];
-        unpack_tile_row<K>(w, row_bytes, r0, i, rows, sb, cv, sv, mwp.data() + (sb * 16 + i) * 8, &dxs[sb * 16 + i],
-                           &dms[sb * 16 + i]);
+        kr.unpack<K>(w, row_bytes, r0, i, rows, sb, cv, sv);
         alignas(32) int32_t sc[16];  // each 16 columns' scale (a block's two are equal)
         for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(sc + 8 * h), sv[h]);
         for (int j = 0; j < 8; ++j) {
@@ -497,9 +502,9 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
             const __m512i tot = _mm512_add_epi32(
                 _mm512_load_si512(cs + (2 * t) * 256 + r * 16),
                 _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), _mm512_load_si512(cs + (2 * t + 1) * 256 + r * 16), 3));
-            const __m512i summ = offset_sum(sp, mwp.data() + (sb * 16 + r) * 8);
+            const __m512i summ = offset_sum(sp, kr.pairs(sb, r));
             _mm512_store_ps(acc[t][r], _mm512_add_ps(_mm512_load_ps(acc[t][r]),
-                                                     k_term_ps<K>(tot, summ, dxs[sb * 16 + r], dms[sb * 16 + r], dy)));
+                                                     k_term_ps<K>(tot, summ, kr.dx[sb * 16 + r], kr.dm[sb * 16 + r], dy)));
           }
         }
       };
