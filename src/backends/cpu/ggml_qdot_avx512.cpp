@@ -302,7 +302,17 @@ struct KTileRows {
     dm.resize(static_cast<size_t>(nsb) * 16);
   }
   const int32_t* pairs(int sb, int r) const { return mwp.data() + (sb * 16 + r) * 8; }
-  // Row r0 + i's super-block sb (zeros past the tile's `rows`): its codes and scales as k_unpack gives them.
+  // Every super-block of the tile's rows from r0 (zeros past `rows`): each (sb, i, codes, scales) as k_unpack
+  // gives them to `each`.
+  template <detail::KType K, class F>
+  void unpack_all(const uint8_t* w, size_t row_bytes, int64_t r0, int rows, int nsb, F&& each) {
+    for (int sb = 0; sb < nsb; ++sb)
+      for (int i = 0; i < 16; ++i) {
+        __m256i cv[8], sv[2];
+        unpack<K>(w, row_bytes, r0, i, rows, sb, cv, sv);
+        each(sb, i, cv, sv);
+      }
+  }
   template <detail::KType K>
   void unpack(const uint8_t* w, size_t row_bytes, int64_t r0, int i, int rows, int sb, __m256i cv[8], __m256i sv[2]) {
     __m256i mv[2];
@@ -357,16 +367,11 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
   const Tiles tiles(kU);
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
-    for (int sb = 0; sb < nsb; ++sb)
-      for (int i = 0; i < 16; ++i) {
-        __m256i cv[8], sv[2];
-        kr.unpack<K>(w, row_bytes, r0, i, rows, sb, cv, sv);
-        for (int j = 0; j < 8; ++j)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32),
-                              cv[j]);
-        for (int h = 0; h < 2; ++h)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(s16.data() + (sb * 16 + i) * 16 + 8 * h), sv[h]);
-      }
+    kr.unpack_all<K>(w, row_bytes, r0, rows, nsb, [&](int sb, int i, const __m256i* cv, const __m256i* sv) {
+      for (int j = 0; j < 8; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 16 + i) * 32), cv[j]);
+      for (int h = 0; h < 2; ++h) _mm256_storeu_si256(reinterpret_cast<__m256i*>(s16.data() + (sb * 16 + i) * 16 + 8 * h), sv[h]);
+    });
     for (int g = 0; g < groups; ++g) {
       const GgmlPanelBlock* pan = ggml_panel(a, g);
       alignas(64) float acc[16][16] = {};
@@ -474,18 +479,15 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
   const fold::Tiles tiles;
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
-    for (int sb = 0; sb < nsb; ++sb)
-      for (int i = 0; i < 16; ++i) {
-        __m256i cv[8], sv[2];
-        kr.unpack<K>(w, row_bytes, r0, i, rows, sb, cv, sv);
-        alignas(32) int32_t sc[16];  // each 16 columns' scale (a block's two are equal)
-        for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(sc + 8 * h), sv[h]);
-        for (int j = 0; j < 8; ++j) {
-          uint8_t* dst = codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 2 * 16 + i) * 32;
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), fold::mul_bytes(cv[j], sc[2 * j] & 7));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * 32), fold::mul_bytes(cv[j], sc[2 * j] >> 3));
-        }
+    kr.unpack_all<K>(w, row_bytes, r0, rows, nsb, [&](int sb, int i, const __m256i* cv, const __m256i* sv) {
+      alignas(32) int32_t sc[16];  // each 16 columns' scale (a block's two are equal)
+      for (int h = 0; h < 2; ++h) _mm256_store_si256(reinterpret_cast<__m256i*>(sc + 8 * h), sv[h]);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t* dst = codes.data() + ((static_cast<size_t>(sb) * 8 + j) * 2 * 16 + i) * 32;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), fold::mul_bytes(cv[j], sc[2 * j] & 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16 * 32), fold::mul_bytes(cv[j], sc[2 * j] >> 3));
       }
+    });
     for (int g = 0; g < groups; g += 2) {
       const bool two = g + 1 < groups;
       const GgmlPanelBlock* pan[2] = {ggml_panel(a, g), ggml_panel(a, two ? g + 1 : g)};
