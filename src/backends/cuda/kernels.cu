@@ -198,6 +198,17 @@ __global__ void cast_kernel(const float* x, int64_t count, void* out, DType otyp
     store_as(out, otype, i, x[i]);
 }
 
+__global__ void split_kernel(const float* x, int64_t count, void* hi, void* lo, DType otype) {
+  pdl_wait();
+  pdl_trigger();
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
+    const float v = x[i];
+    store_as(hi, otype, i, v);
+    store_as(lo, otype, i, v - load_as(hi, otype, i));
+  }
+}
+
 __global__ void add_bias_kernel(float* y, int64_t count, int dim, const float* b) {
   pdl_wait();
   pdl_trigger();
@@ -415,6 +426,12 @@ void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out
 void cast(const CudaContext& ctx, const float* x, int64_t count, void* out, DType otype) {
   if (count == 0) return;
   launch(ctx.stream(), ctx.pdl(), cast_kernel, dim3(grid_for(count)), dim3(256), 0, x, count, out, otype);
+  CPPLM_CUDA_LAUNCHED();
+}
+
+void split(const CudaContext& ctx, const float* x, int64_t count, void* hi, void* lo, DType otype) {
+  if (count == 0) return;
+  launch(ctx.stream(), ctx.pdl(), split_kernel, dim3(grid_for(count)), dim3(256), 0, x, count, hi, lo, otype);
   CPPLM_CUDA_LAUNCHED();
 }
 

@@ -100,6 +100,9 @@ void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const floa
 void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out, DType otype);
 // out [count] of `otype` = x [count] f32.
 void cast(const CudaContext& ctx, const float* x, int64_t count, void* out, DType otype);
+// x [count] f32 as hi + lo, both of `otype` (BF16 or F16): hi = x rounded, lo = (x - hi) rounded, so two
+// GEMMs on 16-bit tensor cores give x's products to about 2^-16 of x instead of 2^-8.
+void split(const CudaContext& ctx, const float* x, int64_t count, void* hi, void* lo, DType otype);
 // y [n, dim] += b [dim].
 void add_bias(const CudaContext& ctx, float* y, int n, int dim, const float* b);
 // x [n, dim] f32 = table[ids[i]] ; table [vocab, dim] of `ttype`. Also sets *zero to 0 when given

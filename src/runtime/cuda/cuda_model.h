@@ -13,8 +13,12 @@ namespace cpplm {
 struct CudaOptions {
   int device = 0;
   // Chunks of at least this many tokens run their projections through cuBLAS tensor-core GEMMs
-  // (activations rounded to the weight dtype); smaller ones through the f32-activation GEMV.
+  // (activations rounded to the weight dtype); smaller ones keep f32 activations: with
+  // small_chunk_gemm (and more than one token) as GEMMs of x's 16-bit hi and lo halves (f32 weights:
+  // of x itself), else through the GEMV in passes of 8 rows. CPPLM_SMALL_CHUNK_GEMM=0 (or 1) turns
+  // small_chunk_gemm off (on).
   int gemm_min_rows = 64;
+  bool small_chunk_gemm = true;
   bool use_graph = true;  // decode steps replay a captured CUDA graph
   // Decode steps of several sequences (the server's batches, even of one) run as one batched step of
   // up to this many rows: GEMMs of exactly this many rows (padded) and one attention launch, so that a

@@ -69,6 +69,7 @@ class CudaModel : public LanguageModel {
     if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
     if (const char* e = std::getenv("CPPLM_DEVICE_SAMPLING"); e && *e) opt_.device_sampling = *e != '0';
     if (const char* e = std::getenv("CPPLM_FIXED_PREFILL"); e && *e) opt_.fixed_prefill = *e != '0';
+    if (const char* e = std::getenv("CPPLM_SMALL_CHUNK_GEMM"); e && *e) opt_.small_chunk_gemm = *e != '0';
     if (opt_.decode_tensor_cores && !attention_decode_reserve_smem(o.device)) opt_.decode_tensor_cores = false;
     const int H = args_.hidden_size, I = args_.intermediate_size, D = args_.head_dim;
     qd_ = args_.num_attention_heads * D;
@@ -176,9 +177,9 @@ class CudaModel : public LanguageModel {
   int32_t* step_ids() const { return d_step_.as<int32_t>(); }
   // The buffers of forward() and decode_batch() (grown on demand), and a digest of their addresses
   // and h_step_'s (decode_batch's graphs hold them).
-  std::array<const DeviceBuffer*, 15> step_buffers() const {
-    return {&x_,   &hn_,     &hf_,  &qkv_,    &attn_,      &gu_,         &act_,        &tables_,
-            &ids_, &logits_, &deq_, &b_seqs_, &b_partial_, &b_counters_, &d_batch_ids_};
+  std::array<const DeviceBuffer*, 16> step_buffers() const {
+    return {&x_,   &hn_,     &hf_,  &qkv_,    &attn_,      &gu_,         &act_,         &tables_,
+            &ids_, &logits_, &deq_, &b_seqs_, &b_partial_, &b_counters_, &d_batch_ids_, &split_};
   }
   uint64_t buffers_key() const;
   // Whether decode_batch runs the quantized int8 GEMV over its rows (quant_rows_) rather than GEMMs.
@@ -203,7 +204,8 @@ class CudaModel : public LanguageModel {
   std::unique_ptr<PinnedBuffer> pinned_;
   // forward (grown on demand)
   DeviceBuffer x_, hn_, hf_, qkv_, attn_, gu_, act_, tables_, ids_, logits_;
-  DeviceBuffer deq_;  // quantized weights: one dequantized slice for cuBLAS (prefill)
+  DeviceBuffer deq_;    // quantized weights: one dequantized slice for cuBLAS (prefill)
+  DeviceBuffer split_;  // f32 rows of a small chunk as 16-bit hi and lo halves (linear)
   // batched decode steps: the sequences' DecodeSeq [layers][batch], split partials and counters (zero between steps)
   DeviceBuffer b_seqs_, b_partial_, b_counters_, d_batch_ids_;
   std::unique_ptr<PinnedBuffer> h_logits_;  // logits of rows sampled on the host
