@@ -13,15 +13,22 @@ namespace cpplm::cpu::amx_int8 {
 // 1 and 3 into 4 and 5. A: 16 rows × `depth` bytes; B: depth / 4 rows × 64 bytes (depth 32, or 16 for
 // weights with a scale per 16 columns).
 struct Tiles {
-  explicit Tiles(int depth = 32) {
+  struct Shape {
+    uint8_t rows;
+    uint16_t bytes;  // per row
+  };
+  explicit Tiles(int depth = 32)
+      : Tiles({Shape{16, 64}, Shape{16, static_cast<uint16_t>(depth)}, Shape{static_cast<uint8_t>(depth / 4), 64}, Shape{16, 64},
+               Shape{16, static_cast<uint16_t>(depth)}, Shape{static_cast<uint8_t>(depth / 4), 64}, Shape{16, 64},
+               Shape{16, 64}}) {}
+  // Any configuration of tiles 0-7 (a kernel with its own use of them).
+  explicit Tiles(const Shape (&shapes)[8]) {
     struct alignas(64) Config {
       uint8_t palette = 1, start_row = 0, reserved[14] = {};
       uint16_t colsb[16] = {};
       uint8_t rows[16] = {};
     } c;
-    for (int t : {0, 3, 6, 7}) c.rows[t] = 16, c.colsb[t] = 64;
-    for (int t : {1, 4}) c.rows[t] = 16, c.colsb[t] = static_cast<uint16_t>(depth);
-    for (int t : {2, 5}) c.rows[t] = static_cast<uint8_t>(depth / 4), c.colsb[t] = 64;
+    for (int t = 0; t < 8; ++t) c.rows[t] = shapes[t].rows, c.colsb[t] = shapes[t].bytes;
     // (GCC 12's _tile_loadconfig lets the stores above be dropped as dead: the asm names the bytes it reads.)
     asm volatile("ldtilecfg %0" : : "m"(c));
   }

@@ -416,22 +416,8 @@ void prefill_k_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, int64_
 // per-block tile store or multiply. Two groups of 16 tokens run together: tiles 0, 1 hold a block's folded codes
 // (16 rows × 32 bytes), 2, 3 the two groups' activations (8 × 64), 4-7 the sums (lo, hi of each group).
 namespace fold {
-struct Tiles {
-  Tiles() {
-    struct alignas(64) Config {
-      uint8_t palette = 1, start_row = 0, reserved[14] = {};
-      uint16_t colsb[16] = {};
-      uint8_t rows[16] = {};
-    } c;
-    for (int t : {0, 1}) c.rows[t] = 16, c.colsb[t] = 32;
-    for (int t : {2, 3}) c.rows[t] = 8, c.colsb[t] = 64;
-    for (int t : {4, 5, 6, 7}) c.rows[t] = 16, c.colsb[t] = 64;
-    asm volatile("ldtilecfg %0" : : "m"(c));
-  }
-  ~Tiles() { asm volatile("tilerelease" ::: "memory"); }
-  Tiles(const Tiles&) = delete;
-  Tiles& operator=(const Tiles&) = delete;
-};
+// Tiles 0, 1: 16 rows × 32 code bytes; 2, 3: 8 rows × 64 activation bytes; 4-7: 16 × 16 int32 sums.
+inline const amx_int8::Tiles::Shape kShapes[8] = {{16, 32}, {16, 32}, {8, 64}, {8, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}};
 inline void zero() { asm volatile("tilezero %%tmm4\n\ttilezero %%tmm5\n\ttilezero %%tmm6\n\ttilezero %%tmm7" ::: "memory"); }
 // One block: codes·lo and codes·hi (A, 32 bytes a row) by the two groups' activations (B, 64 bytes a row).
 inline void block(const void* lo, const void* hi, const void* b0, const void* b1) {
@@ -476,7 +462,7 @@ void prefill_k_amx_fold(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
   thread_local KTileRows kr;
   codes.resize(static_cast<size_t>(nsb) * 8 * 2 * 16 * 32);
   kr.resize(nsb);
-  const fold::Tiles tiles;
+  const amx_int8::Tiles tiles(fold::kShapes);
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     kr.unpack_all<K>(w, row_bytes, r0, rows, nsb, [&](int sb, int i, const __m256i* cv, const __m256i* sv) {
