@@ -68,10 +68,14 @@ class NonFiniteLogits : public Error {
   NonFiniteLogits() : Error("the model produced non-finite logits (NaN/inf)") {}
 };
 
-// Throws NonFiniteLogits unless every logit is finite (before sampling from them).
-inline void check_finite(std::span<const float> logits) {
+// Whether every logit is finite; check_finite throws NonFiniteLogits unless so (before sampling from them).
+inline bool all_finite(std::span<const float> logits) {
   for (float v : logits)
-    if (!std::isfinite(v)) throw NonFiniteLogits();
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+inline void check_finite(std::span<const float> logits) {
+  if (!all_finite(logits)) throw NonFiniteLogits();
 }
 
 // One sequence's decode step in a batch (step_batch): runs `token`, then picks `next` with
@@ -108,8 +112,8 @@ class LanguageModel {
   // sequences) computes each token as any other such call would (its K/V and logits depend neither
   // on the call's other tokens nor on where its chunk starts), so that a prompt may resume from any
   // cached block, and chunks of several prompts share a call, with exactly the tokens of an uncached
-  // run alone. Returns whether the device guarantees
-  // this for sequences of `opts` (a GPU pads such chunks to `rows` rows); rows 0 turns it off.
+  // run alone. Returns whether the device guarantees this for sequences of `opts` (a GPU pads such
+  // chunks to `rows` rows); rows 0 turns it off.
   virtual bool fix_prefill_rows(int /*rows*/, const CacheOptions& /*opts*/) { return false; }
   // One decode step of one sequence: runs `token`, returns the next token chosen by `sampler`.
   // Devices may override to pick greedy tokens on the device and copy back one id.

@@ -2,7 +2,6 @@
 #include "server/scheduler.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -412,7 +411,7 @@ int Scheduler::prefill(std::span<Seq* const> group) {
     publish(s);
     if (s.prefilled < prompt.size() || s.decoding()) continue;  // a preempted one replays next
     const std::span<float> row(logits.data() + i * vocab, vocab);
-    if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+    if (!all_finite(row)) {
       fail_seq(s, "the model produced non-finite logits (NaN/inf) for the prompt");
       continue;
     }
@@ -420,8 +419,8 @@ int Scheduler::prefill(std::span<Seq* const> group) {
     const int32_t tok = s.sampler->sample(row, r.logprobs ? &s.lp : nullptr, r.top_logprobs);
     emit(s, tok, r.logprobs ? &s.lp : nullptr);
   }
-  return static_cast<int>(fixed_rows_ ? static_cast<size_t>(opts_.prefill_chunk)
-                                      : rows);  // a fixed-shape call costs a whole chunk
+  // A fixed-shape call costs a whole chunk, whatever it holds.
+  return fixed_rows_ ? opts_.prefill_chunk : static_cast<int>(rows);
 }
 
 void Scheduler::fail_seq(Seq& s, const std::string& msg) {

@@ -44,55 +44,41 @@ void CudaModel::embed(const int32_t* ids, int n, float* x, unsigned long long* z
   else embedding(ctx_, e.w, e.t, e.out, e.in, ids, n, x, zero);
 }
 
-// y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given, else the f32 GEMV. Quantized weights: the
-// GEMV for one row (and for several in a decode step of few rows, quant_rows_), else cuBLAS on
-// slices dequantized to the GEMM's dtype (f32 for f32 x).
+// y (+)= x Wᵀ: cuBLAS on x16 (weight dtype) when given. f32 x: the GEMV for one row, cuBLAS for several
+// (small_chunk_gemm; 16-bit weights take x as hi + lo halves, two GEMMs, so its products keep about 16 bits
+// of x rather than the 8 of one rounding). Quantized weights: the GEMV for one row (and for several in a
+// decode step of few rows, quant_rows_), else cuBLAS on slices dequantized to the GEMM's dtype (f32 for f32 x).
 void CudaModel::linear(const DevLinear& l, int n, const float* xf, const void* x16, float* y, GemvMode mode) {
   GemvArgs g = gemv_args(l, xf, y, mode);
   g.n = n;
   g.rows = l.bits && quant_rows_;  // a batched step's rows (decode_batch checked that every projection takes them)
-  if (l.bits && (x16 || (n > 1 && !g.rows))) {
+  const bool several = n > 1 && (l.bits ? !g.rows : opt_.small_chunk_gemm);
+  if (!x16 && !several) return gemv(ctx_, g);
+  float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
+  const bool add = mode == GemvMode::kAdd;
+  if (l.bits) {
     const DType ct = x16 ? l.ct : DType::F32;
     const size_t es = dtype_size(ct), code_row = static_cast<size_t>(l.in) * l.bits / 8,
                  sb_row = scale_row_bytes(l.scales, l.t, l.in, l.group);
     const int slice = static_cast<int>(std::clamp<size_t>(kDequantBytes / (static_cast<size_t>(l.in) * es), 1, l.out));
     deq_.ensure(static_cast<size_t>(slice) * l.in * es);
-    float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;  // gate/up rows, then SwiGLU into y
     for (int r0 = 0; r0 < l.out; r0 += slice) {
       const int rows = std::min(slice, l.out - r0);
       dequantize(ctx_, static_cast<const char*>(l.w) + r0 * code_row, static_cast<const char*>(l.sb) + r0 * sb_row, l.t, l.scales,
                  l.bits, l.group, rows, l.in, deq_.data(), ct);
-      gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, mode == GemvMode::kAdd, l.out);
+      gemm(ctx_, deq_.data(), ct, rows, l.in, x16 ? x16 : xf, n, dst + r0, add, l.out);
     }
-    if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
-    if (mode == GemvMode::kSwiGlu) swiglu(ctx_, dst, n, l.out / 2, y, DType::F32);
-    return;
+  } else if (x16 || l.t == DType::F32) {
+    gemm(ctx_, l.w, l.t, l.out, l.in, x16 ? x16 : xf, n, dst, add);
+  } else {
+    const size_t half = static_cast<size_t>(n) * l.in * dtype_size(l.t);
+    split_.ensure(2 * half);
+    split(ctx_, xf, static_cast<int64_t>(n) * l.in, split_.data(), split_.as<char>() + half, l.t);
+    gemm(ctx_, l.w, l.t, l.out, l.in, split_.data(), n, dst, add);
+    gemm(ctx_, l.w, l.t, l.out, l.in, split_.as<char>() + half, n, dst, true);
   }
-  if (x16) {
-    gemm(ctx_, l.w, l.t, l.out, l.in, x16, n, y, mode == GemvMode::kAdd);
-    if (l.bias) add_bias(ctx_, y, n, l.out, l.bias);
-    return;
-  }
-  if (n > 1 && !l.bits && opt_.small_chunk_gemm) {
-    // Several rows of f32 activations: GEMMs instead of the GEMV's passes of 8 rows (about 8× slower on the 8B
-    // shape). f32 weights take x as it is; 16-bit weights take it as hi + lo halves, two GEMMs, so its products
-    // keep about 16 bits of x (the GEMV's f32 x: 24) rather than the 8 of one bf16 rounding.
-    float* dst = mode == GemvMode::kSwiGlu ? gu_.as<float>() : y;
-    const bool add = mode == GemvMode::kAdd;
-    if (l.t == DType::F32) {
-      gemm(ctx_, l.w, l.t, l.out, l.in, xf, n, dst, add);
-    } else {
-      const size_t half = static_cast<size_t>(n) * l.in * dtype_size(l.t);
-      split_.ensure(2 * half);
-      split(ctx_, xf, static_cast<int64_t>(n) * l.in, split_.data(), split_.as<char>() + half, l.t);
-      gemm(ctx_, l.w, l.t, l.out, l.in, split_.data(), n, dst, add);
-      gemm(ctx_, l.w, l.t, l.out, l.in, split_.as<char>() + half, n, dst, true);
-    }
-    if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
-    if (mode == GemvMode::kSwiGlu) swiglu(ctx_, dst, n, l.out / 2, y, DType::F32);
-    return;
-  }
-  gemv(ctx_, g);
+  if (l.bias) add_bias(ctx_, dst, n, l.out, l.bias);
+  if (mode == GemvMode::kSwiGlu) swiglu(ctx_, dst, n, l.out / 2, y, DType::F32);
 }
 
 std::vector<CudaModel::Seq> CudaModel::stage(std::span<const SequenceTokens> batch, int rows, int32_t* ids, float* tab) {
@@ -162,10 +148,6 @@ KVPool* CudaModel::enable_kv_pool(size_t bytes, int block_size, const CacheOptio
 }
 
 bool CudaModel::rows_exact(const SequencePlan& plan) const {
-  // Quantized weights (GEMMs over dequantized slices) are not shown row-exact across chunks yet.
-  if (w_.lm_head.bits) return false;
-  for (const DevLayer& L : w_.layers)
-    if (L.qkv.bits || L.o.bits || L.gate_up.bits || L.down.bits) return false;
   const DType kv = kv_device_dtype(plan.kv_type);
   for (const LayerPlan& l : plan.layers) {
     AttnArgs a;
@@ -181,10 +163,13 @@ bool CudaModel::rows_exact(const SequencePlan& plan) const {
 
 // cuBLAS picks its kernels by shape: GEMMs of always `rows` rows compute each row alike (rows past the
 // chunk are zero padding), and the chunk attention kernels mask keys by absolute position from key 0.
+// Quantized weights (GEMMs over dequantized slices) are not shown row-exact across chunks yet.
 bool CudaModel::fix_prefill_rows(int rows, const CacheOptions& opts) {
   CacheOptions o = opts;
   if (o.kv_bits == 0) o.kv_bits = opt_.kv_bits;
-  fixed_rows_ = opt_.fixed_prefill && rows > 0 && rows_exact(plan_sequence(args_, dtype_, o)) ? rows : 0;
+  bool float_weights = w_.lm_head.bits == 0;
+  for (const DevLayer& L : w_.layers) float_weights = float_weights && !(L.qkv.bits || L.o.bits || L.gate_up.bits || L.down.bits);
+  fixed_rows_ = opt_.fixed_prefill && rows > 0 && float_weights && rows_exact(plan_sequence(args_, dtype_, o)) ? rows : 0;
   return fixed_rows_ > 0;
 }
 

@@ -167,7 +167,8 @@ class CudaModel : public LanguageModel {
   // forward's attention for one sequence's chunk at layer li (RoPE, K/V append, attention); fixed:
   // the chunk kernels whatever its size (fix_prefill_rows).
   void attend_seq(int li, const std::vector<Seq>& seqs, size_t si, int total, bool use_gemm, bool fixed);
-  // Whether every layer of a sequence of `plan` computes a chunk's rows independently of the chunk.
+  // Whether every layer's attention for a sequence of `plan` computes a chunk's rows independently of
+  // the chunk (forward() asks it of each sequence, as their plans may differ from fix_prefill_rows').
   bool rows_exact(const SequencePlan& plan) const;
   // The final norm and lm_head of `rows` rows of x_ (row i at x_ row at[i]) into logits_ [rows, vocab].
   // one_by_one: the f32 GEMV of each row alone (its logits as in any other call).
