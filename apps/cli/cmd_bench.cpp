@@ -154,6 +154,7 @@ int cmd_bench(int argc, char** argv) {
   int threads = 0, reps = 3, kv_bits = 0;
   int decode_batch_rows = -1;       // BenchSpec::decode_batch_rows
   int kv_block_size = 32;           // BenchSpec::kv_block_size
+  int prefill_chunk = 0;            // BenchSpec::prefill_chunk
   int shared_prefix = 0;            // --concurrency: tokens every prompt shares
   float temp = 0.0f, top_p = 1.0f;  // how generated tokens are picked (BenchSpec)
   int top_k = 0;
@@ -189,6 +190,9 @@ int cmd_bench(int argc, char** argv) {
                  "--concurrency: positions per block of the paged K/V pool; 0: an allocation per sequence")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
+  app.add_option("--prefill-chunk", prefill_chunk,
+                 "--concurrency: prompt tokens per forward pass of one request, as `serve --prefill-chunk` (default: serve's)")
+      ->check(CLI::Range(1, 1 << 16));
   app.add_option("--shared-prefix", shared_prefix,
                  "--concurrency: every prompt starts with the same this many tokens (a system prompt) before its own -p; "
                  "prints the time to first token of the others after the first, with the prefix cache off and on")
@@ -237,6 +241,7 @@ int cmd_bench(int argc, char** argv) {
       spec.seed = seed;
       spec.decode_batch_rows = decode_batch_rows;
       spec.kv_block_size = kv_block_size;
+      spec.prefill_chunk = prefill_chunk;
       spec.temp = temp, spec.top_p = top_p, spec.top_k = top_k;
       if (progress)
         spec.progress = [&](size_t done, size_t total) {

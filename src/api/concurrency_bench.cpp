@@ -40,6 +40,7 @@ class Bench final : public ConcurrencyBench {
     o.prefix_cache = false;  // every prompt is new
     o.kv_bits = spec_.kv_bits;
     o.kv_block_size = spec_.kv_block_size;
+    if (spec_.prefill_chunk > 0) o.prefill_chunk = spec_.prefill_chunk;
     server::Scheduler sched(served_, o, metrics);
     const int vocab = served_.model->args().vocab_size;
     std::vector<std::shared_ptr<server::Job>> jobs;
@@ -109,6 +110,7 @@ class Bench final : public ConcurrencyBench {
     o.prefix_cache = cache;
     o.kv_bits = spec_.kv_bits;
     o.kv_block_size = spec_.kv_block_size;
+    if (spec_.prefill_chunk > 0) o.prefill_chunk = spec_.prefill_chunk;
     server::Scheduler sched(served_, o, metrics);
     const int vocab = served_.model->args().vocab_size;
     std::vector<std::shared_ptr<server::Job>> jobs;

@@ -55,6 +55,7 @@ struct BenchSpec {
   // GPU: rows of the batched decode step (CudaOptions::decode_batch_rows); -1: its default, 0: none.
   int decode_batch_rows = -1;
   int kv_block_size = 32;  // bench --concurrency: SchedulerOptions::kv_block_size (0: unpaged K/V)
+  int prefill_chunk = 0;   // bench --concurrency: SchedulerOptions::prefill_chunk (0: its default)
   // How generated tokens are picked (tg and --concurrency; seeded per request): temp 0 is greedy.
   float temp = 0.0f, top_p = 1.0f;
   int top_k = 0;

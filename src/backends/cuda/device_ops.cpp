@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <nvtx3/nvToolsExt.h>
+
 #include "backends/cuda/kernels.h"
 
 namespace cpplm::cuda {
@@ -45,6 +47,9 @@ void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const 
                      size_t rows) {
   CPPLM_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, ctx.stream()));
 }
+
+ProfileRange::ProfileRange(const char* name) { nvtxRangePushA(name); }
+ProfileRange::~ProfileRange() { nvtxRangePop(); }
 
 PinnedBuffer::PinnedBuffer(size_t bytes) { CPPLM_CUDA_CHECK(cudaMallocHost(&p_, bytes)); }
 

@@ -1,9 +1,9 @@
 // Host-side CUDA runtime calls the executors need (copies, pinned host memory, captured graphs,
 // device queries), so that nothing outside backends/cuda calls the CUDA runtime directly.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <array>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -29,6 +29,16 @@ size_t free_device_memory(const CudaContext& ctx);
 // rows rows of `width` bytes from src (rows src_pitch apart) to dst (dst_pitch apart), device to device.
 void copy_rows_async(const CudaContext& ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                      size_t rows);
+
+// A named range for profilers while in scope (NVTX: `ncu --nvtx --nvtx-include "decode_batch/"` profiles
+// only the kernels launched inside it); costs nothing when no profiler is attached.
+class ProfileRange {
+ public:
+  explicit ProfileRange(const char* name);
+  ~ProfileRange();
+  ProfileRange(const ProfileRange&) = delete;
+  ProfileRange& operator=(const ProfileRange&) = delete;
+};
 
 // Page-locked host memory (cudaMallocHost): copies from and to it can run inside a graph.
 class PinnedBuffer {

@@ -18,6 +18,7 @@ namespace cpplm::cuda {
 
 void CudaModel::decode_batch(std::span<DecodeRow> rows) {
   if (rows.empty()) return;
+  const ProfileRange range("decode_batch");
   const int R = opt_.decode_batch_rows;
   CPPLM_CHECK(R >= 1 && static_cast<int>(rows.size()) <= R, "decode_batch: more rows than CudaOptions::decode_batch_rows");
   const int B = static_cast<int>(rows.size()), V = args_.vocab_size, D = args_.head_dim, NL = args_.num_hidden_layers;

@@ -286,6 +286,7 @@ void CudaModel::logits(const std::vector<int>& at, bool use_gemm, bool one_by_on
 }
 
 std::vector<float> CudaModel::forward(std::span<const SequenceTokens> batch, bool all_logits) {
+  const ProfileRange range("forward");
   int total = 0;
   const std::vector<Seq> seqs = prepare(batch, &total);
   bool fixed = fixed_rows_ > 0 && total <= fixed_rows_;
@@ -359,6 +360,7 @@ void CudaModel::enqueue_decode(CudaSequence& s, const DecodePlan& plan) {
 }
 
 int32_t CudaModel::decode(SequenceState& state, int32_t token, Sampler& sampler) {
+  const ProfileRange range("decode");
   auto* s = dynamic_cast<CudaSequence*>(&state);
   CPPLM_CHECK(s != nullptr, "sequence state from another device");
   const int V = args_.vocab_size, D = args_.head_dim;
