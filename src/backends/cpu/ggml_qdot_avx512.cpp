@@ -154,18 +154,23 @@ void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
   using namespace amx_int8;
   constexpr bool kSigned = !I::kMin;
   const int nb = static_cast<int>(a.k / 32), groups = (a.n + 15) / 16;
-  thread_local std::vector<uint8_t> codes;
-  thread_local std::vector<float> dxs, mxs;
-  codes.resize(static_cast<size_t>(nb) * 16 * 32);
-  dxs.resize(static_cast<size_t>(nb) * 16);
-  mxs.resize(static_cast<size_t>(nb) * 16);
+  thread_local std::vector<uint8_t> codes_tl;
+  thread_local std::vector<float> dxs_tl, mxs_tl;
+  codes_tl.resize(static_cast<size_t>(nb) * 16 * 32);
+  dxs_tl.resize(static_cast<size_t>(nb) * 16);
+  mxs_tl.resize(static_cast<size_t>(nb) * 16);
+  // Plain pointers for the loops: a thread_local named there is a call (__tls_get_addr) after each tile asm, which
+  // clobbers every vector register and left the 16 sums on the stack.
+  uint8_t* const codes = codes_tl.data();
+  float* const dxs = dxs_tl.data();
+  float* const mxs = mxs_tl.data();
   const __m256i off = _mm256_set1_epi8(static_cast<char>(I::kOff));
   const Tiles tiles;
   for (int64_t r0 = m0; r0 < m1; r0 += 16) {
     const int rows = static_cast<int>(std::min<int64_t>(16, m1 - r0));
     for (int b = 0; b < nb; ++b)
       for (int i = 0; i < 16; ++i) {
-        uint8_t* dst = codes.data() + (static_cast<size_t>(b) * 16 + i) * 32;
+        uint8_t* dst = codes + (static_cast<size_t>(b) * 16 + i) * 32;
         uint16_t dh = 0, mh = 0;
         __m256i c = _mm256_setzero_si256();
         if (i < rows) {
@@ -183,7 +188,7 @@ void prefill_legacy_amx(const uint8_t* w, size_t row_bytes, const GgmlActs& a, i
       for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
       alignas(64) int32_t c[2][16 * 16];
       for (int b = 0; b < nb + kUseLag; ++b) {  // the schedule of amx_tiles.h
-        if (b < nb) issue<kSigned>(b % 4, codes.data() + static_cast<size_t>(b) * 16 * 32, 32, pan[b].q, 64);
+        if (b < nb) issue<kSigned>(b % 4, codes + static_cast<size_t>(b) * 16 * 32, 32, pan[b].q, 64);
         if (b + 2 < nb) {
           const char* next = reinterpret_cast<const char*>(pan + b + 2);
           for (int o = 0; o < 512; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
