@@ -67,7 +67,8 @@ int cmd_serve(int argc, char** argv) {
                  "rows; 0: requests decode one by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--chat-template", r.chat_template, "a .jinja file, or a folder whose tokenizer_config.json holds one");
-  app.add_option("--prefill-chunk", r.prefill_chunk, "prompt tokens per forward pass of one request")
+  app.add_option("--prefill-chunk", r.prefill_chunk,
+                 "prompt tokens per forward pass of one request (default 256; 512 on a GPU with --max-concurrent above 32)")
       ->check(int_range(1, 1 << 16));
   app.add_option("--prefill-budget", r.prefill_budget,
                  "prompt tokens prefilled per step over all requests (0: 8 chunks on a GPU, 2 on the CPU)")

@@ -138,9 +138,9 @@ struct ServeRequest {
   int port = 8080;  // 0: any free port
   std::string api_key;
   int max_concurrent = 8, max_queue = 64;
-  int ctx_size = 0;      // 0: the model's context length, at most 4096
-  size_t kv_memory = 0;  // bytes; 0: max_concurrent × ctx_size positions
-  int prefill_chunk = 256;
+  int ctx_size = 0;        // 0: the model's context length, at most 4096
+  size_t kv_memory = 0;    // bytes; 0: max_concurrent × ctx_size positions
+  int prefill_chunk = 0;   // SchedulerOptions::prefill_chunk (0: by device and --max-concurrent)
   int prefill_budget = 0;  // SchedulerOptions::prefill_budget (0: by device)
   bool prefix_cache = true;
   int kv_block_size = 32;  // positions per block of the paged K/V pool; 0: an allocation per sequence

@@ -44,6 +44,10 @@ struct Scheduler::Cached {
 
 Scheduler::Scheduler(ServedModel& served, const SchedulerOptions& opts, Metrics& metrics)
     : served_(served), opts_(opts), metrics_(metrics) {
+  if (opts_.prefill_chunk <= 0)
+    opts_.prefill_chunk = served_.model->max_decode_batch() > 0 && opts_.max_concurrent > kLargePrefillAbove
+                              ? kLargePrefillChunk
+                              : kDefaultPrefillChunk;
   bytes_per_position_ = served_.model->make_sequence({std::nullopt, opts_.kv_bits})->bytes_per_position();
   if (opts_.kv_memory == 0) {  // every sequence at full context, in whole blocks where paged
     const size_t b = static_cast<size_t>(std::max(1, opts_.kv_block_size));

@@ -27,12 +27,17 @@
 
 namespace cpplm::server {
 
+constexpr int kDefaultPrefillChunk = 256, kLargePrefillChunk = 512, kLargePrefillAbove = 32;
+
 struct SchedulerOptions {
-  int max_concurrent = 8;   // sequences (choices) prefilling or decoding at once
-  int max_queue = 64;       // requests waiting beyond those; more get 429
-  int ctx_size = 2048;      // positions per sequence (prompt + generated)
-  size_t kv_memory = 0;     // K/V budget in bytes: running sequences' worst case + the prefix cache
-  int prefill_chunk = 256;  // prompt tokens per forward call of one sequence
+  int max_concurrent = 8;  // sequences (choices) prefilling or decoding at once
+  int max_queue = 64;      // requests waiting beyond those; more get 429
+  int ctx_size = 2048;     // positions per sequence (prompt + generated)
+  size_t kv_memory = 0;    // K/V budget in bytes: running sequences' worst case + the prefix cache
+  // Prompt tokens per forward call of one sequence; 0: kDefaultPrefillChunk, or kLargePrefillChunk on a device with
+  // a batched decode step serving more than kLargePrefillAbove sequences (larger GEMMs prefill faster there, and a
+  // busy server prefills more; a lone short prompt costs a whole chunk's rows where calls have a fixed shape).
+  int prefill_chunk = 0;
   // Prompt tokens per step over all sequences (at least one chunk); 0: 8 chunks on a device with a
   // batched decode step (a GPU, where a step's fixed cost is worth spreading), else 2.
   int prefill_budget = 0;
