@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/kernels.h"
 #include "backends/cpu/ref_kernels.h"
 #include "core/thread_pool.h"
 
@@ -23,12 +24,8 @@ void rms_norm(const float* x, int n, int dim, const TensorView& weight, float ep
 }
 
 void silu_mul(const float* gate, const float* up, int64_t count, float* out) {
-  parallel_for(count, count >= (1 << 15) ? chunk_for(count, 2, 1024) : count, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float g = gate[i];
-      out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
-  });
+  parallel_for(count, count >= (1 << 15) ? chunk_for(count, 2, 1024) : count,
+               [&](int64_t i0, int64_t i1) { cpu::kernels().silu_mul(gate + i0, up + i0, i1 - i0, out + i0); });
 }
 
 void add_inplace(float* x, const float* y, int64_t count) {

@@ -61,6 +61,9 @@ struct Kernels {
   void (*axpys)(const float* w, const float* const* rows, int cnt, int d, float* acc);
   // Softmax numerators: s[j] = exp(s[j] - m) for j < n (s[j] <= m; -inf gives 0), returns Σ s[j].
   float (*exp_sum)(float* s, int n, float m);
+  // out[i] = silu(gate[i])·up[i], silu(g) = g / (1 + exp(−g)) (the SIMD tables: a polynomial exp, within
+  // 3e-7 relative of the reference's std::exp).
+  void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
 };
 
 // The table of `isa` (must be supported by this CPU), or of active_isa().

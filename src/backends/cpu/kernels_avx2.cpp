@@ -41,6 +41,8 @@ struct S {
     return _mm_cvtss_f32(s);
   }
   static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V select_neg(V x, V a, V b) { return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, zero(), _CMP_LT_OQ)); }  // x < 0 ? a : b
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V round(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V scale2(V p, V k) {  // p·2^k for integral k with 2^k normal: k added to p's exponent
@@ -157,9 +159,10 @@ struct S {
 }  // namespace avx2
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{
-      avx2::matmul, avx2::prepare_int8, avx2::matmul_int8_prepared, avx2::dequant, avx2::dot, avx2::axpy, avx2::scale, avx2::dots,
-      avx2::axpys,  avx2::exp_sum};
+  static const Kernels k{avx2::matmul,  avx2::prepare_int8, avx2::matmul_int8_prepared,
+                         avx2::dequant, avx2::dot,          avx2::axpy,
+                         avx2::scale,   avx2::dots,         avx2::axpys,
+                         avx2::exp_sum, avx2::silu_mul};
   return k;
 }
 

@@ -47,6 +47,10 @@ struct S {
     return _mm_cvtss_f32(s);
   }
   static V abs(V a) { return _mm512_abs_ps(a); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V select_neg(V x, V a, V b) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_LT_OQ), b, a);
+  }  // x < 0 ? a : b
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V round(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V scale2(V p, V k) { return _mm512_scalef_ps(p, k); }                                                   // p·2^k
@@ -149,7 +153,7 @@ const Kernels& kernels_avx512() {
   static const Kernels k{avx512::matmul,  avx512::prepare_int8, avx512::matmul_int8_prepared,
                          avx512::dequant, avx512::dot,          avx512::axpy,
                          avx512::scale,   avx512::dots,         avx512::axpys,
-                         avx512::exp_sum};
+                         avx512::exp_sum, avx512::silu_mul};
   return k;
 }
 

@@ -98,6 +98,9 @@ void dots_ref(const float* q, const float* const* rows, int cnt, int d, float sc
 void axpys_ref(const float* w, const float* const* rows, int cnt, int d, float* acc) {
   for (int j = 0; j < cnt; ++j) axpy_ref(w[j], rows[j], acc, d);
 }
+void silu_mul_ref(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
 float exp_sum_ref(float* s, int n, float m) {
   float sum = 0;
   for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - m));
@@ -108,8 +111,8 @@ float exp_sum_ref(float* s, int n, float m) {
 
 const Kernels& kernels_scalar() {
   static const Kernels k{
-      matmul_scalar, prepare_int8_ref, matmul_int8_prepared_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref,
-      axpys_ref,     exp_sum_ref};
+      matmul_scalar, prepare_int8_ref, matmul_int8_prepared_ref, dequant_ref, dot_f32, axpy_ref, scale_ref, dots_ref, axpys_ref,
+      exp_sum_ref,   silu_mul_ref};
   return k;
 }
 

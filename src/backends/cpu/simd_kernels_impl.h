@@ -412,6 +412,23 @@ float exp_sum(float* s, int n, float m) {
   return total;
 }
 
+// silu(g)·u with σ(g) from e = exp(−|g|): 1 / (1 + e) for g >= 0, e / (1 + e) below (no overflow
+// either way; a NaN stays NaN).
+inline V silu_mul_v(V g, V u) {
+  const V one = S::set1(1.0f), e = exp_nonpos(S::mul(S::abs(g), S::set1(-1.0f)));
+  return S::mul(S::div(S::mul(g, S::select_neg(g, e, one)), S::add(one, e)), u);
+}
+
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) S::store(out + i, silu_mul_v(S::load(gate + i), S::load(up + i)));
+  if (i < n) {
+    float t[W];
+    S::store(t, silu_mul_v(S::load_n(gate + i, static_cast<int>(n - i)), S::load_n(up + i, static_cast<int>(n - i))));
+    for (int j = 0; i + j < n; ++j) out[i + j] = t[j];
+  }
+}
+
 void axpys(const float* w, const float* const* rows, int cnt, int d, float* acc) {
   int e = 0;
   for (; e + 2 * W <= d; e += 2 * W) {  // acc chunk stays in registers across the tile
