@@ -165,28 +165,58 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
   }
 }
 
-__global__ void rms_norm_kernel(const float* x, int dim, const float* w, float eps, void* out, DType otype) {
+// One row per block of kNormThreads: thread t holds inputs t, t + kNormThreads, ... (K of them) and
+// their weights in registers, all requested at once, so a row costs one round trip to memory rather
+// than one per pass and per unrolled run. The sums and products are rms_norm's order (each thread's
+// squares in input order, then the block's tree): the same bits whatever the path.
+constexpr int kNormThreads = 256;
+template <class T>
+__device__ __forceinline__ void store_t(T* out, int64_t i, float v) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) out[i] = __float2bfloat16_rn(v);
+  else if constexpr (std::is_same_v<T, __half>) out[i] = __float2half_rn(v);
+  else out[i] = v;
+}
+template <int K, class T>
+__global__ void __launch_bounds__(kNormThreads) rms_norm_kernel(const float* x, int dim, const float* w, float eps, T* out) {
   pdl_wait();
   pdl_trigger();
   const int64_t row = blockIdx.x;
   const float* xr = x + row * dim;
+  float v[K], g[K];
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    const int i = threadIdx.x + k * kNormThreads;
+    v[k] = i < dim ? xr[i] : 0.0f;
+    g[k] = i < dim ? w[i] : 0.0f;
+  }
   float ss = 0.0f;
-#pragma unroll 8
-  for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];  // (unrolled: the loads issue together)
+#pragma unroll
+  for (int k = 0; k < K; ++k) ss += v[k] * v[k];  // out-of-range terms add +0: the sum is unchanged
   const float inv = rsqrtf(block_sum(ss) / dim + eps);
-#pragma unroll 8
-  for (int i = threadIdx.x; i < dim; i += blockDim.x) store_as(out, otype, row * dim + i, xr[i] * inv * w[i]);
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    const int i = threadIdx.x + k * kNormThreads;
+    if (i < dim) store_t(out, row * dim + i, v[k] * inv * g[k]);
+  }
 }
 
-// gu: each row's gate and up interleaved, so output i's pair sits at 2i.
-__global__ void swiglu_kernel(const float* gu, int64_t count, void* out, DType otype) {
+// gu: each row's gate and up interleaved, so output i's pair sits at 2i; two outputs per thread.
+template <class T>
+__global__ void swiglu_kernel(const float* gu, int64_t count, T* out) {
   pdl_wait();
   pdl_trigger();
-  const auto* pairs = reinterpret_cast<const float2*>(gu);
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+  const auto* quads = reinterpret_cast<const float4*>(gu);
+  auto f = [](float g, float u) { return g / (1.0f + expf(-g)) * u; };
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; 2 * i < count;
        i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
-    const float2 p = pairs[i];
-    store_as(out, otype, i, p.x / (1.0f + expf(-p.x)) * p.y);
+    if (2 * i + 1 < count) {
+      const float4 p = quads[i];
+      store_t(out, 2 * i, f(p.x, p.y));
+      store_t(out, 2 * i + 1, f(p.z, p.w));
+    } else {
+      const float2 p = reinterpret_cast<const float2*>(gu)[2 * i];
+      store_t(out, 2 * i, f(p.x, p.y));
+    }
   }
 }
 
@@ -410,16 +440,38 @@ void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, c
                                           y, CUDA_R_32F, ldy ? ldy : out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+namespace {
+template <class T>
+void launch_rms_norm(const CudaContext& ctx, int per, int n, const float* x, int dim, const float* w, float eps, T* out) {
+  auto kernel = per <= 4    ? rms_norm_kernel<4, T>
+                : per <= 8  ? rms_norm_kernel<8, T>
+                : per <= 16 ? rms_norm_kernel<16, T>
+                : per <= 32 ? rms_norm_kernel<32, T>
+                            : rms_norm_kernel<64, T>;
+  launch(ctx.stream(), ctx.pdl(), kernel, dim3(n), dim3(kNormThreads), 0, x, dim, w, eps, out);
+}
+}  // namespace
+
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype) {
   if (n <= 0) return;
-  launch(ctx.stream(), ctx.pdl(), rms_norm_kernel, dim3(n), dim3(256), 0, x, dim, w, eps, out, otype);
+  const int per = (dim + kNormThreads - 1) / kNormThreads;
+  CPPLM_CHECK(per <= 64, "rms_norm: rows of at most 16,384 inputs");
+  if (otype == DType::BF16) launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<__nv_bfloat16*>(out));
+  else if (otype == DType::F16) launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<__half*>(out));
+  else launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<float*>(out));
   CPPLM_CUDA_LAUNCHED();
 }
 
 void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out, DType otype) {
   const int64_t count = static_cast<int64_t>(n) * inter;
   if (count == 0) return;
-  launch(ctx.stream(), ctx.pdl(), swiglu_kernel, dim3(grid_for(count)), dim3(256), 0, gu, count, out, otype);
+  const int grid = grid_for((count + 1) / 2);
+  if (otype == DType::BF16)
+    launch(ctx.stream(), ctx.pdl(), swiglu_kernel<__nv_bfloat16>, dim3(grid), dim3(256), 0, gu, count,
+           static_cast<__nv_bfloat16*>(out));
+  else if (otype == DType::F16)
+    launch(ctx.stream(), ctx.pdl(), swiglu_kernel<__half>, dim3(grid), dim3(256), 0, gu, count, static_cast<__half*>(out));
+  else launch(ctx.stream(), ctx.pdl(), swiglu_kernel<float>, dim3(grid), dim3(256), 0, gu, count, static_cast<float*>(out));
   CPPLM_CUDA_LAUNCHED();
 }
 
