@@ -14,9 +14,6 @@
 namespace cpplm {
 namespace {
 
-uint64_t next(uint64_t& h) { return h = h * 6364136223846793005ull + 1442695040888963407ull; }
-float unit(uint64_t& h) { return static_cast<float>(next(h) >> 40) / 16777216.0f; }  // [0, 1)
-
 // Values as stored in t, read back to f32.
 std::vector<float> download(const cuda::CudaContext& ctx, const cuda::DeviceBuffer& b, size_t count, DType t) {
   std::vector<uint16_t> h16(count);

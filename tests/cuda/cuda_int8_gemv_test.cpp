@@ -28,9 +28,6 @@ struct Int8Case {
 void PrintTo(const Int8Case& c, std::ostream* os) { *os << c.name; }
 class CudaInt8Gemv : public ::testing::TestWithParam<Int8Case> {};
 
-uint64_t next(uint64_t& h) { return h = h * 6364136223846793005ull + 1442695040888963407ull; }
-float unit(uint64_t& h) { return static_cast<float>(next(h) >> 40) / 16777216.0f; }  // [0, 1)
-
 uint16_t to16(float v, DType t) { return t == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v); }
 
 // One matrix on both sides: codes, (scale, bias) per group as the CPU keeps them (two arrays) and as

@@ -45,6 +45,10 @@ inline double rel_err(const std::vector<float>& a, const std::vector<float>& ref
   return std::sqrt(num / (den > 0 ? den : 1));
 }
 
+// A deterministic stream of test values: the next 64-bit state, and a float in [0, 1) from it.
+inline uint64_t next(uint64_t& h) { return h = h * 6364136223846793005ull + 1442695040888963407ull; }
+inline float unit(uint64_t& h) { return static_cast<float>(next(h) >> 40) / 16777216.0f; }
+
 // n prompt tokens (i * mul + add) % vocab.
 inline std::vector<int32_t> prompt_tokens(int n, int vocab, int mul, int add) {
   std::vector<int32_t> t(n);

@@ -128,6 +128,15 @@ __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
+// Calls f with a value of the element type of run-time dtype t (BF16, F16, else F32), so that a kernel
+// templated on that type is chosen once per launch.
+template <class F>
+void with_float_type(DType t, F&& f) {
+  if (t == DType::BF16) f(__nv_bfloat16{});
+  else if (t == DType::F16) f(__half{});
+  else f(0.0f);
+}
+
 // Stores v as element i of an array of run-time dtype t (F32, F16 or BF16).
 __device__ __forceinline__ void store_as(void* out, DType t, int64_t i, float v) {
   if (t == DType::BF16) static_cast<__nv_bfloat16*>(out)[i] = __float2bfloat16_rn(v);

@@ -170,12 +170,6 @@ void launch_gemv(const CudaContext& ctx, GemvArgs a) {
 // than one per pass and per unrolled run. The sums and products are rms_norm's order (each thread's
 // squares in input order, then the block's tree): the same bits whatever the path.
 constexpr int kNormThreads = 256;
-template <class T>
-__device__ __forceinline__ void store_t(T* out, int64_t i, float v) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) out[i] = __float2bfloat16_rn(v);
-  else if constexpr (std::is_same_v<T, __half>) out[i] = __float2half_rn(v);
-  else out[i] = v;
-}
 template <int K, class T>
 __global__ void __launch_bounds__(kNormThreads) rms_norm_kernel(const float* x, int dim, const float* w, float eps, T* out) {
   pdl_wait();
@@ -196,7 +190,7 @@ __global__ void __launch_bounds__(kNormThreads) rms_norm_kernel(const float* x, 
 #pragma unroll
   for (int k = 0; k < K; ++k) {
     const int i = threadIdx.x + k * kNormThreads;
-    if (i < dim) store_t(out, row * dim + i, v[k] * inv * g[k]);
+    if (i < dim) out[row * dim + i] = from_f32<T>(v[k] * inv * g[k]);
   }
 }
 
@@ -211,11 +205,11 @@ __global__ void swiglu_kernel(const float* gu, int64_t count, T* out) {
        i += gridDim.x * static_cast<int64_t>(blockDim.x)) {
     if (2 * i + 1 < count) {
       const float4 p = quads[i];
-      store_t(out, 2 * i, f(p.x, p.y));
-      store_t(out, 2 * i + 1, f(p.z, p.w));
+      out[2 * i] = from_f32<T>(f(p.x, p.y));
+      out[2 * i + 1] = from_f32<T>(f(p.z, p.w));
     } else {
       const float2 p = reinterpret_cast<const float2*>(gu)[2 * i];
-      store_t(out, 2 * i, f(p.x, p.y));
+      out[2 * i] = from_f32<T>(f(p.x, p.y));
     }
   }
 }
@@ -440,38 +434,30 @@ void gemm(const CudaContext& ctx, const void* w, DType wtype, int out, int in, c
                                           y, CUDA_R_32F, ldy ? ldy : out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-namespace {
-template <class T>
-void launch_rms_norm(const CudaContext& ctx, int per, int n, const float* x, int dim, const float* w, float eps, T* out) {
-  auto kernel = per <= 4    ? rms_norm_kernel<4, T>
-                : per <= 8  ? rms_norm_kernel<8, T>
-                : per <= 16 ? rms_norm_kernel<16, T>
-                : per <= 32 ? rms_norm_kernel<32, T>
-                            : rms_norm_kernel<64, T>;
-  launch(ctx.stream(), ctx.pdl(), kernel, dim3(n), dim3(kNormThreads), 0, x, dim, w, eps, out);
-}
-}  // namespace
-
 void rms_norm(const CudaContext& ctx, const float* x, int n, int dim, const float* w, float eps, void* out, DType otype) {
   if (n <= 0) return;
   const int per = (dim + kNormThreads - 1) / kNormThreads;
   CPPLM_CHECK(per <= 64, "rms_norm: rows of at most 16,384 inputs");
-  if (otype == DType::BF16) launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<__nv_bfloat16*>(out));
-  else if (otype == DType::F16) launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<__half*>(out));
-  else launch_rms_norm(ctx, per, n, x, dim, w, eps, static_cast<float*>(out));
+  with_float_type(otype, [&](auto o) {
+    using T = decltype(o);
+    auto kernel = per <= 4    ? rms_norm_kernel<4, T>
+                  : per <= 8  ? rms_norm_kernel<8, T>
+                  : per <= 16 ? rms_norm_kernel<16, T>
+                  : per <= 32 ? rms_norm_kernel<32, T>
+                              : rms_norm_kernel<64, T>;
+    launch(ctx.stream(), ctx.pdl(), kernel, dim3(n), dim3(kNormThreads), 0, x, dim, w, eps, static_cast<T*>(out));
+  });
   CPPLM_CUDA_LAUNCHED();
 }
 
 void swiglu(const CudaContext& ctx, const float* gu, int n, int inter, void* out, DType otype) {
   const int64_t count = static_cast<int64_t>(n) * inter;
   if (count == 0) return;
-  const int grid = grid_for((count + 1) / 2);
-  if (otype == DType::BF16)
-    launch(ctx.stream(), ctx.pdl(), swiglu_kernel<__nv_bfloat16>, dim3(grid), dim3(256), 0, gu, count,
-           static_cast<__nv_bfloat16*>(out));
-  else if (otype == DType::F16)
-    launch(ctx.stream(), ctx.pdl(), swiglu_kernel<__half>, dim3(grid), dim3(256), 0, gu, count, static_cast<__half*>(out));
-  else launch(ctx.stream(), ctx.pdl(), swiglu_kernel<float>, dim3(grid), dim3(256), 0, gu, count, static_cast<float*>(out));
+  with_float_type(otype, [&](auto o) {
+    using T = decltype(o);
+    launch(ctx.stream(), ctx.pdl(), swiglu_kernel<T>, dim3(grid_for((count + 1) / 2)), dim3(256), 0, gu, count,
+           static_cast<T*>(out));
+  });
   CPPLM_CUDA_LAUNCHED();
 }
 

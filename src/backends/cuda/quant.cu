@@ -287,7 +287,7 @@ struct Int8Fmt {
 template <int Bits, class SB>
 template <int R, int NX>
 __device__ __forceinline__ void Int8Fmt<Bits, SB>::dot_rows(float (*acc)[R], const uint4* v, const Aux* aux, const float* xs,
-                                                           int xrow, int nv, int cc, int n) {
+                                                            int xrow, int nv, int cc, int n) {
   float2 sb[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) sb[r] = SbPair<SB>::get(aux[r]);
@@ -496,9 +496,7 @@ void dequantize(const CudaContext& ctx, const void* codes, const void* sb, DType
         launch(ctx.stream(), ctx.pdl(), dequantize_kernel<8, SB, O>, dim3(grid_for(count)), dim3(256), 0, c, sb, group, rows, in,
                dst);
     };
-    if (otype == DType::BF16) go(__nv_bfloat16{});
-    else if (otype == DType::F16) go(__half{});
-    else go(0.0f);
+    with_float_type(otype, go);
   });
 }
 
