@@ -16,10 +16,6 @@ constexpr int kDecRounds = 4;    // key rows per lane group and pass (K and V ea
 constexpr int kDecMaxGroup = 8;  // query heads per kv head
 constexpr int kDecMaxDims = 256;
 constexpr size_t kMaxMergeBytes = 80 * 1024;  // split partials that every SM of the o_proj GEMV may read
-// Keys per split of one sequence of a batched step (a function of its own length only, so a row's
-// sums do not depend on the batch). 512 against 256: +4.5 % decode at 64 requests of 640 positions on
-// the 8B (H100), 2 % less for one request; 128: -9 % at 64.
-constexpr int kDecBatchSplitKeys = 512;
 // Least keys per split of the tensor-core loop in a single sequence's step (4 warps × 16 keys a pass).
 constexpr int kDecTcSplitKeys = 256;
 constexpr int kDecTcWarps = 4;  // the tensor-core loop's warps per block
@@ -404,8 +400,8 @@ DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int 
   return p;
 }
 
-int attention_decode_batch_splits(int keys) {
-  return std::clamp((keys + kDecBatchSplitKeys - 1) / kDecBatchSplitKeys, 1, kMaxAttnSplits);
+int attention_decode_batch_splits(int keys, int split_keys) {
+  return std::clamp((keys + split_keys - 1) / split_keys, 1, kMaxAttnSplits);
 }
 
 void attention_decode(const CudaContext& ctx, const AttnArgs& a, DType kv_type) {

@@ -21,8 +21,9 @@ struct DecodePlan {
 DecodePlan attention_decode_plan(int capacity, int head_dim, int num_heads, int num_kv_heads, DType kv_type, int num_sms,
                                  bool o_proj_merges, int tc_min_capacity = -1);
 // The splits of one sequence of a batched decode step (DecodeSeq::splits; 4 warps, merged in the
-// attention kernel) that attends to `keys` positions: a function of its own length alone, so that
-// its result does not depend on the other sequences of the batch.
-int attention_decode_batch_splits(int keys);
+// attention kernel) that attends to `keys` positions, split_keys (CudaOptions::decode_batch_split_keys)
+// a split: a function of its own length alone, so that its result does not depend on the other
+// sequences of the batch.
+int attention_decode_batch_splits(int keys, int split_keys);
 
 }  // namespace cpplm::cuda

@@ -61,7 +61,7 @@ void CudaModel::decode_batch(std::span<DecodeRow> rows) {
       for (int b = 0; b < B; ++b) {
         CudaSequence& s = *seqs[b].s;
         if (s.kv_type() != t) continue;
-        const int splits = attention_decode_batch_splits(s.offset() + 1);
+        const int splits = attention_decode_batch_splits(s.offset() + 1, opt_.decode_batch_split_keys);
         most = std::max(most, splits);
         for (int li = 0; li < NL; ++li) {
           const LayerPlan& l = s.plan().layers[li];

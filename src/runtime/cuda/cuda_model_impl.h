@@ -67,6 +67,8 @@ class CudaModel : public LanguageModel {
     opt_.progress = nullptr;  // the caller's callback need not outlive the construction
     if (const char* e = std::getenv("CPPLM_DECODE_TC"); e && *e) opt_.decode_tensor_cores = *e != '0';
     if (const char* e = std::getenv("CPPLM_DECODE_TC_MIN"); e && *e) opt_.decode_tc_min_capacity = std::atoi(e);
+    if (const char* e = std::getenv("CPPLM_BATCH_SPLIT_KEYS"); e && *e) opt_.decode_batch_split_keys = std::atoi(e);
+    opt_.decode_batch_split_keys = std::max(opt_.decode_batch_split_keys, 16);
     if (const char* e = std::getenv("CPPLM_DEVICE_SAMPLING"); e && *e) opt_.device_sampling = *e != '0';
     if (const char* e = std::getenv("CPPLM_FIXED_PREFILL"); e && *e) opt_.fixed_prefill = *e != '0';
     if (const char* e = std::getenv("CPPLM_SMALL_CHUNK_GEMM"); e && *e) opt_.small_chunk_gemm = *e != '0';
