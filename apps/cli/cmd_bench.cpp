@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "api/tools.h"
 #include "cli_util.h"
@@ -96,20 +97,21 @@ void bench_shared_prefix(const tools::BenchSpec& spec, const std::vector<int>& n
 }
 
 // The serving test (--concurrency): one line per request count.
+// header: print the bandwidth line and the table's header first (the first of several calls).
 void bench_concurrency(const tools::BenchSpec& spec, const std::vector<int>& ns, int np, int ng, double bw, bool gpu, bool json,
-                       const std::function<void(const std::string&)>& show) {
+                       bool header, const std::function<void(const std::string&)>& show) {
   auto b = tools::ConcurrencyBench::load(spec);
   show("");
-  if (!json) {
+  if (!json && header) {
     if (bw > 0)
       std::printf("%s: %s bandwidth %.1f GB/s; decode step = weights %.2f GiB + K/V %.0f KiB per position\n\n", b->name.c_str(),
                   gpu ? "device-to-device copy" : "memory read", bw, b->weight_bytes / double(1ull << 30),
                   b->kv_bytes_per_position / 1024.0);
     std::printf(
-        "| model | backend | requests | prompt | gen | gen t/s | decode t/s | roofline | TTFT p50/p99 ms | TPOT p50/p99 ms | K/V "
-        "peak "
-        "|\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        "| model | backend | requests | step rows | prompt | gen | gen t/s | decode t/s | roofline | TTFT p50/p99 ms | TPOT "
+        "p50/p99 ms | K/V peak |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   }
+  const int rows = gpu ? spec.decode_batch_rows : 0;  // the GPU's batched step (0: one by one; the CPU has none)
   for (int n : ns) {
     show("[" + std::to_string(n) + " requests: warm-up]");
     b->run(std::min(n, 4), std::min(np, 32), 8, bw);  // graphs, cuBLAS heuristics, buffers
@@ -120,6 +122,7 @@ void bench_concurrency(const tools::BenchSpec& spec, const std::vector<int>& ns,
       nlohmann::json o = {{"model", b->name},
                           {"backend", b->backend},
                           {"requests", n},
+                          {"decode_batch_rows", rows},
                           {"n_prompt", np},
                           {"n_gen", ng},
                           {"seconds", r.seconds},
@@ -138,9 +141,10 @@ void bench_concurrency(const tools::BenchSpec& spec, const std::vector<int>& ns,
       char roof[64] = "-";
       if (r.roofline_tps > 0 && r.decode_tps > 0)
         std::snprintf(roof, sizeof roof, "%.0f%% of %.0f", 100 * r.decode_tps / r.roofline_tps, r.roofline_tps);
-      std::printf("| %s | %s | %d | %d | %d | %.1f | %.1f | %s | %.0f / %.0f | %.1f / %.1f | %.0f MiB |\n", b->name.c_str(),
-                  b->backend.c_str(), n, np, ng, r.generated_tps, r.decode_tps, roof, r.ttft_p50 * 1e3, r.ttft_p99 * 1e3,
-                  r.tpot_p50 * 1e3, r.tpot_p99 * 1e3, r.kv_peak_bytes / double(1ull << 20));
+      std::printf("| %s | %s | %d | %s | %d | %d | %.1f | %.1f | %s | %.0f / %.0f | %.1f / %.1f | %.0f MiB |\n", b->name.c_str(),
+                  b->backend.c_str(), n, rows > 0 ? std::to_string(rows).c_str() : "-", np, ng, r.generated_tps, r.decode_tps,
+                  roof, r.ttft_p50 * 1e3, r.ttft_p99 * 1e3, r.tpot_p50 * 1e3, r.tpot_p99 * 1e3,
+                  r.kv_peak_bytes / double(1ull << 20));
     }
     std::fflush(stdout);
   }
@@ -182,9 +186,9 @@ int cmd_bench(int argc, char** argv) {
       ->check(CLI::IsMember({0, 8, 16, 32}))
       ->capture_default_str();
   app.add_option("--decode-batch-rows", decode_batch_rows,
-                 "GPU: rows of the batched decode step that concurrent requests share (default with --concurrency: "
-                 "the largest N rounded up to a multiple of 8, at most 128, as `serve` sizes it for --max-concurrent; "
-                 "0: requests decode one by one, as `generate` does)")
+                 "GPU: rows of the batched decode step that concurrent requests share, for every N of --concurrency "
+                 "(default: each N on its own server, sized as `serve --max-concurrent N` sizes it: N rounded up to a "
+                 "multiple of 8, at most 128; 0: requests decode one by one, as `generate` does)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--kv-block-size", kv_block_size,
                  "--concurrency: positions per block of the paged K/V pool; 0: an allocation per sequence")
@@ -260,13 +264,29 @@ int cmd_bench(int argc, char** argv) {
       const int np = app.count("-p") ? (pp.empty() ? 0 : pp[0]) : 512, ng = app.count("-n") ? (tg.empty() ? 0 : tg[0]) : 256;
       if (ns.empty() || *std::min_element(ns.begin(), ns.end()) < 1 || np < 1 || ng < 1)
         throw CLI::ValidationError("--concurrency", "needs request counts, prompt and generated tokens of at least 1");
-      // One server for the whole list, its decode step sized as `serve` sizes it for the most requests at once.
+      // Each N on a server sized as `serve --max-concurrent N` sizes it (on the GPU its batched step's rows, which every
+      // step runs: a model per distinct size), or all on one whose step has --decode-batch-rows rows. The shared-prefix
+      // test: one server sized for the most requests.
       const int most = *std::max_element(ns.begin(), ns.end());
       for (const std::string& shape : specs) {
         tools::BenchSpec s = spec_for(shape);
-        if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
-        if (shared_prefix > 0) bench_shared_prefix(s, ns, shared_prefix, np, ng, reps, show);
-        else bench_concurrency(s, ns, np, ng, bw, gpu, json, show);
+        bool header = true;  // each shape's bandwidth line and table
+        if (shared_prefix > 0) {
+          if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
+          bench_shared_prefix(s, ns, shared_prefix, np, ng, reps, show);
+          continue;
+        }
+        if (s.decode_batch_rows >= 0 || !gpu) {
+          if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
+          bench_concurrency(s, ns, np, ng, bw, gpu, json, std::exchange(header, false), show);
+          continue;
+        }
+        for (size_t i = 0; i < ns.size();) {  // runs of N that share a step size, one model each
+          s.decode_batch_rows = tools::default_decode_batch_rows(ns[i]);
+          std::vector<int> run;
+          for (; i < ns.size() && tools::default_decode_batch_rows(ns[i]) == s.decode_batch_rows; ++i) run.push_back(ns[i]);
+          bench_concurrency(s, run, np, ng, bw, gpu, json, std::exchange(header, false), show);
+        }
       }
       return 0;
     }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -225,6 +226,22 @@ TEST(Cli, BenchTableOnTheCpu) {
   EXPECT_NE(r.out.find("| pp8 |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| tg4 |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("TFLOP/s |"), std::string::npos) << r.out;  // pp's arithmetic rate
+}
+
+// The serving test: a row per request count with its step rows (the CPU has no batched step: "-"), one table;
+// JSON lines carry the same.
+TEST(Cli, BenchConcurrencyTable) {
+  Result r = run_cpplm("bench --device cpu --concurrency 1,3 -p 8 -n 4 --no-bandwidth");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;  // header, rule, two rows
+  EXPECT_TRUE(has(r.out, "| requests | step rows |")) << r.out;
+  EXPECT_TRUE(has(r.out, "| 1 | - | 8 | 4 |") && has(r.out, "| 3 | - | 8 | 4 |")) << r.out;
+  Result j = run_cpplm("bench --device cpu --concurrency 2 -p 8 -n 4 --no-bandwidth --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const nlohmann::json o = nlohmann::json::parse(j.out);
+  EXPECT_EQ(o["requests"], 2);
+  EXPECT_EQ(o["decode_batch_rows"], 0);
+  EXPECT_GT(o["generated_ts"].get<double>(), 0);
 }
 
 // Resident memory is the weights + KV cache + a small rest: no GPU library is loaded for a CPU
