@@ -270,17 +270,13 @@ int cmd_bench(int argc, char** argv) {
       const int most = *std::max_element(ns.begin(), ns.end());
       for (const std::string& shape : specs) {
         tools::BenchSpec s = spec_for(shape);
-        bool header = true;  // each shape's bandwidth line and table
-        if (shared_prefix > 0) {
+        if (shared_prefix > 0 || s.decode_batch_rows >= 0 || !gpu) {  // one server
           if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
-          bench_shared_prefix(s, ns, shared_prefix, np, ng, reps, show);
+          if (shared_prefix > 0) bench_shared_prefix(s, ns, shared_prefix, np, ng, reps, show);
+          else bench_concurrency(s, ns, np, ng, bw, gpu, json, /*header=*/true, show);
           continue;
         }
-        if (s.decode_batch_rows >= 0 || !gpu) {
-          if (s.decode_batch_rows < 0) s.decode_batch_rows = tools::default_decode_batch_rows(most);
-          bench_concurrency(s, ns, np, ng, bw, gpu, json, std::exchange(header, false), show);
-          continue;
-        }
+        bool header = true;                   // the shape's bandwidth line and table, once
         for (size_t i = 0; i < ns.size();) {  // runs of N that share a step size, one model each
           s.decode_batch_rows = tools::default_decode_batch_rows(ns[i]);
           std::vector<int> run;
